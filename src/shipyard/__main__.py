@@ -1,0 +1,5 @@
+"""``python -m shipyard`` = the ``shipyard`` command."""
+
+from shipyard.cli.main import run
+
+run()

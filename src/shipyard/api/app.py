@@ -1,0 +1,51 @@
+"""The API app factory: ``create_app(services)`` (no module-level app, no import-time work)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from shipyard.api import errors
+from shipyard.api.routes import deployments, internal, models, projects
+from shipyard.api.services import Services
+
+
+def create_app(services: Services, *, run_controller: bool = True) -> FastAPI:
+    """The control-plane app; its lifespan runs the reconciler loop when ``run_controller``."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        import asyncio
+
+        task = asyncio.create_task(services.controller.run()) if run_controller else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+            await services.controller.shutdown(
+                stop_replicas=services.settings.stop_replicas_on_exit
+            )
+
+    app = FastAPI(
+        title="Shipyard",
+        version="0.1.0",
+        description="Model registry and deployments with explicit resource allocation. "
+        "Authenticate with `Authorization: ApiKey <key>`.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    errors.install(app)
+    for router in (projects.router, models.router, deployments.router):
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(internal.router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok", "reconcile_passes": services.controller.passes}
+
+    return app

@@ -1,0 +1,105 @@
+"""The model registry: upload versions of a model, list them, download their files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
+
+from shipyard.api.deps import CallerDep, ServicesDep
+from shipyard.api.schemas import ModelSummaryOut, ModelVersionCreate, ModelVersionOut
+from shipyard.errors import InvalidSpec, PayloadTooLarge
+from shipyard.spec.validation import check_model_name
+
+router = APIRouter(tags=["models"])
+
+
+def _version(value: str) -> int | None:
+    if value == "latest":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise InvalidSpec(f"version {value!r} is invalid: use a number from 1, or 'latest'")
+    return int(value)
+
+
+def _metadata(raw: str) -> ModelVersionCreate:
+    try:
+        return ModelVersionCreate.model_validate(json.loads(raw or "{}"))
+    except (ValueError, ValidationError) as exc:
+        raise InvalidSpec(f"invalid model metadata: {exc}") from exc
+
+
+@router.get("/models")
+def list_models(who: CallerDep, svc: ServicesDep) -> list[ModelSummaryOut]:
+    return [ModelSummaryOut(**m.model_dump()) for m in svc.store.list_models(who.project.id)]
+
+
+@router.post("/models/{name}/versions", status_code=201)
+def upload_version(
+    name: str,
+    request: Request,
+    who: CallerDep,
+    svc: ServicesDep,
+    artifact: Annotated[UploadFile, File(description="gzip tar of the model directory")],
+    metadata: Annotated[str, Form(description="JSON of ModelVersionCreate")] = "{}",
+) -> ModelVersionOut:
+    limit = svc.settings.max_upload_mb
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > (limit + 1) * 1024 * 1024:
+        raise PayloadTooLarge(
+            f"upload of {int(length) // (1024 * 1024)} MiB is over the limit of {limit} MiB "
+            "(setting SHIPYARD_MAX_UPLOAD_MB)"
+        )
+    meta = _metadata(metadata)
+    check_model_name(name)  # before reading a large upload
+    stored = svc.storage.ingest(who.project.id, name, artifact.file)
+    try:
+        record = svc.store.create_model_version(
+            who.project.id,
+            name,
+            framework=meta.framework.value,
+            description=meta.description,
+            metrics=meta.metrics,
+            input_example=meta.input_example,
+            checksum=stored.checksum,
+            size_bytes=stored.size_bytes,
+            files=stored.files,
+            storage_path=str(stored.path),
+        )
+    except BaseException:
+        svc.storage.discard(stored.path)
+        raise
+    return ModelVersionOut.of(record)
+
+
+@router.get("/models/{name}/versions")
+def list_versions(name: str, who: CallerDep, svc: ServicesDep) -> list[ModelVersionOut]:
+    return [ModelVersionOut.of(r) for r in svc.store.list_model_versions(who.project.id, name)]
+
+
+@router.get("/models/{name}/versions/{version}")
+def get_version(name: str, version: str, who: CallerDep, svc: ServicesDep) -> ModelVersionOut:
+    return ModelVersionOut.of(svc.store.get_model_version(who.project.id, name, _version(version)))
+
+
+@router.get(
+    "/models/{name}/versions/{version}/artifact",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/gzip": {}}}},
+)
+def download_version(
+    name: str, version: str, who: CallerDep, svc: ServicesDep
+) -> StreamingResponse:
+    record = svc.store.get_model_version(who.project.id, name, _version(version))
+    chunks: Iterator[bytes] = svc.storage.archive(Path(record.storage_path))
+    filename = f"{record.model_name}-v{record.version}.tar.gz"
+    return StreamingResponse(
+        chunks,
+        media_type="application/gzip",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

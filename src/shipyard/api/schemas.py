@@ -1,0 +1,133 @@
+"""Request and response bodies of the REST API, built from the ``spec`` types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shipyard.spec.deployment import DeploymentSpec, Framework
+from shipyard.spec.status import DeploymentStatus
+from shipyard.store import DeploymentRecord, ModelVersionRecord, ProjectRecord
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+
+class ProjectOut(_Out):
+    id: str
+    name: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, record: ProjectRecord) -> ProjectOut:
+        return cls(id=record.id, name=record.name, created_at=record.created_at)
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+
+
+class ProjectCreated(_Out):
+    project: ProjectOut
+    api_key: str = Field(description="The new project's key. Shown once: store it now.")
+
+
+class ModelVersionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    framework: Framework = Framework.PYTHON
+    description: str = ""
+    metrics: dict[str, float] = Field(default_factory=dict)
+    input_example: Any = None
+
+
+class ModelVersionOut(_Out):
+    name: str
+    version: int
+    framework: str
+    description: str
+    metrics: dict[str, float]
+    input_example: Any
+    checksum: str
+    size_bytes: int
+    files: list[str]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, r: ModelVersionRecord) -> ModelVersionOut:
+        return cls(
+            name=r.model_name,
+            version=r.version,
+            framework=r.framework,
+            description=r.description,
+            metrics=r.metrics,
+            input_example=r.input_example,
+            checksum=r.checksum,
+            size_bytes=r.size_bytes,
+            files=r.files,
+            created_at=r.created_at,
+        )
+
+
+class ModelSummaryOut(_Out):
+    name: str
+    latest_version: int
+    versions: int
+    created_at: datetime
+
+
+class DeploymentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    spec: DeploymentSpec
+    start: bool = Field(default=True, description="Start serving at once (else state CREATED).")
+    dry_run: bool = Field(default=False, description="Validate only; nothing is stored or run.")
+
+
+class DeploymentOut(_Out):
+    name: str
+    spec: DeploymentSpec
+    revision: int
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    status: DeploymentStatus
+    endpoints: dict[str, str]
+    dry_run: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        r: DeploymentRecord,
+        status: DeploymentStatus | None,
+        gateway: str,
+        dry_run: bool = False,
+    ) -> DeploymentOut:
+        return cls(
+            name=r.name,
+            spec=r.spec,
+            revision=r.revision,
+            active=r.active,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            status=status or DeploymentStatus(message="waiting for the controller"),
+            endpoints={
+                "v1": f"{gateway}/v1/models/{r.name}:predict",
+                "v2": f"{gateway}/v2/models/{r.name}/infer",
+            },
+            dry_run=dry_run,
+        )
+
+
+class LogLineOut(_Out):
+    replica: str
+    line: str
+
+
+class LogsOut(_Out):
+    component: str
+    lines: list[LogLineOut]

@@ -1,0 +1,1 @@
+"""Serving-tool backends: where replicas actually run, behind one narrow protocol."""

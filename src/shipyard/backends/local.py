@@ -1,0 +1,198 @@
+"""LOCAL serving tool: each replica is a child process running the Shipyard replica runtime.
+
+Replicas run in their own session (so a crash of the server does not take them down) with
+stdout and stderr appended to ``logs/<deployment>/<component>/<replica>.log``. A handle file in
+``run/replicas/`` records pid, start time and port, so a restarted server adopts replicas that
+still run (a reused pid is told apart by its start time) instead of starting duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from dataclasses import asdict
+from pathlib import Path
+
+import httpx
+
+from shipyard.backends import processes
+from shipyard.backends.protocol import Health, LogLine, ReplicaHealth, ReplicaRef, ReplicaSpec
+from shipyard.spec.status import ReplicaExit
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+class LocalBackend:
+    """Runs replicas as local processes on loopback ports."""
+
+    def __init__(self, *, run_dir: Path, logs_dir: Path, host: str = "127.0.0.1") -> None:
+        self._run_dir = run_dir / "replicas"
+        self._logs_dir = logs_dir
+        self._host = host
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(2.0, connect=0.5))
+        self._run_dir.mkdir(parents=True, exist_ok=True)
+
+    def log_path(self, deployment_id: str, component: str, replica_id: str) -> Path:
+        return self._logs_dir / deployment_id / component / f"{replica_id}.log"
+
+    def _environment(self, spec: ReplicaSpec) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
+        script = str(spec.model_dir / spec.script_file) if spec.script_file else ""
+        threads = str(max(1, math.ceil(spec.resources.limits.cores)))
+        env.update(
+            {
+                "MODEL_FILES_PATH": str(spec.model_dir),
+                "ARTIFACT_FILES_PATH": str(spec.model_dir),
+                "DEPLOYMENT_NAME": spec.deployment_name,
+                "DEPLOYMENT_VERSION": str(spec.revision),
+                "MODEL_NAME": spec.model_name,
+                "MODEL_VERSION": str(spec.model_version),
+                "SCRIPT_PATH": script,
+                "IS_TRANSFORMER": "true" if spec.component == "transformer" else "false",
+                "PYTHONUNBUFFERED": "1",
+                "SHIPYARD_REPLICA_ID": spec.replica_id,
+            }
+        )
+        for var in _THREAD_VARS:
+            env[var] = threads
+        return env
+
+    def _command(self, spec: ReplicaSpec, port: int) -> list[str]:
+        cmd = [spec.python or sys.executable, "-m", "shipyard.runtime", "--host", self._host]
+        cmd += ["--port", str(port), "--component", spec.component]
+        cmd += ["--name", spec.deployment_name, "--framework", spec.framework]
+        if spec.script_file:
+            cmd += ["--script", str(spec.model_dir / spec.script_file)]
+        return cmd
+
+    async def start(self, spec: ReplicaSpec) -> ReplicaRef:
+        port = processes.free_port(self._host)
+        log_path = self.log_path(spec.deployment_id, spec.component, spec.replica_id)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log:
+            child = subprocess.Popen(
+                self._command(spec, port),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self._environment(spec),
+                cwd=spec.model_dir,
+                start_new_session=True,
+            )
+        self._children[spec.replica_id] = child
+        ref = ReplicaRef(
+            replica_id=spec.replica_id,
+            deployment_id=spec.deployment_id,
+            component=spec.component,
+            slot=spec.slot,
+            revision=spec.revision,
+            template=spec.template,
+            url=f"http://{self._host}:{port}",
+            pid=child.pid,
+            started_at=time.time(),
+            extra={"ticks": str(processes.start_ticks(child.pid) or "")},
+        )
+        self._handle_file(spec.replica_id).write_text(json.dumps(asdict(ref)))
+        return ref
+
+    def _handle_file(self, replica_id: str) -> Path:
+        return self._run_dir / f"{replica_id}.json"
+
+    def _alive(self, ref: ReplicaRef) -> tuple[bool, ReplicaExit | None]:
+        child = self._children.get(ref.replica_id)
+        if child is not None:
+            code = child.poll()
+            return (True, None) if code is None else (False, processes.describe_exit(code))
+        if ref.pid is None:
+            return False, processes.describe_exit(None)
+        ticks = int(ref.extra["ticks"]) if ref.extra.get("ticks") else None
+        if processes.is_same_process(ref.pid, ticks):
+            return True, None
+        return False, processes.describe_exit(None)
+
+    async def health(self, ref: ReplicaRef) -> ReplicaHealth:
+        alive, exit_ = self._alive(ref)
+        if not alive:
+            return ReplicaHealth(Health.EXITED, exit_)
+        try:
+            answer = await self._client.get(f"{ref.url}/v2/health/ready")
+        except httpx.HTTPError:
+            return ReplicaHealth(Health.STARTING)
+        return ReplicaHealth(Health.READY if answer.status_code == 200 else Health.STARTING)
+
+    async def stop(self, ref: ReplicaRef, *, grace_s: float) -> ReplicaExit:
+        """SIGTERM (the runtime drains in-flight requests), then SIGKILL after ``grace_s``."""
+        alive, exit_ = self._alive(ref)
+        if alive and ref.pid is not None:
+            processes.send_signal(ref.pid, signal.SIGTERM)
+            deadline = time.monotonic() + grace_s
+            while time.monotonic() < deadline:
+                alive, exit_ = self._alive(ref)
+                if not alive:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                processes.send_signal(ref.pid, signal.SIGKILL)
+                for _ in range(100):
+                    alive, exit_ = self._alive(ref)
+                    if not alive:
+                        break
+                    await asyncio.sleep(0.02)
+        self._children.pop(ref.replica_id, None)
+        self._handle_file(ref.replica_id).unlink(missing_ok=True)
+        return exit_ or processes.describe_exit(None)
+
+    def discard(self, ref: ReplicaRef) -> None:
+        """Forget a replica that has exited on its own."""
+        self._children.pop(ref.replica_id, None)
+        self._handle_file(ref.replica_id).unlink(missing_ok=True)
+
+    async def list_replicas(self) -> list[ReplicaRef]:
+        refs: list[ReplicaRef] = []
+        for path in sorted(self._run_dir.glob("*.json")):
+            try:
+                refs.append(ReplicaRef(**json.loads(path.read_text())))
+            except (OSError, ValueError, TypeError):
+                path.unlink(missing_ok=True)
+        return refs
+
+    def logs(self, deployment_id: str, component: str, tail: int) -> list[LogLine]:
+        folder = self._logs_dir / deployment_id / component
+        files = sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime)
+        out: list[LogLine] = []
+        for path in files:
+            replica_id = path.stem
+            for line in _tail(path, tail):
+                out.append(LogLine(replica_id=replica_id, line=line))
+        return out
+
+    def forget_logs(self, deployment_id: str) -> None:
+        folder = self._logs_dir / deployment_id
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*"), reverse=True):
+                path.unlink() if path.is_file() else path.rmdir()
+            folder.rmdir()
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def _tail(path: Path, lines: int, chunk: int = 65536) -> list[str]:
+    """The last ``lines`` lines of a text file, reading only its end."""
+    if lines <= 0:
+        return []
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - chunk * max(1, lines // 500 + 1)))
+        data = handle.read()
+    text = data.decode("utf-8", errors="replace").splitlines()
+    return list(deque(text, maxlen=lines))

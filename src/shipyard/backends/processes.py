@@ -1,0 +1,65 @@
+"""Small, testable facts about local processes: liveness by start time, exit descriptions."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from contextlib import closing
+from datetime import UTC, datetime
+
+from shipyard.spec.status import ReplicaExit
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free on ``host`` a moment ago."""
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def start_ticks(pid: int) -> int | None:
+    """The process start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    fields = data.rsplit(")", 1)[-1].split()
+    if len(fields) < 20 or fields[0] == "Z":
+        return None  # gone, or a zombie waiting to be reaped
+    return int(fields[19])
+
+
+def is_same_process(pid: int, ticks: int | None) -> bool:
+    """Whether ``pid`` still names the process that started at ``ticks`` (not a reused pid)."""
+    current = start_ticks(pid)
+    return current is not None and (ticks is None or current == ticks)
+
+
+def describe_exit(returncode: int | None) -> ReplicaExit:
+    """A ReplicaExit for a child's return code (negative = killed by that signal)."""
+    now = datetime.now(UTC)
+    if returncode is None:
+        return ReplicaExit(
+            reason="Exited", message="the process is gone (exit code unknown)", at=now
+        )
+    if returncode < 0:
+        sig = -returncode
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        reason = "Killed" if sig == signal.SIGKILL else "Signaled"
+        return ReplicaExit(signal=sig, reason=reason, message=f"terminated by {name}", at=now)
+    if returncode == 0:
+        return ReplicaExit(code=0, reason="Completed", message="exited with code 0", at=now)
+    message = f"exited with code {returncode}"
+    if returncode == 3:
+        message += " (the model failed to load: see the replica log)"
+    return ReplicaExit(code=returncode, reason="Error", message=message, at=now)
+
+
+def send_signal(pid: int, sig: signal.Signals) -> bool:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return False
+    return True

@@ -1,0 +1,89 @@
+"""The one interface between the controller and the places replicas run.
+
+All side effects of reconciliation go through a ``ReplicaBackend``; the controller never spawns,
+signals or probes anything itself. ``start`` returns at once (the replica loads in the
+background); ``health`` tells how it is doing; ``list`` recovers what is running after a restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from shipyard.spec.resources import ComponentResources
+from shipyard.spec.status import ReplicaExit
+
+
+@dataclass(frozen=True)
+class ReplicaSpec:
+    """Everything a backend needs to start one replica of one component."""
+
+    replica_id: str
+    deployment_id: str
+    deployment_name: str
+    project_id: str
+    component: str
+    slot: int
+    revision: int
+    template: str  # hash of what the replica runs; a change means a replacement
+    model_name: str
+    model_version: int
+    model_dir: Path
+    framework: str
+    script_file: str | None
+    resources: ComponentResources
+    python: str | None = None  # interpreter of the environment; None = the server's own
+
+
+@dataclass(frozen=True)
+class ReplicaRef:
+    """A handle on a started replica, enough to find it again after a restart."""
+
+    replica_id: str
+    deployment_id: str
+    component: str
+    slot: int
+    revision: int
+    template: str
+    url: str
+    pid: int | None = None
+    started_at: float = 0.0  # wall-clock seconds
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Health(StrEnum):
+    STARTING = "STARTING"
+    READY = "READY"
+    EXITED = "EXITED"
+
+
+@dataclass(frozen=True)
+class ReplicaHealth:
+    health: Health
+    exit: ReplicaExit | None = None
+
+
+@dataclass(frozen=True)
+class LogLine:
+    replica_id: str
+    line: str
+
+
+class ReplicaBackend(Protocol):
+    async def start(self, spec: ReplicaSpec) -> ReplicaRef: ...
+
+    async def stop(self, ref: ReplicaRef, *, grace_s: float) -> ReplicaExit: ...
+
+    async def list_replicas(self) -> list[ReplicaRef]: ...
+
+    def discard(self, ref: ReplicaRef) -> None: ...
+
+    async def health(self, ref: ReplicaRef) -> ReplicaHealth: ...
+
+    def logs(self, deployment_id: str, component: str, tail: int) -> list[LogLine]: ...
+
+    def forget_logs(self, deployment_id: str) -> None: ...
+
+    async def close(self) -> None: ...

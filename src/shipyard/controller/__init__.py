@@ -1,0 +1,1 @@
+"""The reconciler: turns desired deployments into running replicas through a backend."""

@@ -1,0 +1,399 @@
+"""The reconciler: one level-triggered pass compares desired and observed state and acts.
+
+A pass reads every deployment from the store (desired), asks the backend how each replica is
+doing (observed), plans with the pure ``plan`` function, applies the actions through the
+backend, then publishes the gateway's routing table and each deployment's status. All side
+effects go through the ``ReplicaBackend``; one deployment's trouble never stops a pass.
+After a restart, ``recover`` rebuilds the observed state from ``backend.list()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from shipyard.backends.protocol import Health, ReplicaBackend, ReplicaSpec
+from shipyard.controller.plan import ComponentTarget, StartReplica, StopReplica, plan
+from shipyard.controller.routes import RoutePublisher
+from shipyard.controller.status import SlotFailure, StatusInputs, derive
+from shipyard.controller.tracking import Observed, Tracked, template_hash
+from shipyard.errors import NotFound
+from shipyard.settings import ServerSettings
+from shipyard.spec.deployment import Component, DeploymentSpec
+from shipyard.spec.resources import ComponentResources
+from shipyard.spec.status import DeploymentState, DeploymentStatus, ReplicaExit, ReplicaPhase
+from shipyard.store import DeploymentRecord, ModelVersionRecord, Store
+
+log = logging.getLogger("shipyard.controller")
+
+_NEVER_STARTED = (DeploymentState.CREATED, DeploymentState.CREATING)
+
+
+class Controller:
+    """Owns the observed state of every replica and drives it toward the desired state."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        backend: ReplicaBackend,
+        settings: ServerSettings,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._backend = backend
+        self._settings = settings
+        self._clock = clock
+        self.routes = RoutePublisher()
+        self._observed = Observed()
+        self._wake = asyncio.Event()
+        self._stopping: set[asyncio.Task[None]] = set()
+        self._models: dict[tuple[str, str, int], ModelVersionRecord] = {}
+        self._saved: dict[str, DeploymentStatus] = {}
+        self._started_before: set[str] = set()
+        self.passes = 0
+
+    # -- loop -------------------------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Ask for a pass now (after a change of desired state)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Recover, then reconcile on every change and every interval, until cancelled."""
+        await self.recover()
+        while True:
+            self._wake.clear()
+            try:
+                await self.reconcile_once()
+            except Exception:  # the loop must never die
+                log.exception("reconcile pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._settings.reconcile_interval_s)
+
+    async def recover(self) -> None:
+        """Adopt replicas that still run (after a restart); forget those that are gone."""
+        now = self._clock()
+        for ref in await self._backend.list_replicas():
+            health = await self._backend.health(ref)
+            if health.health is Health.EXITED:
+                self._backend.discard(ref)
+                continue
+            age = max(0.0, time.time() - ref.started_at)
+            phase = ReplicaPhase.READY if health.health is Health.READY else ReplicaPhase.STARTING
+            tracked = Tracked(ref=ref, phase=phase, started_mono=now - age)
+            tracked.ready_since = now if phase is ReplicaPhase.READY else None
+            self._observed.replicas[ref.replica_id] = tracked
+            log.info("adopted replica %s (%s)", ref.replica_id, phase)
+        records = await asyncio.to_thread(self._store.list_deployments)
+        statuses = await asyncio.to_thread(self._store.get_statuses, [r.id for r in records])
+        for dep_id, status in statuses.items():
+            self._saved[dep_id] = status
+            if status.state not in _NEVER_STARTED:
+                self._started_before.add(dep_id)
+
+    async def shutdown(self, *, stop_replicas: bool) -> None:
+        """Wait for pending stops; stop every replica too when asked (clean server exit)."""
+        if stop_replicas:
+            grace = self._settings.stop_grace_s
+            for tracked in list(self._observed.replicas.values()):
+                if tracked.stop_reason is None:
+                    self._stop(tracked, "server shutdown", grace_s=grace, wait_gateway=False)
+        if self._stopping:
+            await asyncio.gather(*self._stopping, return_exceptions=True)
+        await self._backend.close()
+
+    # -- one pass ---------------------------------------------------------------------------
+
+    async def reconcile_once(self) -> None:
+        self.passes += 1
+        records = await asyncio.to_thread(self._store.list_deployments)
+        await self._observe()
+        targets: list[ComponentTarget] = []
+        errors: dict[str, str] = {}
+        for record in records:
+            try:
+                targets += await self._targets(record)
+            except NotFound as exc:
+                errors[record.id] = exc.message
+        now = self._clock()
+        views = [t.view() for t in self._observed.replicas.values() if t.stop_reason is None]
+        retry = {key: slot.retry_at for key, slot in self._observed.slots.items()}
+        actions = plan(
+            targets,
+            views,
+            retry_at=retry,
+            now=now,
+            start_timeout_s=self._settings.replica_start_timeout_s,
+        )
+        by_id = {r.id: r for r in records}
+        stops = [a for a in actions if isinstance(a, StopReplica)]
+        for action in actions:
+            if isinstance(action, StartReplica):
+                await self._start(by_id[action.deployment_id], action)
+        for stop in stops:
+            tracked = self._observed.replicas.get(stop.replica_id)
+            if tracked is not None:
+                tracked.stop_reason = stop.reason
+                tracked.phase = ReplicaPhase.STOPPING
+        await self._publish(records)
+        for stop in stops:
+            tracked = self._observed.replicas.get(stop.replica_id)
+            if tracked is not None:
+                self._stop(tracked, stop.reason, grace_s=self._settings.stop_grace_s)
+        for record in records:
+            try:
+                await self._save_status(record, errors.get(record.id))
+            except Exception:
+                log.exception("saving the status of %s failed", record.name)
+        await self._purge(records)
+
+    async def _observe(self) -> None:
+        watched = [t for t in self._observed.replicas.values() if t.stop_reason is None]
+        healths = await asyncio.gather(*(self._backend.health(t.ref) for t in watched))
+        now = self._clock()
+        for tracked, health in zip(watched, healths, strict=True):
+            if health.health is Health.EXITED:
+                self._record_exit(tracked, health.exit or ReplicaExit(reason="Exited"), now)
+                self._backend.discard(tracked.ref)
+                del self._observed.replicas[tracked.ref.replica_id]
+            elif health.health is Health.READY:
+                tracked.phase = ReplicaPhase.READY
+                if tracked.ready_since is None:
+                    tracked.ready_since = now
+            else:
+                tracked.phase = ReplicaPhase.STARTING
+                tracked.ready_since = None
+
+    def _record_exit(self, tracked: Tracked, exit_: ReplicaExit, now: float) -> None:
+        ref = tracked.ref
+        ready_for = now - tracked.ready_since if tracked.ready_since is not None else 0.0
+        slot = self._observed.slot((ref.deployment_id, ref.component, ref.slot))
+        slot.record_failure(
+            exit_,
+            ready_for=ready_for,
+            now=now,
+            base_s=self._settings.restart_backoff_s,
+            max_s=self._settings.restart_backoff_max_s,
+        )
+        log.warning("replica %s exited: %s %s", ref.replica_id, exit_.reason, exit_.message)
+
+    async def _model(self, record: DeploymentRecord) -> ModelVersionRecord:
+        spec = record.spec.predictor
+        key = (record.project_id, spec.model_name, spec.model_version)
+        if key not in self._models:
+            self._models[key] = await asyncio.to_thread(
+                self._store.get_model_version,
+                record.project_id,
+                spec.model_name,
+                spec.model_version,
+            )
+        return self._models[key]
+
+    async def _targets(self, record: DeploymentRecord) -> list[ComponentTarget]:
+        model = await self._model(record)
+        if not Path(model.storage_path).is_dir():
+            raise NotFound(f"the files of model {model.model_name} v{model.version} are missing")
+        running = record.active and not record.deleting
+        if running:
+            self._started_before.add(record.id)
+        out = []
+        for component, instances in record.spec.components().items():
+            template = template_hash(record.spec, component, model.storage_path)
+            count = instances if running else 0
+            out.append(ComponentTarget(record.id, component.value, count, template))
+        return out
+
+    async def _start(self, record: DeploymentRecord, action: StartReplica) -> None:
+        model = await self._model(record)
+        spec = _replica_spec(record, action, model)
+        try:
+            ref = await self._backend.start(spec)
+        except Exception as exc:
+            log.exception("starting %s failed", spec.replica_id)
+            exit_ = ReplicaExit(reason="StartError", message=f"{type(exc).__name__}: {exc}")
+            self._record_exit_of(record.id, action.component, action.slot, exit_)
+            return
+        self._observed.replicas[ref.replica_id] = Tracked(
+            ref=ref, phase=ReplicaPhase.STARTING, started_mono=self._clock()
+        )
+
+    def _record_exit_of(
+        self, deployment_id: str, component: str, slot: int, exit_: ReplicaExit
+    ) -> None:
+        record = self._observed.slot((deployment_id, component, slot))
+        record.record_failure(
+            exit_,
+            ready_for=0.0,
+            now=self._clock(),
+            base_s=self._settings.restart_backoff_s,
+            max_s=self._settings.restart_backoff_max_s,
+        )
+
+    def _stop(
+        self, tracked: Tracked, reason: str, *, grace_s: float, wait_gateway: bool = True
+    ) -> None:
+        tracked.stop_reason = reason
+        tracked.phase = ReplicaPhase.STOPPING
+        version = self.routes.version
+
+        async def stop() -> None:
+            if wait_gateway:
+                await self._gateway_caught_up(version)
+            exit_ = await self._backend.stop(tracked.ref, grace_s=grace_s)
+            self._observed.replicas.pop(tracked.ref.replica_id, None)
+            if reason == "StartTimeout":
+                timeout = ReplicaExit(
+                    reason="StartTimeout",
+                    message=f"not ready after {self._settings.replica_start_timeout_s:g} s",
+                )
+                ref = tracked.ref
+                self._record_exit_of(ref.deployment_id, ref.component, ref.slot, timeout)
+            log.info("stopped replica %s (%s): %s", tracked.ref.replica_id, reason, exit_.message)
+            self.notify()
+
+        task = asyncio.get_running_loop().create_task(stop())
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+
+    async def _gateway_caught_up(self, version: int, timeout_s: float = 2.0) -> None:
+        """Give the gateway a moment to drop a replica from its table before it is stopped."""
+        if not self.routes.gateway_connected():
+            return
+        deadline = time.monotonic() + timeout_s  # a real wait, whatever the policy clock says
+        while self.routes.applied < version and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+
+    # -- publishing -------------------------------------------------------------------------
+
+    async def _publish(self, records: list[DeploymentRecord]) -> None:
+        routes: list[dict[str, Any]] = []
+        for record in records:
+            if record.deleting:
+                continue
+            urls: dict[str, list[str]] = {c.value: [] for c in Component}
+            for tracked in self._observed.of(record.id):
+                if tracked.phase is ReplicaPhase.READY and tracked.stop_reason is None:
+                    urls[tracked.ref.component].append(tracked.ref.url)
+            saved = self._saved.get(record.id)
+            routes.append(
+                {
+                    "project_id": record.project_id,
+                    "name": record.name,
+                    "state": saved.state.value if saved else DeploymentState.CREATED.value,
+                    "message": saved.message if saved else "",
+                    "revision": record.revision,
+                    "predictor": sorted(urls[Component.PREDICTOR.value]),
+                    "transformer": sorted(urls[Component.TRANSFORMER.value]),
+                }
+            )
+        keys = await asyncio.to_thread(self._store.key_hashes)
+        await self.routes.publish(routes, keys)
+
+    async def _save_status(self, record: DeploymentRecord, init_error: str | None) -> None:
+        tracked = self._observed.of(record.id)
+        live = [t for t in tracked if t.phase in (ReplicaPhase.STARTING, ReplicaPhase.READY)]
+        live = [t for t in live if t.stop_reason is None]
+        desired = {c.value: n for c, n in record.spec.components().items()}
+        current = await self._current_templates(record)
+        ready = {c: 0 for c in desired}
+        for t in live:
+            if t.phase is ReplicaPhase.READY and t.ref.template == current.get(t.ref.component):
+                ready[t.ref.component] = ready.get(t.ref.component, 0) + 1
+        failures = [
+            SlotFailure(component=key[1], slot=key[2], failures=slot.failures, exit=slot.last_exit)
+            for key, slot in self._observed.slots.items()
+            if key[0] == record.id and key[1] in desired and key[2] < desired[key[1]]
+        ]
+        derived = derive(
+            StatusInputs(
+                name=record.name,
+                active=record.active,
+                deleting=record.deleting,
+                started_before=record.id in self._started_before,
+                desired=desired,
+                ready=ready,
+                live=len(live),
+                stopping=sum(1 for t in tracked if t.stop_reason is not None),
+                outdated=sum(1 for t in live if t.ref.template != current.get(t.ref.component)),
+                failures=failures,
+                threshold=self._settings.crashloop_threshold,
+                init_error=init_error,
+            )
+        )
+        replicas = [
+            t.status(*self._slot_history(t))
+            for t in sorted(tracked, key=lambda t: t.ref.replica_id)
+        ]
+        status = DeploymentStatus(
+            state=derived.state,
+            message=derived.message,
+            conditions=derived.conditions,
+            replicas=replicas,
+            available_instances=ready,
+            observed_revision=record.revision,
+        )
+        if self._saved.get(record.id) != status:
+            self._saved[record.id] = status
+            await asyncio.to_thread(self._store.save_status, record.id, status)
+
+    def _slot_history(self, tracked: Tracked) -> tuple[int, ReplicaExit | None]:
+        ref = tracked.ref
+        slot = self._observed.slots.get((ref.deployment_id, ref.component, ref.slot))
+        return (slot.restarts, slot.last_exit) if slot else (0, None)
+
+    async def _current_templates(self, record: DeploymentRecord) -> dict[str, str]:
+        try:
+            model = await self._model(record)
+        except NotFound:
+            return {}
+        return {
+            c.value: template_hash(record.spec, c, model.storage_path)
+            for c in record.spec.components()
+        }
+
+    async def _purge(self, records: list[DeploymentRecord]) -> None:
+        for record in records:
+            if record.deleting and not self._observed.of(record.id):
+                await asyncio.to_thread(self._store.purge_deployment, record.id)
+                self._backend.forget_logs(record.id)
+                self._observed.forget_deployment(record.id)
+                self._saved.pop(record.id, None)
+                self._started_before.discard(record.id)
+
+
+def _replica_spec(
+    record: DeploymentRecord, action: StartReplica, model: ModelVersionRecord
+) -> ReplicaSpec:
+    spec: DeploymentSpec = record.spec
+    component = Component(action.component)
+    resources: ComponentResources
+    if component is Component.PREDICTOR:
+        resources = spec.predictor.resources
+        script, framework = spec.predictor.script_file, model.framework
+    else:
+        assert spec.transformer is not None
+        resources = spec.transformer.resources
+        script, framework = spec.transformer.script_file, "python"
+    return ReplicaSpec(
+        replica_id=f"{record.name}-{component.value[0]}{action.slot}-{uuid.uuid4().hex[:8]}",
+        deployment_id=record.id,
+        deployment_name=record.name,
+        project_id=record.project_id,
+        component=component.value,
+        slot=action.slot,
+        revision=record.revision,
+        template=action.template,
+        model_name=model.model_name,
+        model_version=model.version,
+        model_dir=Path(model.storage_path),
+        framework=framework,
+        script_file=script,
+        resources=resources,
+    )

@@ -1,0 +1,98 @@
+"""The controller's observed state: replicas it runs and the failure history of each slot."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from shipyard.backends.protocol import ReplicaRef
+from shipyard.controller.plan import ReplicaView, SlotKey
+from shipyard.spec.deployment import Component, DeploymentSpec
+from shipyard.spec.status import ReplicaExit, ReplicaPhase, ReplicaStatus
+
+STABLE_AFTER_S = 10.0  # a replica ready this long resets its slot's failure count
+
+
+@dataclass
+class Tracked:
+    """One replica as the controller knows it."""
+
+    ref: ReplicaRef
+    phase: ReplicaPhase
+    started_mono: float
+    ready_since: float | None = None
+    stop_reason: str | None = None  # set when the controller asked it to stop
+
+    def view(self) -> ReplicaView:
+        return ReplicaView(
+            replica_id=self.ref.replica_id,
+            deployment_id=self.ref.deployment_id,
+            component=self.ref.component,
+            slot=self.ref.slot,
+            template=self.ref.template,
+            phase=self.phase,
+            started_at=self.started_mono,
+        )
+
+    def status(self, restarts: int, last_exit: ReplicaExit | None) -> ReplicaStatus:
+        started = datetime.fromtimestamp(self.ref.started_at, UTC) if self.ref.started_at else None
+        return ReplicaStatus(
+            id=self.ref.replica_id,
+            component=self.ref.component,
+            slot=self.ref.slot,
+            revision=self.ref.revision,
+            phase=self.phase,
+            pid=self.ref.pid,
+            url=self.ref.url,
+            restarts=restarts,
+            started_at=started,
+            last_exit=last_exit,
+        )
+
+
+@dataclass
+class SlotRecord:
+    """Failure history of one slot (a position among a component's instances)."""
+
+    failures: int = 0
+    restarts: int = 0
+    retry_at: float = 0.0
+    last_exit: ReplicaExit | None = None
+
+    def record_failure(
+        self, exit_: ReplicaExit, *, ready_for: float, now: float, base_s: float, max_s: float
+    ) -> None:
+        self.failures = 1 if ready_for >= STABLE_AFTER_S else self.failures + 1
+        self.restarts += 1
+        self.last_exit = exit_
+        self.retry_at = now + min(max_s, base_s * 2 ** (self.failures - 1))
+
+
+@dataclass
+class Observed:
+    replicas: dict[str, Tracked] = field(default_factory=dict)
+    slots: dict[SlotKey, SlotRecord] = field(default_factory=dict)
+
+    def slot(self, key: SlotKey) -> SlotRecord:
+        return self.slots.setdefault(key, SlotRecord())
+
+    def of(self, deployment_id: str) -> list[Tracked]:
+        return [t for t in self.replicas.values() if t.ref.deployment_id == deployment_id]
+
+    def forget_deployment(self, deployment_id: str) -> None:
+        for key in [k for k in self.slots if k[0] == deployment_id]:
+            del self.slots[key]
+
+
+def template_hash(spec: DeploymentSpec, component: Component, storage_path: str) -> str:
+    """A digest of what a replica of ``component`` runs; instance counts are left out."""
+    if component is Component.PREDICTOR:
+        body = spec.predictor.model_dump(mode="json")
+    else:
+        assert spec.transformer is not None
+        body = spec.transformer.model_dump(mode="json")
+    body["resources"].pop("num_instances", None)
+    text = json.dumps({"c": component.value, "s": body, "p": storage_path}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

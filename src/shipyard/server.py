@@ -1,0 +1,154 @@
+"""Composition root of ``shipyard server``: builds every collaborator once and runs them.
+
+One process serves the control-plane API and runs the reconciler loop; the gateway runs as its
+own process (kept free of control-plane work) and is restarted if it dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from shipyard.api.app import create_app
+from shipyard.api.services import Services
+from shipyard.backends.local import LocalBackend
+from shipyard.controller.reconcile import Controller
+from shipyard.registry.storage import ArtifactStorage
+from shipyard.settings import ServerSettings
+from shipyard.store import Store, open_store
+
+log = logging.getLogger("shipyard.server")
+MIB = 1024 * 1024
+
+
+def prepare_home(settings: ServerSettings) -> None:
+    for folder in (settings.home, settings.artifacts_dir, settings.logs_dir, settings.run_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.home, 0o700)
+
+
+def bootstrap_key(store: Store, key_file: Path) -> str | None:
+    """Create the default project and its key on first start; write the key owner-only."""
+    _, key = store.ensure_default_project()
+    if key is None:
+        return None
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    os.chmod(key_file, 0o600)
+    return key
+
+
+def build_services(settings: ServerSettings) -> Services:
+    prepare_home(settings)
+    store = open_store(settings.resolved_database_url)
+    backend = LocalBackend(run_dir=settings.run_dir, logs_dir=settings.logs_dir, host=settings.host)
+    storage = ArtifactStorage(
+        settings.artifacts_dir,
+        max_upload_bytes=settings.max_upload_mb * MIB,
+        max_unpacked_bytes=settings.max_unpacked_mb * MIB,
+    )
+    controller = Controller(store=store, backend=backend, settings=settings)
+    return Services(
+        settings=settings,
+        store=store,
+        storage=storage,
+        controller=controller,
+        backend=backend,
+        internal_token=secrets.token_urlsafe(32),
+    )
+
+
+def _gateway_process(settings: ServerSettings, token: str) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "SHIPYARD_HOST": settings.host,
+            "SHIPYARD_GATEWAY_PORT": str(settings.gateway_port),
+            "SHIPYARD_GATEWAY_CONTROL_URL": f"http://{settings.host}:{settings.api_port}",
+            "SHIPYARD_INTERNAL_TOKEN": token,
+            "SHIPYARD_GATEWAY_ATTEMPTS": str(settings.gateway_attempts),
+            "SHIPYARD_LOG_LEVEL": settings.log_level,
+        }
+    )
+    return subprocess.Popen([sys.executable, "-m", "shipyard.gateway"], env=env)
+
+
+async def _supervise_gateway(settings: ServerSettings, token: str) -> None:
+    """Keep one gateway process running; stop it when cancelled."""
+    proc = _gateway_process(settings, token)
+    try:
+        while True:
+            await asyncio.sleep(0.5)
+            if proc.poll() is not None:
+                log.error("gateway exited with code %s; restarting it", proc.returncode)
+                await asyncio.sleep(1.0)
+                proc = _gateway_process(settings, token)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def banner(settings: ServerSettings, key: str | None) -> str:
+    api = f"http://{settings.host}:{settings.api_port}"
+    lines = [
+        "Shipyard is running",
+        f"  API       {api}/api/v1   (OpenAPI: {api}/openapi.json, docs: {api}/docs)",
+        f"  gateway   http://{settings.host}:{settings.gateway_port}   (KServe V1 and V2)",
+        f"  data      {settings.home}",
+    ]
+    if key:
+        lines.append(
+            f"  API key   {key}   (shown once; saved to {settings.api_key_file}, mode 600)"
+        )
+    else:
+        lines.append(f"  API key   in {settings.api_key_file}")
+    return "\n".join(lines)
+
+
+async def serve(settings: ServerSettings) -> None:
+    services = build_services(settings)
+    key = bootstrap_key(services.store, settings.api_key_file)
+    app = create_app(services)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.api_port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    gateway = asyncio.create_task(_supervise_gateway(settings, services.internal_token))
+    try:
+        api = asyncio.create_task(server.serve())
+        while not server.started and not api.done():
+            await asyncio.sleep(0.05)
+        if server.started:
+            print(banner(settings, key), flush=True)
+        await api
+    finally:
+        gateway.cancel()
+        await asyncio.gather(gateway, return_exceptions=True)
+        services.store.close()
+
+
+def run(settings: ServerSettings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(serve(settings))

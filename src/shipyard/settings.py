@@ -1,0 +1,122 @@
+"""Settings of the server processes (control plane and gateway): one typed object per process.
+
+Values come from, in order of precedence: command-line options (passed as keyword arguments by
+the composition root), ``SHIPYARD_*`` environment variables, then the defaults below. The replica
+runtime does not use this module: it runs inside users' environments and takes its few settings
+from its command line (see ``shipyard.runtime.config``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path.home() / ".shipyard"
+
+
+class ServerSettings(BaseSettings):
+    """Settings of ``shipyard server`` (control plane, reconciler and gateway)."""
+
+    model_config = SettingsConfigDict(env_prefix="SHIPYARD_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home)
+    """Data directory: database, model artifacts, environments, replica logs, the API key."""
+
+    host: str = "127.0.0.1"
+    """Address the API and the gateway listen on (loopback by default)."""
+
+    api_port: int = 8470
+    """Port of the control-plane REST API (and its OpenAPI document at /openapi.json)."""
+
+    gateway_port: int = 8471
+    """Port of the inference gateway (KServe V1 and Open Inference Protocol V2)."""
+
+    database_url: str | None = None
+    """SQLAlchemy URL; default ``sqlite:///$SHIPYARD_HOME/shipyard.db``. PostgreSQL works too
+    (``postgresql+psycopg://user:pass@host/db``)."""
+
+    max_upload_mb: int = 2048
+    """Largest model artifact (compressed archive) accepted by an upload, in MiB."""
+
+    max_unpacked_mb: int = 8192
+    """Largest total size of an artifact once unpacked, in MiB."""
+
+    reconcile_interval_s: float = 1.0
+    """Seconds between two passes of the reconciler (it also runs on every change)."""
+
+    replica_start_timeout_s: float = 300.0
+    """A replica not ready after this many seconds is stopped and counted as a failed start."""
+
+    restart_backoff_s: float = 1.0
+    """Delay before the first restart of a crashed replica; doubles per failure."""
+
+    restart_backoff_max_s: float = 30.0
+    """Upper bound of the restart delay."""
+
+    crashloop_threshold: int = 3
+    """Consecutive failures of one replica after which the deployment is FAILED (restarts go on)."""
+
+    stop_grace_s: float = 10.0
+    """Seconds a stopping replica gets to finish in-flight requests before it is killed."""
+
+    stop_replicas_on_exit: bool = True
+    """Stop replicas when the server exits cleanly; after a crash they are adopted on restart."""
+
+    gateway_attempts: int = 3
+    """Replicas the gateway tries for one request when a connection fails before an answer."""
+
+    log_level: str = "info"
+    """Log level of the server processes."""
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'shipyard.db'}"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "artifacts"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def api_key_file(self) -> Path:
+        return self.home / "api-key"
+
+
+class GatewaySettings(BaseSettings):
+    """Settings of the gateway process (``python -m shipyard.gateway``), started by the server."""
+
+    model_config = SettingsConfigDict(env_prefix="SHIPYARD_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    """Address the gateway listens on."""
+
+    gateway_port: int = 8471
+    """Port of the gateway."""
+
+    gateway_control_url: str = "http://127.0.0.1:8470"
+    """Base URL of the control plane, from which the routing table is long-polled."""
+
+    internal_token: str = ""
+    """Shared secret for the control plane's /internal endpoints (set by the server)."""
+
+    gateway_attempts: int = 3
+    """Replicas tried for one request when a connection fails before an answer arrives."""
+
+    gateway_poll_wait_s: float = 10.0
+    """How long one long-poll of the routing table may wait for a change."""
+
+    gateway_upstream_timeout_s: float = 120.0
+    """Longest wait for a replica's answer to one request."""
+
+    log_level: str = "info"

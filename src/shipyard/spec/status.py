@@ -1,0 +1,96 @@
+"""Observed state: deployment states, conditions and replica phases (owned by the controller)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DeploymentState(StrEnum):
+    CREATING = "CREATING"
+    CREATED = "CREATED"
+    STARTING = "STARTING"
+    RUNNING = "RUNNING"
+    IDLE = "IDLE"
+    UPDATING = "UPDATING"
+    STOPPING = "STOPPING"
+    STOPPED = "STOPPED"
+    FAILED = "FAILED"
+
+
+class ConditionType(StrEnum):
+    SCHEDULED = "SCHEDULED"
+    INITIALIZED = "INITIALIZED"
+    STARTED = "STARTED"
+    READY = "READY"
+
+
+class ConditionStatus(StrEnum):
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class Condition(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: ConditionType
+    status: ConditionStatus
+    reason: str = ""
+    message: str = ""
+
+
+class ReplicaPhase(StrEnum):
+    STARTING = "STARTING"  # process started, model loading
+    READY = "READY"  # answers its readiness check
+    STOPPING = "STOPPING"  # draining, then exiting
+    EXITED = "EXITED"  # process gone (crash, kill, or stopped)
+
+
+class ReplicaExit(BaseModel):
+    """How a replica process ended."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: int | None = None  # exit status, None when unknown (adopted process)
+    signal: int | None = None
+    reason: str = ""  # "Error", "Killed", "OOMKilled", "StartTimeout", ...
+    message: str = ""
+    at: datetime | None = None
+
+
+class ReplicaStatus(BaseModel):
+    """What the API shows of one replica."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    component: str
+    slot: int
+    revision: int
+    phase: ReplicaPhase
+    pid: int | None = None
+    url: str | None = None
+    restarts: int = 0
+    started_at: datetime | None = None
+    ready_at: datetime | None = None
+    last_exit: ReplicaExit | None = None
+
+
+class DeploymentStatus(BaseModel):
+    """Observed status of a deployment, written by the controller."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    state: DeploymentState = DeploymentState.CREATED
+    message: str = ""
+    conditions: list[Condition] = Field(default_factory=list)
+    replicas: list[ReplicaStatus] = Field(default_factory=list)
+    available_instances: dict[str, int] = Field(default_factory=dict)
+    observed_revision: int = 0
+    updated_at: datetime | None = None
+
+    def condition(self, kind: ConditionType) -> Condition | None:
+        return next((c for c in self.conditions if c.type == kind), None)

@@ -1,0 +1,101 @@
+"""Checks of a deployment spec that span fields, with messages that name field, value and fix.
+
+Pydantic checks types and shapes; this module checks meaning (positive sizes, request within
+limit, what the chosen serving tool can honour). Every problem is reported at once, each as a
+``FieldError`` whose ``field`` is the dotted path in the spec (``predictor.resources.limits``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from shipyard.errors import InvalidSpec
+from shipyard.spec.deployment import NAME_PATTERN, NAME_RULE, DeploymentSpec, ServingTool
+from shipyard.spec.resources import ComponentResources
+
+IMPLEMENTED_TOOLS = frozenset({ServingTool.LOCAL})
+MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
+MODEL_NAME_RULE = "letters, digits, '_' and '-', 1 to 63 characters"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    value: Any
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "value": self.value, "message": self.message}
+
+
+def resource_errors(path: str, res: ComponentResources) -> list[FieldError]:
+    """Problems with one component's instances, requests and limits (units in every message)."""
+    out: list[FieldError] = []
+    if res.num_instances < 0:
+        out.append(FieldError(f"{path}.num_instances", res.num_instances, "must be 0 or more"))
+    for kind in ("requests", "limits"):
+        r = getattr(res, kind)
+        if r.cores <= 0:
+            msg = "CPU cores must be greater than 0 (fractions allowed, e.g. 0.5 = 500 millicpus)"
+            out.append(FieldError(f"{path}.{kind}.cores", r.cores, msg))
+        if r.memory <= 0:
+            out.append(FieldError(f"{path}.{kind}.memory", r.memory, "memory (MiB) must be > 0"))
+        if r.gpus < 0:
+            out.append(FieldError(f"{path}.{kind}.gpus", r.gpus, "GPUs must be 0 or more"))
+    req, lim = res.requests, res.limits
+    if 0 < lim.cores < req.cores:
+        msg = (
+            f"requested {req.cores:g} cores is above the limit of {lim.cores:g} cores: "
+            "raise the limit or lower the request"
+        )
+        out.append(FieldError(f"{path}.requests.cores", req.cores, msg))
+    if 0 < lim.memory < req.memory:
+        msg = (
+            f"requested {req.memory} MiB is above the limit of {lim.memory} MiB: "
+            "raise the limit or lower the request"
+        )
+        out.append(FieldError(f"{path}.requests.memory", req.memory, msg))
+    if req.gpus != lim.gpus:
+        msg = f"GPU request ({req.gpus}) must equal the GPU limit ({lim.gpus}): GPUs are not shared"
+        out.append(FieldError(f"{path}.requests.gpus", req.gpus, msg))
+    return out
+
+
+def spec_errors(spec: DeploymentSpec) -> list[FieldError]:
+    out = resource_errors("predictor.resources", spec.predictor.resources)
+    if spec.transformer is not None:
+        out += resource_errors("transformer.resources", spec.transformer.resources)
+        if spec.transformer.resources.num_instances == 0:
+            msg = "a transformer needs at least 1 instance"
+            out.append(FieldError("transformer.resources.num_instances", 0, msg))
+    if spec.serving_tool not in IMPLEMENTED_TOOLS:
+        msg = (
+            f"serving tool {spec.serving_tool.value} has no backend on this server yet; "
+            f"use one of: {', '.join(sorted(t.value for t in IMPLEMENTED_TOOLS))}"
+        )
+        out.append(FieldError("serving_tool", spec.serving_tool.value, msg))
+    return out
+
+
+def raise_for(errors: list[FieldError], what: str = "deployment spec") -> None:
+    """Raise one ``InvalidSpec`` listing every problem, if there is any."""
+    if errors:
+        text = "; ".join(f"{e.field}={e.value!r}: {e.message}" for e in errors)
+        raise InvalidSpec(
+            f"invalid {what}: {text}", details={"errors": [e.as_dict() for e in errors]}
+        )
+
+
+def check_model_name(name: str) -> None:
+    """Raise ``InvalidSpec`` unless ``name`` is a valid model name."""
+    if not MODEL_NAME_PATTERN.match(name):
+        msg = f"use {MODEL_NAME_RULE}"
+        raise_for([FieldError("name", name, msg)], "model name")
+
+
+def check_project_name(name: str) -> None:
+    """Raise ``InvalidSpec`` unless ``name`` follows the project (= deployment) naming rule."""
+    if not NAME_PATTERN.match(name):
+        raise_for([FieldError("name", name, f"use {NAME_RULE}")], "project name")

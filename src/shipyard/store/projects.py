@@ -1,0 +1,137 @@
+"""Projects and their API keys: who may call the platform, and which project a key acts for.
+
+Layer: ``shipyard.store``. Only a key's sha256 is stored (keys are 32 random bytes, so a fast
+hash is enough); the plain key is returned once, when it is made. The gateway receives the
+hash → project map (``key_hashes``) and never sees plain keys either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from shipyard.errors import AlreadyExists, NotFound
+from shipyard.store.documents import check_project_name
+from shipyard.store.records import ProjectRecord
+from shipyard.store.session import StoreBase
+from shipyard.store.tables import ApiKey, Project
+
+KEY_PREFIX = "sy_"
+DEFAULT_PROJECT = "default"
+
+
+def hash_key(plain_key: str) -> str:
+    """The stored form of an API key: sha256 hex of its text."""
+    return hashlib.sha256(plain_key.encode()).hexdigest()
+
+
+def _record(row: Project) -> ProjectRecord:
+    return ProjectRecord(id=row.id, name=row.name, created_at=row.created_at)
+
+
+def _new_key(project_id: str, *, is_admin: bool) -> tuple[ApiKey, str]:
+    plain = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(
+        project_id=project_id, prefix=plain[:8], key_hash=hash_key(plain), is_admin=is_admin
+    )
+    return row, plain
+
+
+class ProjectStore(StoreBase):
+    """Store methods for projects and API keys."""
+
+    def create_project(self, name: str) -> ProjectRecord:
+        """Create a project.
+
+        Raises:
+            InvalidSpec: the name breaks the naming rule.
+            AlreadyExists: a project with this name exists.
+        """
+        check_project_name(name)
+        try:
+            with self._write() as session:
+                row = Project(name=name)
+                session.add(row)
+                session.flush()
+                return _record(row)
+        except IntegrityError:
+            raise AlreadyExists(f"project {name!r} already exists") from None
+
+    def get_project(self, project_id: str) -> ProjectRecord:
+        """The project with id ``project_id`` (``NotFound`` otherwise)."""
+        with self._read() as session:
+            row = session.get(Project, project_id)
+            if row is None:
+                raise NotFound(f"project with id {project_id!r} not found")
+            return _record(row)
+
+    def get_project_by_name(self, name: str) -> ProjectRecord:
+        """The project called ``name`` (``NotFound`` otherwise)."""
+        with self._read() as session:
+            row = session.scalar(select(Project).where(Project.name == name))
+            if row is None:
+                raise NotFound(f"project {name!r} not found")
+            return _record(row)
+
+    def list_projects(self) -> list[ProjectRecord]:
+        """Every project, by name."""
+        with self._read() as session:
+            return [_record(row) for row in session.scalars(select(Project).order_by(Project.name))]
+
+    def create_api_key(self, project_id: str, *, is_admin: bool = False) -> str:
+        """Make a key for the project and return it in plain text (it is not stored).
+
+        Raises:
+            NotFound: no project has this id.
+        """
+        with self._write() as session:
+            if session.get(Project, project_id) is None:
+                raise NotFound(f"project with id {project_id!r} not found")
+            row, plain = _new_key(project_id, is_admin=is_admin)
+            session.add(row)
+            return plain
+
+    def authenticate(self, plain_key: str) -> tuple[ProjectRecord, bool] | None:
+        """The project a key belongs to and whether it is an admin key; None if unknown."""
+        with self._read() as session:
+            found = session.execute(
+                select(Project, ApiKey.is_admin)
+                .join(ApiKey, ApiKey.project_id == Project.id)
+                .where(ApiKey.key_hash == hash_key(plain_key))
+            ).first()
+            if found is None:
+                return None
+            project, is_admin = found
+            return _record(project), bool(is_admin)
+
+    def key_hashes(self) -> dict[str, str]:
+        """Every key's hash mapped to its project id (the gateway's view of the keys)."""
+        with self._read() as session:
+            rows = session.execute(select(ApiKey.key_hash, ApiKey.project_id))
+            return {key_hash: project_id for key_hash, project_id in rows}
+
+    def ensure_default_project(self) -> tuple[ProjectRecord, str | None]:
+        """Create the ``default`` project with an admin key, once.
+
+        Returns:
+            The project and, on the call that created it, the plain admin key; later calls (and
+            a call that lost a race with another process) get ``None`` instead of the key.
+        """
+        try:
+            return self.get_project_by_name(DEFAULT_PROJECT), None
+        except NotFound:
+            pass
+        try:
+            with self._write() as session:
+                project = Project(name=DEFAULT_PROJECT)
+                session.add(project)
+                session.flush()
+                key, plain = _new_key(project.id, is_admin=True)
+                session.add(key)
+                session.flush()
+                return _record(project), plain
+        except IntegrityError:
+            return self.get_project_by_name(DEFAULT_PROJECT), None

@@ -1,0 +1,209 @@
+"""The reconciler with the fake backend, an in-memory store and a fake clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from shipyard.backends.fake import FakeBackend
+from shipyard.backends.protocol import Health
+from shipyard.controller.reconcile import Controller
+from shipyard.errors import NotFound
+from shipyard.settings import ServerSettings
+from shipyard.spec.deployment import DeploymentSpec, PredictorSpec
+from shipyard.spec.resources import PredictorResources
+from shipyard.spec.status import DeploymentState, DeploymentStatus
+from shipyard.store import DeploymentRecord, ModelVersionRecord
+
+pytestmark = pytest.mark.unit
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class MemoryStore:
+    """Just what the controller reads and writes."""
+
+    def __init__(self, model_dir: Path) -> None:
+        self.deployments: dict[str, DeploymentRecord] = {}
+        self.statuses: dict[str, DeploymentStatus] = {}
+        self.model_dir = model_dir
+        self.purged: list[str] = []
+
+    def add(self, name: str, instances: int, *, model: str = "m", active: bool = True) -> str:
+        predictor = PredictorSpec(
+            model_name=model, model_version=1, resources=PredictorResources(num_instances=instances)
+        )
+        spec = DeploymentSpec(name=name, predictor=predictor)
+        record = DeploymentRecord(
+            id=f"id-{name}", project_id="p", name=name, spec=spec, revision=1, active=active,
+            deleting=False, created_at=NOW, updated_at=NOW,
+        )  # fmt: skip
+        self.deployments[record.id] = record
+        return record.id
+
+    def update(self, dep_id: str, **changes) -> None:
+        self.deployments[dep_id] = self.deployments[dep_id].model_copy(update=changes)
+
+    def list_deployments(self, project_id=None):
+        return list(self.deployments.values())
+
+    def get_statuses(self, ids):
+        return {i: self.statuses[i] for i in ids if i in self.statuses}
+
+    def save_status(self, dep_id, status):
+        self.statuses[dep_id] = status
+
+    def get_model_version(self, project_id, name, version):
+        if name != "m":
+            raise NotFound(f"model {name!r} version {version} not found")
+        return ModelVersionRecord(
+            id="mv", project_id=project_id, model_name=name, version=1, framework="sklearn",
+            description="", metrics={}, input_example=None, checksum="sha256:x", size_bytes=1,
+            files=["model.joblib"], storage_path=str(self.model_dir), created_at=NOW,
+        )  # fmt: skip
+
+    def key_hashes(self):
+        return {"h": "p"}
+
+    def purge_deployment(self, dep_id):
+        self.purged.append(dep_id)
+        self.deployments.pop(dep_id)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def world(tmp_path: Path):
+    store = MemoryStore(tmp_path)
+    backend = FakeBackend()
+    clock = Clock()
+    settings = ServerSettings(
+        home=tmp_path, restart_backoff_s=1.0, restart_backoff_max_s=8.0, crashloop_threshold=3,
+        replica_start_timeout_s=60,
+    )  # fmt: skip
+    controller = Controller(store=store, backend=backend, settings=settings, clock=clock)  # type: ignore[arg-type]
+    return store, backend, clock, controller
+
+
+async def settle(controller: Controller, passes: int = 3) -> None:
+    import asyncio
+
+    for _ in range(passes):
+        await controller.reconcile_once()
+        await asyncio.sleep(0)
+    if controller._stopping:  # let background stops finish, then observe once more
+        await asyncio.gather(*controller._stopping)
+        await controller.reconcile_once()
+
+
+async def test_a_new_deployment_gets_its_replicas_and_routes(world) -> None:
+    store, backend, _, controller = world
+    dep = store.add("iris", 2)
+    await settle(controller)
+    assert len(backend.replicas) == 2
+    assert store.statuses[dep].state is DeploymentState.RUNNING
+    table = controller.routes.snapshot()
+    [route] = table["deployments"]
+    assert route["name"] == "iris" and len(route["predictor"]) == 2
+    assert table["keys"] == {"h": "p"}
+
+
+async def test_a_crashed_replica_restarts_with_backoff_and_crash_loops_to_failed(world) -> None:
+    store, backend, clock, controller = world
+    dep = store.add("iris", 1)
+    await settle(controller)
+    for failure in range(1, 4):
+        [rid] = list(backend.replicas)
+        backend.crash(rid)
+        await settle(controller, 1)
+        assert backend.replicas == {}  # waiting for the backoff
+        state = store.statuses[dep].state
+        expected = DeploymentState.FAILED if failure >= 3 else DeploymentState.STARTING
+        assert state is expected
+        clock.now += 2 ** (failure - 1) + 0.01
+        await settle(controller, 1)
+        assert len(backend.replicas) == 1
+    status = store.statuses[dep]
+    assert status.replicas[0].restarts == 3
+    assert status.replicas[0].last_exit is not None
+    # ready for long enough: the next crash starts counting again
+    await settle(controller, 1)
+    clock.now += 30
+    [rid] = list(backend.replicas)
+    backend.crash(rid)
+    await settle(controller, 1)
+    assert store.statuses[dep].state is DeploymentState.STARTING
+
+
+async def test_stop_releases_every_replica_and_start_brings_them_back(world) -> None:
+    store, backend, _, controller = world
+    dep = store.add("iris", 2)
+    await settle(controller)
+    store.update(dep, active=False)
+    await settle(controller)
+    assert backend.replicas == {} and len(backend.stopped) == 2
+    assert store.statuses[dep].state is DeploymentState.STOPPED
+    assert controller.routes.snapshot()["deployments"][0]["predictor"] == []
+    store.update(dep, active=True)
+    await settle(controller)
+    assert len(backend.replicas) == 2
+    assert store.statuses[dep].state is DeploymentState.RUNNING
+
+
+async def test_recovery_adopts_running_replicas_without_duplicates(world, tmp_path) -> None:
+    store, backend, clock, controller = world
+    store.add("iris", 2)
+    await settle(controller)
+    before = set(backend.replicas)
+    fresh = Controller(store=store, backend=backend, settings=controller._settings, clock=clock)  # type: ignore[arg-type]
+    await fresh.recover()
+    await settle(fresh)
+    assert set(backend.replicas) == before
+    assert backend.started == list(before) or set(backend.started) == before
+
+
+async def test_one_broken_deployment_does_not_stop_the_others(world) -> None:
+    store, backend, _, controller = world
+    bad = store.add("bad", 1, model="missing")
+    good = store.add("good", 1)
+    await settle(controller)
+    assert store.statuses[good].state is DeploymentState.RUNNING
+    assert store.statuses[bad].state is DeploymentState.FAILED
+    assert "not found" in store.statuses[bad].message
+
+
+async def test_a_replica_that_never_gets_ready_is_replaced_after_the_timeout(world) -> None:
+    store, backend, clock, controller = world
+    backend.auto_ready = False
+    dep = store.add("slow", 1)
+    await settle(controller, 1)
+    [first] = list(backend.replicas)
+    clock.now += 61
+    await settle(controller, 1)
+    assert first in backend.stopped
+    clock.now += 2
+    await settle(controller, 1)
+    assert len(backend.replicas) == 1 and first not in backend.replicas
+    backend.set_health(next(iter(backend.replicas)), Health.READY)
+    await settle(controller, 1)
+    status = store.statuses[dep]
+    assert status.state is DeploymentState.RUNNING
+    assert status.replicas[0].restarts == 1
+    assert status.replicas[0].last_exit.reason == "StartTimeout"
+    assert status.replicas[0].last_exit.message == "not ready after 60 s"
+
+
+async def test_deleting_stops_replicas_then_purges(world) -> None:
+    store, backend, _, controller = world
+    dep = store.add("iris", 1)
+    await settle(controller)
+    store.update(dep, deleting=True)
+    await settle(controller)
+    assert backend.replicas == {} and store.purged == [dep]

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import pytest
+
+from shipyard.controller.status import SlotFailure, StatusInputs, derive
+from shipyard.spec.status import ConditionStatus, ConditionType, DeploymentState, ReplicaExit
+
+pytestmark = pytest.mark.unit
+
+
+def inputs(**kw) -> StatusInputs:
+    base = dict(
+        name="iris", active=True, deleting=False, started_before=True,
+        desired={"predictor": 2}, ready={"predictor": 2}, live=2, stopping=0, outdated=0,
+    )  # fmt: skip
+    base.update(kw)
+    return StatusInputs(**base)
+
+
+def test_all_ready_is_running():
+    d = derive(inputs())
+    assert d.state is DeploymentState.RUNNING
+    ready = next(c for c in d.conditions if c.type is ConditionType.READY)
+    assert ready.status is ConditionStatus.TRUE
+    assert "2/2 predictor" in ready.message
+
+
+def test_missing_replicas_is_starting_with_counts():
+    d = derive(inputs(ready={"predictor": 1}))
+    assert d.state is DeploymentState.STARTING
+    assert "1/2 predictor instances ready" in d.message
+
+
+def test_a_crashing_replica_is_never_running_and_fails_at_the_threshold():
+    exit_ = ReplicaExit(code=3, reason="Error", message="exited with code 3")
+    restarting = derive(
+        inputs(ready={"predictor": 1}, failures=[SlotFailure("predictor", 1, 1, exit_)])
+    )
+    assert restarting.state is DeploymentState.STARTING
+    assert "restarting after failure 1" in restarting.message
+    failed = derive(
+        inputs(
+            ready={"predictor": 1}, failures=[SlotFailure("predictor", 1, 3, exit_)], threshold=3
+        )
+    )
+    assert failed.state is DeploymentState.FAILED
+    started = next(c for c in failed.conditions if c.type is ConditionType.STARTED)
+    assert started.status is ConditionStatus.FALSE
+    assert started.reason == "CrashLoopBackOff"
+    assert "exited with code 3" in failed.message
+    assert "shipyard deployments logs iris" in failed.message
+
+
+def test_inactive_states():
+    assert (
+        derive(inputs(active=False, live=0, started_before=False)).state is DeploymentState.CREATED
+    )
+    assert derive(inputs(active=False, live=1)).state is DeploymentState.STOPPING
+    assert derive(inputs(active=False, live=0)).state is DeploymentState.STOPPED
+
+
+def test_zero_instances_is_idle_and_outdated_replicas_mean_updating():
+    assert derive(inputs(desired={"predictor": 0}, ready={}, live=0)).state is DeploymentState.IDLE
+    assert derive(inputs(outdated=1)).state is DeploymentState.UPDATING
+
+
+def test_missing_artifact_fails_initialization():
+    d = derive(inputs(init_error="the files of model m v1 are missing"))
+    assert d.state is DeploymentState.FAILED
+    init = next(c for c in d.conditions if c.type is ConditionType.INITIALIZED)
+    assert init.status is ConditionStatus.FALSE
