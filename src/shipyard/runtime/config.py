@@ -1,0 +1,103 @@
+"""Runtime configuration: the command line and environment of contract section 1, parsed once.
+
+The composition root (``shipyard.runtime.server``) calls :func:`parse_config` and passes the frozen
+:class:`RuntimeConfig` down; no other runtime module reads ``sys.argv`` or ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+COMPONENTS = ("predictor", "transformer")
+FRAMEWORKS = ("python", "sklearn", "xgboost", "lightgbm")
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeConfig:
+    """Everything one replica needs to know, fixed for its lifetime."""
+
+    host: str = "127.0.0.1"
+    """Interface to bind."""
+    port: int = 8080
+    """TCP port to bind."""
+    component: str = "predictor"
+    """``predictor`` or ``transformer``."""
+    name: str = "model"
+    """The ``<m>`` the replica answers to in URLs."""
+    any_name: bool = False
+    """Answer to any ``<m>`` (not only :attr:`name`)."""
+    script: Path | None = None
+    """Predictor/transformer script, if given (``--script`` or ``SCRIPT_PATH``)."""
+    framework: str | None = None
+    """Framework of a bare model file (``--framework``); ``None`` = guess by extension."""
+    model_dir: Path = Path()
+    """The model version's files (``MODEL_FILES_PATH``)."""
+    model_version: str = "1"
+    """Model version reported in V2 answers (``MODEL_VERSION``)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m shipyard.runtime", description="Shipyard replica model server."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--component", choices=COMPONENTS, default="predictor")
+    parser.add_argument("--script", type=Path, default=None)
+    parser.add_argument("--framework", choices=FRAMEWORKS, default=None)
+    parser.add_argument(
+        "--name", default=None, help="model name in URLs (default: DEPLOYMENT_NAME)"
+    )
+    parser.add_argument("--any-name", action="store_true", help="answer to any model name in URLs")
+    return parser
+
+
+def _resolve_script(script: Path, model_dir: Path) -> Path:
+    """An absolute script path: as given, else relative to cwd, else to the model directory."""
+    if script.is_absolute():
+        return script
+    if script.exists() or not (model_dir / script).exists():
+        return script.resolve()
+    return (model_dir / script).resolve()
+
+
+def parse_config(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> RuntimeConfig:
+    """Parse the runtime's command line and environment.
+
+    Args:
+        argv: Arguments without the program name (default: ``sys.argv[1:]``).
+        environ: Environment variables (default: ``os.environ``).
+
+    Returns:
+        The configuration of this replica.
+    """
+    env = os.environ if environ is None else environ
+    args = _parser().parse_args(argv)
+    script: Path | None = args.script or (
+        Path(env["SCRIPT_PATH"]) if env.get("SCRIPT_PATH") else None
+    )
+    model_dir_env = env.get("MODEL_FILES_PATH")
+    if model_dir_env:
+        model_dir = Path(model_dir_env)
+    elif script is not None:
+        model_dir = script.resolve().parent
+    else:
+        model_dir = Path.cwd()
+    name = args.name or env.get("DEPLOYMENT_NAME") or env.get("MODEL_NAME") or "model"
+    return RuntimeConfig(
+        host=args.host,
+        port=args.port,
+        component=args.component,
+        name=name,
+        any_name=args.any_name,
+        script=None if script is None else _resolve_script(script, model_dir),
+        framework=args.framework,
+        model_dir=model_dir,
+        model_version=env.get("MODEL_VERSION") or "1",
+    )

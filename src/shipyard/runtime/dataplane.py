@@ -1,0 +1,113 @@
+"""Protocol-agnostic request handling: model name, readiness, metadata and inference.
+
+The REST layer (``shipyard.runtime.app``) translates the wire format with
+``shipyard.runtime.protocols`` and delegates here. Every failure is a ``shipyard.errors`` class:
+``NotFound`` (other model name), ``NotReady`` (still loading) and ``InferenceError`` (user code
+raised; its traceback is logged).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from importlib import metadata
+from typing import Any
+
+from shipyard.errors import InferenceError, NotFound, NotReady, ShipyardError
+from shipyard.runtime.model import InputKind, ServedModel
+
+log = logging.getLogger("shipyard.runtime")
+
+
+def _shipyard_version() -> str:
+    try:
+        return metadata.version("shipyard")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+class DataPlane:
+    """One served model behind the runtime's endpoints."""
+
+    def __init__(self, model: ServedModel, *, name: str, version: str, any_name: bool) -> None:
+        """Wrap a (not yet loaded) model.
+
+        Args:
+            model: The model to serve.
+            name: The ``<m>`` answered to in URLs.
+            version: The model version reported in V2 answers.
+            any_name: Answer to any ``<m>``.
+        """
+        self._model = model
+        self.name = name
+        self.version = version
+        self._any_name = any_name
+        self._ready = False
+        self._server_metadata = {
+            "name": "shipyard",
+            "version": _shipyard_version(),
+            "extensions": [],
+        }
+
+    @property
+    def ready(self) -> bool:
+        """Whether the model finished loading."""
+        return self._ready
+
+    @property
+    def input_kind(self) -> InputKind:
+        """What the model's predict takes (final once ready)."""
+        return self._model.input_kind
+
+    async def load(self) -> float:
+        """Load the model and mark the plane ready.
+
+        Returns:
+            Seconds the load took.
+        """
+        started = time.perf_counter()
+        await self._model.load()
+        self._ready = True
+        elapsed = time.perf_counter() - started
+        log.info("loaded %s (%s) in %.3f s", self._model.source, self._model.platform, elapsed)
+        return elapsed
+
+    def check_name(self, name: str) -> None:
+        """Raise ``NotFound`` unless this replica answers to ``name``."""
+        if name != self.name and not self._any_name:
+            raise NotFound(f"model {name!r} is not served here (this replica serves {self.name!r})")
+
+    def check(self, name: str) -> None:
+        """Raise ``NotFound`` for another model name, then ``NotReady`` while loading."""
+        self.check_name(name)
+        if not self._ready:
+            raise NotReady(f"model {name!r} is still loading")
+
+    def server_metadata(self) -> dict[str, Any]:
+        """The V2 server metadata."""
+        return self._server_metadata
+
+    def model_metadata(self, name: str) -> dict[str, Any]:
+        """The V2 model metadata (inputs and outputs are not declared by our model formats)."""
+        self.check(name)
+        return {
+            "name": name,
+            "versions": [self.version],
+            "platform": self._model.platform,
+            "inputs": [],
+            "outputs": [],
+        }
+
+    async def infer(self, payload: Any) -> Any:
+        """Run the model on a decoded payload.
+
+        Raises:
+            InferenceError: The model raised something other than a ``ShipyardError``.
+        """
+        try:
+            return await self._model.predict(payload)
+        except ShipyardError:
+            raise
+        except Exception as exc:
+            log.exception("%s raised while predicting", self._model.source)
+            raise InferenceError(f"{type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,174 @@
+"""The one internal model contract of the runtime, and the adapter that fits user objects to it.
+
+Loaders (``shipyard.runtime.loaders``) produce a :class:`ServedModel`; the data plane awaits it.
+User code may be sync or async: :class:`AdaptedModel` decides once, at load, how to call each
+method (a thread for sync methods, a plain ``await`` for coroutine functions), so the request
+path never re-inspects it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import functools
+import inspect
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from shipyard.errors import NotReady
+
+T = TypeVar("T")
+Call = Callable[[Any], Awaitable[Any]]
+
+
+class InputKind(enum.Enum):
+    """What a model's ``predict`` receives."""
+
+    PYTHON = "python"
+    """Plain JSON values (nested lists, dicts): predictor and transformer scripts."""
+    DATAFRAME = "dataframe"
+    """A ``pandas.DataFrame``: Fiddler ``package.py`` models."""
+    NDARRAY = "ndarray"
+    """A ``numpy.ndarray``: the built-in sklearn, xgboost and lightgbm loaders."""
+
+
+class ServedModel(Protocol):
+    """What the data plane serves. ``platform`` and ``input_kind`` are final after ``load``."""
+
+    @property
+    def source(self) -> str:
+        """What is served, for logs and metadata (e.g. ``/m/predictor.py``)."""
+        ...
+
+    @property
+    def platform(self) -> str:
+        """``python``, ``python-package``, ``sklearn``, ``xgboost`` or ``lightgbm``."""
+        ...
+
+    @property
+    def input_kind(self) -> InputKind:
+        """What :meth:`predict` expects."""
+        ...
+
+    async def load(self) -> None:
+        """Load the model; raises whatever the user's code or the framework raised."""
+        ...
+
+    async def predict(self, payload: Any) -> Any:
+        """Predict; raises whatever the user's code or the framework raised."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What a loader's factory returns: the object and how to call it."""
+
+    obj: object
+    input_kind: InputKind
+    platform: str
+    methods: tuple[str, ...] = ("predict",)
+    """Methods applied in order to the payload (a transformer has two)."""
+
+
+def _bind(obj: object, method_name: str, source: str) -> Call:
+    """An awaitable callable for ``obj.<method_name>``: as is if async, else run in a thread."""
+    method = getattr(obj, method_name, None)
+    if not callable(method):
+        raise TypeError(f"{source}: {type(obj).__name__} has no method {method_name}()")
+    if inspect.iscoroutinefunction(method):
+        return method  # type: ignore[no-any-return]
+    return functools.partial(asyncio.to_thread, method)
+
+
+def _chain(steps: list[Call]) -> Call:
+    async def chained(payload: Any) -> Any:
+        for step in steps:
+            payload = await step(payload)
+        return payload
+
+    return chained
+
+
+async def run_in_daemon_thread(fn: Callable[[], T]) -> T:
+    """Run ``fn`` in a daemon thread, so a slow load never blocks the process from exiting.
+
+    Args:
+        fn: The blocking function.
+
+    Returns:
+        What ``fn`` returned; a ``BaseException`` that is not an ``Exception`` (``SystemExit``
+        from user code) is re-raised as ``RuntimeError`` so it cannot stop the event loop.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def deliver(result: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+    def target() -> None:
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            result = fn()
+        except Exception as exc:
+            error = exc
+        except BaseException as exc:
+            error = RuntimeError(f"model loading raised {exc!r}")
+        with contextlib.suppress(RuntimeError):  # the event loop closed meanwhile
+            loop.call_soon_threadsafe(deliver, result, error)
+
+    threading.Thread(target=target, name="shipyard-model-load", daemon=True).start()
+    return await future
+
+
+class AdaptedModel:
+    """A :class:`ServedModel` over a user or framework object built by ``factory``."""
+
+    def __init__(self, factory: Callable[[], Loaded], *, source: str, platform: str) -> None:
+        """Prepare (not load) the model.
+
+        Args:
+            factory: Blocking function that imports/builds the object; run in a thread by load.
+            source: What is served, for logs and metadata.
+            platform: Platform name until the factory tells the final one.
+        """
+        self._factory = factory
+        self._source = source
+        self._platform = platform
+        self._input_kind = InputKind.PYTHON
+        self._call: Call | None = None
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @property
+    def platform(self) -> str:
+        return self._platform
+
+    @property
+    def input_kind(self) -> InputKind:
+        return self._input_kind
+
+    async def load(self) -> None:
+        """Build the object in a daemon thread and bind its methods once."""
+        loaded = await run_in_daemon_thread(self._factory)
+        steps = [_bind(loaded.obj, name, self._source) for name in loaded.methods]
+        self._platform = loaded.platform
+        self._input_kind = loaded.input_kind
+        self._call = steps[0] if len(steps) == 1 else _chain(steps)
+
+    async def predict(self, payload: Any) -> Any:
+        """Call the bound method(s) on ``payload``."""
+        call = self._call
+        if call is None:
+            raise NotReady(f"{self._source} is not loaded yet")
+        return await call(payload)

@@ -1,0 +1,106 @@
+"""Composition root of ``python -m shipyard.runtime``: parse, detect, serve with uvicorn.
+
+Lifecycle (contract section 1): the port is bound at once and the model loads in the
+background; when it is loaded one ``shipyard-runtime ready ...`` line goes to stdout. A failed
+detection or load prints the traceback to stderr and exits with code 3. SIGTERM makes uvicorn
+stop accepting, finish in-flight requests and exit 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import traceback
+from types import FrameType
+
+import uvicorn
+
+from shipyard.errors import ModelServeError
+from shipyard.runtime.app import create_app
+from shipyard.runtime.config import RuntimeConfig, parse_config
+from shipyard.runtime.loaders import detect
+from shipyard.runtime.model import ServedModel
+
+LOAD_FAILED = 3
+"""Exit code when the model cannot be found or loaded."""
+
+
+class _Lifecycle:
+    """Receives the load outcome; stops the server with :data:`LOAD_FAILED` on failure."""
+
+    def __init__(self, config: RuntimeConfig) -> None:
+        self._config = config
+        self.server: uvicorn.Server | None = None
+        self.exit_code = 0
+
+    def on_loaded(self, error: BaseException | None, seconds: float) -> None:
+        if error is None:
+            name, port = self._config.name, self._config.port
+            print(
+                f"shipyard-runtime ready model={name} port={port} load_s={seconds:.3f}", flush=True
+            )
+            return
+        traceback.print_exception(error, file=sys.stderr)
+        print("shipyard-runtime: loading the model failed", file=sys.stderr, flush=True)
+        self.exit_code = LOAD_FAILED
+        if self.server is not None:
+            self.server.should_exit = True
+
+
+def _exit_quietly(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM/SIGINT outside uvicorn's own handling (before it starts, or re-raised by it
+    after its graceful shutdown): exit 0."""
+    raise SystemExit(0)
+
+
+def serve(config: RuntimeConfig, model: ServedModel) -> int:
+    """Serve ``model`` until SIGTERM (or a failed load).
+
+    Args:
+        config: The replica's configuration.
+        model: The model to serve, not loaded yet.
+
+    Returns:
+        The process exit code: 0, or :data:`LOAD_FAILED`.
+    """
+    lifecycle = _Lifecycle(config)
+    app = create_app(config, model, on_loaded=lifecycle.on_loaded)
+    uvicorn_config = uvicorn.Config(
+        app,
+        host=config.host,
+        port=config.port,
+        loop="auto",
+        http="auto",
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+    )
+    lifecycle.server = uvicorn.Server(uvicorn_config)
+    lifecycle.server.run()
+    return lifecycle.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m shipyard.runtime``.
+
+    Args:
+        argv: Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        The process exit code.
+    """
+    signal.signal(signal.SIGTERM, _exit_quietly)
+    signal.signal(signal.SIGINT, _exit_quietly)
+    config = parse_config(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        model = detect(config)
+    except ModelServeError as exc:
+        print(f"shipyard-runtime: {exc}", file=sys.stderr, flush=True)
+        return LOAD_FAILED
+    return serve(config, model)

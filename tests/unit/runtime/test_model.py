@@ -1,0 +1,83 @@
+"""The sync/async adapter over user objects."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from shipyard.errors import NotReady
+from shipyard.runtime.model import AdaptedModel, InputKind, Loaded, run_in_daemon_thread
+
+pytestmark = pytest.mark.unit
+
+
+class SyncModel:
+    def predict(self, inputs):
+        return (threading.current_thread() is threading.main_thread(), inputs)
+
+
+class AsyncModel:
+    async def predict(self, inputs):
+        return (threading.current_thread() is threading.main_thread(), inputs)
+
+
+class Pipeline:
+    def preprocess(self, inputs):
+        return [x + 1 for x in inputs]
+
+    async def postprocess(self, outputs):
+        return [x * 10 for x in outputs]
+
+
+def adapted(obj, methods=("predict",)):
+    return AdaptedModel(
+        lambda: Loaded(obj, InputKind.PYTHON, "python", methods), source="test", platform="x"
+    )
+
+
+async def test_sync_predict_runs_in_a_thread_async_predict_on_the_loop():
+    sync_model, async_model = adapted(SyncModel()), adapted(AsyncModel())
+    await sync_model.load()
+    await async_model.load()
+    assert await sync_model.predict([1]) == (False, [1])
+    assert await async_model.predict([1]) == (True, [1])
+    assert sync_model.platform == "python"
+
+
+async def test_methods_are_chained_in_order():
+    model = adapted(Pipeline(), ("preprocess", "postprocess"))
+    await model.load()
+    assert await model.predict([1, 2]) == [20, 30]
+
+
+async def test_predict_before_load_is_not_ready():
+    with pytest.raises(NotReady):
+        await adapted(SyncModel()).predict([1])
+
+
+async def test_a_missing_method_fails_the_load():
+    with pytest.raises(TypeError, match="object has no method predict"):
+        await adapted(object()).load()
+
+
+async def test_daemon_thread_returns_results_and_wraps_system_exit():
+    def leave():
+        raise SystemExit(2)
+
+    assert await run_in_daemon_thread(lambda: 42) == 42
+    with pytest.raises(ValueError, match="boom"):
+        await run_in_daemon_thread(lambda: int("boom"))
+    with pytest.raises(RuntimeError, match="SystemExit"):
+        await run_in_daemon_thread(leave)
+
+
+async def test_daemon_thread_load_can_be_abandoned():
+    release = threading.Event()
+    task = asyncio.ensure_future(run_in_daemon_thread(release.wait))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    release.set()
