@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
@@ -22,12 +25,14 @@ from shipyard.api.app import create_app
 from shipyard.api.services import Services
 from shipyard.backends.local import LocalBackend
 from shipyard.controller.reconcile import Controller
+from shipyard.errors import ShipyardError
 from shipyard.registry.storage import ArtifactStorage
 from shipyard.settings import ServerSettings
 from shipyard.store import Store, open_store
 
 log = logging.getLogger("shipyard.server")
 MIB = 1024 * 1024
+_PR_SET_PDEATHSIG = 1
 
 
 def prepare_home(settings: ServerSettings) -> None:
@@ -68,6 +73,30 @@ def build_services(settings: ServerSettings) -> Services:
     )
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the server dies, however it dies (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def check_ports_free(settings: ServerSettings) -> None:
+    """Fail at once, with the setting to change, when a port is taken."""
+    for what, port, var in (
+        ("API", settings.api_port, "SHIPYARD_API_PORT"),
+        ("gateway", settings.gateway_port, "SHIPYARD_GATEWAY_PORT"),
+    ):
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((settings.host, port))
+            except OSError as exc:
+                raise ShipyardError(
+                    f"the {what} port {settings.host}:{port} is in use ({exc.strerror}): "
+                    f"is another Shipyard running? Pick another port with {var}"
+                ) from exc
+
+
 def _gateway_process(settings: ServerSettings, token: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.update(
@@ -80,7 +109,9 @@ def _gateway_process(settings: ServerSettings, token: str) -> subprocess.Popen[b
             "SHIPYARD_LOG_LEVEL": settings.log_level,
         }
     )
-    return subprocess.Popen([sys.executable, "-m", "shipyard.gateway"], env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "shipyard.gateway"], env=env, preexec_fn=_die_with_parent
+    )
 
 
 async def _supervise_gateway(settings: ServerSettings, token: str) -> None:
@@ -120,7 +151,17 @@ def banner(settings: ServerSettings, key: str | None) -> str:
     return "\n".join(lines)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, minus its signal capture: ``serve`` below owns SIGINT and SIGTERM, so
+    that every shutdown (Ctrl-C or a TERM from a supervisor) runs the same cleanup."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def serve(settings: ServerSettings) -> None:
+    check_ports_free(settings)
     services = build_services(settings)
     key = bootstrap_key(services.store, settings.api_key_file)
     app = create_app(services)
@@ -132,7 +173,10 @@ async def serve(settings: ServerSettings) -> None:
         access_log=False,
         lifespan="on",
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
     gateway = asyncio.create_task(_supervise_gateway(settings, services.internal_token))
     try:
         api = asyncio.create_task(server.serve())
@@ -151,4 +195,5 @@ def run(settings: ServerSettings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health probe otherwise
     asyncio.run(serve(settings))

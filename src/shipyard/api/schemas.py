@@ -88,6 +88,12 @@ class DeploymentCreate(BaseModel):
     dry_run: bool = Field(default=False, description="Validate only; nothing is stored or run.")
 
 
+class DeploymentUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    spec: DeploymentSpec
+
+
 class DeploymentOut(_Out):
     name: str
     spec: DeploymentSpec

@@ -142,16 +142,16 @@ class Controller:
             if tracked is not None:
                 tracked.stop_reason = stop.reason
                 tracked.phase = ReplicaPhase.STOPPING
-        await self._publish(records)
-        for stop in stops:
-            tracked = self._observed.replicas.get(stop.replica_id)
-            if tracked is not None:
-                self._stop(tracked, stop.reason, grace_s=self._settings.stop_grace_s)
         for record in records:
             try:
                 await self._save_status(record, errors.get(record.id))
             except Exception:
                 log.exception("saving the status of %s failed", record.name)
+        await self._publish(records)
+        for stop in stops:
+            tracked = self._observed.replicas.get(stop.replica_id)
+            if tracked is not None:
+                self._stop(tracked, stop.reason, grace_s=self._settings.stop_grace_s)
         await self._purge(records)
 
     async def _observe(self) -> None:

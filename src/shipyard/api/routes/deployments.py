@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Query, Response
 
 from shipyard.api.deps import CallerDep, ServicesDep
-from shipyard.api.schemas import DeploymentCreate, DeploymentOut, LogLineOut, LogsOut
+from shipyard.api.schemas import (
+    DeploymentCreate,
+    DeploymentOut,
+    DeploymentUpdate,
+    LogLineOut,
+    LogsOut,
+)
 from shipyard.api.services import Services
 from shipyard.errors import AlreadyExists, InvalidSpec, NotFound
 from shipyard.spec.deployment import Component, DeploymentSpec
@@ -77,6 +83,26 @@ def create_deployment(
     )
     svc.controller.notify()
     return _out(svc, record)
+
+
+@router.put("/deployments/{name}")
+def update_deployment(
+    name: str, body: DeploymentUpdate, who: CallerDep, svc: ServicesDep
+) -> DeploymentOut:
+    """Replace the spec with a new revision; replicas are replaced only where they must be."""
+    record = _visible(svc, who.project.id, name)
+    spec = body.spec
+    if spec.name != name:
+        raise_for(
+            [FieldError("spec.name", spec.name, f"must be {name!r}: renaming is not supported")]
+        )
+    raise_for(spec_errors(spec))
+    _check_against_registry(svc, who.project.id, spec)
+    if spec == record.spec:
+        return _out(svc, record)
+    updated = svc.store.update_spec(record.id, spec, author=who.project.name, change="spec updated")
+    svc.controller.notify()
+    return _out(svc, updated)
 
 
 @router.get("/deployments")

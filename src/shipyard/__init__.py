@@ -1,0 +1,84 @@
+"""Shipyard: self-hostable model serving with explicit resource allocation.
+
+The public SDK surface (``shipyard.login``, ``shipyard.Resources``, ...) is resolved lazily on
+first use, so that importing ``shipyard`` -- or ``shipyard.runtime`` inside a model's own
+environment -- loads neither httpx nor pydantic nor the SDK.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shipyard.sdk import (
+        Deployment,
+        Model,
+        ModelRegistry,
+        ModelServing,
+        Predictor,
+        Project,
+        Transformer,
+        login,
+    )
+    from shipyard.spec.resources import PredictorResources, Resources, TransformerResources
+    from shipyard.spec.status import DeploymentState, DeploymentStatus
+
+__version__: str
+
+_SOURCES: dict[str, str] = {
+    "Deployment": "shipyard.sdk",
+    "DeploymentState": "shipyard.spec.status",
+    "DeploymentStatus": "shipyard.spec.status",
+    "Model": "shipyard.sdk",
+    "ModelRegistry": "shipyard.sdk",
+    "ModelServing": "shipyard.sdk",
+    "Predictor": "shipyard.sdk",
+    "PredictorResources": "shipyard.spec.resources",
+    "Project": "shipyard.sdk",
+    "Resources": "shipyard.spec.resources",
+    "Transformer": "shipyard.sdk",
+    "TransformerResources": "shipyard.spec.resources",
+    "login": "shipyard.sdk",
+}
+
+__all__ = [
+    "Deployment",
+    "DeploymentState",
+    "DeploymentStatus",
+    "Model",
+    "ModelRegistry",
+    "ModelServing",
+    "Predictor",
+    "PredictorResources",
+    "Project",
+    "Resources",
+    "Transformer",
+    "TransformerResources",
+    "__version__",
+    "login",
+]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("shipyard")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _SOURCES:
+        value = getattr(importlib.import_module(_SOURCES[name]), name)
+    else:
+        raise AttributeError(f"module 'shipyard' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

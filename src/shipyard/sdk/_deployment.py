@@ -1,0 +1,310 @@
+"""``Predictor`` (the editable description of what to serve) and ``Deployment`` (its server side).
+
+A ``Predictor`` is a mutable builder over ``PredictorSpec``: edit ``predictor.resources`` etc.,
+then ``deployment.save()`` sends the new ``DeploymentSpec`` (a new revision on the server).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace as dc_replace
+from typing import Any
+from urllib.parse import quote
+
+from shipyard.errors import InvalidInput, NotFound
+from shipyard.sdk._components import (
+    Transformer,
+    build_spec,
+    deployment_name,
+    parse_answer,
+    parse_serving_tool,
+)
+from shipyard.sdk._http import Connection
+from shipyard.sdk._logs import LogLine, fetch_logs, format_lines
+from shipyard.sdk._model import to_json_value
+from shipyard.sdk._wait import RUNNING, STOPPED, StatusCallback, await_goal
+from shipyard.spec.deployment import DeploymentSpec, PredictorSpec, ServingTool
+from shipyard.spec.resources import PredictorResources
+from shipyard.spec.status import DeploymentState, DeploymentStatus
+
+
+class Predictor:
+    """What a deployment serves: a model version, its script, resources and transformer.
+
+    Created by ``ms.create_predictor(model, ...)``; every attribute may be changed before
+    ``deploy()`` or a later ``deployment.save()``. ``script_file`` is a path inside the model
+    version's files (see ``ModelServing.create_predictor``).
+    """
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        name: str,
+        model_name: str,
+        model_version: int,
+        serving_tool: str | ServingTool | None = None,
+        script_file: str | None = None,
+        resources: PredictorResources | None = None,
+        transformer: Transformer | None = None,
+        environment: str | None = None,
+    ) -> None:
+        self._connection = connection
+        self.name = deployment_name(name)
+        self.model_name = model_name
+        self.model_version = model_version
+        self.serving_tool: ServingTool = parse_serving_tool(serving_tool)
+        self.script_file = script_file
+        self.resources = resources if resources is not None else PredictorResources()
+        self.transformer = transformer
+        self.environment = environment
+
+    @classmethod
+    def from_spec(cls, connection: Connection, spec: DeploymentSpec) -> Predictor:
+        """Build from a stored ``DeploymentSpec``."""
+        return cls(
+            connection,
+            name=spec.name,
+            model_name=spec.predictor.model_name,
+            model_version=spec.predictor.model_version,
+            serving_tool=spec.serving_tool,
+            script_file=spec.predictor.script_file,
+            resources=spec.predictor.resources,
+            transformer=Transformer.from_spec(spec.transformer) if spec.transformer else None,
+            environment=spec.predictor.environment,
+        )
+
+    def to_spec(self) -> DeploymentSpec:
+        """The ``DeploymentSpec`` this predictor describes.
+
+        Raises:
+            InvalidSpec: A field is invalid (``details.errors`` lists them).
+        """
+        predictor = build_spec(
+            lambda: PredictorSpec(
+                model_name=self.model_name,
+                model_version=self.model_version,
+                script_file=self.script_file,
+                resources=self.resources,
+                environment=self.environment,
+            ),
+            "predictor",
+        )
+        transformer = self.transformer.to_spec() if self.transformer is not None else None
+        return build_spec(
+            lambda: DeploymentSpec(
+                name=self.name,
+                serving_tool=parse_serving_tool(self.serving_tool),
+                predictor=predictor,
+                transformer=transformer,
+            ),
+            "deployment",
+        )
+
+    def deploy(self, await_update: float | None = 600) -> Deployment:
+        """Create and start a deployment of this predictor (``create_deployment(p).save()``).
+
+        Args:
+            await_update: Seconds to wait until it is RUNNING; None or 0 = do not wait.
+        """
+        return Deployment(self._connection, self).save(await_update=await_update)
+
+    def __repr__(self) -> str:
+        return f"Predictor(name={self.name!r}, model={self.model_name!r}:{self.model_version})"
+
+
+class Deployment:
+    """A deployment of a predictor (and optional transformer) on the server.
+
+    Attributes:
+        predictor: The editable predictor; ``save()`` sends its current spec.
+        revision: The spec revision on the server (None until saved).
+        active: Whether the deployment is meant to run (started) or not (stopped).
+        status: The last status seen (None until saved).
+        endpoints: Inference URLs on the gateway: ``v1`` (KServe V1) and ``v2`` (Open Inference).
+    """
+
+    def __init__(self, connection: Connection, predictor: Predictor) -> None:
+        self._connection = connection
+        self.predictor = predictor
+        self.revision: int | None = None
+        self.active = False
+        self.status: DeploymentStatus | None = None
+        self.endpoints: dict[str, str] = {}
+        self.created_at: str | None = None
+        self.updated_at: str | None = None
+        self.saved = False
+
+    @classmethod
+    def from_response(cls, connection: Connection, body: dict[str, Any]) -> Deployment:
+        """Build from the API's ``Deployment`` answer."""
+        spec = parse_answer(DeploymentSpec, body.get("spec"), "deployment spec")
+        deployment = cls(connection, Predictor.from_spec(connection, spec))
+        deployment._apply(body)
+        return deployment
+
+    @property
+    def name(self) -> str:
+        """The deployment name (the predictor's name)."""
+        return self.predictor.name
+
+    def save(
+        self, await_update: float | None = 600, *, on_status: StatusCallback | None = None
+    ) -> Deployment:
+        """Create the deployment on the server (first time) or update it to the predictor's spec.
+
+        Args:
+            await_update: Seconds to wait until the deployment is RUNNING at the new revision;
+                None or 0 = return at once.
+            on_status: Optional callback receiving each status polled while waiting.
+
+        Returns:
+            This deployment.
+
+        Raises:
+            InvalidSpec: The spec is invalid or the serving tool cannot honour it.
+            ModelServeError: The deployment FAILED while waiting.
+            TimeoutExpired: It was not RUNNING in time.
+        """
+        spec = self.predictor.to_spec().model_dump(mode="json")
+        if self.saved:
+            body = self._connection.json("PUT", self._url(), json={"spec": spec})
+        else:
+            body = self._connection.json("POST", "/deployments", json={"spec": spec, "start": True})
+        self._apply(body)
+        if await_update and self.active:
+            goal = dc_replace(RUNNING, min_revision=self.revision or 0)
+            await_goal(self.name, self._fetch_status, goal, await_update, on_status)
+        return self
+
+    def start(
+        self, await_running: float | None = 600, *, on_status: StatusCallback | None = None
+    ) -> Deployment:
+        """Start the deployment's replicas.
+
+        Args:
+            await_running: Seconds to wait until it is RUNNING; None or 0 = return at once.
+            on_status: Optional callback receiving each status polled while waiting.
+
+        Raises:
+            ModelServeError: The deployment FAILED while waiting.
+            TimeoutExpired: It was not RUNNING in time.
+        """
+        self._apply(self._connection.json("POST", self._url("/start")))
+        if await_running:
+            await_goal(self.name, self._fetch_status, RUNNING, await_running, on_status)
+        return self
+
+    def stop(
+        self, await_stopped: float | None = 600, *, on_status: StatusCallback | None = None
+    ) -> Deployment:
+        """Stop the deployment's replicas, keeping its spec (``start()`` brings it back).
+
+        Args:
+            await_stopped: Seconds to wait until it is STOPPED; None or 0 = return at once.
+            on_status: Optional callback receiving each status polled while waiting.
+
+        Raises:
+            TimeoutExpired: It was not STOPPED in time.
+        """
+        self._apply(self._connection.json("POST", self._url("/stop")))
+        if await_stopped:
+            await_goal(self.name, self._fetch_status, STOPPED, await_stopped, on_status)
+        return self
+
+    def delete(self) -> None:
+        """Delete the deployment (its replicas are stopped by the server)."""
+        self._connection.request("DELETE", self._url())
+        self.saved = False
+
+    def refresh(self) -> Deployment:
+        """Reload the deployment's revision, status and endpoints from the server."""
+        self._apply(self._connection.json("GET", self._url()))
+        return self
+
+    def get_state(self) -> DeploymentStatus:
+        """The current status: state, message, conditions and replicas."""
+        return self._fetch_status()
+
+    def is_running(self, or_idle: bool = True, or_updating: bool = True) -> bool:
+        """Whether the deployment is RUNNING (or IDLE / UPDATING when those flags allow)."""
+        state = self.get_state().state
+        return (
+            state is DeploymentState.RUNNING
+            or (or_idle and state is DeploymentState.IDLE)
+            or (or_updating and state is DeploymentState.UPDATING)
+        )
+
+    def is_stopped(self, or_created: bool = True) -> bool:
+        """Whether the deployment is STOPPED (or CREATED, never started, when allowed)."""
+        state = self.get_state().state
+        return state is DeploymentState.STOPPED or (or_created and state is DeploymentState.CREATED)
+
+    def read_logs(self, component: str = "predictor", tail: int = 10) -> list[LogLine]:
+        """The last ``tail`` log lines of each replica of ``component``, without printing.
+
+        Raises:
+            InvalidInput: Unknown component.
+        """
+        return fetch_logs(self._connection, self._url("/logs"), component, tail)
+
+    def get_logs(self, component: str = "predictor", tail: int = 10) -> list[str]:
+        """Print and return the last ``tail`` log lines of each replica of ``component``.
+
+        Printed lines are prefixed with their replica id when several replicas are shown.
+        """
+        lines = self.read_logs(component, tail)
+        for text in format_lines(lines):
+            print(text)
+        return [line.line for line in lines]
+
+    def predict(self, data: Any = None, inputs: Any = None) -> Any:
+        """Send an inference request to the gateway's KServe V1 endpoint.
+
+        Args:
+            data: The request body, sent as is (e.g. ``{"instances": [[1, 2]]}``).
+            inputs: The instances alone; sent as ``{"instances": inputs}``.
+
+        Returns:
+            The decoded JSON answer (``{"predictions": [...]}``).
+
+        Raises:
+            InvalidInput: Neither or both of ``data`` and ``inputs`` given, or a bad payload.
+            NotReady: No replica is ready to answer.
+        """
+        if (data is None) == (inputs is None):
+            raise InvalidInput("pass either data=... or inputs=... to predict()")
+        payload = data if data is not None else {"instances": to_json_value(inputs, "inputs")}
+        return self._connection.json("POST", self._endpoint("v1"), json=payload)
+
+    def _endpoint(self, protocol: str) -> str:
+        if not self.endpoints.get(protocol):
+            self.refresh()
+        url = self.endpoints.get(protocol)
+        if not url:
+            raise NotFound(f"deployment {self.name!r} has no {protocol} endpoint")
+        return url
+
+    def _fetch_status(self) -> DeploymentStatus:
+        return self._apply(self._connection.json("GET", self._url()))
+
+    def _url(self, suffix: str = "") -> str:
+        if not self.saved:
+            raise NotFound(
+                f"deployment {self.name!r} has not been saved yet: call deployment.save() first"
+            )
+        return f"/deployments/{quote(self.name, safe='')}{suffix}"
+
+    def _apply(self, body: dict[str, Any]) -> DeploymentStatus:
+        status = parse_answer(DeploymentStatus, body.get("status") or {}, "deployment status")
+        self.revision = int(body["revision"]) if body.get("revision") is not None else None
+        self.active = bool(body.get("active", True))
+        self.status = status
+        self.endpoints = {str(k): str(v) for k, v in (body.get("endpoints") or {}).items()}
+        self.created_at = body.get("created_at")
+        self.updated_at = body.get("updated_at")
+        self.saved = True
+        return status
+
+    def __repr__(self) -> str:
+        state = self.status.state if self.status else "unsaved"
+        return f"Deployment(name={self.name!r}, revision={self.revision}, state={state})"

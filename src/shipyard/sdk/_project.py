@@ -1,0 +1,60 @@
+"""``Project``: the caller's project, entry point to its model registry and model serving."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipyard.sdk._http import Connection
+from shipyard.sdk._registry import ModelRegistry
+from shipyard.sdk._serving import ModelServing
+
+
+class Project:
+    """The project an API key belongs to (returned by ``shipyard.login``).
+
+    Attributes:
+        id: The project id.
+        name: The project name.
+        created_at: When the project was created (ISO 8601 text, as the server sent it).
+        connection: The connection every entity of this project uses.
+    """
+
+    def __init__(
+        self, connection: Connection, *, id: str, name: str, created_at: str | None = None
+    ) -> None:
+        self.connection = connection
+        self.id = id
+        self.name = name
+        self.created_at = created_at
+
+    @classmethod
+    def fetch(cls, connection: Connection) -> Project:
+        """Ask the server which project the connection's API key belongs to."""
+        body: dict[str, Any] = connection.json("GET", "/project")
+        return cls(
+            connection,
+            id=str(body["id"]),
+            name=str(body["name"]),
+            created_at=body.get("created_at"),
+        )
+
+    def get_model_registry(self) -> ModelRegistry:
+        """The project's model registry (upload and fetch model versions)."""
+        return ModelRegistry(self.connection)
+
+    def get_model_serving(self) -> ModelServing:
+        """The project's model serving (predictors and deployments)."""
+        return ModelServing(self.connection)
+
+    def close(self) -> None:
+        """Close the connection to the server."""
+        self.connection.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Project(name={self.name!r}, id={self.id!r})"

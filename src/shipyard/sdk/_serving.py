@@ -1,0 +1,133 @@
+"""``ModelServing``: create predictors, transformers and deployments; fetch deployments."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import quote
+
+from shipyard.sdk._components import (
+    Transformer,
+    default_deployment_name,
+    deployment_name,
+    resolve_script,
+    spec_error,
+)
+from shipyard.sdk._deployment import Deployment, Predictor
+from shipyard.sdk._http import Connection
+from shipyard.sdk._model import Model
+from shipyard.spec.deployment import ServingTool
+from shipyard.spec.resources import PredictorResources, TransformerResources
+
+
+def _not_supported(field: str, value: Any) -> None:
+    if value is not None:
+        message = f"{field} is not supported yet: leave it out (Shipyard never ignores a setting)"
+        raise spec_error(field, None, message)
+
+
+class ModelServing:
+    """The project's model serving (``project.get_model_serving()``)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def create_predictor(
+        self,
+        model: Model,
+        name: str | None = None,
+        serving_tool: str | ServingTool | None = None,
+        script_file: str | os.PathLike[str] | None = None,
+        resources: PredictorResources | None = None,
+        inference_logger: Any = None,
+        inference_batcher: Any = None,
+        transformer: Transformer | None = None,
+        environment: str | None = None,
+    ) -> Predictor:
+        """Describe how to serve a saved model version (nothing is sent to the server yet).
+
+        Script paths (``script_file`` and the transformer's) name a file *inside the model
+        version*. A local path is reduced to that: ``"model_dir/predictor.py"`` or
+        ``"/abs/path/model_dir/sub/predictor.py"`` becomes the part relative to the model
+        directory (``"predictor.py"``, ``"sub/predictor.py"``) when the file is among the
+        model's files (or lies in the directory it was saved from); otherwise its file name.
+
+        Args:
+            model: A saved model version (from ``model.save()`` or ``mr.get_model()``).
+            name: Deployment name; default: the model name lowercased, ``_`` -> ``-``.
+            serving_tool: ``LOCAL`` (default), ``DOCKER``, ``KUBERNETES`` or ``KSERVE``.
+            script_file: Predictor script; None = detect (predictor.py, package.py, model file).
+            resources: Instances, requests and limits; None = the defaults
+                (requests 0.2 cores / 32 MiB, limits 2 cores / 1024 MiB, 1 instance).
+            inference_logger: Not supported yet; must be None.
+            inference_batcher: Not supported yet; must be None.
+            transformer: Optional ``Transformer`` for pre- and post-processing.
+            environment: Base environment name:version; None = the server's own.
+
+        Returns:
+            The ``Predictor``; call ``deploy()`` on it.
+
+        Raises:
+            InvalidSpec: An unsupported option was given, the model is not saved, or the
+                name or serving tool is invalid.
+        """
+        _not_supported("inference_logger", inference_logger)
+        _not_supported("inference_batcher", inference_batcher)
+        if not model.saved or model.version is None:
+            message = f"model {model.name!r} has not been saved: call model.save(path) first"
+            raise spec_error("model", model.name, message)
+        model_dir = model.local_path if model.local_path and model.local_path.is_dir() else None
+        if transformer is not None:
+            transformer.script_file = (
+                resolve_script(transformer.script_file, model.files, model_dir)
+                or transformer.script_file
+            )
+        return Predictor(
+            self._connection,
+            name=name or default_deployment_name(model.name),
+            model_name=model.name,
+            model_version=model.version,
+            serving_tool=serving_tool,
+            script_file=resolve_script(script_file, model.files, model_dir),
+            resources=resources,
+            transformer=transformer,
+            environment=environment,
+        )
+
+    def create_transformer(
+        self,
+        script_file: str | os.PathLike[str],
+        resources: TransformerResources | None = None,
+    ) -> Transformer:
+        """Describe a transformer (same as ``shipyard.Transformer(script_file, resources)``).
+
+        Args:
+            script_file: Script with class ``Transformer`` (``preprocess``/``postprocess``).
+            resources: Instances, requests and limits; None = the defaults.
+        """
+        return Transformer(script_file, resources=resources)
+
+    def create_deployment(self, predictor: Predictor, name: str | None = None) -> Deployment:
+        """A deployment of ``predictor``, not yet on the server: call ``save()``.
+
+        Args:
+            predictor: The predictor to deploy.
+            name: Deployment name; default: the predictor's name (which this sets).
+        """
+        if name is not None:
+            predictor.name = deployment_name(name)
+        return Deployment(self._connection, predictor)
+
+    def get_deployment(self, name: str) -> Deployment:
+        """Fetch a deployment by name.
+
+        Raises:
+            NotFound: No such deployment.
+        """
+        body = self._connection.json("GET", f"/deployments/{quote(name, safe='')}")
+        return Deployment.from_response(self._connection, body)
+
+    def get_deployments(self) -> list[Deployment]:
+        """Every deployment of the project."""
+        body = self._connection.json("GET", "/deployments")
+        return [Deployment.from_response(self._connection, item) for item in body]

@@ -1,0 +1,239 @@
+"""A real ``shipyard server`` (subprocess, free loopback ports) on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import tarfile
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+SAMPLES = [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6], [5.1, 3.5, 1.4, 0.2]]
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(check, timeout: float, what: str, step: float = 0.1):
+    """Poll ``check`` until it returns a truthy value; bounded by ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except (httpx.HTTPError, OSError) as exc:
+            last = exc
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+@dataclass
+class Server:
+    home: Path
+    database_url: str | None
+    api_port: int = field(default_factory=free_port)
+    gateway_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def gateway(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def key(self) -> str:
+        return (self.home / "api-key").read_text().strip()
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
+        env.update(
+            SHIPYARD_HOME=str(self.home),
+            SHIPYARD_API_PORT=str(self.api_port),
+            SHIPYARD_GATEWAY_PORT=str(self.gateway_port),
+            SHIPYARD_RESTART_BACKOFF_S="0.2",
+            SHIPYARD_RECONCILE_INTERVAL_S="0.3",
+            SHIPYARD_STOP_GRACE_S="5",
+        )
+        if self.database_url:
+            env["SHIPYARD_DATABASE_URL"] = self.database_url
+        return env
+
+    def start(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        with (self.home.parent / "server.log").open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "shipyard", "server"],
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.home.parent,
+            )
+        wait_until(lambda: httpx.get(f"{self.api}/healthz").status_code == 200, 60, "the API")
+        wait_until(
+            lambda: httpx.get(f"{self.gateway}/v2/health/ready").status_code == 200, 60, "gateway"
+        )
+
+    def stop(self, sig: signal.Signals = signal.SIGINT) -> None:
+        assert self.proc is not None
+        if sig == signal.SIGKILL:
+            # a crash: the server and its gateway die, replicas (own sessions) survive
+            gateway = ["pkill", "-KILL", "-P", str(self.proc.pid), "-f", "shipyard.gateway"]
+            subprocess.run(gateway, check=False)
+        self.proc.send_signal(sig)
+        self.proc.wait(timeout=60)
+        self.proc = None
+
+    def log_text(self) -> str:
+        path = self.home.parent / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        return httpx.Client(
+            base_url=f"{self.api}/api/v1",
+            headers={"Authorization": f"ApiKey {key or self.key}"},
+            timeout=60,
+        )
+
+
+def _postgres_database() -> Iterator[str | None]:
+    base = os.environ.get("SHIPYARD_TEST_POSTGRES_URL")
+    if not base:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must test PostgreSQL: SHIPYARD_TEST_POSTGRES_URL is not set")
+        pytest.skip("SHIPYARD_TEST_POSTGRES_URL is not set")
+    import psycopg
+
+    name = f"shipyard_it_{uuid.uuid4().hex[:8]}"
+    plain = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield base.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def kill_leftover_replicas(home: Path) -> None:
+    """Replicas run in their own sessions: make sure none outlives its test."""
+    for handle in (home / "run" / "replicas").glob("*.json"):
+        pid = json.loads(handle.read_text()).get("pid")
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def pack(directory: Path) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for path in sorted(directory.rglob("*")):
+            tar.add(path, arcname=str(path.relative_to(directory)), recursive=False)
+    return buf.getvalue()
+
+
+def upload(client: httpx.Client, name: str, directory: Path, framework: str = "sklearn") -> dict:
+    answer = client.post(
+        f"/models/{name}/versions",
+        files={"artifact": ("model.tar.gz", pack(directory), "application/gzip")},
+        data={"metadata": json.dumps({"framework": framework})},
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def deploy(client: httpx.Client, name: str, model: dict, instances: int = 1, **predictor) -> dict:
+    spec = {
+        "name": name,
+        "predictor": {
+            "model_name": model["name"],
+            "model_version": model["version"],
+            "resources": {"num_instances": instances},
+            **predictor,
+        },
+    }
+    answer = client.post("/deployments", json={"spec": spec})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def state_of(client: httpx.Client, name: str) -> dict:
+    answer = client.get(f"/deployments/{name}")
+    answer.raise_for_status()
+    return answer.json()["status"]
+
+
+def wait_state(client: httpx.Client, name: str, state: str, timeout: float = 90) -> dict:
+    def check():
+        status = state_of(client, name)
+        return status if status["state"] == state else None
+
+    return wait_until(check, timeout, f"{name} to be {state}", step=0.2)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp(f"shipyard-{request.param}")
+    databases = _postgres_database() if request.param == "postgres" else iter([None])
+    url = next(databases)
+    srv = Server(home=root / "home", database_url=url)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        if srv.proc is not None:
+            srv.stop()
+        for line in srv.log_text().splitlines()[-40:]:
+            print(line)
+        next(databases, None)
+        kill_leftover_replicas(srv.home)
+
+
+@pytest.fixture(scope="session")
+def iris_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sys.path.insert(0, str(REPO / "examples" / "iris"))
+    from train import train  # type: ignore[import-not-found]
+
+    out = tmp_path_factory.mktemp("iris")
+    train(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def crashing_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("crashing")
+    (out / "predictor.py").write_text(
+        "class Predictor:\n"
+        "    def __init__(self):\n"
+        "        raise RuntimeError('weights file is corrupt')\n"
+        "    def predict(self, inputs):\n"
+        "        return inputs\n"
+    )
+    return out
+
+
+def copy_model(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst

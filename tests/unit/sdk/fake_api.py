@@ -1,0 +1,359 @@
+"""An in-memory fake of the control-plane REST API (docs/contracts.md section 3) and of the
+gateway's V1 predict endpoint, served through ``httpx.MockTransport``.
+
+Deployment status is scripted: after a create/start/update, successive ``GET``s report the
+states in ``fake.rollout`` one by one (the last one sticks); after a stop, STOPPING then STOPPED.
+Shared by the SDK and CLI unit tests (loaded by path from both conftest files).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import io
+import json
+import re
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from shipyard.errors import AlreadyExists, NotFound, ShipyardError, Unauthorized
+from shipyard.spec.deployment import DeploymentSpec
+from shipyard.spec.validation import FieldError, raise_for, spec_errors
+
+HOST = "http://shipyard.test"
+GATEWAY = "http://gateway.test"
+API_KEY = "sk-test"
+NOW = "2025-01-01T00:00:00Z"
+
+
+@dataclass
+class Upload:
+    """One multipart upload as the fake received it."""
+
+    metadata: dict[str, Any]
+    filename: str | None
+    content_type: str
+    artifact: bytes
+
+    def members(self) -> list[str]:
+        with tarfile.open(fileobj=io.BytesIO(self.artifact), mode="r:gz") as tar:
+            return sorted(m.name for m in tar.getmembers() if m.isfile())
+
+
+def _error(exc: ShipyardError) -> httpx.Response:
+    return httpx.Response(exc.status, json={"error": exc.to_dict()})
+
+
+def _multipart(request: httpx.Request) -> dict[str, Any]:
+    head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
+    message = email.message_from_bytes(head + request.content, policy=email.policy.HTTP)
+    parts: dict[str, Any] = {}
+    for part in message.iter_parts():  # type: ignore[attr-defined]
+        name = part.get_param("name", header="content-disposition")
+        parts[name] = (part.get_filename(), part.get_content_type(), part.get_payload(decode=True))
+    return parts
+
+
+def _status(state: str, revision: int, instances: int) -> dict[str, Any]:
+    conditions: list[dict[str, str]] = []
+    message = ""
+    if state == "FAILED":
+        message = "predictor replica 0 failed 3 times in a row (Error: exit code 3)"
+        conditions = [
+            {"type": "SCHEDULED", "status": "True", "reason": "Scheduled", "message": ""},
+            {
+                "type": "STARTED",
+                "status": "False",
+                "reason": "CrashLoopBackOff",
+                "message": message,
+            },
+        ]
+    elif state == "RUNNING":
+        message = f"{instances}/{instances} predictor instances ready"
+        conditions = [{"type": "READY", "status": "True", "reason": "Ready", "message": message}]
+    elif state == "STARTING":
+        message = f"0/{instances} predictor instances ready"
+        conditions = [
+            {
+                "type": "READY",
+                "status": "False",
+                "reason": "MinimumReplicasUnavailable",
+                "message": message,
+            },
+        ]
+    ready = instances if state == "RUNNING" else 0
+    replicas = [
+        {
+            "id": f"r{slot}",
+            "component": "predictor",
+            "slot": slot,
+            "revision": revision,
+            "phase": "READY" if state == "RUNNING" else "STARTING",
+            "pid": 1000 + slot,
+            "restarts": 0,
+        }
+        for slot in range(ready)
+    ]
+    return {
+        "state": state,
+        "message": message,
+        "conditions": conditions,
+        "available_instances": {"predictor": ready},
+        "observed_revision": revision,
+        "replicas": replicas,
+    }
+
+
+@dataclass
+class FakeDeployment:
+    spec: dict[str, Any]
+    revision: int = 1
+    active: bool = True
+    pending: list[str] = field(default_factory=list)
+    state: str = "CREATING"
+
+    def answer(self) -> dict[str, Any]:
+        name = self.spec["name"]
+        instances = self.spec["predictor"]["resources"]["num_instances"]
+        return {
+            "name": name,
+            "spec": self.spec,
+            "revision": self.revision,
+            "active": self.active,
+            "created_at": NOW,
+            "updated_at": NOW,
+            "status": _status(self.state, self.revision, instances),
+            "endpoints": {
+                "v1": f"{GATEWAY}/v1/models/{name}:predict",
+                "v2": f"{GATEWAY}/v2/models/{name}/infer",
+            },
+        }
+
+    def advance(self) -> None:
+        if self.pending:
+            self.state = self.pending.pop(0) if len(self.pending) > 1 else self.pending[0]
+
+
+Route = Callable[..., httpx.Response]
+
+
+class FakeShipyard:
+    """The fake server; ``transport`` is what the SDK is given."""
+
+    def __init__(self) -> None:
+        self.host, self.gateway, self.api_key = HOST, GATEWAY, API_KEY
+        self.models: dict[str, list[dict[str, Any]]] = {}
+        self.artifacts: dict[tuple[str, int], bytes] = {}
+        self.deployments: dict[str, FakeDeployment] = {}
+        self.uploads: list[Upload] = []
+        self.posted: list[dict[str, Any]] = []  # bodies of POST/PUT /deployments
+        self.predict_bodies: list[Any] = []
+        self.logs: dict[str, list[dict[str, str]]] = {}
+        self.rollout: list[str] = ["RUNNING"]
+        self.requests: list[httpx.Request] = []
+        self.transport = httpx.MockTransport(self.handle)
+        self._routes: list[tuple[str, re.Pattern[str], Route]] = [
+            ("GET", re.compile(r"/api/v1/project"), self._project),
+            ("GET", re.compile(r"/api/v1/models"), self._list_models),
+            ("POST", re.compile(r"/api/v1/models/(?P<name>[^/]+)/versions"), self._upload),
+            ("GET", re.compile(r"/api/v1/models/(?P<name>[^/]+)/versions"), self._versions),
+            (
+                "GET",
+                re.compile(r"/api/v1/models/(?P<name>[^/]+)/versions/(?P<v>\w+)"),
+                self._version,
+            ),
+            (
+                "GET",
+                re.compile(r"/api/v1/models/(?P<name>[^/]+)/versions/(?P<v>\w+)/artifact"),
+                self._artifact,
+            ),
+            ("POST", re.compile(r"/api/v1/deployments"), self._create),
+            ("GET", re.compile(r"/api/v1/deployments"), self._list_deployments),
+            ("GET", re.compile(r"/api/v1/deployments/(?P<name>[^/]+)"), self._get),
+            ("PUT", re.compile(r"/api/v1/deployments/(?P<name>[^/]+)"), self._update),
+            ("DELETE", re.compile(r"/api/v1/deployments/(?P<name>[^/]+)"), self._delete),
+            ("POST", re.compile(r"/api/v1/deployments/(?P<name>[^/]+)/start"), self._start),
+            ("POST", re.compile(r"/api/v1/deployments/(?P<name>[^/]+)/stop"), self._stop),
+            ("GET", re.compile(r"/api/v1/deployments/(?P<name>[^/]+)/logs"), self._logs),
+            ("POST", re.compile(r"/v1/models/(?P<name>[^/:]+):predict"), self._predict),
+        ]
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if request.headers.get("authorization") != f"ApiKey {self.api_key}":
+            return _error(Unauthorized("invalid API key"))
+        for method, pattern, route in self._routes:
+            match = pattern.fullmatch(request.url.path)
+            if method == request.method and match:
+                try:
+                    return route(request, **match.groupdict())
+                except ShipyardError as exc:
+                    return _error(exc)
+        return httpx.Response(404, json={"error": {"code": "not_found", "message": "no route"}})
+
+    def deployment(self, name: str) -> FakeDeployment:
+        if name not in self.deployments:
+            raise NotFound(f"deployment {name!r} not found")
+        return self.deployments[name]
+
+    def add_version(self, name: str, files: list[str], framework: str = "python") -> dict[str, Any]:
+        versions = self.models.setdefault(name, [])
+        version = {
+            "name": name,
+            "version": len(versions) + 1,
+            "framework": framework,
+            "description": "",
+            "metrics": {},
+            "input_example": None,
+            "checksum": "sha256:" + hashlib.sha256(name.encode()).hexdigest(),
+            "size_bytes": 10,
+            "files": files,
+            "created_at": NOW,
+        }
+        versions.append(version)
+        return version
+
+    # -- models ------------------------------------------------------------------------------
+
+    def _project(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"id": "p1", "name": "default", "created_at": NOW})
+
+    def _list_models(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            json=[
+                {
+                    "name": n,
+                    "latest_version": v[-1]["version"],
+                    "versions": len(v),
+                    "created_at": NOW,
+                }
+                for n, v in self.models.items()
+            ],
+        )
+
+    def _upload(self, request: httpx.Request, name: str) -> httpx.Response:
+        parts = _multipart(request)
+        filename, content_type, artifact = parts["artifact"]
+        upload = Upload(json.loads(parts["metadata"][2]), filename, content_type, artifact)
+        self.uploads.append(upload)
+        version = self.add_version(name, upload.members(), upload.metadata["framework"])
+        version.update(
+            description=upload.metadata.get("description", ""),
+            metrics=upload.metadata.get("metrics", {}),
+            input_example=upload.metadata.get("input_example"),
+            checksum="sha256:" + hashlib.sha256(artifact).hexdigest(),
+            size_bytes=len(artifact),
+        )
+        self.artifacts[(name, version["version"])] = artifact
+        return httpx.Response(201, json=version)
+
+    def _versions(self, request: httpx.Request, name: str) -> httpx.Response:
+        if name not in self.models:
+            raise NotFound(f"model {name!r} not found")
+        return httpx.Response(200, json=self.models[name])
+
+    def _find_version(self, name: str, v: str) -> dict[str, Any]:
+        versions = self.models.get(name, [])
+        found = versions[-1:] if v == "latest" else [x for x in versions if str(x["version"]) == v]
+        if not found:
+            raise NotFound(f"model {name!r} version {v} not found")
+        return found[0]
+
+    def _version(self, request: httpx.Request, name: str, v: str) -> httpx.Response:
+        return httpx.Response(200, json=self._find_version(name, v))
+
+    def _artifact(self, request: httpx.Request, name: str, v: str) -> httpx.Response:
+        version = self._find_version(name, v)
+        body = self.artifacts[(name, version["version"])]
+        return httpx.Response(200, content=body, headers={"content-type": "application/gzip"})
+
+    # -- deployments -------------------------------------------------------------------------
+
+    def _validate(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.posted.append(body)
+        try:
+            spec = DeploymentSpec.model_validate(body["spec"])
+        except ValidationError as exc:
+            errors = [
+                FieldError(".".join(map(str, e["loc"])), None, e["msg"]) for e in exc.errors()
+            ]
+            raise_for(errors)
+            raise
+        raise_for(spec_errors(spec))  # the server's own checks
+        model = self._find_version(spec.predictor.model_name, str(spec.predictor.model_version))
+        script = spec.predictor.script_file
+        if script is not None and script not in model["files"]:
+            raise_for([FieldError("predictor.script_file", script, "not in the model's files")])
+        return spec.model_dump(mode="json")
+
+    def _create(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        spec = self._validate(body)
+        if spec["name"] in self.deployments:
+            raise AlreadyExists(f"deployment {spec['name']!r} already exists")
+        active = body.get("start", True)
+        fake = FakeDeployment(spec, active=active, pending=list(self.rollout) if active else [])
+        self.deployments[spec["name"]] = fake
+        return httpx.Response(201, json=fake.answer())
+
+    def _list_deployments(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[d.answer() for d in self.deployments.values()])
+
+    def _get(self, request: httpx.Request, name: str) -> httpx.Response:
+        fake = self.deployment(name)
+        fake.advance()
+        return httpx.Response(200, json=fake.answer())
+
+    def _update(self, request: httpx.Request, name: str) -> httpx.Response:
+        fake = self.deployment(name)
+        fake.spec = self._validate(json.loads(request.content))
+        fake.revision += 1
+        fake.state, fake.pending = "UPDATING", list(self.rollout) if fake.active else []
+        return httpx.Response(200, json=fake.answer())
+
+    def _delete(self, request: httpx.Request, name: str) -> httpx.Response:
+        self.deployment(name)
+        del self.deployments[name]
+        return httpx.Response(204)
+
+    def _start(self, request: httpx.Request, name: str) -> httpx.Response:
+        fake = self.deployment(name)
+        fake.active, fake.state, fake.pending = True, "STARTING", list(self.rollout)
+        return httpx.Response(200, json=fake.answer())
+
+    def _stop(self, request: httpx.Request, name: str) -> httpx.Response:
+        fake = self.deployment(name)
+        fake.active, fake.pending = False, ["STOPPING", "STOPPED"]
+        return httpx.Response(200, json=fake.answer())
+
+    def _logs(self, request: httpx.Request, name: str) -> httpx.Response:
+        self.deployment(name)
+        component = request.url.params["component"]
+        tail = int(request.url.params["tail"])
+        lines = [x for x in self.logs.get(name, []) if x.get("component", component) == component]
+        lines = [{k: v for k, v in x.items() if k != "component"} for x in lines][-tail:]
+        return httpx.Response(200, json={"component": component, "lines": lines})
+
+    # -- gateway -----------------------------------------------------------------------------
+
+    def _predict(self, request: httpx.Request, name: str) -> httpx.Response:
+        if request.url.host != httpx.URL(GATEWAY).host:
+            return httpx.Response(404, json={"error": "not the gateway"})
+        fake = self.deployments.get(name)
+        if fake is None:
+            return httpx.Response(404, json={"error": f"deployment {name!r} not found"})
+        if fake.state != "RUNNING":
+            return httpx.Response(503, json={"error": f"deployment {name!r} is {fake.state}"})
+        body = json.loads(request.content)
+        self.predict_bodies.append(body)
+        rows = body.get("instances", body.get("inputs", []))
+        return httpx.Response(200, json={"predictions": [len(r) for r in rows]})
