@@ -5,6 +5,7 @@ Run by ``bash scripts/quickstart.sh`` once the server is up; uses only the publi
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -18,6 +19,14 @@ sys.path.insert(0, str(Path(__file__).parent / "iris"))
 from train import train  # noqa: E402
 
 SAMPLES = [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6], [5.1, 3.5, 1.4, 0.2]]
+
+
+def api_key() -> str:
+    """The key the SDK found: SHIPYARD_API_KEY, else $SHIPYARD_HOME/api-key."""
+    if os.environ.get("SHIPYARD_API_KEY"):
+        return os.environ["SHIPYARD_API_KEY"]
+    home = Path(os.environ.get("SHIPYARD_HOME", Path.home() / ".shipyard"))
+    return (home / "api-key").read_text().strip()
 
 
 def main() -> None:
@@ -53,7 +62,7 @@ def main() -> None:
     print(f"V1 prediction for {SAMPLES}: {answer['predictions']}")
     v2 = httpx.post(
         deployment.endpoints["v2"],
-        headers={"Authorization": f"ApiKey {project.api_key}"},
+        headers={"Authorization": f"ApiKey {api_key()}"},
         json={"inputs": [{"name": "x", "shape": [3, 4], "datatype": "FP32", "data": SAMPLES}]},
     ).json()
     print(f"V2 prediction: {v2['outputs'][0]['data']}")

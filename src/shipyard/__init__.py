@@ -11,6 +11,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from shipyard.errors import (
+        AlreadyExists,
+        InvalidInput,
+        InvalidSpec,
+        ModelServeError,
+        NotFound,
+        NotReady,
+        ShipyardError,
+        TimeoutExpired,
+        Unauthorized,
+    )
     from shipyard.sdk import (
         Deployment,
         Model,
@@ -27,6 +38,15 @@ if TYPE_CHECKING:
 __version__: str
 
 _SOURCES: dict[str, str] = {
+    "AlreadyExists": "shipyard.errors",
+    "InvalidInput": "shipyard.errors",
+    "InvalidSpec": "shipyard.errors",
+    "ModelServeError": "shipyard.errors",
+    "NotFound": "shipyard.errors",
+    "NotReady": "shipyard.errors",
+    "ShipyardError": "shipyard.errors",
+    "TimeoutExpired": "shipyard.errors",
+    "Unauthorized": "shipyard.errors",
     "Deployment": "shipyard.sdk",
     "DeploymentState": "shipyard.spec.status",
     "DeploymentStatus": "shipyard.spec.status",
@@ -43,18 +63,27 @@ _SOURCES: dict[str, str] = {
 }
 
 __all__ = [
+    "AlreadyExists",
     "Deployment",
     "DeploymentState",
     "DeploymentStatus",
+    "InvalidInput",
+    "InvalidSpec",
     "Model",
     "ModelRegistry",
+    "ModelServeError",
     "ModelServing",
+    "NotFound",
+    "NotReady",
     "Predictor",
     "PredictorResources",
     "Project",
     "Resources",
+    "ShipyardError",
+    "TimeoutExpired",
     "Transformer",
     "TransformerResources",
+    "Unauthorized",
     "__version__",
     "login",
 ]

@@ -56,7 +56,7 @@ def bootstrap_key(store: Store, key_file: Path) -> str | None:
 def build_services(settings: ServerSettings) -> Services:
     prepare_home(settings)
     store = open_store(settings.resolved_database_url)
-    backend = LocalBackend(run_dir=settings.run_dir, logs_dir=settings.logs_dir, host=settings.host)
+    backend = LocalBackend(run_dir=settings.run_dir, logs_dir=settings.logs_dir, host=settings.bind)
     storage = ArtifactStorage(
         settings.artifacts_dir,
         max_upload_bytes=settings.max_upload_mb * MIB,
@@ -89,10 +89,10 @@ def check_ports_free(settings: ServerSettings) -> None:
         with socket.socket() as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                sock.bind((settings.host, port))
+                sock.bind((settings.bind, port))
             except OSError as exc:
                 raise ShipyardError(
-                    f"the {what} port {settings.host}:{port} is in use ({exc.strerror}): "
+                    f"the {what} port {settings.bind}:{port} is in use ({exc.strerror}): "
                     f"is another Shipyard running? Pick another port with {var}"
                 ) from exc
 
@@ -101,9 +101,9 @@ def _gateway_process(settings: ServerSettings, token: str) -> subprocess.Popen[b
     env = dict(os.environ)
     env.update(
         {
-            "SHIPYARD_HOST": settings.host,
+            "SHIPYARD_BIND": settings.bind,
             "SHIPYARD_GATEWAY_PORT": str(settings.gateway_port),
-            "SHIPYARD_GATEWAY_CONTROL_URL": f"http://{settings.host}:{settings.api_port}",
+            "SHIPYARD_GATEWAY_CONTROL_URL": f"http://{settings.bind}:{settings.api_port}",
             "SHIPYARD_INTERNAL_TOKEN": token,
             "SHIPYARD_GATEWAY_ATTEMPTS": str(settings.gateway_attempts),
             "SHIPYARD_LOG_LEVEL": settings.log_level,
@@ -135,11 +135,11 @@ async def _supervise_gateway(settings: ServerSettings, token: str) -> None:
 
 
 def banner(settings: ServerSettings, key: str | None) -> str:
-    api = f"http://{settings.host}:{settings.api_port}"
+    api = f"http://{settings.bind}:{settings.api_port}"
     lines = [
         "Shipyard is running",
         f"  API       {api}/api/v1   (OpenAPI: {api}/openapi.json, docs: {api}/docs)",
-        f"  gateway   http://{settings.host}:{settings.gateway_port}   (KServe V1 and V2)",
+        f"  gateway   http://{settings.bind}:{settings.gateway_port}   (KServe V1 and V2)",
         f"  data      {settings.home}",
     ]
     if key:
@@ -167,7 +167,7 @@ async def serve(settings: ServerSettings) -> None:
     app = create_app(services)
     config = uvicorn.Config(
         app,
-        host=settings.host,
+        host=settings.bind,
         port=settings.api_port,
         log_level="warning",
         access_log=False,

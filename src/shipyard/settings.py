@@ -26,8 +26,9 @@ class ServerSettings(BaseSettings):
     home: Path = Field(default_factory=_default_home)
     """Data directory: database, model artifacts, environments, replica logs, the API key."""
 
-    host: str = "127.0.0.1"
-    """Address the API and the gateway listen on (loopback by default)."""
+    bind: str = "127.0.0.1"
+    """Address the API and the gateway listen on (loopback by default). Not ``SHIPYARD_HOST``:
+    that one is the API URL for clients (SDK and CLI)."""
 
     api_port: int = 8470
     """Port of the control-plane REST API (and its OpenAPI document at /openapi.json)."""
@@ -98,7 +99,7 @@ class GatewaySettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SHIPYARD_", extra="ignore")
 
-    host: str = "127.0.0.1"
+    bind: str = "127.0.0.1"
     """Address the gateway listens on."""
 
     gateway_port: int = 8471

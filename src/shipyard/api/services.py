@@ -22,4 +22,4 @@ class Services:
 
     @property
     def gateway_url(self) -> str:
-        return f"http://{self.settings.host}:{self.settings.gateway_port}"
+        return f"http://{self.settings.bind}:{self.settings.gateway_port}"

@@ -102,7 +102,7 @@ def create(
     )
     deployment = serving.create_deployment(predictor)
     with LiveStatus(deployment, "deploying") as live:
-        deployment.save(await_update=None if no_wait else timeout, on_status=live)
+        deployment.save(await_update=None if no_wait else timeout, on_status=live, create_only=True)
     deployment_summary(deployment)
 
 

@@ -10,7 +10,7 @@ import typer
 
 def server_command(
     home: Path | None = typer.Option(None, help="Data directory [env SHIPYARD_HOME]"),
-    host: str | None = typer.Option(None, help="Listen address [env SHIPYARD_HOST]"),
+    bind: str | None = typer.Option(None, help="Listen address [env SHIPYARD_BIND]"),
     api_port: int | None = typer.Option(None, help="API port [env SHIPYARD_API_PORT]"),
     gateway_port: int | None = typer.Option(None, help="Gateway port [env SHIPYARD_GATEWAY_PORT]"),
     database_url: str | None = typer.Option(
@@ -25,7 +25,7 @@ def server_command(
         k: v
         for k, v in {
             "home": home,
-            "host": host,
+            "bind": bind,
             "api_port": api_port,
             "gateway_port": gateway_port,
             "database_url": database_url,

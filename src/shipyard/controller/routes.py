@@ -43,13 +43,14 @@ class RoutePublisher:
             self._changed.notify_all()
 
     async def wait(self, after: int, timeout: float) -> dict[str, Any]:
-        """The table as soon as its version is past ``after``, or as is after ``timeout``."""
-        self.applied = max(self.applied, after)
+        """The table as soon as its version differs from ``after``, or as is after ``timeout``."""
+        if after <= self._version:  # a larger ``after`` is from before a restart of ours
+            self.applied = max(self.applied, after)
         self._last_poll = time.monotonic()
-        if self._version <= after:
+        if self._version == after:
             async with self._changed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
-                        self._changed.wait_for(lambda: self._version > after), timeout
+                        self._changed.wait_for(lambda: self._version != after), timeout
                     )
         return self.snapshot()

@@ -10,7 +10,7 @@ from dataclasses import replace as dc_replace
 from typing import Any
 from urllib.parse import quote
 
-from shipyard.errors import InvalidInput, NotFound
+from shipyard.errors import AlreadyExists, InvalidInput, NotFound
 from shipyard.sdk._components import (
     Transformer,
     build_spec,
@@ -106,7 +106,7 @@ class Predictor:
         Args:
             await_update: Seconds to wait until it is RUNNING; None or 0 = do not wait.
         """
-        return Deployment(self._connection, self).save(await_update=await_update)
+        return Deployment(self._connection, self).save(await_update=await_update, create_only=True)
 
     def __repr__(self) -> str:
         return f"Predictor(name={self.name!r}, model={self.model_name!r}:{self.model_version})"
@@ -148,14 +148,22 @@ class Deployment:
         return self.predictor.name
 
     def save(
-        self, await_update: float | None = 600, *, on_status: StatusCallback | None = None
+        self,
+        await_update: float | None = 600,
+        *,
+        on_status: StatusCallback | None = None,
+        create_only: bool = False,
     ) -> Deployment:
-        """Create the deployment on the server (first time) or update it to the predictor's spec.
+        """Persist the deployment: create it, or update it to the predictor's spec (as hsml).
+
+        A new ``Deployment`` object whose name already exists on the server updates that
+        deployment (same spec: nothing changes), unless ``create_only``.
 
         Args:
             await_update: Seconds to wait until the deployment is RUNNING at the new revision;
                 None or 0 = return at once.
             on_status: Optional callback receiving each status polled while waiting.
+            create_only: Raise ``AlreadyExists`` instead of updating an existing deployment.
 
         Returns:
             This deployment.
@@ -169,7 +177,15 @@ class Deployment:
         if self.saved:
             body = self._connection.json("PUT", self._url(), json={"spec": spec})
         else:
-            body = self._connection.json("POST", "/deployments", json={"spec": spec, "start": True})
+            try:
+                body = self._connection.json(
+                    "POST", "/deployments", json={"spec": spec, "start": True}
+                )
+            except AlreadyExists:
+                if create_only:
+                    raise
+                self.saved = True  # it exists on the server: persist = update
+                body = self._connection.json("PUT", self._url(), json={"spec": spec})
         self._apply(body)
         if await_update and self.active:
             goal = dc_replace(RUNNING, min_revision=self.revision or 0)

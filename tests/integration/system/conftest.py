@@ -7,11 +7,11 @@ import io
 import json
 import os
 import shutil
-import tarfile
 import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 import uuid
 from collections.abc import Iterator

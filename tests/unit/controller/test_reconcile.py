@@ -170,7 +170,7 @@ async def test_recovery_adopts_running_replicas_without_duplicates(world, tmp_pa
 
 
 async def test_one_broken_deployment_does_not_stop_the_others(world) -> None:
-    store, backend, _, controller = world
+    store, _, _, controller = world
     bad = store.add("bad", 1, model="missing")
     good = store.add("good", 1)
     await settle(controller)

@@ -13,6 +13,16 @@ import shipyard.sdk
 pytestmark = pytest.mark.unit
 
 PUBLIC = {
+    # the error hierarchy, so that `except shipyard.NotFound` works
+    "AlreadyExists",
+    "InvalidInput",
+    "InvalidSpec",
+    "ModelServeError",
+    "NotFound",
+    "NotReady",
+    "ShipyardError",
+    "TimeoutExpired",
+    "Unauthorized",
     "Deployment",
     "DeploymentState",
     "DeploymentStatus",

@@ -1,0 +1,211 @@
+"""The gateway's ASGI application: KServe V1 and Open Inference Protocol V2 in front of replicas.
+
+``create_app(settings)`` is the factory used by ``python -m shipyard.gateway``
+(:mod:`shipyard.gateway.__main__`); nothing here runs at import. Per request the handlers parse
+the path (:mod:`~shipyard.gateway.protocol`), authenticate the key against the routing table kept
+by :mod:`~shipyard.gateway.sync`, resolve the deployment within the key's project and hand the
+request to :mod:`~shipyard.gateway.proxy`. Errors are ``ShipyardError`` subclasses mapped to
+``{"error": "<message>"}`` with the class's status in one place (:meth:`_Gateway._model`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from importlib.metadata import PackageNotFoundError, version
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from shipyard.errors import NotFound, NotReady, ShipyardError, Unauthorized
+from shipyard.gateway.auth import UNAUTHORIZED_MESSAGE, KeyHasher, parse_api_key
+from shipyard.gateway.metrics import CONTENT_TYPE, GatewayMetrics
+from shipyard.gateway.protocol import ModelCall, parse_v1, parse_v2
+from shipyard.gateway.proxy import Forwarder, entry_replicas, request_headers
+from shipyard.gateway.sync import RouteSync
+from shipyard.gateway.table import DeploymentRoute, ReplicaPicker, RoutingTable
+from shipyard.settings import GatewaySettings
+
+_POOL_LIMITS = httpx.Limits(
+    max_connections=512,
+    max_keepalive_connections=256,
+    keepalive_expiry=4.0,  # below uvicorn's 5 s idle timeout: reuse never races a replica's close
+)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _target(request: Request) -> str:
+    """The request's path and query string exactly as received."""
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1") if raw else request.scope["path"]
+    query: bytes = request.scope.get("query_string", b"")
+    return f"{path}?{query.decode('latin-1')}" if query else path
+
+
+def _unavailable(route: DeploymentRoute) -> NotReady:
+    detail = f" ({route.message})" if route.message else ""
+    return NotReady(f"deployment '{route.name}' is not available: state {route.state}{detail}")
+
+
+def _package_version() -> str:
+    try:
+        return version("shipyard")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+class _Gateway:
+    """The handlers of one gateway and the state they share (no module globals)."""
+
+    def __init__(
+        self, settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None
+    ) -> None:
+        self._settings = settings
+        self._transport = transport
+        self._picker = ReplicaPicker()
+        self._keys = KeyHasher()
+        self._metrics = GatewayMetrics()
+        self._server_version = _package_version()
+        self._sync: RouteSync | None = None
+        self._forwarder: Forwarder | None = None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        """Open the pooled clients and run the route sync while the server runs."""
+        s = self._settings
+        upstream = httpx.AsyncClient(
+            transport=self._transport,
+            limits=_POOL_LIMITS,
+            timeout=httpx.Timeout(
+                s.gateway_upstream_timeout_s, connect=min(5.0, s.gateway_upstream_timeout_s)
+            ),
+            headers={"accept-encoding": "identity"},  # compress only if the caller asked
+            trust_env=False,  # replicas are direct: never through an environment proxy
+        )
+        control = httpx.AsyncClient(
+            transport=self._transport,
+            timeout=httpx.Timeout(s.gateway_poll_wait_s + 10.0, connect=5.0),
+            trust_env=False,
+        )
+        async with upstream, control:
+            sync = RouteSync(
+                control,
+                control_url=s.gateway_control_url,
+                token=s.internal_token,
+                wait_s=s.gateway_poll_wait_s,
+                on_table=lambda table: self._metrics.table_applied(table.version),
+            )
+            self._forwarder = Forwarder(
+                upstream, self._picker, self._metrics, attempts=s.gateway_attempts
+            )
+            self._sync = sync
+            task = asyncio.create_task(sync.run(), name="shipyard-gateway-route-sync")
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                self._sync = self._forwarder = None
+
+    def _table(self) -> RoutingTable | None:
+        return self._sync.table if self._sync is not None else None
+
+    async def live(self, request: Request) -> Response:
+        return JSONResponse({"live": True})
+
+    async def ready(self, request: Request) -> Response:
+        ready = self._table() is not None
+        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+    async def server_metadata(self, request: Request) -> Response:
+        return JSONResponse({"name": "shipyard", "version": self._server_version, "extensions": []})
+
+    async def metrics(self, request: Request) -> Response:
+        return Response(self._metrics.render(), media_type=CONTENT_TYPE)
+
+    async def v1_model(self, request: Request) -> Response:
+        rest: str = request.path_params["rest"]
+        return await self._model(request, parse_v1(request.method, rest))
+
+    async def v2_model(self, request: Request) -> Response:
+        rest: str = request.path_params["rest"]
+        return await self._model(request, parse_v2(request.method, rest))
+
+    async def _model(self, request: Request, call: ModelCall | None) -> Response:
+        started = time.perf_counter()
+        route: DeploymentRoute | None = None
+        forwarder = self._forwarder
+        try:
+            if forwarder is None:
+                raise NotReady("gateway is starting")
+            route = self._resolve(request, call)
+            body = await request.body()
+            headers = request_headers(request.headers.raw)
+            response: Response = await forwarder.forward(
+                route, request.method, _target(request), headers, body
+            )
+        except ShipyardError as exc:
+            response = _error(int(exc.status), exc.message)
+        project, name = route.key if route is not None else ("", "")
+        self._metrics.observe(project, name, response.status_code, time.perf_counter() - started)
+        return response
+
+    def _resolve(self, request: Request, call: ModelCall | None) -> DeploymentRoute:
+        """The deployment a request may reach, or the error to answer."""
+        if call is None:
+            raise NotFound(f"no such endpoint: {request.method} {request.url.path}")
+        table = self._table()
+        if table is None:
+            raise NotReady("gateway is starting")
+        key = parse_api_key(request.headers.get("authorization"))
+        project = table.project_for(self._keys(key)) if key is not None else None
+        if project is None:
+            raise Unauthorized(UNAUTHORIZED_MESSAGE)
+        route = table.route(project, call.name)
+        if route is None:
+            raise NotFound(f"deployment '{call.name}' not found")
+        if not entry_replicas(route):
+            raise _unavailable(route)
+        return route
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 in the gateway's error shape."""
+    assert isinstance(exc, HTTPException)
+    return _error(exc.status_code, exc.detail)
+
+
+def create_app(
+    settings: GatewaySettings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> Starlette:
+    """Build the gateway application.
+
+    Args:
+        settings: the gateway's settings (ports, control-plane URL, token, timeouts).
+        transport: replaces the network for both the control plane and the replicas (tests).
+
+    Returns:
+        The ASGI app; its lifespan runs the route sync and owns the pooled clients.
+    """
+    gw = _Gateway(settings, transport)
+    routes = [
+        Route("/v2/health/live", gw.live, methods=["GET"]),
+        Route("/v2/health/ready", gw.ready, methods=["GET"]),
+        Route("/v2", gw.server_metadata, methods=["GET"]),
+        Route("/metrics", gw.metrics, methods=["GET"]),
+        Route("/v1/models/{rest:path}", gw.v1_model, methods=["GET", "POST"]),
+        Route("/v2/models/{rest:path}", gw.v2_model, methods=["GET", "POST"]),
+    ]
+    return Starlette(
+        routes=routes, lifespan=gw.lifespan, exception_handlers={HTTPException: _http_error}
+    )

@@ -1,0 +1,62 @@
+"""Prometheus metrics of one gateway, in its own registry (served at ``/metrics``).
+
+Each :func:`shipyard.gateway.app.create_app` builds its own :class:`GatewayMetrics`, so several
+gateways (tests) never share the process-global registry. Label values come from the routing
+table only, never from the request, so an unknown name cannot grow the label sets.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
+
+
+class GatewayMetrics:
+    """Request counts and latency per deployment, upstream failures, the applied table version."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self._requests = Counter(
+            "shipyard_gateway_requests",
+            "Inference requests answered, by deployment and HTTP status code.",
+            ["project", "deployment", "code"],
+            registry=self.registry,
+        )
+        self._latency = Histogram(
+            "shipyard_gateway_request_duration_seconds",
+            "Time from receiving an inference request to answering it.",
+            ["project", "deployment"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._upstream_failures = Counter(
+            "shipyard_gateway_upstream_failures",
+            "Connections to replicas that failed before an answer (each is retried elsewhere).",
+            ["project", "deployment"],
+            registry=self.registry,
+        )
+        self._table_version = Gauge(
+            "shipyard_gateway_routing_table_version",
+            "Version of the routing table in use (-1 until the first one arrives).",
+            registry=self.registry,
+        )
+        self._table_version.set(-1)
+
+    def observe(self, project: str, deployment: str, code: int, seconds: float) -> None:
+        """Count one answered request (``project``/``deployment`` empty when unresolved)."""
+        self._requests.labels(project, deployment, str(code)).inc()
+        self._latency.labels(project, deployment).observe(seconds)
+
+    def upstream_failed(self, project: str, deployment: str) -> None:
+        self._upstream_failures.labels(project, deployment).inc()
+
+    def table_applied(self, version: int) -> None:
+        self._table_version.set(version)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of this gateway's metrics."""
+        return generate_latest(self.registry)

@@ -1,0 +1,257 @@
+"""The gateway app in-process: control plane and replicas replaced by an httpx MockTransport."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from shipyard.gateway.app import create_app
+from shipyard.settings import GatewaySettings
+
+pytestmark = pytest.mark.unit
+
+KEY_A, KEY_B = "key-of-a", "key-of-b"
+AUTH_A = {"Authorization": f"ApiKey {KEY_A}"}
+UNAUTHORIZED = {"error": "missing or invalid API key: send 'Authorization: ApiKey <key>'"}
+
+
+def sha(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def deployment(name: str, predictor: list[str], project: str = "pa", **kw: Any) -> dict[str, Any]:
+    return {"project_id": project, "name": name, "state": "RUNNING", "message": "",
+            "revision": 1, "predictor": predictor, "transformer": [], **kw}  # fmt: skip
+
+
+class Body(httpx.AsyncByteStream):
+    """A body that arrives as a stream, as from a real connection."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.data
+
+
+def streamed(status: int, data: bytes, content_type: str, **headers: str) -> httpx.Response:
+    return httpx.Response(
+        status, headers={"content-type": content_type, **headers}, stream=Body(data)
+    )
+
+
+@dataclass
+class World:
+    """The control plane's table and the replicas' behaviour, as the mock transport sees them."""
+
+    version: int = 1
+    deployments: list[dict[str, Any]] = field(default_factory=list)
+    control_up: bool = True
+    hits: Counter[str] = field(default_factory=Counter)
+    received: list[httpx.Request] = field(default_factory=list)
+
+    applied: int = -1
+    """The version the gateway reported in its last poll."""
+
+    def publish(self, deployments: list[dict[str, Any]]) -> None:
+        self.deployments = deployments
+        self.version += 1
+
+    async def wait_applied(self) -> None:
+        for _ in range(500):
+            if self.applied >= self.version:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"gateway never applied version {self.version}")
+
+    def payload(self) -> dict[str, Any]:
+        keys = {sha(KEY_A): "pa", sha(KEY_B): "pb"}
+        return {"version": self.version, "keys": keys, "deployments": self.deployments}
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        if host == "control":
+            return await self.control(request)
+        self.hits[host] += 1
+        if host.startswith("dead"):
+            raise httpx.ConnectError("refused", request=request)
+        if host == "dropper":
+            raise httpx.RemoteProtocolError("server disconnected", request=request)
+        if host == "slow":
+            raise httpx.ReadTimeout("slow", request=request)
+        if host == "broken":
+            return streamed(500, b'{"error": "user code raised"}', "application/json")
+        self.received.append(request)
+        body = b'{"predictions":[1] ,  "by":"' + host.encode() + b'"}'
+        return streamed(201, body, "application/x-test", x_replica=host)
+
+    async def control(self, request: httpx.Request) -> httpx.Response:
+        assert request.headers["authorization"] == "Bearer tok"
+        if not self.control_up:
+            return httpx.Response(503, json={"error": "down"})
+        self.applied = int(request.url.params["after"])
+        if self.applied >= self.version:
+            await asyncio.sleep(float(request.url.params["wait"]))
+        return httpx.Response(200, json=self.payload())
+
+
+@pytest.fixture
+def world() -> World:
+    return World(deployments=[deployment("iris", ["http://r1", "http://r2"])])
+
+
+@contextlib.asynccontextmanager
+async def open_gateway(world: World) -> AsyncIterator[httpx.AsyncClient]:
+    settings = GatewaySettings(
+        gateway_control_url="http://control",
+        internal_token="tok",
+        gateway_poll_wait_s=0.05,
+        gateway_attempts=2,
+    )
+    app = create_app(settings, transport=httpx.MockTransport(world.handle))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+async def gateway(world: World) -> AsyncIterator[httpx.AsyncClient]:
+    async with open_gateway(world) as client:
+        await world.wait_applied()
+        yield client
+
+
+async def test_before_the_first_table_inference_is_refused_and_not_ready(world):
+    world.control_up = False
+    async with open_gateway(world) as gateway:
+        assert (await gateway.get("/v2/health/live")).json() == {"live": True}
+        ready = await gateway.get("/v2/health/ready")
+        assert (ready.status_code, ready.json()) == (503, {"ready": False})
+        r = await gateway.post("/v1/models/iris:predict", json={}, headers=AUTH_A)
+        assert (r.status_code, r.json()) == (503, {"error": "gateway is starting"})
+        world.control_up = True
+        await world.wait_applied()
+        assert (await gateway.get("/v2/health/ready")).json() == {"ready": True}
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "ApiKey wrong"}, {"Authorization": f"Basic {KEY_A}"}]
+)
+async def test_missing_or_unknown_key_is_401(gateway, headers):
+    r = await gateway.post("/v1/models/iris:predict", json={}, headers=headers)
+    assert (r.status_code, r.json()) == (401, UNAUTHORIZED)
+
+
+async def test_names_resolve_within_the_keys_project_only(gateway):
+    r = await gateway.post(
+        "/v1/models/iris:predict", json={}, headers={"Authorization": f"Bearer {KEY_B}"}
+    )
+    assert (r.status_code, r.json()) == (404, {"error": "deployment 'iris' not found"})
+    r = await gateway.get("/v2/models/nope/ready", headers=AUTH_A)
+    assert (r.status_code, r.json()) == (404, {"error": "deployment 'nope' not found"})
+
+
+async def test_unknown_endpoints_are_404_json(gateway):
+    r = await gateway.post("/v1/models/iris:explain", json={}, headers=AUTH_A)
+    assert r.status_code == 404
+    assert r.json() == {"error": "no such endpoint: POST /v1/models/iris:explain"}
+    r = await gateway.get("/nothing/here")
+    assert (r.status_code, r.json()) == (404, {"error": "Not Found"})
+
+
+async def test_stopped_deployment_is_503_with_its_state(world, gateway):
+    world.publish(
+        [*world.deployments, deployment("old", [], state="STOPPED", message="stopped by the user")]
+    )
+    await world.wait_applied()
+    r = await gateway.post("/v2/models/old/infer", json={}, headers=AUTH_A)
+    assert r.status_code == 503
+    assert r.json() == {
+        "error": "deployment 'old' is not available: state STOPPED (stopped by the user)"
+    }
+
+
+async def test_request_and_answer_are_forwarded_unchanged(world, gateway):
+    body = b'{"inputs": [ {"name":"x","shape":[1],"datatype":"FP32","data":[1.50]} ]}'
+    r = await gateway.post(
+        "/v2/models/iris/versions/2/infer?trace=1&x=%2F",
+        content=body,
+        headers={**AUTH_A, "content-type": "application/json", "x-request-id": "abc"},
+    )
+    assert r.status_code == 201
+    assert r.headers["content-type"] == "application/x-test"
+    assert r.content == b'{"predictions":[1] ,  "by":"r1"}'
+    sent = world.received[-1]
+    assert sent.content == body
+    assert str(sent.url) == "http://r1/v2/models/iris/versions/2/infer?trace=1&x=%2F"
+    assert sent.headers["content-type"] == "application/json"
+    assert sent.headers["x-request-id"] == "abc"
+    assert "authorization" not in sent.headers
+
+
+async def test_requests_round_robin_over_replicas(world, gateway):
+    for _ in range(6):
+        r = await gateway.post("/v1/models/iris:predict", json={"instances": [1]}, headers=AUTH_A)
+        assert r.status_code == 201
+    assert world.hits == {"r1": 3, "r2": 3}
+
+
+async def test_connection_failures_are_retried_elsewhere_and_ejected(world, gateway):
+    world.publish([deployment("iris", ["http://dead", "http://r1", "http://dropper"])])
+    await world.wait_applied()
+    for _ in range(10):
+        r = await gateway.post("/v1/models/iris:predict", json={}, headers=AUTH_A)
+        assert r.status_code == 201
+    assert world.hits["dead"] == 1
+    assert world.hits["dropper"] == 1
+    assert world.hits["r1"] == 10
+
+
+async def test_all_attempts_failing_is_502_naming_the_deployment(world, gateway):
+    world.publish([deployment("iris", ["http://dead1", "http://dead2", "http://dead3"])])
+    await world.wait_applied()
+    r = await gateway.post("/v1/models/iris:predict", json={}, headers=AUTH_A)
+    assert r.status_code == 502
+    assert r.json()["error"].startswith("deployment 'iris' is unreachable: 2 replica(s) tried")
+    assert sum(world.hits.values()) == 2  # gateway_attempts
+
+
+async def test_replica_errors_are_returned_as_is_without_retry(world, gateway):
+    world.publish([deployment("iris", ["http://broken", "http://r1"])])
+    await world.wait_applied()
+    r = await gateway.post("/v1/models/iris:predict", json={}, headers=AUTH_A)
+    assert (r.status_code, r.json()) == (500, {"error": "user code raised"})
+    assert world.hits == {"broken": 1}
+
+
+async def test_a_replica_timeout_is_504(world, gateway):
+    world.publish([deployment("iris", ["http://slow", "http://r1"])])
+    await world.wait_applied()
+    r = await gateway.post("/v1/models/iris:predict", json={}, headers=AUTH_A)
+    assert r.status_code == 504
+    assert "deployment 'iris' did not answer in time" in r.json()["error"]
+    assert world.hits == {"slow": 1}
+
+
+async def test_server_metadata_and_metrics_need_no_key(gateway):
+    await gateway.post("/v1/models/iris:predict", json={}, headers=AUTH_A)
+    await gateway.post("/v1/models/iris:predict", json={})
+    meta = (await gateway.get("/v2")).json()
+    assert meta["name"] == "shipyard"
+    assert meta["extensions"] == []
+    text = (await gateway.get("/metrics")).text
+    assert 'shipyard_gateway_requests_total{code="201",deployment="iris",project="pa"} 1.0' in text
+    assert 'shipyard_gateway_requests_total{code="401",deployment="",project=""} 1.0' in text
+    assert "shipyard_gateway_routing_table_version 1.0" in text
+    assert json.loads((await gateway.get("/v2/health/live")).content) == {"live": True}
