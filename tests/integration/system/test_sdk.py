@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import joblib
@@ -61,8 +62,9 @@ my_deployment.save()
 
 
 @pytest.fixture(scope="module")
-def project(server: Server) -> shipyard.Project:
-    return shipyard.login(host=server.api, api_key=server.key)
+def project(server: Server) -> Iterator[shipyard.Project]:
+    with shipyard.login(host=server.api, api_key=server.key) as project:
+        yield project
 
 
 def test_the_seed_snippet_runs_as_written(
