@@ -23,11 +23,13 @@ import uvicorn
 
 from shipyard.api.app import create_app
 from shipyard.api.services import Services
+from shipyard.backends import capacity
 from shipyard.backends.local import LocalBackend
 from shipyard.controller.reconcile import Controller
 from shipyard.errors import ShipyardError
 from shipyard.registry.storage import ArtifactStorage
 from shipyard.settings import ServerSettings
+from shipyard.spec.capacity import Capacity
 from shipyard.store import Store, open_store
 
 log = logging.getLogger("shipyard.server")
@@ -53,10 +55,25 @@ def bootstrap_key(store: Store, key_file: Path) -> str | None:
     return key
 
 
+def node_capacity(settings: ServerSettings) -> Capacity:
+    """The LOCAL node's capacity: settings first, else detected."""
+    gpus = [g for g in (settings.gpus or "").split(",") if g.strip()]
+    return Capacity(
+        cores=settings.node_cores or capacity.detect_cores(),
+        memory=settings.node_memory_mb or capacity.detect_memory_mib(),
+        gpus=len(gpus),
+    )
+
+
 def build_services(settings: ServerSettings) -> Services:
     prepare_home(settings)
     store = open_store(settings.resolved_database_url)
-    backend = LocalBackend(run_dir=settings.run_dir, logs_dir=settings.logs_dir, host=settings.bind)
+    backend = LocalBackend(
+        run_dir=settings.run_dir,
+        logs_dir=settings.logs_dir,
+        capacity=node_capacity(settings),
+        host=settings.bind,
+    )
     storage = ArtifactStorage(
         settings.artifacts_dir,
         max_upload_bytes=settings.max_upload_mb * MIB,

@@ -70,6 +70,21 @@ class ServerSettings(BaseSettings):
     gateway_attempts: int = 3
     """Replicas the gateway tries for one request when a connection fails before an answer."""
 
+    node_cores: float | None = None
+    """Cores the LOCAL backend may hand out to replica requests; default: detected (the CPUs
+    this process may use, capped by its own cgroup's CPU quota)."""
+
+    node_memory_mb: int | None = None
+    """Memory (MiB) the LOCAL backend may hand out; default: detected (MemTotal, capped by this
+    process's own cgroup memory limit)."""
+
+    gpus: str | None = None
+    """GPU devices the LOCAL backend assigns exclusively, comma-separated (``"0,1"``); default:
+    detected with ``nvidia-smi -L`` (none when it is absent). Empty string = no GPUs."""
+
+    best_effort_limits: bool = False
+    """Do not use cgroups even where they work: watchdog + CPU affinity only."""
+
     log_level: str = "info"
     """Log level of the server processes."""
 

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from shipyard.backends.protocol import Health, LogLine, ReplicaHealth, ReplicaRef, ReplicaSpec
+from shipyard.spec.capacity import Capacity
 from shipyard.spec.status import ReplicaExit
 
 
@@ -22,8 +23,11 @@ class FakeReplica:
 class FakeBackend:
     """Starts nothing; replicas become READY at once unless ``auto_ready`` is False."""
 
-    def __init__(self, *, auto_ready: bool = True, fail_start: bool = False) -> None:
+    def __init__(
+        self, *, auto_ready: bool = True, fail_start: bool = False, capacity: Capacity | None = None
+    ) -> None:
         self.auto_ready = auto_ready
+        self.node = capacity
         self.fail_start = fail_start
         self.replicas: dict[str, FakeReplica] = {}
         self.started: list[str] = []
@@ -73,6 +77,9 @@ class FakeBackend:
         if replica is None:
             return ReplicaHealth(Health.EXITED, ReplicaExit(reason="Exited"))
         return ReplicaHealth(replica.health, replica.exit)
+
+    def capacity(self) -> Capacity | None:
+        return self.node
 
     def logs(self, deployment_id: str, component: str, tail: int) -> list[LogLine]:
         out = [

@@ -24,6 +24,7 @@ import httpx
 
 from shipyard.backends import processes
 from shipyard.backends.protocol import Health, LogLine, ReplicaHealth, ReplicaRef, ReplicaSpec
+from shipyard.spec.capacity import Capacity
 from shipyard.spec.status import ReplicaExit
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -32,7 +33,15 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "N
 class LocalBackend:
     """Runs replicas as local processes on loopback ports."""
 
-    def __init__(self, *, run_dir: Path, logs_dir: Path, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        *,
+        run_dir: Path,
+        logs_dir: Path,
+        capacity: Capacity,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self._capacity = capacity
         self._run_dir = run_dir / "replicas"
         self._logs_dir = logs_dir
         self._host = host
@@ -163,6 +172,9 @@ class LocalBackend:
             except (OSError, ValueError, TypeError):
                 path.unlink(missing_ok=True)
         return refs
+
+    def capacity(self) -> Capacity:
+        return self._capacity
 
     def logs(self, deployment_id: str, component: str, tail: int) -> list[LogLine]:
         folder = self._logs_dir / deployment_id / component

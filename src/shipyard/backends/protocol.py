@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from shipyard.spec.capacity import Capacity
 from shipyard.spec.resources import ComponentResources
 from shipyard.spec.status import ReplicaExit
 
@@ -81,6 +82,10 @@ class ReplicaBackend(Protocol):
     def discard(self, ref: ReplicaRef) -> None: ...
 
     async def health(self, ref: ReplicaRef) -> ReplicaHealth: ...
+
+    def capacity(self) -> Capacity | None:
+        """What the node can hand out to replica requests (None: the backend schedules)."""
+        ...
 
     def logs(self, deployment_id: str, component: str, tail: int) -> list[LogLine]: ...
 

@@ -21,10 +21,12 @@ from typing import Any
 from shipyard.backends.protocol import Health, ReplicaBackend, ReplicaSpec
 from shipyard.controller.plan import ComponentTarget, StartReplica, StopReplica, plan
 from shipyard.controller.routes import RoutePublisher
+from shipyard.controller.scheduling import shortfall, total
 from shipyard.controller.status import SlotFailure, StatusInputs, derive
-from shipyard.controller.tracking import Observed, Tracked, template_hash
+from shipyard.controller.tracking import Observed, Tracked, component_resources, template_hash
 from shipyard.errors import NotFound
 from shipyard.settings import ServerSettings
+from shipyard.spec.capacity import Demand
 from shipyard.spec.deployment import Component, DeploymentSpec
 from shipyard.spec.resources import ComponentResources
 from shipyard.spec.status import DeploymentState, DeploymentStatus, ReplicaExit, ReplicaPhase
@@ -57,6 +59,7 @@ class Controller:
         self._models: dict[tuple[str, str, int], ModelVersionRecord] = {}
         self._saved: dict[str, DeploymentStatus] = {}
         self._started_before: set[str] = set()
+        self._unschedulable: dict[str, list[str]] = {}
         self.passes = 0
 
     # -- loop -------------------------------------------------------------------------------
@@ -80,6 +83,8 @@ class Controller:
     async def recover(self) -> None:
         """Adopt replicas that still run (after a restart); forget those that are gone."""
         now = self._clock()
+        records = await asyncio.to_thread(self._store.list_deployments)
+        specs = {r.id: r.spec for r in records}
         for ref in await self._backend.list_replicas():
             health = await self._backend.health(ref)
             if health.health is Health.EXITED:
@@ -88,10 +93,13 @@ class Controller:
             age = max(0.0, time.time() - ref.started_at)
             phase = ReplicaPhase.READY if health.health is Health.READY else ReplicaPhase.STARTING
             tracked = Tracked(ref=ref, phase=phase, started_mono=now - age)
+            spec = specs.get(ref.deployment_id)
+            resources = component_resources(spec, ref.component) if spec else None
+            if resources is not None:
+                tracked.demand = Demand.of(resources.requests)
             tracked.ready_since = now if phase is ReplicaPhase.READY else None
             self._observed.replicas[ref.replica_id] = tracked
             log.info("adopted replica %s (%s)", ref.replica_id, phase)
-        records = await asyncio.to_thread(self._store.list_deployments)
         statuses = await asyncio.to_thread(self._store.get_statuses, [r.id for r in records])
         for dep_id, status in statuses.items():
             self._saved[dep_id] = status
@@ -134,9 +142,7 @@ class Controller:
         )
         by_id = {r.id: r for r in records}
         stops = [a for a in actions if isinstance(a, StopReplica)]
-        for action in actions:
-            if isinstance(action, StartReplica):
-                await self._start(by_id[action.deployment_id], action)
+        await self._admit_and_start(by_id, [a for a in actions if isinstance(a, StartReplica)])
         for stop in stops:
             tracked = self._observed.replicas.get(stop.replica_id)
             if tracked is not None:
@@ -153,6 +159,25 @@ class Controller:
             if tracked is not None:
                 self._stop(tracked, stop.reason, grace_s=self._settings.stop_grace_s)
         await self._purge(records)
+
+    async def _admit_and_start(
+        self, records: dict[str, DeploymentRecord], starts: list[StartReplica]
+    ) -> None:
+        """Start what fits in the node's free capacity; the rest waits with its reason."""
+        capacity = self._backend.capacity()
+        allocated = total(t.demand for t in self._observed.replicas.values())
+        self._unschedulable = {}
+        for action in starts:
+            record = records[action.deployment_id]
+            resources = component_resources(record.spec, action.component)
+            demand = Demand.of(resources.requests) if resources else Demand()
+            reason = shortfall(capacity, allocated, demand) if capacity else None
+            if reason is not None:
+                where = f"{action.component} replica {action.slot}"
+                self._unschedulable.setdefault(record.id, []).append(f"{where}: {reason}")
+                continue
+            allocated = allocated + demand
+            await self._start(record, action, demand)
 
     async def _observe(self) -> None:
         watched = [t for t in self._observed.replicas.values() if t.stop_reason is None]
@@ -210,7 +235,7 @@ class Controller:
             out.append(ComponentTarget(record.id, component.value, count, template))
         return out
 
-    async def _start(self, record: DeploymentRecord, action: StartReplica) -> None:
+    async def _start(self, record: DeploymentRecord, action: StartReplica, demand: Demand) -> None:
         model = await self._model(record)
         spec = _replica_spec(record, action, model)
         try:
@@ -221,7 +246,7 @@ class Controller:
             self._record_exit_of(record.id, action.component, action.slot, exit_)
             return
         self._observed.replicas[ref.replica_id] = Tracked(
-            ref=ref, phase=ReplicaPhase.STARTING, started_mono=self._clock()
+            ref=ref, phase=ReplicaPhase.STARTING, started_mono=self._clock(), demand=demand
         )
 
     def _record_exit_of(
@@ -325,6 +350,7 @@ class Controller:
                 failures=failures,
                 threshold=self._settings.crashloop_threshold,
                 init_error=init_error,
+                unschedulable="; ".join(self._unschedulable.get(record.id, [])) or None,
             )
         )
         replicas = [

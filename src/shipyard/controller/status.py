@@ -38,6 +38,7 @@ class StatusInputs:
     failures: list[SlotFailure] = field(default_factory=list)
     threshold: int = 3
     init_error: str | None = None
+    unschedulable: str | None = None  # why replicas wait for node capacity
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,10 @@ def derive(s: StatusInputs) -> Derived:
             return Derived(DeploymentState.STOPPED, "stopped; start it to serve again", [])
         return Derived(DeploymentState.CREATED, "created; start it to serve", [])
     scheduled = Condition(type=ConditionType.SCHEDULED, status=T, reason="Scheduled")
+    if s.unschedulable:
+        scheduled = Condition(
+            type=ConditionType.SCHEDULED, status=F, reason="Unschedulable", message=s.unschedulable
+        )
     if s.init_error:
         init = Condition(
             type=ConditionType.INITIALIZED,
@@ -83,6 +88,8 @@ def derive(s: StatusInputs) -> Derived:
         return Derived(DeploymentState.RUNNING, ready.message, conditions)
     state = DeploymentState.UPDATING if s.outdated else DeploymentState.STARTING
     message = ready.message + (f"; {crash_message}" if crash_message else "")
+    if s.unschedulable:
+        message += f"; waiting for resources: {s.unschedulable}"
     return Derived(state, message, conditions)
 
 

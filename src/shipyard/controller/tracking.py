@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 
 from shipyard.backends.protocol import ReplicaRef
 from shipyard.controller.plan import ReplicaView, SlotKey
+from shipyard.spec.capacity import Demand
 from shipyard.spec.deployment import Component, DeploymentSpec
+from shipyard.spec.resources import ComponentResources
 from shipyard.spec.status import ReplicaExit, ReplicaPhase, ReplicaStatus
 
 STABLE_AFTER_S = 10.0  # a replica ready this long resets its slot's failure count
@@ -22,6 +24,7 @@ class Tracked:
     ref: ReplicaRef
     phase: ReplicaPhase
     started_mono: float
+    demand: Demand = field(default_factory=Demand)  # its requests, held until it is gone
     ready_since: float | None = None
     stop_reason: str | None = None  # set when the controller asked it to stop
 
@@ -96,3 +99,12 @@ def template_hash(spec: DeploymentSpec, component: Component, storage_path: str)
     body["resources"].pop("num_instances", None)
     text = json.dumps({"c": component.value, "s": body, "p": storage_path}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def component_resources(spec: DeploymentSpec, component: str) -> ComponentResources | None:
+    """The resources of ``component`` in ``spec`` (None when the spec has no such component)."""
+    if component == Component.PREDICTOR.value:
+        return spec.predictor.resources
+    if component == Component.TRANSFORMER.value and spec.transformer is not None:
+        return spec.transformer.resources
+    return None

@@ -54,6 +54,7 @@ class Server:
     api_port: int = field(default_factory=free_port)
     gateway_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def api(self) -> str:
@@ -79,6 +80,7 @@ class Server:
         )
         if self.database_url:
             env["SHIPYARD_DATABASE_URL"] = self.database_url
+        env.update(self.extra_env)
         return env
 
     def start(self) -> None:

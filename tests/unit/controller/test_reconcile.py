@@ -207,3 +207,36 @@ async def test_deleting_stops_replicas_then_purges(world) -> None:
     store.update(dep, deleting=True)
     await settle(controller)
     assert backend.replicas == {} and store.purged == [dep]
+
+
+async def test_what_does_not_fit_waits_unscheduled_and_starts_when_capacity_frees(tmp_path) -> None:
+    from shipyard.spec.capacity import Capacity
+    from shipyard.spec.resources import Resources
+    from shipyard.spec.status import ConditionStatus, ConditionType
+
+    store = MemoryStore(tmp_path)
+    backend = FakeBackend(capacity=Capacity(cores=2, memory=1000, gpus=0))
+    settings = ServerSettings(home=tmp_path)
+    controller = Controller(store=store, backend=backend, settings=settings, clock=Clock())  # type: ignore[arg-type]
+    big = PredictorResources(requests=Resources(0.5, 600), limits=Resources(1, 800))
+    first = store.add("first", 1)
+    store.update(first, spec=store.deployments[first].spec.model_copy(
+        update={"predictor": store.deployments[first].spec.predictor.model_copy(update={"resources": big})}
+    ))  # fmt: skip
+    second = store.add("second", 1)
+    store.update(second, spec=store.deployments[second].spec.model_copy(
+        update={"predictor": store.deployments[second].spec.predictor.model_copy(update={"resources": big})}
+    ))  # fmt: skip
+    await settle(controller)
+    assert store.statuses[first].state is DeploymentState.RUNNING
+    waiting = store.statuses[second]
+    assert waiting.state is DeploymentState.STARTING
+    scheduled = waiting.condition(ConditionType.SCHEDULED)
+    assert scheduled is not None and scheduled.status is ConditionStatus.FALSE
+    assert scheduled.reason == "Unschedulable"
+    assert "insufficient memory: requested 600 MiB, 400 MiB free" in scheduled.message
+    assert len(backend.replicas) == 1
+    store.update(first, active=False)
+    await settle(controller)
+    assert store.statuses[second].state is DeploymentState.RUNNING
+    assert store.statuses[first].state is DeploymentState.STOPPED
