@@ -6,9 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from shipyard.api import errors
+from shipyard.api.deps import AdminDep
+from shipyard.api.metrics import metrics_registry, render
 from shipyard.api.routes import deployments, internal, models, projects
 from shipyard.api.services import Services
 
@@ -43,6 +46,13 @@ def create_app(services: Services, *, run_controller: bool = True) -> FastAPI:
     for router in (projects.router, models.router, deployments.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(internal.router)
+
+    registry = metrics_registry(services.controller)
+
+    @app.get("/metrics", tags=["health"], response_class=Response)
+    def metrics(_: AdminDep) -> Response:
+        """Prometheus metrics (administrator key, e.g. ``Authorization: Bearer <key>``)."""
+        return Response(render(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, Any]:

@@ -60,7 +60,16 @@ class Controller:
         self._saved: dict[str, DeploymentStatus] = {}
         self._started_before: set[str] = set()
         self._unschedulable: dict[str, list[str]] = {}
+        self._names: dict[str, tuple[str, str]] = {}
         self.passes = 0
+
+    def snapshot(self) -> list[tuple[str, str, DeploymentStatus]]:
+        """(project id, deployment name, last status) of every deployment, for metrics."""
+        return [
+            (*self._names[dep_id], status)
+            for dep_id, status in self._saved.items()
+            if dep_id in self._names
+        ]
 
     # -- loop -------------------------------------------------------------------------------
 
@@ -122,6 +131,7 @@ class Controller:
     async def reconcile_once(self) -> None:
         self.passes += 1
         records = await asyncio.to_thread(self._store.list_deployments)
+        self._names = {r.id: (r.project_id, r.name) for r in records}
         await self._observe()
         targets: list[ComponentTarget] = []
         errors: dict[str, str] = {}

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shipyard.spec.resources import Resources
+
 
 class DeploymentState(StrEnum):
     CREATING = "CREATING"
@@ -61,6 +63,19 @@ class ReplicaExit(BaseModel):
     at: datetime | None = None
 
 
+class ReplicaUsage(BaseModel):
+    """Measured use of one replica (cores, MiB), next to what it requested and may use."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cpu_cores: float | None = None  # average over the last sampling interval
+    memory_mb: float | None = None  # resident now
+    memory_peak_mb: float | None = None  # highest seen
+    requests: Resources | None = None
+    limits: Resources | None = None
+    enforcement: str = ""  # "cgroup-v1", "cgroup-v2" or "best-effort"
+
+
 class ReplicaStatus(BaseModel):
     """What the API shows of one replica."""
 
@@ -77,6 +92,7 @@ class ReplicaStatus(BaseModel):
     started_at: datetime | None = None
     ready_at: datetime | None = None
     last_exit: ReplicaExit | None = None
+    usage: ReplicaUsage | None = None
 
 
 class DeploymentStatus(BaseModel):

@@ -30,10 +30,19 @@ class MemoryStore:
         self.model_dir = model_dir
         self.purged: list[str] = []
 
-    def add(self, name: str, instances: int, *, model: str = "m", active: bool = True) -> str:
-        predictor = PredictorSpec(
-            model_name=model, model_version=1, resources=PredictorResources(num_instances=instances)
+    def add(
+        self,
+        name: str,
+        instances: int,
+        *,
+        model: str = "m",
+        active: bool = True,
+        resources: PredictorResources | None = None,
+    ) -> str:
+        resources = (resources or PredictorResources()).model_copy(
+            update={"num_instances": instances}
         )
+        predictor = PredictorSpec(model_name=model, model_version=1, resources=resources)
         spec = DeploymentSpec(name=name, predictor=predictor)
         record = DeploymentRecord(
             id=f"id-{name}", project_id="p", name=name, spec=spec, revision=1, active=active,
@@ -219,14 +228,8 @@ async def test_what_does_not_fit_waits_unscheduled_and_starts_when_capacity_free
     settings = ServerSettings(home=tmp_path)
     controller = Controller(store=store, backend=backend, settings=settings, clock=Clock())  # type: ignore[arg-type]
     big = PredictorResources(requests=Resources(0.5, 600), limits=Resources(1, 800))
-    first = store.add("first", 1)
-    store.update(first, spec=store.deployments[first].spec.model_copy(
-        update={"predictor": store.deployments[first].spec.predictor.model_copy(update={"resources": big})}
-    ))  # fmt: skip
-    second = store.add("second", 1)
-    store.update(second, spec=store.deployments[second].spec.model_copy(
-        update={"predictor": store.deployments[second].spec.predictor.model_copy(update={"resources": big})}
-    ))  # fmt: skip
+    first = store.add("first", 1, resources=big)
+    second = store.add("second", 1, resources=big)
     await settle(controller)
     assert store.statuses[first].state is DeploymentState.RUNNING
     waiting = store.statuses[second]
