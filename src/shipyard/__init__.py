@@ -24,11 +24,13 @@ if TYPE_CHECKING:
     )
     from shipyard.sdk import (
         Deployment,
+        DeploymentParams,
         Model,
         ModelRegistry,
         ModelServing,
         Predictor,
         Project,
+        ShipyardWarning,
         Transformer,
         login,
     )
@@ -48,6 +50,7 @@ _SOURCES: dict[str, str] = {
     "TimeoutExpired": "shipyard.errors",
     "Unauthorized": "shipyard.errors",
     "Deployment": "shipyard.sdk",
+    "DeploymentParams": "shipyard.sdk",
     "DeploymentState": "shipyard.spec.status",
     "DeploymentStatus": "shipyard.spec.status",
     "Model": "shipyard.sdk",
@@ -57,6 +60,7 @@ _SOURCES: dict[str, str] = {
     "PredictorResources": "shipyard.spec.resources",
     "Project": "shipyard.sdk",
     "Resources": "shipyard.spec.resources",
+    "ShipyardWarning": "shipyard.sdk",
     "Transformer": "shipyard.sdk",
     "TransformerResources": "shipyard.spec.resources",
     "login": "shipyard.sdk",
@@ -65,6 +69,7 @@ _SOURCES: dict[str, str] = {
 __all__ = [
     "AlreadyExists",
     "Deployment",
+    "DeploymentParams",
     "DeploymentState",
     "DeploymentStatus",
     "InvalidInput",
@@ -80,6 +85,7 @@ __all__ = [
     "Project",
     "Resources",
     "ShipyardError",
+    "ShipyardWarning",
     "TimeoutExpired",
     "Transformer",
     "TransformerResources",

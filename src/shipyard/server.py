@@ -24,8 +24,11 @@ import uvicorn
 from shipyard.api.app import create_app
 from shipyard.api.services import Services
 from shipyard.backends import capacity
+from shipyard.backends.gpus import GpuInventory
+from shipyard.backends.limits import detect_enforcer
 from shipyard.backends.local import LocalBackend
 from shipyard.controller.reconcile import Controller
+from shipyard.environments.manager import EnvironmentManager
 from shipyard.errors import ShipyardError
 from shipyard.registry.storage import ArtifactStorage
 from shipyard.settings import ServerSettings
@@ -55,23 +58,25 @@ def bootstrap_key(store: Store, key_file: Path) -> str | None:
     return key
 
 
-def node_capacity(settings: ServerSettings) -> Capacity:
+def node_capacity(settings: ServerSettings, gpus: GpuInventory) -> Capacity:
     """The LOCAL node's capacity: settings first, else detected."""
-    gpus = [g for g in (settings.gpus or "").split(",") if g.strip()]
     return Capacity(
         cores=settings.node_cores or capacity.detect_cores(),
         memory=settings.node_memory_mb or capacity.detect_memory_mib(),
-        gpus=len(gpus),
+        gpus=len(gpus.devices),
     )
 
 
 def build_services(settings: ServerSettings) -> Services:
     prepare_home(settings)
     store = open_store(settings.resolved_database_url)
+    gpus = GpuInventory.detect(settings.gpus)
+    enforcer = detect_enforcer(force_best_effort=settings.best_effort_limits, gpus=gpus)
     backend = LocalBackend(
         run_dir=settings.run_dir,
         logs_dir=settings.logs_dir,
-        capacity=node_capacity(settings),
+        capacity=node_capacity(settings, gpus),
+        enforcer=enforcer,
         host=settings.bind,
     )
     storage = ArtifactStorage(
@@ -79,13 +84,17 @@ def build_services(settings: ServerSettings) -> Services:
         max_upload_bytes=settings.max_upload_mb * MIB,
         max_unpacked_bytes=settings.max_unpacked_mb * MIB,
     )
-    controller = Controller(store=store, backend=backend, settings=settings)
+    environments = EnvironmentManager(settings)
+    controller = Controller(
+        store=store, backend=backend, settings=settings, environments=environments
+    )
     return Services(
         settings=settings,
         store=store,
         storage=storage,
         controller=controller,
         backend=backend,
+        environments=environments,
         internal_token=secrets.token_urlsafe(32),
     )
 

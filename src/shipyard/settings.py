@@ -85,6 +85,23 @@ class ServerSettings(BaseSettings):
     best_effort_limits: bool = False
     """Do not use cgroups even where they work: watchdog + CPU affinity only."""
 
+    index_url: str | None = None
+    """Package index environments are built from (``--index-url`` of uv); default: PyPI."""
+
+    find_links: Path | None = None
+    """A folder of wheels to build environments from. Without ``index_url`` it is the only
+    source: environments then build with no network at all."""
+
+    offline: bool = False
+    """Never touch the network for environments: only uv's cache and ``find_links``."""
+
+    uv_cache_dir: Path | None = None
+    """uv's package cache, from which environments are hardlinked; default
+    ``$SHIPYARD_HOME/cache/uv`` (on the same filesystem as the environments)."""
+
+    environment_build_timeout_s: float = 1800.0
+    """An environment build (resolve and install) that takes longer fails."""
+
     log_level: str = "info"
     """Log level of the server processes."""
 
@@ -99,6 +116,14 @@ class ServerSettings(BaseSettings):
     @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
+
+    @property
+    def environments_dir(self) -> Path:
+        return self.home / "environments"
+
+    @property
+    def resolved_uv_cache_dir(self) -> Path:
+        return self.uv_cache_dir or self.home / "cache" / "uv"
 
     @property
     def run_dir(self) -> Path:

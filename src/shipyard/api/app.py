@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from shipyard.api import errors
 from shipyard.api.deps import AdminDep
 from shipyard.api.metrics import metrics_registry, render
-from shipyard.api.routes import deployments, internal, models, projects
+from shipyard.api.routes import deployments, environments, internal, models, projects
 from shipyard.api.services import Services
 
 
@@ -43,7 +43,8 @@ def create_app(services: Services, *, run_controller: bool = True) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
-    for router in (projects.router, models.router, deployments.router):
+    routers = (projects.router, models.router, deployments.router, environments.router)
+    for router in routers:
         app.include_router(router, prefix="/api/v1")
     app.include_router(internal.router)
 

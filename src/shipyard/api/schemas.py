@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.spec.deployment import DeploymentSpec, Framework
 from shipyard.spec.status import DeploymentStatus
+from shipyard.spec.tools import Resolution, resolve
 from shipyard.store import DeploymentRecord, ModelVersionRecord, ProjectRecord
 
 
@@ -85,13 +86,18 @@ class DeploymentCreate(BaseModel):
 
     spec: DeploymentSpec
     start: bool = Field(default=True, description="Start serving at once (else state CREATED).")
-    dry_run: bool = Field(default=False, description="Validate only; nothing is stored or run.")
+    dry_run: bool = Field(
+        default=False,
+        description="Validate and resolve only (any serving tool, even without a backend "
+        "here); nothing is stored or run. The answer's `resolution` shows what the tool applies.",
+    )
 
 
 class DeploymentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     spec: DeploymentSpec
+    dry_run: bool = Field(default=False, description="Validate and resolve only; store nothing.")
 
 
 class DeploymentOut(_Out):
@@ -103,6 +109,10 @@ class DeploymentOut(_Out):
     updated_at: datetime
     status: DeploymentStatus
     endpoints: dict[str, str]
+    resolution: Resolution = Field(
+        description="What the serving tool applies per component (cores, MiB, GPUs per "
+        "instance) and a warning for every field it applies differently from the spec."
+    )
     dry_run: bool = False
 
     @classmethod
@@ -125,6 +135,7 @@ class DeploymentOut(_Out):
                 "v1": f"{gateway}/v1/models/{r.name}:predict",
                 "v2": f"{gateway}/v2/models/{r.name}/infer",
             },
+            resolution=resolve(r.spec),
             dry_run=dry_run,
         )
 

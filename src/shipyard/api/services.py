@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from shipyard.backends.protocol import ReplicaBackend
 from shipyard.controller.reconcile import Controller
+from shipyard.environments.manager import EnvironmentManager
 from shipyard.registry.storage import ArtifactStorage
 from shipyard.settings import ServerSettings
 from shipyard.store import Store
@@ -18,6 +19,7 @@ class Services:
     storage: ArtifactStorage
     controller: Controller
     backend: ReplicaBackend
+    environments: EnvironmentManager
     internal_token: str
 
     @property

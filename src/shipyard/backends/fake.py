@@ -6,7 +6,14 @@ import itertools
 import time
 from dataclasses import dataclass, field
 
-from shipyard.backends.protocol import Health, LogLine, ReplicaHealth, ReplicaRef, ReplicaSpec
+from shipyard.backends.protocol import (
+    Health,
+    LogLine,
+    ReplicaHealth,
+    ReplicaRef,
+    ReplicaSpec,
+    UsageSample,
+)
 from shipyard.spec.capacity import Capacity
 from shipyard.spec.status import ReplicaExit
 
@@ -18,6 +25,7 @@ class FakeReplica:
     health: Health = Health.STARTING
     exit: ReplicaExit | None = None
     logs: list[str] = field(default_factory=list)
+    usage: UsageSample | None = None
 
 
 class FakeBackend:
@@ -77,6 +85,10 @@ class FakeBackend:
         if replica is None:
             return ReplicaHealth(Health.EXITED, ReplicaExit(reason="Exited"))
         return ReplicaHealth(replica.health, replica.exit)
+
+    def usage(self, ref: ReplicaRef) -> UsageSample | None:
+        replica = self.replicas.get(ref.replica_id)
+        return replica.usage if replica is not None else None
 
     def capacity(self) -> Capacity | None:
         return self.node

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import signal
 import subprocess
@@ -23,11 +22,18 @@ from pathlib import Path
 import httpx
 
 from shipyard.backends import processes
-from shipyard.backends.protocol import Health, LogLine, ReplicaHealth, ReplicaRef, ReplicaSpec
+from shipyard.backends.limits import Enforcement, Enforcer
+from shipyard.backends.protocol import (
+    Health,
+    LogLine,
+    ReplicaHealth,
+    ReplicaRef,
+    ReplicaSpec,
+    UsageSample,
+)
 from shipyard.spec.capacity import Capacity
+from shipyard.spec.resources import Resources
 from shipyard.spec.status import ReplicaExit
-
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 class LocalBackend:
@@ -39,9 +45,12 @@ class LocalBackend:
         run_dir: Path,
         logs_dir: Path,
         capacity: Capacity,
+        enforcer: Enforcer,
         host: str = "127.0.0.1",
     ) -> None:
         self._capacity = capacity
+        self._enforcer = enforcer
+        self._limits: dict[str, Enforcement] = {}
         self._run_dir = run_dir / "replicas"
         self._logs_dir = logs_dir
         self._host = host
@@ -55,7 +64,6 @@ class LocalBackend:
     def _environment(self, spec: ReplicaSpec) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
         script = str(spec.model_dir / spec.script_file) if spec.script_file else ""
-        threads = str(max(1, math.ceil(spec.resources.limits.cores)))
         env.update(
             {
                 "MODEL_FILES_PATH": str(spec.model_dir),
@@ -70,8 +78,13 @@ class LocalBackend:
                 "SHIPYARD_REPLICA_ID": spec.replica_id,
             }
         )
-        for var in _THREAD_VARS:
-            env[var] = threads
+        if spec.python is not None:  # a built environment: its venv plus the runtime overlay
+            env.pop("PYTHONPATH", None)
+            venv = Path(spec.python).parent.parent
+            env["VIRTUAL_ENV"] = str(venv)
+            env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+            if spec.runtime_path is not None:
+                env["PYTHONPATH"] = str(spec.runtime_path)
         return env
 
     def _command(self, spec: ReplicaSpec, port: int) -> list[str]:
@@ -86,16 +99,25 @@ class LocalBackend:
         port = processes.free_port(self._host)
         log_path = self.log_path(spec.deployment_id, spec.component, spec.replica_id)
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("ab") as log:
-            child = subprocess.Popen(
-                self._command(spec, port),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self._environment(spec),
-                cwd=spec.model_dir,
-                start_new_session=True,
-            )
+        res = spec.resources
+        limits = self._enforcer.prepare(spec.replica_id, res.requests, res.limits)
+        try:
+            with log_path.open("ab") as log:
+                child = subprocess.Popen(
+                    self._command(spec, port),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env={**self._environment(spec), **limits.env()},
+                    cwd=spec.model_dir,
+                    start_new_session=True,
+                    preexec_fn=limits.preexec,  # joins its cgroup before exec: never unlimited
+                )
+        except BaseException:
+            limits.release()
+            raise
+        limits.started(child.pid)
+        self._limits[spec.replica_id] = limits
         self._children[spec.replica_id] = child
         ref = ReplicaRef(
             replica_id=spec.replica_id,
@@ -107,7 +129,13 @@ class LocalBackend:
             url=f"http://{self._host}:{port}",
             pid=child.pid,
             started_at=time.time(),
-            extra={"ticks": str(processes.start_ticks(child.pid) or "")},
+            extra={
+                "ticks": str(processes.start_ticks(child.pid) or ""),
+                "requests": res.requests.model_dump_json(),
+                "limits": res.limits.model_dump_json(),
+                "gpus": ",".join(limits.gpus),
+                "enforcement": limits.mode,
+            },
         )
         self._handle_file(spec.replica_id).write_text(json.dumps(asdict(ref)))
         return ref
@@ -119,13 +147,38 @@ class LocalBackend:
         child = self._children.get(ref.replica_id)
         if child is not None:
             code = child.poll()
-            return (True, None) if code is None else (False, processes.describe_exit(code))
+            return (True, None) if code is None else (False, self._exit(ref, code))
         if ref.pid is None:
-            return False, processes.describe_exit(None)
+            return False, self._exit(ref, None)
         ticks = int(ref.extra["ticks"]) if ref.extra.get("ticks") else None
         if processes.is_same_process(ref.pid, ticks):
             return True, None
-        return False, processes.describe_exit(None)
+        return False, self._exit(ref, None)
+
+    def _exit(self, ref: ReplicaRef, code: int | None) -> ReplicaExit:
+        """How it ended: OOMKilled (with limit and peak) when its limits say so."""
+        exit_ = processes.describe_exit(code)
+        limits = self._limits.get(ref.replica_id)
+        reason = limits.exit_reason(code) if limits is not None else None
+        if reason is None:
+            return exit_
+        return exit_.model_copy(update={"reason": reason[0], "message": reason[1]})
+
+    def usage(self, ref: ReplicaRef) -> UsageSample | None:
+        limits = self._limits.get(ref.replica_id)
+        if limits is None:
+            return None
+        try:
+            used = limits.usage(ref.pid)
+        except OSError:
+            return None
+        return UsageSample(
+            cpu_seconds=used.cpu_seconds,
+            memory_bytes=used.memory_bytes,
+            memory_peak_bytes=used.memory_peak_bytes,
+            enforcement=limits.mode,
+            note=limits.note,
+        )
 
     async def health(self, ref: ReplicaRef) -> ReplicaHealth:
         alive, exit_ = self._alive(ref)
@@ -155,23 +208,44 @@ class LocalBackend:
                     if not alive:
                         break
                     await asyncio.sleep(0.02)
-        self._children.pop(ref.replica_id, None)
-        self._handle_file(ref.replica_id).unlink(missing_ok=True)
+        self._forget(ref)
         return exit_ or processes.describe_exit(None)
+
+    def _forget(self, ref: ReplicaRef) -> None:
+        self._children.pop(ref.replica_id, None)
+        limits = self._limits.pop(ref.replica_id, None)
+        if limits is not None:
+            limits.release()
+        self._handle_file(ref.replica_id).unlink(missing_ok=True)
 
     def discard(self, ref: ReplicaRef) -> None:
         """Forget a replica that has exited on its own."""
-        self._children.pop(ref.replica_id, None)
-        self._handle_file(ref.replica_id).unlink(missing_ok=True)
+        self._forget(ref)
 
     async def list_replicas(self) -> list[ReplicaRef]:
+        """Replicas recorded by handle files; live ones not started by us are adopted."""
         refs: list[ReplicaRef] = []
         for path in sorted(self._run_dir.glob("*.json")):
             try:
                 refs.append(ReplicaRef(**json.loads(path.read_text())))
             except (OSError, ValueError, TypeError):
                 path.unlink(missing_ok=True)
+        for ref in refs:
+            if ref.replica_id not in self._limits and ref.pid and self._alive(ref)[0]:
+                self._adopt_limits(ref, ref.pid)
+        self._enforcer.sweep(set(self._limits))
         return refs
+
+    def _adopt_limits(self, ref: ReplicaRef, pid: int) -> None:
+        try:
+            requests = Resources.model_validate_json(ref.extra["requests"])
+            limits = Resources.model_validate_json(ref.extra["limits"])
+        except (KeyError, ValueError):
+            return
+        gpus = [g for g in ref.extra.get("gpus", "").split(",") if g]
+        self._limits[ref.replica_id] = self._enforcer.adopt(
+            ref.replica_id, requests, limits, pid=pid, gpus=gpus
+        )
 
     def capacity(self) -> Capacity:
         return self._capacity
@@ -195,6 +269,7 @@ class LocalBackend:
 
     async def close(self) -> None:
         await self._client.aclose()
+        self._enforcer.close()
 
 
 def _tail(path: Path, lines: int, chunk: int = 65536) -> list[str]:

@@ -36,6 +36,7 @@ class ReplicaSpec:
     script_file: str | None
     resources: ComponentResources
     python: str | None = None  # interpreter of the environment; None = the server's own
+    runtime_path: Path | None = None  # folder with the replica runtime, put on PYTHONPATH
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,17 @@ class ReplicaHealth:
 
 
 @dataclass(frozen=True)
+class UsageSample:
+    """Cumulative CPU time and memory of one replica, as measured by its backend."""
+
+    cpu_seconds: float | None
+    memory_bytes: int | None
+    memory_peak_bytes: int | None
+    enforcement: str = ""  # how its limits are enforced ("cgroup-v1", "best-effort", ...)
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class LogLine:
     replica_id: str
     line: str
@@ -82,6 +94,8 @@ class ReplicaBackend(Protocol):
     def discard(self, ref: ReplicaRef) -> None: ...
 
     async def health(self, ref: ReplicaRef) -> ReplicaHealth: ...
+
+    def usage(self, ref: ReplicaRef) -> UsageSample | None: ...
 
     def capacity(self) -> Capacity | None:
         """What the node can hand out to replica requests (None: the backend schedules)."""

@@ -201,3 +201,53 @@ def replicas_table(status: DeploymentStatus) -> Table:
             exit_text(r.last_exit),
         )
     return table
+
+
+def _amount(value: object, unit: str, digits: int = 0) -> str:
+    if not isinstance(value, int | float):
+        return "-"
+    return f"{value:.{digits}f}{unit}"
+
+
+def usage_table(status: DeploymentStatus) -> Table | None:
+    """CPU (cores) and memory (MiB) in use per replica, against its request and limit."""
+    rows = [r for r in status.replicas if r.usage is not None]
+    if not rows:
+        return None
+    table = _table("REPLICA", "CPU", "CPU REQ/LIM", "MEMORY", "PEAK", "MEM REQ/LIM", "ENFORCED BY")
+    for r in rows:
+        u = r.usage
+        assert u is not None
+        req, lim = u.requests, u.limits
+        req_cores, lim_cores = _amount(req and req.cores, "", 2), _amount(lim and lim.cores, "", 2)
+        req_mem, lim_mem = _amount(req and req.memory, ""), _amount(lim and lim.memory, "")
+        table.add_row(
+            r.id,
+            _amount(u.cpu_cores, " cores", 2),
+            f"{req_cores} / {lim_cores}",
+            _amount(u.memory_mb, " MB"),
+            _amount(u.memory_peak_mb, " MB"),
+            f"{req_mem} / {lim_mem} MB",
+            u.enforcement or "-",
+        )
+    return table
+
+
+def environments_table(status: DeploymentStatus) -> Table | None:
+    """What each component runs in: base, phase, key, locked packages, progress or failure."""
+    if not status.environments:
+        return None
+    table = _table("COMPONENT", "ENVIRONMENT", "PHASE", "KEY", "PACKAGES", "DETAIL")
+    for component, env in status.environments.items():
+        detail = env.message
+        if env.reused:
+            detail = "reused an existing environment"
+        table.add_row(
+            component,
+            env.base or "server interpreter",
+            str(env.phase),
+            env.key or "-",
+            str(len(env.packages)) if env.packages else "-",
+            detail,
+        )
+    return table

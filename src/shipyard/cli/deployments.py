@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Annotated, Any
 
 import typer
@@ -12,11 +13,14 @@ from shipyard.cli._render import (
     conditions_table,
     deployment_summary,
     deployments_table,
+    environments_table,
     out,
     replicas_table,
+    usage_table,
 )
+from shipyard.cli._resolution import print_resolution, print_warnings
 from shipyard.cli._state import project_of
-from shipyard.sdk import Deployment
+from shipyard.sdk import Deployment, ShipyardWarning
 from shipyard.spec.resources import PredictorResources, Resources, default_limits, default_requests
 
 app = typer.Typer(help="Create and manage deployments.", no_args_is_help=True)
@@ -31,7 +35,9 @@ def _resource_option(text: str) -> Any:
     return typer.Option(help=text, rich_help_panel=RESOURCES)
 
 
-Instances = Annotated[int, _resource_option("Predictor instances; 0 = scale to zero.")]
+Instances = Annotated[
+    int, _resource_option("Predictor instances; 0 = scale to zero (KSERVE and LOCAL only).")
+]
 Cores = Annotated[float | None, _resource_option("Requested CPU cores (0.5 = 500m); default 0.2.")]
 Memory = Annotated[int | None, _resource_option("Requested memory in MiB; default 32.")]
 Gpus = Annotated[int | None, _resource_option("GPUs (request = limit); default 0.")]
@@ -76,6 +82,15 @@ def create(
     model: Annotated[str, typer.Option("--model", "-m", help="Model name.")],
     version: Annotated[int | None, typer.Option(help="Model version; default: latest.")] = None,
     script: Annotated[str | None, typer.Option(help="Predictor script in the model.")] = None,
+    environment: Annotated[
+        str | None,
+        typer.Option(
+            "--environment",
+            "-e",
+            help="Base environment name[:version] (see `shipyard environments list`); "
+            "default: the server's interpreter, or shipyard/python with a requirements.txt.",
+        ),
+    ] = None,
     instances: Instances = 1,
     cores: Cores = None,
     memory: Memory = None,
@@ -83,11 +98,23 @@ def create(
     limit_cores: LimitCores = None,
     limit_memory: LimitMemory = None,
     limit_gpus: LimitGpus = None,
-    serving_tool: Annotated[str, typer.Option(help="LOCAL, DOCKER, KUBERNETES, KSERVE.")] = "LOCAL",
+    serving_tool: Annotated[
+        str,
+        typer.Option(
+            help="LOCAL, DOCKER (fixed: request = limit), KUBERNETES (requests only), KSERVE."
+        ),
+    ] = "LOCAL",
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show what the serving tool would apply; create nothing."),
+    ] = False,
     no_wait: NoWait = False,
     timeout: Timeout = 600,
 ) -> None:
-    """Deploy a model version and wait until it is RUNNING (or FAILED)."""
+    """Deploy a model version and wait until it is RUNNING (or FAILED).
+
+    With --dry-run: show what the serving tool would apply per component; create nothing.
+    """
     project = project_of(ctx)
     registered = project.get_model_registry().get_model(model, version)
     serving = project.get_model_serving()
@@ -96,13 +123,25 @@ def create(
         name=name,
         serving_tool=serving_tool,
         script_file=script,
+        environment=environment,
         resources=_resources(
             instances, (cores, memory, gpus), (limit_cores, limit_memory, limit_gpus)
         ),
     )
     deployment = serving.create_deployment(predictor)
-    with LiveStatus(deployment, "deploying") as live:
-        deployment.save(await_update=None if no_wait else timeout, on_status=live, create_only=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ShipyardWarning)  # printed below, in yellow
+        if dry_run:
+            resolution = deployment.dry_run()
+            print_resolution(name, resolution)
+            print_warnings(resolution)
+            return
+        try:
+            with LiveStatus(deployment, "deploying") as live:
+                wait = None if no_wait else timeout
+                deployment.save(await_update=wait, on_status=live, create_only=True)
+        finally:  # also when the wait fails: the warnings may explain why
+            print_warnings(deployment.resolution)
     deployment_summary(deployment)
 
 
@@ -114,7 +153,7 @@ def list_deployments(ctx: typer.Context) -> None:
 
 @app.command("status")
 def status(ctx: typer.Context, name: NameArg) -> None:
-    """Show state, conditions and replicas (phase, pid, restarts, last exit)."""
+    """Show state, conditions, replicas (phase, pid, restarts, last exit) and their usage."""
     deployment = _deployment(ctx, name)
     deployment_summary(deployment)
     current = deployment.status or deployment.get_state()
@@ -125,6 +164,16 @@ def status(ctx: typer.Context, name: NameArg) -> None:
     if current.replicas:
         console.print()
         console.print(replicas_table(current))
+    envs = environments_table(current)
+    if envs is not None:
+        console.print()
+        console.print(envs)
+    usage = usage_table(current)
+    if usage is not None:
+        console.print()
+        console.print(usage)
+    for note in current.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
 
 
 @app.command("start")

@@ -1,6 +1,8 @@
 """The ``shipyard`` Typer application and its entry point ``run()``.
 
-Commands: ``models push|list``, ``deployments create|list|status|start|stop|delete|logs``,
+Commands: ``models push|list``, ``environments list|show|add|builds``,
+``deployments create|list|status|start|stop|delete|logs``,
+``deploy`` (the same as ``deployments create``, e.g. ``shipyard deploy iris -m iris --dry-run``),
 ``predict`` and ``server`` (defined in ``shipyard.cli.server``). Any ``ShipyardError`` raised by
 a command is printed as one red ``error: <message>`` line on stderr, with exit code 1.
 """
@@ -13,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from shipyard.cli import deployments, models
+from shipyard.cli import deployments, environments, models
 from shipyard.cli._render import print_error
 from shipyard.cli._state import CliState
 from shipyard.cli.predict import predict
@@ -91,6 +93,8 @@ def build_app() -> typer.Typer:
     app.callback()(_main)
     app.add_typer(models.app, name="models")
     app.add_typer(deployments.app, name="deployments")
+    app.add_typer(environments.app, name="environments")
+    app.command("deploy")(deployments.create)
     app.command("predict")(predict)
     _add_server_command(app)
     return app

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 import uuid
@@ -19,15 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.backends.protocol import Health, ReplicaBackend, ReplicaSpec
+from shipyard.controller.environments import environment_request
 from shipyard.controller.plan import ComponentTarget, StartReplica, StopReplica, plan
 from shipyard.controller.routes import RoutePublisher
 from shipyard.controller.scheduling import shortfall, total
 from shipyard.controller.status import SlotFailure, StatusInputs, derive
 from shipyard.controller.tracking import Observed, Tracked, component_resources, template_hash
-from shipyard.errors import NotFound
+from shipyard.environments.manager import EnvironmentManager
+from shipyard.errors import InvalidSpec, NotFound
 from shipyard.settings import ServerSettings
 from shipyard.spec.capacity import Demand
 from shipyard.spec.deployment import Component, DeploymentSpec
+from shipyard.spec.environment import EnvironmentInfo, EnvironmentPhase
 from shipyard.spec.resources import ComponentResources
 from shipyard.spec.status import DeploymentState, DeploymentStatus, ReplicaExit, ReplicaPhase
 from shipyard.store import DeploymentRecord, ModelVersionRecord, Store
@@ -46,9 +50,13 @@ class Controller:
         store: Store,
         backend: ReplicaBackend,
         settings: ServerSettings,
+        environments: EnvironmentManager | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
+        self._environments = environments
+        if environments is not None:
+            environments.set_listener(self.notify)
         self._backend = backend
         self._settings = settings
         self._clock = clock
@@ -61,6 +69,11 @@ class Controller:
         self._started_before: set[str] = set()
         self._unschedulable: dict[str, list[str]] = {}
         self._names: dict[str, tuple[str, str]] = {}
+        self._specs: dict[str, DeploymentSpec] = {}
+        self._notes: dict[str, str] = {}  # e.g. why limits are enforced best-effort
+        # environment of each (deployment id, component), and the spec stamp it was asked for
+        self._envs: dict[tuple[str, str], EnvironmentInfo] = {}
+        self._env_stamps: dict[tuple[str, str], object] = {}
         self.passes = 0
 
     def snapshot(self) -> list[tuple[str, str, DeploymentStatus]]:
@@ -124,6 +137,8 @@ class Controller:
                     self._stop(tracked, "server shutdown", grace_s=grace, wait_gateway=False)
         if self._stopping:
             await asyncio.gather(*self._stopping, return_exceptions=True)
+        if self._environments is not None:
+            await self._environments.close()
         await self._backend.close()
 
     # -- one pass ---------------------------------------------------------------------------
@@ -132,6 +147,7 @@ class Controller:
         self.passes += 1
         records = await asyncio.to_thread(self._store.list_deployments)
         self._names = {r.id: (r.project_id, r.name) for r in records}
+        self._specs = {r.id: r.spec for r in records}
         await self._observe()
         targets: list[ComponentTarget] = []
         errors: dict[str, str] = {}
@@ -179,6 +195,9 @@ class Controller:
         self._unschedulable = {}
         for action in starts:
             record = records[action.deployment_id]
+            env = self._envs.get((record.id, action.component))
+            if env is not None and env.phase is not EnvironmentPhase.READY:
+                continue  # waits for its environment (its status says how that goes)
             resources = component_resources(record.spec, action.component)
             demand = Demand.of(resources.requests) if resources else Demand()
             reason = shortfall(capacity, allocated, demand) if capacity else None
@@ -199,12 +218,22 @@ class Controller:
                 self._backend.discard(tracked.ref)
                 del self._observed.replicas[tracked.ref.replica_id]
             elif health.health is Health.READY:
+                self._sample(tracked, now)
                 tracked.phase = ReplicaPhase.READY
                 if tracked.ready_since is None:
                     tracked.ready_since = now
             else:
+                self._sample(tracked, now)
                 tracked.phase = ReplicaPhase.STARTING
                 tracked.ready_since = None
+
+    def _sample(self, tracked: Tracked, now: float) -> None:
+        spec = self._specs.get(tracked.ref.deployment_id)
+        resources = component_resources(spec, tracked.ref.component) if spec else None
+        used = self._backend.usage(tracked.ref)
+        tracked.sample(used, resources, now)
+        if used is not None and used.enforcement == "best-effort":
+            self._notes[tracked.ref.deployment_id] = used.note
 
     def _record_exit(self, tracked: Tracked, exit_: ReplicaExit, now: float) -> None:
         ref = tracked.ref
@@ -242,12 +271,58 @@ class Controller:
         for component, instances in record.spec.components().items():
             template = template_hash(record.spec, component, model.storage_path)
             count = instances if running else 0
+            if running:
+                self._environment(record, component, Path(model.storage_path))
             out.append(ComponentTarget(record.id, component.value, count, template))
         return out
+
+    def _environment(self, record: DeploymentRecord, component: Component, model_dir: Path) -> None:
+        """Ask for (or follow) the environment of one component; ``self._envs`` holds it."""
+        key = (record.id, component.value)
+        if self._environments is None:
+            return
+        try:
+            request = environment_request(
+                self._environments.catalogue, record.spec, component, model_dir
+            )
+        except InvalidSpec as exc:
+            self._envs[key] = EnvironmentInfo(phase=EnvironmentPhase.FAILED, message=exc.message)
+            return
+        if request is None:
+            self._envs.pop(key, None)
+            return
+        stamp = (record.revision, record.updated_at)
+        retry = self._env_stamps.get(key) != stamp  # a changed or restarted deployment retries
+        self._env_stamps[key] = stamp
+        self._envs[key] = self._environments.status(request, retry=retry)
+
+    def _env_failure(self, record: DeploymentRecord) -> str | None:
+        failed = [
+            f"{component}: {info.message}"
+            for (dep_id, component), info in self._envs.items()
+            if dep_id == record.id and info.phase is EnvironmentPhase.FAILED
+        ]
+        return "; ".join(failed) or None
+
+    def _env_pending(self, record: DeploymentRecord) -> str | None:
+        pending = [
+            f"{component} environment {info.base}: {info.message or info.phase.value.lower()}"
+            for (dep_id, component), info in self._envs.items()
+            if dep_id == record.id
+            and info.phase in (EnvironmentPhase.RESOLVING, EnvironmentPhase.BUILDING)
+        ]
+        return "; ".join(pending) or None
 
     async def _start(self, record: DeploymentRecord, action: StartReplica, demand: Demand) -> None:
         model = await self._model(record)
         spec = _replica_spec(record, action, model)
+        env = self._envs.get((record.id, action.component))
+        if env is not None and env.key is not None and self._environments is not None:
+            spec = dataclasses.replace(
+                spec,
+                python=str(self._environments.python(env.key)),
+                runtime_path=self._environments.runtime_path,
+            )
         try:
             ref = await self._backend.start(spec)
         except Exception as exc:
@@ -360,6 +435,8 @@ class Controller:
                 failures=failures,
                 threshold=self._settings.crashloop_threshold,
                 init_error=init_error,
+                env_error=self._env_failure(record),
+                env_pending=self._env_pending(record),
                 unschedulable="; ".join(self._unschedulable.get(record.id, [])) or None,
             )
         )
@@ -370,10 +447,16 @@ class Controller:
         status = DeploymentStatus(
             state=derived.state,
             message=derived.message,
+            notes=[self._notes[record.id]] if record.id in self._notes else [],
             conditions=derived.conditions,
             replicas=replicas,
             available_instances=ready,
             observed_revision=record.revision,
+            environments={
+                component: info
+                for (dep_id, component), info in sorted(self._envs.items())
+                if dep_id == record.id and component in desired
+            },
         )
         if self._saved.get(record.id) != status:
             self._saved[record.id] = status
@@ -402,6 +485,9 @@ class Controller:
                 self._observed.forget_deployment(record.id)
                 self._saved.pop(record.id, None)
                 self._started_before.discard(record.id)
+                for key in [k for k in self._envs if k[0] == record.id]:
+                    self._envs.pop(key, None)
+                    self._env_stamps.pop(key, None)
 
 
 def _replica_spec(

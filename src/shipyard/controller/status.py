@@ -38,6 +38,8 @@ class StatusInputs:
     failures: list[SlotFailure] = field(default_factory=list)
     threshold: int = 3
     init_error: str | None = None
+    env_error: str | None = None  # an environment could not be resolved or built
+    env_pending: str | None = None  # an environment is being resolved or built
     unschedulable: str | None = None  # why replicas wait for node capacity
 
 
@@ -71,7 +73,25 @@ def derive(s: StatusInputs) -> Derived:
             message=s.init_error,
         )
         return Derived(DeploymentState.FAILED, s.init_error, [scheduled, init])
+    if s.env_error:
+        init = Condition(
+            type=ConditionType.INITIALIZED,
+            status=F,
+            reason="EnvironmentBuildFailed",
+            message=s.env_error,
+        )
+        message = s.env_error
+        if s.outdated:
+            message += f"; the previous revision keeps serving ({s.outdated} replicas)"
+        return Derived(DeploymentState.FAILED, message, [scheduled, init])
     init = Condition(type=ConditionType.INITIALIZED, status=T, reason="Initialized")
+    if s.env_pending:
+        init = Condition(
+            type=ConditionType.INITIALIZED,
+            status=U,
+            reason="EnvironmentBuilding",
+            message=s.env_pending,
+        )
     started, crash_message = _started(s)
     ready = _ready(s)
     conditions = [scheduled, init, started, ready]
@@ -88,6 +108,8 @@ def derive(s: StatusInputs) -> Derived:
         return Derived(DeploymentState.RUNNING, ready.message, conditions)
     state = DeploymentState.UPDATING if s.outdated else DeploymentState.STARTING
     message = ready.message + (f"; {crash_message}" if crash_message else "")
+    if s.env_pending:
+        message += f"; {s.env_pending}"
     if s.unschedulable:
         message += f"; waiting for resources: {s.unschedulable}"
     return Derived(state, message, conditions)

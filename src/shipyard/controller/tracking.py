@@ -7,14 +7,19 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from shipyard.backends.protocol import ReplicaRef
+from shipyard.backends.protocol import ReplicaRef, UsageSample
 from shipyard.controller.plan import ReplicaView, SlotKey
 from shipyard.spec.capacity import Demand
 from shipyard.spec.deployment import Component, DeploymentSpec
 from shipyard.spec.resources import ComponentResources
-from shipyard.spec.status import ReplicaExit, ReplicaPhase, ReplicaStatus
+from shipyard.spec.status import ReplicaExit, ReplicaPhase, ReplicaStatus, ReplicaUsage
 
 STABLE_AFTER_S = 10.0  # a replica ready this long resets its slot's failure count
+USAGE_EVERY_S = 2.0  # usage is sampled at most this often (statuses are rewritten on change)
+
+
+def _mib(value: int | None) -> float | None:
+    return round(value / (1024 * 1024), 1) if value is not None else None
 
 
 @dataclass
@@ -25,6 +30,31 @@ class Tracked:
     phase: ReplicaPhase
     started_mono: float
     demand: Demand = field(default_factory=Demand)  # its requests, held until it is gone
+    usage: ReplicaUsage | None = None
+    _cpu_mark: tuple[float, float] | None = None  # (cpu seconds, monotonic time) last sampled
+    _sampled_at: float = float("-inf")
+
+    def sample(
+        self, used: UsageSample | None, resources: ComponentResources | None, now: float
+    ) -> None:
+        """Turn a cumulative backend sample into a usage figure (at most every few seconds)."""
+        if used is None or now - self._sampled_at < USAGE_EVERY_S:
+            return
+        cores = None
+        if used.cpu_seconds is not None:
+            if self._cpu_mark is not None and now > self._cpu_mark[1]:
+                cores = round((used.cpu_seconds - self._cpu_mark[0]) / (now - self._cpu_mark[1]), 2)
+            self._cpu_mark = (used.cpu_seconds, now)
+        self._sampled_at = now
+        self.usage = ReplicaUsage(
+            cpu_cores=max(0.0, cores) if cores is not None else None,
+            memory_mb=_mib(used.memory_bytes),
+            memory_peak_mb=_mib(used.memory_peak_bytes),
+            requests=resources.requests if resources else None,
+            limits=resources.limits if resources else None,
+            enforcement=used.enforcement,
+        )
+
     ready_since: float | None = None
     stop_reason: str | None = None  # set when the controller asked it to stop
 
@@ -52,6 +82,7 @@ class Tracked:
             restarts=restarts,
             started_at=started,
             last_exit=last_exit,
+            usage=self.usage,
         )
 
 

@@ -149,7 +149,8 @@ class Transformer:
     Args:
         script_file: Path of the transformer script.
         resources: Instances, requests and limits; None = the defaults.
-        environment: Base environment name:version; None = the server's own.
+        environment: Base environment name[:version]; None = the server's interpreter, or
+            shipyard/python when the model has a requirements.txt.
     """
 
     def __init__(

@@ -10,95 +10,26 @@ from dataclasses import replace as dc_replace
 from typing import Any
 from urllib.parse import quote
 
-from shipyard.errors import AlreadyExists, InvalidInput, NotFound
-from shipyard.sdk._components import (
-    Transformer,
-    build_spec,
-    deployment_name,
-    parse_answer,
-    parse_serving_tool,
-)
+from shipyard.errors import AlreadyExists, InvalidInput, NotFound, ShipyardError
+from shipyard.sdk._components import parse_answer
 from shipyard.sdk._http import Connection
 from shipyard.sdk._logs import LogLine, fetch_logs, format_lines
 from shipyard.sdk._model import to_json_value
+from shipyard.sdk._predictor import PredictorSpecBuilder
+from shipyard.sdk._resolution import parse_resolution, warn_about
 from shipyard.sdk._wait import RUNNING, STOPPED, StatusCallback, await_goal
-from shipyard.spec.deployment import DeploymentSpec, PredictorSpec, ServingTool
-from shipyard.spec.resources import PredictorResources
+from shipyard.spec.deployment import DeploymentSpec
 from shipyard.spec.status import DeploymentState, DeploymentStatus
+from shipyard.spec.tools import Resolution
 
 
-class Predictor:
+class Predictor(PredictorSpecBuilder):
     """What a deployment serves: a model version, its script, resources and transformer.
 
     Created by ``ms.create_predictor(model, ...)``; every attribute may be changed before
     ``deploy()`` or a later ``deployment.save()``. ``script_file`` is a path inside the model
     version's files (see ``ModelServing.create_predictor``).
     """
-
-    def __init__(
-        self,
-        connection: Connection,
-        *,
-        name: str,
-        model_name: str,
-        model_version: int,
-        serving_tool: str | ServingTool | None = None,
-        script_file: str | None = None,
-        resources: PredictorResources | None = None,
-        transformer: Transformer | None = None,
-        environment: str | None = None,
-    ) -> None:
-        self._connection = connection
-        self.name = deployment_name(name)
-        self.model_name = model_name
-        self.model_version = model_version
-        self.serving_tool: ServingTool = parse_serving_tool(serving_tool)
-        self.script_file = script_file
-        self.resources = resources if resources is not None else PredictorResources()
-        self.transformer = transformer
-        self.environment = environment
-
-    @classmethod
-    def from_spec(cls, connection: Connection, spec: DeploymentSpec) -> Predictor:
-        """Build from a stored ``DeploymentSpec``."""
-        return cls(
-            connection,
-            name=spec.name,
-            model_name=spec.predictor.model_name,
-            model_version=spec.predictor.model_version,
-            serving_tool=spec.serving_tool,
-            script_file=spec.predictor.script_file,
-            resources=spec.predictor.resources,
-            transformer=Transformer.from_spec(spec.transformer) if spec.transformer else None,
-            environment=spec.predictor.environment,
-        )
-
-    def to_spec(self) -> DeploymentSpec:
-        """The ``DeploymentSpec`` this predictor describes.
-
-        Raises:
-            InvalidSpec: A field is invalid (``details.errors`` lists them).
-        """
-        predictor = build_spec(
-            lambda: PredictorSpec(
-                model_name=self.model_name,
-                model_version=self.model_version,
-                script_file=self.script_file,
-                resources=self.resources,
-                environment=self.environment,
-            ),
-            "predictor",
-        )
-        transformer = self.transformer.to_spec() if self.transformer is not None else None
-        return build_spec(
-            lambda: DeploymentSpec(
-                name=self.name,
-                serving_tool=parse_serving_tool(self.serving_tool),
-                predictor=predictor,
-                transformer=transformer,
-            ),
-            "deployment",
-        )
 
     def deploy(self, await_update: float | None = 600) -> Deployment:
         """Create and start a deployment of this predictor (``create_deployment(p).save()``).
@@ -107,9 +38,6 @@ class Predictor:
             await_update: Seconds to wait until it is RUNNING; None or 0 = do not wait.
         """
         return Deployment(self._connection, self).save(await_update=await_update, create_only=True)
-
-    def __repr__(self) -> str:
-        return f"Predictor(name={self.name!r}, model={self.model_name!r}:{self.model_version})"
 
 
 class Deployment:
@@ -121,6 +49,8 @@ class Deployment:
         active: Whether the deployment is meant to run (started) or not (stopped).
         status: The last status seen (None until saved).
         endpoints: Inference URLs on the gateway: ``v1`` (KServe V1) and ``v2`` (Open Inference).
+        resolution: What the serving tool applies per component (requests, limits, instances)
+            and its warnings, as last reported by the server (None until saved).
     """
 
     def __init__(self, connection: Connection, predictor: Predictor) -> None:
@@ -130,6 +60,7 @@ class Deployment:
         self.active = False
         self.status: DeploymentStatus | None = None
         self.endpoints: dict[str, str] = {}
+        self.resolution: Resolution | None = None
         self.created_at: str | None = None
         self.updated_at: str | None = None
         self.saved = False
@@ -168,6 +99,10 @@ class Deployment:
         Returns:
             This deployment.
 
+        Warns:
+            ShipyardWarning: The serving tool applies a field differently from the spec (e.g.
+                DOCKER raises requests to the limits); see ``resolution``.
+
         Raises:
             InvalidSpec: The spec is invalid or the serving tool cannot honour it.
             ModelServeError: The deployment FAILED while waiting.
@@ -187,10 +122,37 @@ class Deployment:
                 self.saved = True  # it exists on the server: persist = update
                 body = self._connection.json("PUT", self._url(), json={"spec": spec})
         self._apply(body)
+        warn_about(self.resolution, self.name)
         if await_update and self.active:
             goal = dc_replace(RUNNING, min_revision=self.revision or 0)
             await_goal(self.name, self._fetch_status, goal, await_update, on_status)
         return self
+
+    def dry_run(self) -> Resolution:
+        """What the server would apply for the predictor's current spec; nothing is stored.
+
+        Works for every serving tool, even one without a backend on the server yet.
+
+        Returns:
+            The ``Resolution``: per component the requests, limits (cores, MiB, GPUs per
+            instance) and instances the serving tool applies, and its warnings.
+
+        Warns:
+            ShipyardWarning: One per field the serving tool applies differently from the spec.
+
+        Raises:
+            InvalidSpec: The spec is invalid or the serving tool cannot honour it.
+        """
+        payload = {"spec": self.predictor.to_spec().model_dump(mode="json"), "dry_run": True}
+        if self.saved:
+            body = self._connection.json("PUT", self._url(), json=payload)
+        else:
+            body = self._connection.json("POST", "/deployments", json=payload)
+        resolution = parse_resolution(body)
+        if resolution is None:
+            raise ShipyardError("the server answered a dry run without a resolution (upgrade it)")
+        warn_about(resolution, self.name)
+        return resolution
 
     def start(
         self, await_running: float | None = 600, *, on_status: StatusCallback | None = None
@@ -316,6 +278,7 @@ class Deployment:
         self.active = bool(body.get("active", True))
         self.status = status
         self.endpoints = {str(k): str(v) for k, v in (body.get("endpoints") or {}).items()}
+        self.resolution = parse_resolution(body)
         self.created_at = body.get("created_at")
         self.updated_at = body.get("updated_at")
         self.saved = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shipyard.sdk._environments import EnvironmentApi
 from shipyard.sdk._http import Connection
 from shipyard.sdk._registry import ModelRegistry
 from shipyard.sdk._serving import ModelServing
@@ -45,6 +46,10 @@ class Project:
     def get_model_serving(self) -> ModelServing:
         """The project's model serving (predictors and deployments)."""
         return ModelServing(self.connection)
+
+    def get_environment_api(self) -> EnvironmentApi:
+        """The catalogue of base environments (list, get, add) and the built ones."""
+        return EnvironmentApi(self.connection)
 
     def close(self) -> None:
         """Close the connection to the server."""

@@ -16,6 +16,7 @@ from shipyard.sdk._components import (
 from shipyard.sdk._deployment import Deployment, Predictor
 from shipyard.sdk._http import Connection
 from shipyard.sdk._model import Model
+from shipyard.sdk._params import DeploymentParams
 from shipyard.spec.deployment import ServingTool
 from shipyard.spec.resources import PredictorResources, TransformerResources
 
@@ -24,6 +25,16 @@ def _not_supported(field: str, value: Any) -> None:
     if value is not None:
         message = f"{field} is not supported yet: leave it out (Shipyard never ignores a setting)"
         raise spec_error(field, None, message)
+
+
+def _environment(environment: str | None, image_uri: str | None) -> str | None:
+    if environment is not None and image_uri is not None and environment != image_uri:
+        message = (
+            f"environment {environment!r} and deployment_params.image_uri {image_uri!r} differ: "
+            "give one of them"
+        )
+        raise spec_error("deployment_params.image_uri", image_uri, message)
+    return environment if environment is not None else image_uri
 
 
 class ModelServing:
@@ -43,6 +54,7 @@ class ModelServing:
         inference_batcher: Any = None,
         transformer: Transformer | None = None,
         environment: str | None = None,
+        deployment_params: DeploymentParams | None = None,
     ) -> Predictor:
         """Describe how to serve a saved model version (nothing is sent to the server yet).
 
@@ -62,7 +74,11 @@ class ModelServing:
             inference_logger: Not supported yet; must be None.
             inference_batcher: Not supported yet; must be None.
             transformer: Optional ``Transformer`` for pre- and post-processing.
-            environment: Base environment name:version; None = the server's own.
+            environment: Base environment name[:version]; None = the server's interpreter,
+                or shipyard/python when the model has a requirements.txt.
+            deployment_params: Fiddler-style sizing applied over ``resources``: ``cpu``
+                millicpus and ``memory`` MiB become the request and the limit per instance,
+                ``replicas`` the instances, ``image_uri`` the environment.
 
         Returns:
             The ``Predictor``; call ``deploy()`` on it.
@@ -71,6 +87,9 @@ class ModelServing:
             InvalidSpec: An unsupported option was given, the model is not saved, or the
                 name or serving tool is invalid.
         """
+        if deployment_params is not None:
+            resources = deployment_params.to_resources(resources)
+            environment = _environment(environment, deployment_params.image_uri)
         _not_supported("inference_logger", inference_logger)
         _not_supported("inference_batcher", inference_batcher)
         if not model.saved or model.version is None:

@@ -56,7 +56,9 @@ class PredictorSpec(BaseModel):
     )
     resources: PredictorResources = Field(default_factory=PredictorResources)
     environment: str | None = Field(
-        default=None, description="Base environment name:version (None = the server's own)."
+        default=None,
+        description="Base environment name[:version] or alias; None = the server's "
+        "interpreter, or shipyard/python when the model has a requirements.txt.",
     )
 
 

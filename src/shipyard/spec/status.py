@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shipyard.spec.environment import EnvironmentInfo
 from shipyard.spec.resources import Resources
 
 
@@ -102,10 +103,12 @@ class DeploymentStatus(BaseModel):
 
     state: DeploymentState = DeploymentState.CREATED
     message: str = ""
+    notes: list[str] = Field(default_factory=list)  # e.g. "enforcement is best-effort: ..."
     conditions: list[Condition] = Field(default_factory=list)
     replicas: list[ReplicaStatus] = Field(default_factory=list)
     available_instances: dict[str, int] = Field(default_factory=dict)
     observed_revision: int = 0
+    environments: dict[str, EnvironmentInfo] = Field(default_factory=dict)  # per component
     updated_at: datetime | None = None
 
     def condition(self, kind: ConditionType) -> Condition | None:

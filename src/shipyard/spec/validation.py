@@ -1,8 +1,10 @@
 """Checks of a deployment spec that span fields, with messages that name field, value and fix.
 
-Pydantic checks types and shapes; this module checks meaning (positive sizes, request within
-limit, what the chosen serving tool can honour). Every problem is reported at once, each as a
-``FieldError`` whose ``field`` is the dotted path in the spec (``predictor.resources.limits``).
+Pydantic checks types and shapes; this module checks values (positive sizes, whole millicpus,
+request within limit, GPU request equal to the limit) and whether this server has a backend for
+the chosen serving tool. What each serving tool can honour (transformer, scale-to-zero, fixed or
+minimum resources) is decided by ``spec.tools.resolve``. Every problem is reported at once, each
+as a ``FieldError`` whose ``field`` is the dotted path in the spec (``predictor.resources.limits``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from shipyard.errors import InvalidSpec
 from shipyard.spec.deployment import NAME_PATTERN, NAME_RULE, DeploymentSpec, ServingTool
 from shipyard.spec.resources import ComponentResources
+from shipyard.spec.units import is_whole_millicpus
 
 IMPLEMENTED_TOOLS = frozenset({ServingTool.LOCAL})
 MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
@@ -40,6 +43,12 @@ def resource_errors(path: str, res: ComponentResources) -> list[FieldError]:
         if r.cores <= 0:
             msg = "CPU cores must be greater than 0 (fractions allowed, e.g. 0.5 = 500 millicpus)"
             out.append(FieldError(f"{path}.{kind}.cores", r.cores, msg))
+        elif not is_whole_millicpus(r.cores):
+            msg = (
+                "CPU cores must be a whole number of millicpus (a multiple of 0.001 cores, "
+                "e.g. 0.25 = 250m)"
+            )
+            out.append(FieldError(f"{path}.{kind}.cores", r.cores, msg))
         if r.memory <= 0:
             out.append(FieldError(f"{path}.{kind}.memory", r.memory, "memory (MiB) must be > 0"))
         if r.gpus < 0:
@@ -64,12 +73,20 @@ def resource_errors(path: str, res: ComponentResources) -> list[FieldError]:
 
 
 def spec_errors(spec: DeploymentSpec) -> list[FieldError]:
+    """Value problems of a spec, whatever the serving tool (see ``spec.tools.resolve`` for those
+    that depend on the tool)."""
     out = resource_errors("predictor.resources", spec.predictor.resources)
     if spec.transformer is not None:
         out += resource_errors("transformer.resources", spec.transformer.resources)
         if spec.transformer.resources.num_instances == 0:
             msg = "a transformer needs at least 1 instance"
             out.append(FieldError("transformer.resources.num_instances", 0, msg))
+    return out
+
+
+def backend_errors(spec: DeploymentSpec) -> list[FieldError]:
+    """Why this server cannot run ``spec`` for real (a dry run does not need a backend)."""
+    out: list[FieldError] = []
     if spec.serving_tool not in IMPLEMENTED_TOOLS:
         msg = (
             f"serving tool {spec.serving_tool.value} has no backend on this server yet; "

@@ -193,6 +193,19 @@ def wait_state(client: httpx.Client, name: str, state: str, timeout: float = 90)
     return wait_until(check, timeout, f"{name} to be {state}", step=0.2)
 
 
+@contextlib.contextmanager
+def own_server(root: Path, **extra_env: str) -> Iterator[Server]:
+    """A SQLite server of a test module's own, with extra settings; stopped and cleaned after."""
+    srv = Server(home=root / "home", database_url=None, extra_env=extra_env)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        if srv.proc is not None:
+            srv.stop()
+        kill_leftover_replicas(srv.home)
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

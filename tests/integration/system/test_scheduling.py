@@ -10,7 +10,7 @@ import pytest
 from tests.integration.system.conftest import (
     Server,
     deploy,
-    kill_leftover_replicas,
+    own_server,
     state_of,
     upload,
     wait_state,
@@ -22,17 +22,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def small_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("small-node")
-    srv = Server(
-        home=root / "home", database_url=None, extra_env={"SHIPYARD_NODE_MEMORY_MB": "1000"}
-    )
-    srv.start()
-    try:
+    with own_server(tmp_path_factory.mktemp("small-node"), SHIPYARD_NODE_MEMORY_MB="1000") as srv:
         yield srv
-    finally:
-        if srv.proc is not None:
-            srv.stop()
-        kill_leftover_replicas(srv.home)
 
 
 def big(model: dict) -> dict:

@@ -105,6 +105,9 @@ def test_list_and_status(cli, deployed) -> None:
     assert condition_row.split()[:3] == ["READY", "True", "Ready"]
     replica_row = next(line for line in result.stdout.splitlines() if line.startswith("r0"))
     assert replica_row.split()[:6] == ["r0", "predictor", "0", "1", "READY", "1000"]
+    usage_rows = [line for line in result.stdout.splitlines() if line.startswith("r0")]
+    expected = "r0 0.25 cores 0.20 / 2.00 120 MB 150 MB 32 / 1024 MB cgroup-v1"
+    assert usage_rows[1].split() == expected.split(" ")
 
 
 def test_stop_start_delete(cli, fake, deployed) -> None:
@@ -153,3 +156,10 @@ def test_predict_needs_one_payload_option(cli, deployed) -> None:
     result = cli("predict", "iris")
     assert result.exit_code == 2
     assert "exactly one of --data and --instances" in result.stderr
+
+
+def test_create_names_a_base_environment(cli, fake, iris) -> None:
+    args = ["deployments", "create", "iris", "-m", "iris_model", "-e", "shipyard/python:1.0.0"]
+    result = cli(*args, "--no-wait")
+    assert result.exit_code == 0, result.output
+    assert fake.posted[-1]["spec"]["predictor"]["environment"] == "shipyard/python:1.0.0"

@@ -243,3 +243,106 @@ async def test_what_does_not_fit_waits_unscheduled_and_starts_when_capacity_free
     await settle(controller)
     assert store.statuses[second].state is DeploymentState.RUNNING
     assert store.statuses[first].state is DeploymentState.STOPPED
+
+
+class FakeEnvironments:
+    """Environments whose phase the test decides; records what was asked."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        from shipyard.environments.catalogue import Catalogue
+        from shipyard.spec.environment import EnvironmentInfo, EnvironmentPhase
+
+        self.catalogue = Catalogue.load()
+        self.runtime_path = tmp_path / "overlay"
+        self.info = EnvironmentInfo(base="shipyard/python:1.0.0", phase=EnvironmentPhase.BUILDING)
+        self.phase = EnvironmentPhase
+        self.requests: list[tuple[object, bool]] = []
+        self.listener = None
+
+    def set_listener(self, listener) -> None:
+        self.listener = listener
+
+    def status(self, request, *, retry: bool = False):
+        self.requests.append((request, retry))
+        return self.info
+
+    def python(self, key: str) -> Path:
+        return Path(f"/envs/{key}/bin/python")
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_replicas_wait_for_their_environment_then_run_in_it(tmp_path) -> None:
+    store = MemoryStore(tmp_path)
+    (tmp_path / "requirements.txt").write_text("scikit-learn==1.5.2\n")
+    backend, envs = FakeBackend(), FakeEnvironments(tmp_path)
+    settings = ServerSettings(home=tmp_path)
+    controller = Controller(
+        store=store, backend=backend, settings=settings, environments=envs, clock=Clock()
+    )  # type: ignore[arg-type]
+    assert envs.listener == controller.notify  # build progress wakes the reconciler
+    dep = store.add("iris", 2)
+    await settle(controller)
+    assert backend.started == []  # nothing starts while the environment builds
+    status = store.statuses[dep]
+    assert status.state is DeploymentState.STARTING
+    assert status.environments["predictor"].phase is envs.phase.BUILDING
+    request, retry = envs.requests[0]
+    assert request.base.ref == "shipyard/python:1.0.0"  # the default base for requirements
+    assert request.requirements == ("scikit-learn==1.5.2",)
+    assert retry is True and not any(r for _, r in envs.requests[1:])
+
+    envs.info = envs.info.model_copy(update={"phase": envs.phase.READY, "key": "abc"})
+    await settle(controller)
+    assert len(backend.started) == 2
+    spec = next(iter(backend.replicas.values())).spec
+    assert spec.python == "/envs/abc/bin/python" and spec.runtime_path == tmp_path / "overlay"
+    assert store.statuses[dep].state is DeploymentState.RUNNING
+
+
+async def test_a_failed_environment_fails_the_deployment_and_retries_on_a_change(tmp_path) -> None:
+    store = MemoryStore(tmp_path)
+    backend, envs = FakeBackend(), FakeEnvironments(tmp_path)
+    envs.info = envs.info.model_copy(
+        update={"phase": envs.phase.FAILED, "message": "could not be resolved: no numpy<1"}
+    )
+    controller = Controller(
+        store=store, backend=backend, settings=ServerSettings(home=tmp_path), environments=envs,
+        clock=Clock(),
+    )  # type: ignore[arg-type]  # fmt: skip
+    dep = store.add("iris", 1)
+    store.update(
+        dep,
+        spec=store.deployments[dep].spec.model_copy(
+            update={
+                "predictor": store.deployments[dep].spec.predictor.model_copy(
+                    update={"environment": "md-base/python/machine-learning:1.1.0"}
+                )
+            }
+        ),
+    )
+    await settle(controller)
+    assert backend.started == []
+    status = store.statuses[dep]
+    assert status.state is DeploymentState.FAILED
+    assert "no numpy<1" in status.message
+    assert envs.requests[-1][0].base.ref == "shipyard/machine-learning:1.0.0"
+    envs.requests.clear()
+    store.update(dep, revision=2)
+    await settle(controller, passes=1)
+    assert envs.requests[0][1] is True  # a new revision retries the failed build
+
+
+async def test_without_environment_or_requirements_replicas_run_embedded(tmp_path) -> None:
+    store = MemoryStore(tmp_path)
+    backend, envs = FakeBackend(), FakeEnvironments(tmp_path)
+    controller = Controller(
+        store=store, backend=backend, settings=ServerSettings(home=tmp_path), environments=envs,
+        clock=Clock(),
+    )  # type: ignore[arg-type]  # fmt: skip
+    store.add("iris", 1)
+    await settle(controller)
+    [replica] = backend.replicas.values()
+    assert replica.spec.python is None and envs.requests == []
+    assert store.statuses["id-iris"].environments == {}

@@ -69,3 +69,32 @@ def test_missing_artifact_fails_initialization():
     assert d.state is DeploymentState.FAILED
     init = next(c for c in d.conditions if c.type is ConditionType.INITIALIZED)
     assert init.status is ConditionStatus.FALSE
+
+
+def test_an_environment_being_built_keeps_the_deployment_starting_with_its_progress():
+    d = derive(
+        inputs(
+            ready={"predictor": 0},
+            live=0,
+            env_pending="predictor environment shipyard/python:1.0.0: installing: Prepared 9",
+        )
+    )
+    assert d.state is DeploymentState.STARTING
+    init = next(c for c in d.conditions if c.type is ConditionType.INITIALIZED)
+    assert (init.status, init.reason) == (ConditionStatus.UNKNOWN, "EnvironmentBuilding")
+    assert "Prepared 9" in init.message and "Prepared 9" in d.message
+
+
+def test_a_failed_environment_fails_the_deployment_and_says_the_old_revision_serves():
+    reason = "predictor: environment shipyard/python:1.0.0 + requirements.txt could not be resolved"
+    d = derive(inputs(env_error=reason, outdated=2))
+    assert d.state is DeploymentState.FAILED
+    init = next(c for c in d.conditions if c.type is ConditionType.INITIALIZED)
+    assert (init.status, init.reason, init.message) == (
+        ConditionStatus.FALSE,
+        "EnvironmentBuildFailed",
+        reason,
+    )
+    assert d.message == f"{reason}; the previous revision keeps serving (2 replicas)"
+    fresh = derive(inputs(env_error=reason, ready={"predictor": 0}, live=0))
+    assert fresh.message == reason

@@ -3,6 +3,8 @@ gateway's V1 predict endpoint, served through ``httpx.MockTransport``.
 
 Deployment status is scripted: after a create/start/update, successive ``GET``s report the
 states in ``fake.rollout`` one by one (the last one sticks); after a stop, STOPPING then STOPPED.
+Every status carries ``fake.environments`` (component -> EnvironmentInfo JSON; empty by default).
+Base environments are looked up by the server's own ``Catalogue`` over ``fake.base_environments``.
 Shared by the SDK and CLI unit tests (loaded by path from both conftest files).
 """
 
@@ -22,14 +24,47 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from shipyard.errors import AlreadyExists, NotFound, ShipyardError, Unauthorized
+from shipyard.environments.catalogue import Catalogue
+from shipyard.errors import (
+    AlreadyExists,
+    Forbidden,
+    InvalidSpec,
+    NotFound,
+    ShipyardError,
+    Unauthorized,
+)
 from shipyard.spec.deployment import DeploymentSpec
-from shipyard.spec.validation import FieldError, raise_for, spec_errors
+from shipyard.spec.environment import BaseEnvironment
+from shipyard.spec.tools import resolve
+from shipyard.spec.validation import (
+    IMPLEMENTED_TOOLS,
+    FieldError,
+    backend_errors,
+    raise_for,
+    spec_errors,
+)
 
 HOST = "http://shipyard.test"
 GATEWAY = "http://gateway.test"
 API_KEY = "sk-test"
 NOW = "2025-01-01T00:00:00Z"
+ENVIRONMENTS = (
+    BaseEnvironment(
+        name="shipyard/python",
+        version="1.0.0",
+        description="Bare Python",
+        aliases=["md-base/python/python-39:1.1.0"],
+        builtin=True,
+    ),
+    BaseEnvironment(
+        name="shipyard/machine-learning",
+        version="1.0.0",
+        description="Machine learning",
+        packages=["numpy==2.4.6", "pandas==3.1.1", "scikit-learn==1.9.1"],
+        aliases=["md-base/python/machine-learning:1.1.0"],
+        builtin=True,
+    ),
+)
 
 
 @dataclass
@@ -97,6 +132,14 @@ def _status(state: str, revision: int, instances: int) -> dict[str, Any]:
             "phase": "READY" if state == "RUNNING" else "STARTING",
             "pid": 1000 + slot,
             "restarts": 0,
+            "usage": {
+                "cpu_cores": 0.25,
+                "memory_mb": 120.0,
+                "memory_peak_mb": 150.0,
+                "requests": {"cores": 0.2, "memory": 32, "gpus": 0},
+                "limits": {"cores": 2.0, "memory": 1024, "gpus": 0},
+                "enforcement": "cgroup-v1",
+            },
         }
         for slot in range(ready)
     ]
@@ -133,6 +176,7 @@ class FakeDeployment:
                 "v1": f"{GATEWAY}/v1/models/{name}:predict",
                 "v2": f"{GATEWAY}/v2/models/{name}/infer",
             },
+            "resolution": resolve(DeploymentSpec.model_validate(self.spec)).model_dump(mode="json"),
         }
 
     def advance(self) -> None:
@@ -148,6 +192,7 @@ class FakeShipyard:
 
     def __init__(self) -> None:
         self.host, self.gateway, self.api_key = HOST, GATEWAY, API_KEY
+        self.project_name = "default"  # the project of API_KEY
         self.models: dict[str, list[dict[str, Any]]] = {}
         self.artifacts: dict[tuple[str, int], bytes] = {}
         self.deployments: dict[str, FakeDeployment] = {}
@@ -156,6 +201,12 @@ class FakeShipyard:
         self.predict_bodies: list[Any] = []
         self.logs: dict[str, list[dict[str, str]]] = {}
         self.rollout: list[str] = ["RUNNING"]
+        self.backends: set[str] = {t.value for t in IMPLEMENTED_TOOLS}  # tools it can "run"
+        self.base_environments: list[BaseEnvironment] = list(ENVIRONMENTS)
+        self.posted_environments: list[dict[str, Any]] = []  # bodies of POST /environments
+        self.builds: list[dict[str, Any]] = []  # manifests GET /environments/builds answers
+        self.environments: dict[str, dict[str, Any]] = {}  # status.environments of every answer
+        self.admin = True  # whether API_KEY is an administrator's key
         self.requests: list[httpx.Request] = []
         self.transport = httpx.MockTransport(self.handle)
         self._routes: list[tuple[str, re.Pattern[str], Route]] = [
@@ -181,6 +232,10 @@ class FakeShipyard:
             ("POST", re.compile(r"/api/v1/deployments/(?P<name>[^/]+)/start"), self._start),
             ("POST", re.compile(r"/api/v1/deployments/(?P<name>[^/]+)/stop"), self._stop),
             ("GET", re.compile(r"/api/v1/deployments/(?P<name>[^/]+)/logs"), self._logs),
+            ("GET", re.compile(r"/api/v1/environments"), self._list_environments),
+            ("POST", re.compile(r"/api/v1/environments"), self._add_environment),
+            ("GET", re.compile(r"/api/v1/environments/builds"), self._builds),
+            ("GET", re.compile(r"/api/v1/environments/(?P<ref>.+)"), self._get_environment),
             ("POST", re.compile(r"/v1/models/(?P<name>[^/:]+):predict"), self._predict),
         ]
 
@@ -224,7 +279,7 @@ class FakeShipyard:
     # -- models ------------------------------------------------------------------------------
 
     def _project(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"id": "p1", "name": "default", "created_at": NOW})
+        return httpx.Response(200, json={"id": "p1", "name": self.project_name, "created_at": NOW})
 
     def _list_models(self, request: httpx.Request) -> httpx.Response:
         return httpx.Response(
@@ -288,7 +343,10 @@ class FakeShipyard:
             ]
             raise_for(errors)
             raise
-        raise_for(spec_errors(spec))  # the server's own checks
+        problems = spec_errors(spec) + resolve(spec).errors  # the server's own checks
+        if not body.get("dry_run", False) and spec.serving_tool.value not in self.backends:
+            problems += backend_errors(spec)
+        raise_for(problems)
         model = self._find_version(spec.predictor.model_name, str(spec.predictor.model_version))
         script = spec.predictor.script_file
         if script is not None and script not in model["files"]:
@@ -298,27 +356,33 @@ class FakeShipyard:
     def _create(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         spec = self._validate(body)
+        if body.get("dry_run", False):
+            return httpx.Response(200, json={**FakeDeployment(spec).answer(), "dry_run": True})
         if spec["name"] in self.deployments:
             raise AlreadyExists(f"deployment {spec['name']!r} already exists")
         active = body.get("start", True)
         fake = FakeDeployment(spec, active=active, pending=list(self.rollout) if active else [])
         self.deployments[spec["name"]] = fake
-        return httpx.Response(201, json=fake.answer())
+        return httpx.Response(201, json=self._answer(fake))
 
     def _list_deployments(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=[d.answer() for d in self.deployments.values()])
+        return httpx.Response(200, json=[self._answer(d) for d in self.deployments.values()])
 
     def _get(self, request: httpx.Request, name: str) -> httpx.Response:
         fake = self.deployment(name)
         fake.advance()
-        return httpx.Response(200, json=fake.answer())
+        return httpx.Response(200, json=self._answer(fake))
 
     def _update(self, request: httpx.Request, name: str) -> httpx.Response:
         fake = self.deployment(name)
-        fake.spec = self._validate(json.loads(request.content))
+        body = json.loads(request.content)
+        spec = self._validate(body)
+        if body.get("dry_run", False):
+            return httpx.Response(200, json={**FakeDeployment(spec).answer(), "dry_run": True})
+        fake.spec = spec
         fake.revision += 1
         fake.state, fake.pending = "UPDATING", list(self.rollout) if fake.active else []
-        return httpx.Response(200, json=fake.answer())
+        return httpx.Response(200, json=self._answer(fake))
 
     def _delete(self, request: httpx.Request, name: str) -> httpx.Response:
         self.deployment(name)
@@ -328,12 +392,12 @@ class FakeShipyard:
     def _start(self, request: httpx.Request, name: str) -> httpx.Response:
         fake = self.deployment(name)
         fake.active, fake.state, fake.pending = True, "STARTING", list(self.rollout)
-        return httpx.Response(200, json=fake.answer())
+        return httpx.Response(200, json=self._answer(fake))
 
     def _stop(self, request: httpx.Request, name: str) -> httpx.Response:
         fake = self.deployment(name)
         fake.active, fake.pending = False, ["STOPPING", "STOPPED"]
-        return httpx.Response(200, json=fake.answer())
+        return httpx.Response(200, json=self._answer(fake))
 
     def _logs(self, request: httpx.Request, name: str) -> httpx.Response:
         self.deployment(name)
@@ -342,6 +406,46 @@ class FakeShipyard:
         lines = [x for x in self.logs.get(name, []) if x.get("component", component) == component]
         lines = [{k: v for k, v in x.items() if k != "component"} for x in lines][-tail:]
         return httpx.Response(200, json={"component": component, "lines": lines})
+
+    def _answer(self, fake: FakeDeployment) -> dict[str, Any]:
+        answer = fake.answer()
+        answer["status"]["environments"] = dict(self.environments)
+        return answer
+
+    # -- environments ------------------------------------------------------------------------
+
+    def _require_admin(self) -> None:
+        if not self.admin:
+            raise Forbidden("this needs an administrator key (the default project's first key)")
+
+    def _list_environments(self, request: httpx.Request) -> httpx.Response:
+        entries = Catalogue(self.base_environments).entries()
+        return httpx.Response(200, json=[e.model_dump(mode="json") for e in entries])
+
+    def _get_environment(self, request: httpx.Request, ref: str) -> httpx.Response:
+        entry = Catalogue(self.base_environments).get(ref, field="ref")
+        return httpx.Response(200, json=entry.model_dump(mode="json"))
+
+    def _add_environment(self, request: httpx.Request) -> httpx.Response:
+        self._require_admin()
+        body = json.loads(request.content)
+        self.posted_environments.append(body)
+        try:
+            entry = BaseEnvironment.model_validate(body).model_copy(update={"builtin": False})
+        except ValidationError as exc:
+            errors = [
+                {"field": ".".join(map(str, e["loc"])), "value": e["input"], "message": e["msg"]}
+                for e in exc.errors()
+            ]
+            text = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+            raise InvalidSpec(f"invalid request: {text}", details={"errors": errors}) from None
+        Catalogue(self.base_environments).check_new(entry)  # the server's own rules
+        self.base_environments.append(entry)
+        return httpx.Response(201, json=entry.model_dump(mode="json"))
+
+    def _builds(self, request: httpx.Request) -> httpx.Response:
+        self._require_admin()
+        return httpx.Response(200, json=self.builds)
 
     # -- gateway -----------------------------------------------------------------------------
 

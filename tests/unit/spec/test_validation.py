@@ -6,7 +6,7 @@ from pydantic import ValidationError
 from shipyard.errors import InvalidSpec
 from shipyard.spec.deployment import DeploymentSpec, PredictorSpec, ServingTool
 from shipyard.spec.resources import PredictorResources, Resources
-from shipyard.spec.validation import raise_for, spec_errors
+from shipyard.spec.validation import backend_errors, raise_for, spec_errors
 
 pytestmark = pytest.mark.unit
 
@@ -64,8 +64,24 @@ def test_gpu_request_must_equal_limit():
 
 
 def test_tools_without_backend_are_rejected_not_ignored():
-    [err] = spec_errors(spec(PredictorResources(), ServingTool.DOCKER))
-    assert err.field == "serving_tool" and "LOCAL" in err.message
+    docker = spec(PredictorResources(), ServingTool.DOCKER)
+    assert spec_errors(docker) == []  # what DOCKER can honour is spec.tools' job
+    [err] = backend_errors(docker)
+    assert (err.field, err.value) == ("serving_tool", "DOCKER")
+    assert err.message == (
+        "serving tool DOCKER has no backend on this server yet; use one of: LOCAL"
+    )
+    assert backend_errors(spec(PredictorResources())) == []
+
+
+def test_cores_must_be_whole_millicpus():
+    res = PredictorResources(requests=Resources(cores=0.0005, memory=32))
+    [err] = spec_errors(spec(res))
+    assert (err.field, err.value) == ("predictor.resources.requests.cores", 0.0005)
+    assert "multiple of 0.001 cores" in err.message and "250m" in err.message
+    # binary rounding noise is not a sub-millicpu request
+    ok = PredictorResources(requests=Resources(cores=0.1 + 0.2, memory=32))
+    assert spec_errors(spec(ok)) == []
 
 
 def test_unknown_fields_and_bad_names_are_rejected():

@@ -4,6 +4,7 @@ delete, status and logs. Handlers only change desired state; the controller does
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from fastapi import APIRouter, Query, Response
 
@@ -16,10 +17,15 @@ from shipyard.api.schemas import (
     LogsOut,
 )
 from shipyard.api.services import Services
+from shipyard.controller.environments import base_of, environment_request
+from shipyard.controller.scheduling import never_fits
 from shipyard.errors import AlreadyExists, InvalidSpec, NotFound
-from shipyard.spec.deployment import Component, DeploymentSpec
+from shipyard.spec.capacity import Demand
+from shipyard.spec.deployment import Component, DeploymentSpec, ServingTool
+from shipyard.spec.resources import ComponentResources
 from shipyard.spec.status import DeploymentStatus
-from shipyard.spec.validation import FieldError, raise_for, spec_errors
+from shipyard.spec.tools import resolve
+from shipyard.spec.validation import FieldError, backend_errors, raise_for, spec_errors
 from shipyard.store import DeploymentRecord
 
 router = APIRouter(tags=["deployments"])
@@ -27,6 +33,42 @@ router = APIRouter(tags=["deployments"])
 
 def _out(svc: Services, record: DeploymentRecord) -> DeploymentOut:
     return DeploymentOut.of(record, svc.store.get_status(record.id), svc.gateway_url)
+
+
+def _capacity_errors(svc: Services, spec: DeploymentSpec) -> list[FieldError]:
+    """Requests that could never be scheduled on this node, even with nothing else running."""
+    capacity = svc.backend.capacity()
+    if capacity is None or spec.serving_tool is not ServingTool.LOCAL:
+        return []
+    components: list[tuple[str, ComponentResources]] = [("predictor", spec.predictor.resources)]
+    if spec.transformer is not None:
+        components.append(("transformer", spec.transformer.resources))
+    errors = []
+    for name, resources in components:
+        reason = never_fits(capacity, Demand.of(resources.requests))
+        if reason is not None:
+            fix = (
+                "lower the request, or give the node more with SHIPYARD_NODE_CORES, "
+                "SHIPYARD_NODE_MEMORY_MB or SHIPYARD_GPUS"
+            )
+            value = resources.requests.model_dump()
+            errors.append(FieldError(f"{name}.resources.requests", value, f"{reason}: {fix}"))
+    return errors
+
+
+def _check(svc: Services, project_id: str, spec: DeploymentSpec, *, dry_run: bool) -> None:
+    """Every problem of ``spec`` at once: values, what its serving tool cannot honour, and (not
+    on a dry run) whether this server has a backend for the tool; then the registry."""
+    problems = spec_errors(spec) + resolve(spec).errors + _capacity_errors(svc, spec)
+    if not dry_run:
+        problems += backend_errors(spec)
+    raise_for(problems)
+    _check_against_registry(svc, project_id, spec)
+
+
+def _dry_run(svc: Services, record: DeploymentRecord, message: str) -> DeploymentOut:
+    status = DeploymentStatus(message=f"dry run: {message}; nothing was stored")
+    return DeploymentOut.of(record, status, svc.gateway_url, dry_run=True)
 
 
 def _check_against_registry(svc: Services, project_id: str, spec: DeploymentSpec) -> None:
@@ -50,7 +92,24 @@ def _check_against_registry(svc: Services, project_id: str, spec: DeploymentSpec
                 f"(paths are relative to the model directory; {hint})"
             )
             problems.append(FieldError(field, script, msg))
+    problems += _environment_errors(svc, spec, Path(model.storage_path))
     raise_for(problems)
+
+
+def _environment_errors(svc: Services, spec: DeploymentSpec, model_dir: Path) -> list[FieldError]:
+    """Unknown base environments and malformed requirements (resolution runs in the controller,
+    right after the deployment is stored)."""
+    errors = []
+    for component in spec.components():
+        try:
+            environment_request(svc.environments.catalogue, spec, component, model_dir)
+        except InvalidSpec as exc:
+            item = (exc.details.get("errors") or [{}])[0]
+            field = str(item.get("field", f"{component.value}.environment"))
+            errors.append(
+                FieldError(field, item.get("value", base_of(spec, component)), exc.message)
+            )
+    return errors
 
 
 @router.post("/deployments", status_code=201)
@@ -58,8 +117,7 @@ def create_deployment(
     body: DeploymentCreate, who: CallerDep, svc: ServicesDep, response: Response
 ) -> DeploymentOut:
     spec = body.spec
-    raise_for(spec_errors(spec))
-    _check_against_registry(svc, who.project.id, spec)
+    _check(svc, who.project.id, spec, dry_run=body.dry_run)
     if body.dry_run:
         response.status_code = 200
         now = datetime.now(UTC)
@@ -67,8 +125,7 @@ def create_deployment(
             id="", project_id=who.project.id, name=spec.name, spec=spec, revision=0,
             active=body.start, deleting=False, created_at=now, updated_at=now,
         )  # fmt: skip
-        status = DeploymentStatus(message="dry run: the spec is valid; nothing was stored")
-        return DeploymentOut.of(record, status, svc.gateway_url, dry_run=True)
+        return _dry_run(svc, record, "the spec is valid")
     try:
         existing = svc.store.get_deployment(who.project.id, spec.name)
     except NotFound:
@@ -96,8 +153,11 @@ def update_deployment(
         raise_for(
             [FieldError("spec.name", spec.name, f"must be {name!r}: renaming is not supported")]
         )
-    raise_for(spec_errors(spec))
-    _check_against_registry(svc, who.project.id, spec)
+    _check(svc, who.project.id, spec, dry_run=body.dry_run)
+    if body.dry_run:
+        revision = record.revision + (spec != record.spec)
+        proposed = record.model_copy(update={"spec": spec, "revision": revision})
+        return _dry_run(svc, proposed, "the new spec is valid")
     if spec == record.spec:
         return _out(svc, record)
     updated = svc.store.update_spec(record.id, spec, author=who.project.name, change="spec updated")

@@ -13,6 +13,10 @@ from pydantic import ValidationError
 
 from shipyard.api.deps import CallerDep, ServicesDep
 from shipyard.api.schemas import ModelSummaryOut, ModelVersionCreate, ModelVersionOut
+from shipyard.api.services import Services
+from shipyard.environments.catalogue import DEFAULT_BASE, REQUIREMENTS_FILE
+from shipyard.environments.manager import EnvironmentRequest
+from shipyard.environments.requirements import parse
 from shipyard.errors import InvalidSpec, PayloadTooLarge
 from shipyard.spec.validation import check_model_name
 
@@ -32,6 +36,16 @@ def _metadata(raw: str) -> ModelVersionCreate:
         return ModelVersionCreate.model_validate(json.loads(raw or "{}"))
     except (ValueError, ValidationError) as exc:
         raise InvalidSpec(f"invalid model metadata: {exc}") from exc
+
+
+def _check_requirements(svc: Services, model_dir: Path) -> None:
+    """Resolve a ``requirements.txt`` now (on the default base), so conflicts show at upload."""
+    path = model_dir / REQUIREMENTS_FILE
+    if not path.is_file():
+        return
+    lines = tuple(r.text for r in parse(path.read_text(encoding="utf-8")))
+    base = svc.environments.catalogue.get(DEFAULT_BASE)
+    svc.environments.check_resolvable(EnvironmentRequest(base, lines, REQUIREMENTS_FILE))
 
 
 @router.get("/models")
@@ -59,6 +73,7 @@ def upload_version(
     check_model_name(name)  # before reading a large upload
     stored = svc.storage.ingest(who.project.id, name, artifact.file)
     try:
+        _check_requirements(svc, stored.path)
         record = svc.store.create_model_version(
             who.project.id,
             name,

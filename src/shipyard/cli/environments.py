@@ -1,0 +1,82 @@
+"""``shipyard environments``: the base-environment catalogue (list, show, add) and builds."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from shipyard.cli._render import out, rows_table
+from shipyard.cli._state import project_of
+from shipyard.errors import InvalidInput
+from shipyard.spec.environment import BaseEnvironment
+
+app = typer.Typer(
+    help="Base environments: list, show, add; built environments.", no_args_is_help=True
+)
+
+# what a file given to ``add`` may set (``builtin`` is the server's to decide)
+FILE_KEYS = tuple(field for field in BaseEnvironment.model_fields if field != "builtin")
+
+
+@app.command("list")
+def list_environments(ctx: typer.Context) -> None:
+    """Every base environment: reference, aliases, pinned packages."""
+    envs = project_of(ctx).get_environment_api().get_environments()
+    rows = [[e.ref, ", ".join(e.aliases) or "-", str(len(e.packages)), e.description] for e in envs]
+    out().print(rows_table(rows, "ENVIRONMENT", "ALIASES", "PINS", "DESCRIPTION"))
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name[:version] or alias")]
+) -> None:
+    """One base environment with each pinned package."""
+    env = project_of(ctx).get_environment_api().get_environment(ref)
+    console = out()
+    console.print(f"[bold]{env.ref}[/bold]  {env.description}")
+    console.print(f"python: {env.python or 'the server interpreter'} · image: {env.image}")
+    if env.aliases:
+        console.print(f"aliases: {', '.join(env.aliases)}")
+    for package in env.packages:
+        console.print(f"  {package}")
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="TOML or JSON: name, version, packages, ...")],
+) -> None:
+    """Add a base environment from a file (administrator key)."""
+    data = _read(file)
+    env = project_of(ctx).get_environment_api().create_environment(**data)
+    out().print(f"added base environment {env.ref} ({len(env.packages)} pinned packages)")
+
+
+@app.command("builds")
+def builds(ctx: typer.Context) -> None:
+    """Virtualenvs built on the server (administrator key)."""
+    rows = [
+        [b["key"], b["base"], b["python"], str(len(b["lock"].splitlines())), b["image"]]
+        for b in project_of(ctx).get_environment_api().get_builds()
+    ]
+    out().print(rows_table(rows, "KEY", "BASE", "PYTHON", "PACKAGES", "IMAGE"))
+
+
+def _read(file: Path) -> dict[str, Any]:
+    try:
+        text = file.read_text(encoding="utf-8")
+        data: Any = tomllib.loads(text) if file.suffix == ".toml" else json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"{file}: cannot read a base environment from it ({exc})") from None
+    if not isinstance(data, dict) or not {"name", "version"} <= data.keys():
+        raise InvalidInput(f"{file}: needs at least 'name' and 'version' (and 'packages')")
+    unknown = [key for key in data if key not in FILE_KEYS]
+    if unknown:
+        raise InvalidInput(
+            f"{file}: unknown key {', '.join(map(repr, unknown))}; use {', '.join(FILE_KEYS)}"
+        )
+    return data

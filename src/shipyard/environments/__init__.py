@@ -1,0 +1,1 @@
+"""Environments: the base-environment catalogue, requirement resolution and virtualenv builds."""

@@ -1,0 +1,369 @@
+"""Resolving and building environments: once per key, in the background, shared by deployments.
+
+``status(request)`` never blocks: it answers what the environment of a request is now
+(RESOLVING, BUILDING, READY or FAILED) and starts the work when nothing is under way. The
+work, per request:
+
+1. resolve base pins + the model's requirements + the runtime's to a lock with
+   ``uv pip compile`` (cached by the hash of its inputs, so a restart does not re-resolve);
+2. hash (base, lock, Python, platform) to the environment key; a virtualenv with that key
+   that is complete (it has its manifest) is reused as it is;
+3. otherwise build it with ``uv venv`` + ``uv pip sync`` into a temporary folder, files
+   hardlinked from the shared uv cache, then rename it into place. A file lock per key makes
+   concurrent builders (tasks or processes) build it once.
+
+The manifest records what a container backend needs for the same environment: the base image
+and the locked requirements to install on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shipyard.environments import requirements, uv
+from shipyard.environments.catalogue import Catalogue
+from shipyard.environments.overlay import runtime_overlay
+from shipyard.errors import InvalidSpec, ShipyardError
+from shipyard.settings import ServerSettings
+from shipyard.spec.environment import BaseEnvironment, EnvironmentInfo, EnvironmentPhase
+
+log = logging.getLogger("shipyard.environments")
+
+MANIFEST = "shipyard-environment.json"
+_DECORATIONS = "\u00d7\u2570\u2500\u25b6\u2502 "  # the box drawing uv frames errors with
+_PROGRESS = re.compile(r"^(Resolved|Prepared|Installed|Downloading|Audited|Using) ")
+
+
+@dataclass(frozen=True)
+class EnvironmentRequest:
+    """A base environment plus a model's requirement lines (already validated)."""
+
+    base: BaseEnvironment
+    requirements: tuple[str, ...] = ()
+    source: str = "requirements.txt"
+
+
+@dataclass
+class _Job:
+    info: EnvironmentInfo
+    task: asyncio.Task[None] | None = None
+    python: Path | None = None
+
+
+class EnvironmentManager:
+    """Environments of this server, under ``$SHIPYARD_HOME/environments``."""
+
+    def __init__(
+        self,
+        settings: ServerSettings,
+        *,
+        catalogue: Catalogue | None = None,
+        on_change: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._settings = settings
+        self.catalogue = catalogue or Catalogue.load(settings.environments_dir / "catalogue")
+        self._root = settings.environments_dir
+        self._on_change = on_change
+        self._jobs: dict[str, _Job] = {}
+        self._key_locks: dict[str, asyncio.Lock] = {}
+        self._overlay: Path | None = None
+        self._interpreter = sys.executable
+        self._python_version = ".".join(map(str, sys.version_info[:3]))
+
+    @property
+    def runtime_path(self) -> Path:
+        """Folder with the replica runtime, to put on ``PYTHONPATH`` of every replica."""
+        if self._overlay is None:
+            self._overlay = runtime_overlay(self._root / "runtime")
+        return self._overlay
+
+    def status(self, request: EnvironmentRequest, *, retry: bool = False) -> EnvironmentInfo:
+        """Where the environment of ``request`` is now; starts resolving/building if needed.
+
+        ``retry`` restarts a FAILED one (after the user changed or restarted the deployment).
+        """
+        rkey = self._request_key(request)
+        job = self._jobs.get(rkey)
+        if job is None or (retry and job.info.phase is EnvironmentPhase.FAILED):
+            job = _Job(
+                EnvironmentInfo(
+                    base=request.base.ref,
+                    requirements=list(request.requirements),
+                    phase=EnvironmentPhase.RESOLVING,
+                    message="resolving requirements",
+                    image=request.base.image,
+                )
+            )
+            self._jobs[rkey] = job
+            job.task = asyncio.get_running_loop().create_task(self._work(rkey, request, job))
+        return job.info
+
+    def add_base(self, entry: BaseEnvironment) -> None:
+        """Add an administrator's base environment (validated: its pins must parse)."""
+        for number, line in enumerate(entry.packages, start=1):
+            requirements.parse(line, source=f"packages[{number - 1}]")
+        self.catalogue = self.catalogue.add(entry)
+
+    def builds(self) -> list[dict[str, Any]]:
+        """Manifests of the virtualenvs built so far (what a container backend would need)."""
+        venvs = self._root / "venvs"
+        found = []
+        for manifest in sorted(venvs.glob(f"*/{MANIFEST}")) if venvs.is_dir() else []:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+            data["path"] = str(manifest.parent)
+            found.append(data)
+        return found
+
+    def set_listener(self, on_change: Callable[[], None]) -> None:
+        """Who to tell when an environment changes phase or progresses (the controller)."""
+        self._on_change = on_change
+
+    def python(self, key: str) -> Path:
+        return self._root / "venvs" / key / "bin" / "python"
+
+    async def close(self) -> None:
+        tasks = [j.task for j in self._jobs.values() if j.task is not None and not j.task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- the work ---------------------------------------------------------------------------
+
+    async def _work(self, rkey: str, request: EnvironmentRequest, job: _Job) -> None:
+        logs = self._root / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log_file = logs / f"{rkey}.log"
+        try:
+            lock_text = await self._resolve(rkey, request, log_file, job)
+            packages = [line for line in lock_text.splitlines() if line and line[0] != "#"]
+            key = self._env_key(request.base, lock_text)
+            self._update(job, key=key, packages=packages, python=self._python_version)
+            reused, seconds = await self._ensure_built(key, request, lock_text, log_file, job)
+            self._update(
+                job,
+                phase=EnvironmentPhase.READY,
+                message="reused an existing environment" if reused else f"built in {seconds:.1f} s",
+                reused=reused,
+                build_seconds=None if reused else round(seconds, 2),
+            )
+        except asyncio.CancelledError:
+            raise
+        except uv.UvFailed as exc:
+            what = request.base.ref + (f" + {request.source}" if request.requirements else "")
+            message = _explain(exc, what, log_file)
+            self._update(job, phase=EnvironmentPhase.FAILED, message=message)
+        except ShipyardError as exc:  # e.g. a requirement that excludes the runtime's needs
+            self._update(job, phase=EnvironmentPhase.FAILED, message=exc.message)
+        except Exception as exc:  # a failed build must never take the controller down
+            log.exception("environment build failed")
+            self._update(
+                job,
+                phase=EnvironmentPhase.FAILED,
+                message=f"{type(exc).__name__}: {exc} (build log: {log_file})",
+            )
+
+    def _update(self, job: _Job, **changes: Any) -> None:
+        job.info = job.info.model_copy(update=changes)
+        self._on_change()
+
+    async def _resolve(
+        self, rkey: str, request: EnvironmentRequest, log_file: Path, job: _Job
+    ) -> str:
+        lock_file = self._root / "locks" / f"{rkey}.txt"
+        if lock_file.is_file():
+            return lock_file.read_text(encoding="utf-8")
+        out = await uv.run(
+            self._compile_args(rkey, request),
+            env=self._uv_env(),
+            log=log_file,
+            timeout_s=self._settings.environment_build_timeout_s,
+            on_line=lambda line: self._progress(job, "resolving", line),
+        )
+        _write_atomic(lock_file, out)
+        return out
+
+    def check_resolvable(self, request: EnvironmentRequest) -> list[str]:
+        """Resolve now, in this thread (at upload time); the locked packages.
+
+        Raises:
+            InvalidSpec: The requirements are malformed, exclude the runtime's needs, or have
+                no solution (uv's explanation in the message).
+        """
+        rkey = self._request_key(request)
+        lock_file = self._root / "locks" / f"{rkey}.txt"
+        if not lock_file.is_file():
+            args = self._compile_args(rkey, request)
+            done = subprocess.run(
+                [uv.uv_binary(), *args],
+                capture_output=True,
+                text=True,
+                env={**uv.base_env(), **self._uv_env()},
+                timeout=self._settings.environment_build_timeout_s,
+                check=False,
+            )
+            if done.returncode != 0:
+                failed = uv.UvFailed("uv pip compile failed", done.stderr)
+                what = f"{request.base.ref} + {request.source}"
+                raise InvalidSpec(
+                    _explain(failed, what, None),
+                    details={"errors": [{"field": request.source, "value": "unsatisfiable"}]},
+                )
+            _write_atomic(lock_file, done.stdout)
+        text = lock_file.read_text(encoding="utf-8")
+        return [line for line in text.splitlines() if line and line[0] != "#"]
+
+    def _compile_args(self, rkey: str, request: EnvironmentRequest) -> list[str]:
+        """``uv pip compile`` of base + model + runtime requirements (their merge checked)."""
+        parsed = requirements.parse("\n".join(request.requirements), source=request.source)
+        merged = requirements.merge(
+            request.base.packages, parsed, requirements.runtime_requirements()
+        )
+        source = self._root / "locks" / f"{rkey}.in"
+        _write_atomic(source, "\n".join(merged) + "\n")
+        return [
+            "pip", "compile", str(source), "--no-header", "--no-annotate",
+            "--python", self._python_for(request.base), *self._index_args(),
+        ]  # fmt: skip
+
+    async def _ensure_built(
+        self, key: str, request: EnvironmentRequest, lock_text: str, log_file: Path, job: _Job
+    ) -> tuple[bool, float]:
+        venvs = self._root / "venvs"
+        target = venvs / key
+        if (target / MANIFEST).is_file():
+            return True, 0.0
+        lock = self._key_locks.setdefault(key, asyncio.Lock())
+        async with lock:  # one build per key in this process ...
+            venvs.mkdir(parents=True, exist_ok=True)
+            with (venvs / f"{key}.lock").open("w") as held:
+                # ... and across processes sharing this data directory
+                await asyncio.to_thread(fcntl.flock, held, fcntl.LOCK_EX)
+                if (target / MANIFEST).is_file():
+                    return True, 0.0
+                self._update(job, phase=EnvironmentPhase.BUILDING, message="creating virtualenv")
+                started = time.monotonic()
+                await self._build(key, request, lock_text, log_file, job)
+                return False, time.monotonic() - started
+
+    async def _build(
+        self, key: str, request: EnvironmentRequest, lock_text: str, log_file: Path, job: _Job
+    ) -> None:
+        venvs = self._root / "venvs"
+        tmp = venvs / f".{key}.building"
+        shutil.rmtree(tmp, ignore_errors=True)
+        timeout = self._settings.environment_build_timeout_s
+        on_line: Callable[[str], None] = lambda line: self._progress(job, "installing", line)  # noqa: E731
+        try:
+            await uv.run(
+                ["venv", str(tmp), "--python", self._python_for(request.base), "--relocatable",
+                 "--no-project"],
+                env=self._uv_env(), log=log_file, timeout_s=timeout, on_line=on_line,
+            )  # fmt: skip
+            lock_path = tmp / "requirements.lock"
+            lock_path.write_text(lock_text, encoding="utf-8")
+            await uv.run(
+                ["pip", "sync", str(lock_path), "--python", str(tmp / "bin" / "python"),
+                 "--link-mode", "hardlink", *self._index_args()],
+                env=self._uv_env(), log=log_file, timeout_s=timeout, on_line=on_line,
+            )  # fmt: skip
+            manifest = {
+                "key": key,
+                "base": request.base.ref,
+                "image": request.base.image,
+                "python": self._python_version,
+                "platform": self._platform(),
+                "requirements": list(request.requirements),
+                "lock": lock_text,
+                "built_at": time.time(),
+            }
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+            tmp.rename(venvs / key)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    # -- keys and arguments ------------------------------------------------------------------
+
+    def _request_key(self, request: EnvironmentRequest) -> str:
+        inputs = {
+            "base": request.base.ref,
+            "packages": request.base.packages,
+            "python": request.base.python or self._python_version,
+            "requirements": list(request.requirements),
+            "runtime": [str(r) for r in requirements.runtime_requirements()],
+            "platform": self._platform(),
+            "index": self._index_args(),
+        }
+        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
+
+    def _env_key(self, base: BaseEnvironment, lock_text: str) -> str:
+        inputs = [base.ref, lock_text, base.python or self._python_version, self._platform()]
+        return hashlib.sha256("\0".join(inputs).encode()).hexdigest()[:16]
+
+    def _python_for(self, base: BaseEnvironment) -> str:
+        return base.python or self._interpreter
+
+    @staticmethod
+    def _platform() -> str:
+        return f"{sys.platform}-{platform.machine()}"
+
+    def _index_args(self) -> list[str]:
+        s = self._settings
+        args: list[str] = []
+        if s.index_url:
+            args += ["--index-url", s.index_url]
+        if s.find_links is not None:
+            args += ["--find-links", str(s.find_links)]
+            if not s.index_url:
+                args.append("--no-index")
+        if s.offline:
+            args.append("--offline")
+        return args
+
+    def _uv_env(self) -> dict[str, str]:
+        return {"UV_CACHE_DIR": str(self._settings.resolved_uv_cache_dir)}
+
+    def _progress(self, job: _Job, doing: str, line: str) -> None:
+        if _PROGRESS.match(line):
+            self._update(job, message=f"{doing}: {line}")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _explain(exc: uv.UvFailed, what: str, log_file: Path | None) -> str:
+    """uv's own explanation, in plain lines, without its decorations."""
+    lines = []
+    for raw in exc.output.splitlines():
+        line = raw.strip().lstrip(_DECORATIONS).strip()
+        for prefix in ("error:", "hint:", "cause:"):
+            line = line.removeprefix(prefix).strip()
+        if line and not _PROGRESS.match(line) and not line.startswith("$ uv"):
+            lines.append(line)
+    detail = " ".join(lines[-12:]) or exc.message
+    hint = ""
+    if any(name in detail for name in ("starlette", "uvicorn")):
+        needs = ", ".join(str(r) for r in requirements.runtime_requirements())
+        hint = f" (the Shipyard replica runtime needs {needs})"
+    doing = "could not be resolved" if "compile" in exc.message else "could not be built"
+    where = f" (build log: {log_file})" if log_file is not None else ""
+    return f"environment {what} {doing}: {detail}{hint}{where}"

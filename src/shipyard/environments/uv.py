@@ -1,0 +1,94 @@
+"""Running ``uv``: the binary shipped with the ``uv`` package, its output to a log, line by line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from shipyard.errors import ShipyardError
+
+
+class UvFailed(ShipyardError):
+    """uv exited with an error; ``output`` holds what it printed."""
+
+    def __init__(self, message: str, output: str) -> None:
+        super().__init__(message)
+        self.output = output
+
+
+def uv_binary() -> str:
+    """Path of the uv executable: the one of the ``uv`` package, else one on PATH."""
+    with contextlib.suppress(ImportError, FileNotFoundError):
+        from uv import find_uv_bin
+
+        return str(find_uv_bin())
+    found = shutil.which("uv")
+    if found is None:
+        raise ShipyardError("uv is not installed: install it with `pip install uv`")
+    return found
+
+
+async def run(
+    args: Sequence[str],
+    *,
+    env: dict[str, str],
+    log: Path,
+    timeout_s: float,
+    on_line: Callable[[str], None] | None = None,
+) -> str:
+    """Run ``uv args`` to completion; stdout is returned, stderr goes to the log and ``on_line``.
+
+    Raises:
+        UvFailed: uv exited non-zero or ran out of time (the message holds its error text).
+    """
+    proc = await asyncio.create_subprocess_exec(
+        uv_binary(),
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**base_env(), **env},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    errors: list[str] = []
+
+    async def pump_stderr() -> None:
+        assert proc.stderr is not None
+        with log.open("a", encoding="utf-8") as out:
+            out.write(f"$ uv {' '.join(args)}\n")
+            async for raw in proc.stderr:
+                line = raw.decode(errors="replace").rstrip()
+                out.write(line + "\n")
+                out.flush()
+                errors.append(line)
+                if on_line is not None and line.strip():
+                    on_line(line.strip())
+
+    try:
+        stdout, _, _ = await asyncio.wait_for(
+            asyncio.gather(proc.stdout.read(), pump_stderr(), proc.wait()), timeout_s
+        )
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        output = "\n".join(errors)
+        raise UvFailed(f"uv {args[0]} took longer than {timeout_s:g} s", output) from None
+    except asyncio.CancelledError:
+        proc.kill()
+        raise
+    if proc.returncode != 0:
+        raise UvFailed(f"uv {args[0]} {args[1] if len(args) > 1 else ''} failed", "\n".join(errors))
+    return stdout.decode()
+
+
+def base_env() -> dict[str, str]:
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR")
+    env = {k: v for k, v in os.environ.items() if k in keep or k.endswith("_PROXY")}
+    env.update({k: v for k, v in os.environ.items() if k.lower().endswith("_proxy")})
+    env["NO_COLOR"] = "1"
+    env["UV_NO_PROGRESS"] = "1"
+    return env

@@ -1,0 +1,92 @@
+"""The editable description of what a deployment serves, as a builder over ``DeploymentSpec``.
+
+``PredictorSpecBuilder`` holds a model version, its script, resources, serving tool and
+transformer, and turns them into a validated ``DeploymentSpec`` (``to_spec``) or back
+(``from_spec``). The public ``Predictor`` (``shipyard.sdk._deployment``) adds ``deploy()``.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from shipyard.sdk._components import (
+    Transformer,
+    build_spec,
+    deployment_name,
+    parse_serving_tool,
+)
+from shipyard.sdk._http import Connection
+from shipyard.spec.deployment import DeploymentSpec, PredictorSpec, ServingTool
+from shipyard.spec.resources import PredictorResources
+
+
+class PredictorSpecBuilder:
+    """The attributes of a ``Predictor`` and their conversion to and from ``DeploymentSpec``."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        name: str,
+        model_name: str,
+        model_version: int,
+        serving_tool: str | ServingTool | None = None,
+        script_file: str | None = None,
+        resources: PredictorResources | None = None,
+        transformer: Transformer | None = None,
+        environment: str | None = None,
+    ) -> None:
+        self._connection = connection
+        self.name = deployment_name(name)
+        self.model_name = model_name
+        self.model_version = model_version
+        self.serving_tool: ServingTool = parse_serving_tool(serving_tool)
+        self.script_file = script_file
+        self.resources = resources if resources is not None else PredictorResources()
+        self.transformer = transformer
+        self.environment = environment
+
+    @classmethod
+    def from_spec(cls, connection: Connection, spec: DeploymentSpec) -> Self:
+        """Build from a stored ``DeploymentSpec``."""
+        return cls(
+            connection,
+            name=spec.name,
+            model_name=spec.predictor.model_name,
+            model_version=spec.predictor.model_version,
+            serving_tool=spec.serving_tool,
+            script_file=spec.predictor.script_file,
+            resources=spec.predictor.resources,
+            transformer=Transformer.from_spec(spec.transformer) if spec.transformer else None,
+            environment=spec.predictor.environment,
+        )
+
+    def to_spec(self) -> DeploymentSpec:
+        """The ``DeploymentSpec`` this predictor describes.
+
+        Raises:
+            InvalidSpec: A field is invalid (``details.errors`` lists them).
+        """
+        predictor = build_spec(
+            lambda: PredictorSpec(
+                model_name=self.model_name,
+                model_version=self.model_version,
+                script_file=self.script_file,
+                resources=self.resources,
+                environment=self.environment,
+            ),
+            "predictor",
+        )
+        transformer = self.transformer.to_spec() if self.transformer is not None else None
+        return build_spec(
+            lambda: DeploymentSpec(
+                name=self.name,
+                serving_tool=parse_serving_tool(self.serving_tool),
+                predictor=predictor,
+                transformer=transformer,
+            ),
+            "deployment",
+        )
+
+    def __repr__(self) -> str:
+        return f"Predictor(name={self.name!r}, model={self.model_name!r}:{self.model_version})"
