@@ -21,7 +21,8 @@ def train(out: Path) -> float:
     model = LogisticRegression(max_iter=500).fit(x_train, y_train)
     out.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, out / "model.joblib")
-    shutil.copy(Path(__file__).with_name("predictor.py"), out / "predictor.py")
+    for script in ("predictor.py", "transformer.py"):
+        shutil.copy(Path(__file__).with_name(script), out / script)
     return float(model.score(x_test, y_test))
 
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         login,
     )
     from shipyard.spec.resources import PredictorResources, Resources, TransformerResources
+    from shipyard.spec.scaling import PredictorScalingConfig, ScaleMetric, TransformerScalingConfig
     from shipyard.spec.status import DeploymentState, DeploymentStatus
 
 __version__: str
@@ -58,6 +59,9 @@ _SOURCES: dict[str, str] = {
     "ModelServing": "shipyard.sdk",
     "Predictor": "shipyard.sdk",
     "PredictorResources": "shipyard.spec.resources",
+    "PredictorScalingConfig": "shipyard.spec.scaling",
+    "ScaleMetric": "shipyard.spec.scaling",
+    "TransformerScalingConfig": "shipyard.spec.scaling",
     "Project": "shipyard.sdk",
     "Resources": "shipyard.spec.resources",
     "ShipyardWarning": "shipyard.sdk",
@@ -82,13 +86,16 @@ __all__ = [
     "NotReady",
     "Predictor",
     "PredictorResources",
+    "PredictorScalingConfig",
     "Project",
     "Resources",
+    "ScaleMetric",
     "ShipyardError",
     "ShipyardWarning",
     "TimeoutExpired",
     "Transformer",
     "TransformerResources",
+    "TransformerScalingConfig",
     "Unauthorized",
     "__version__",
     "login",

@@ -132,6 +132,7 @@ def _gateway_process(settings: ServerSettings, token: str) -> subprocess.Popen[b
             "SHIPYARD_GATEWAY_CONTROL_URL": f"http://{settings.bind}:{settings.api_port}",
             "SHIPYARD_INTERNAL_TOKEN": token,
             "SHIPYARD_GATEWAY_ATTEMPTS": str(settings.gateway_attempts),
+            "SHIPYARD_GATEWAY_COLD_START_TIMEOUT_S": str(settings.gateway_cold_start_timeout_s),
             "SHIPYARD_LOG_LEVEL": settings.log_level,
         }
     )

@@ -70,6 +70,9 @@ class ServerSettings(BaseSettings):
     gateway_attempts: int = 3
     """Replicas the gateway tries for one request when a connection fails before an answer."""
 
+    gateway_cold_start_timeout_s: float = 60.0
+    """Longest the gateway holds a request for a deployment at zero while a replica starts."""
+
     node_cores: float | None = None
     """Cores the LOCAL backend may hand out to replica requests; default: detected (the CPUs
     this process may use, capped by its own cgroup's CPU quota)."""
@@ -159,5 +162,11 @@ class GatewaySettings(BaseSettings):
 
     gateway_upstream_timeout_s: float = 120.0
     """Longest wait for a replica's answer to one request."""
+
+    gateway_cold_start_timeout_s: float = 60.0
+    """Longest a request is held for a deployment at zero instances while a replica starts."""
+
+    gateway_report_interval_s: float = 1.0
+    """Seconds between two traffic reports to the control plane (for the autoscaler)."""
 
     log_level: str = "info"

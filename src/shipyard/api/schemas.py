@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shipyard.spec.deployment import DeploymentSpec, Framework
 from shipyard.spec.status import DeploymentStatus
 from shipyard.spec.tools import Resolution, resolve
-from shipyard.store import DeploymentRecord, ModelVersionRecord, ProjectRecord
+from shipyard.store import DeploymentRecord, ModelVersionRecord, ProjectRecord, RevisionRecord
 
 
 class _Out(BaseModel):
@@ -98,6 +98,35 @@ class DeploymentUpdate(BaseModel):
 
     spec: DeploymentSpec
     dry_run: bool = Field(default=False, description="Validate and resolve only; store nothing.")
+
+
+class DeploymentRollback(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    revision: int = Field(description="The revision whose spec becomes a new revision.")
+    dry_run: bool = Field(default=False, description="Validate and resolve only; store nothing.")
+
+
+class RevisionOut(_Out):
+    revision: int
+    author: str = Field(description="The project whose key made the change.")
+    change: str = Field(description="What the revision did, in words, as stored with it.")
+    changes: list[str] = Field(
+        description="Fields that differ from the previous revision, `path: old -> new [unit]`."
+    )
+    created_at: datetime
+    spec: DeploymentSpec
+
+    @classmethod
+    def of(cls, r: RevisionRecord) -> RevisionOut:
+        return cls(
+            revision=r.revision,
+            author=r.author,
+            change=r.change,
+            changes=list(r.changes),
+            created_at=r.created_at,
+            spec=r.spec,
+        )
 
 
 class DeploymentOut(_Out):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -251,3 +252,16 @@ def environments_table(status: DeploymentStatus) -> Table | None:
             detail,
         )
     return table
+
+
+def when_text(moment: datetime) -> str:
+    """A moment for tables, in UTC to the second: ``2025-01-01 12:00:05``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def print_changes(name: str, revision: int, what: str, changes: Sequence[str]) -> None:
+    """Print a new revision and the fields it changed, one ``path: old -> new`` line each."""
+    console = out()
+    console.print(Text(f"deployment {name}: revision {revision} ({what})"))
+    for line in changes:
+        console.print(Text(f"  {line}"))

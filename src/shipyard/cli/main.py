@@ -1,7 +1,7 @@
 """The ``shipyard`` Typer application and its entry point ``run()``.
 
 Commands: ``models push|list``, ``environments list|show|add|builds``,
-``deployments create|list|status|start|stop|delete|logs``,
+``deployments create|list|status|start|stop|delete|logs|history|rollback|scale|update``,
 ``deploy`` (the same as ``deployments create``, e.g. ``shipyard deploy iris -m iris --dry-run``),
 ``predict`` and ``server`` (defined in ``shipyard.cli.server``). Any ``ShipyardError`` raised by
 a command is printed as one red ``error: <message>`` line on stderr, with exit code 1.

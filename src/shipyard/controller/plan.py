@@ -6,7 +6,9 @@ Rules, per (deployment, component):
 - every slot below the desired instance count has one live replica running the current
   template; a missing one is started, unless the slot is backing off after a failure;
 - a slot whose replica runs an outdated template gets a new replica first; the old one is
-  stopped only once the new one is READY (no capacity gap);
+  stopped only once the new one is READY (no capacity gap); one slot of a component is
+  replaced at a time (a surge of one), so a new revision whose replicas fail never gets past
+  its first slot while the others keep serving the old one;
 - duplicates of a slot (e.g. adopted after a restart) are stopped, keeping the READY/oldest one;
 - replicas of slots at or above the desired count, of components or deployments no longer
   desired, and replicas STARTING for longer than the start timeout are stopped.
@@ -104,11 +106,29 @@ def _plan_component(
             actions.append(StopReplica(replica.replica_id, "scaled down"))
         else:
             by_slot[replica.slot].append(replica)
+    surging = sum(1 for slot in range(target.instances) if _surging(target, by_slot.get(slot, [])))
     for slot in range(target.instances):
-        if slot in timed_out and not by_slot.get(slot):
+        replicas = by_slot.get(slot, [])
+        if slot in timed_out and not replicas:
             continue
-        actions += _plan_slot(target, slot, by_slot.get(slot, []), retry_at, now)
+        if surging and _needs_surge(target, replicas):
+            continue  # another slot is being replaced: one at a time
+        if _needs_surge(target, replicas):
+            surging += 1
+        actions += _plan_slot(target, slot, replicas, retry_at, now)
     return actions
+
+
+def _needs_surge(target: ComponentTarget, replicas: list[ReplicaView]) -> bool:
+    """The slot serves only with outdated replicas: replacing it starts a new one beside them."""
+    return bool(replicas) and all(r.template != target.template for r in replicas)
+
+
+def _surging(target: ComponentTarget, replicas: list[ReplicaView]) -> bool:
+    """The slot has a new replica that is not ready yet beside an outdated one."""
+    outdated = any(r.template != target.template for r in replicas)
+    new = [r for r in replicas if r.template == target.template]
+    return outdated and bool(new) and not any(r.phase is ReplicaPhase.READY for r in new)
 
 
 def _plan_slot(

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.backends.protocol import Health, ReplicaBackend, ReplicaSpec
+from shipyard.controller.autoscale import ScaleState, decide, initial_state, wake
 from shipyard.controller.environments import environment_request
 from shipyard.controller.plan import ComponentTarget, StartReplica, StopReplica, plan
 from shipyard.controller.routes import RoutePublisher
 from shipyard.controller.scheduling import shortfall, total
 from shipyard.controller.status import SlotFailure, StatusInputs, derive
 from shipyard.controller.tracking import Observed, Tracked, component_resources, template_hash
+from shipyard.controller.traffic import TrafficLog
 from shipyard.environments.manager import EnvironmentManager
 from shipyard.errors import InvalidSpec, NotFound
 from shipyard.settings import ServerSettings
@@ -33,6 +35,7 @@ from shipyard.spec.capacity import Demand
 from shipyard.spec.deployment import Component, DeploymentSpec
 from shipyard.spec.environment import EnvironmentInfo, EnvironmentPhase
 from shipyard.spec.resources import ComponentResources
+from shipyard.spec.scaling import ScalingConfig, effective_scaling
 from shipyard.spec.status import DeploymentState, DeploymentStatus, ReplicaExit, ReplicaPhase
 from shipyard.store import DeploymentRecord, ModelVersionRecord, Store
 
@@ -74,6 +77,11 @@ class Controller:
         # environment of each (deployment id, component), and the spec stamp it was asked for
         self._envs: dict[tuple[str, str], EnvironmentInfo] = {}
         self._env_stamps: dict[tuple[str, str], object] = {}
+        # autoscaling: traffic reported by the gateway, and each component's last decision
+        self.traffic = TrafficLog()
+        self._scales: dict[tuple[str, str], ScaleState] = {}
+        self._scale_notes: dict[tuple[str, str], str] = {}
+        self._desired: dict[str, dict[str, int]] = {}  # instances wanted now, per component
         self.passes = 0
 
     def snapshot(self) -> list[tuple[str, str, DeploymentStatus]]:
@@ -100,7 +108,80 @@ class Controller:
             except Exception:  # the loop must never die
                 log.exception("reconcile pass failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._settings.reconcile_interval_s)
+                await asyncio.wait_for(self._wake.wait(), self._next_pass_in())
+
+    def _next_pass_in(self) -> float:
+        """Soon while a replica starts (a cold start waits on it), else the interval."""
+        starting = any(
+            t.phase is ReplicaPhase.STARTING and t.stop_reason is None
+            for t in self._observed.replicas.values()
+        )
+        interval = self._settings.reconcile_interval_s
+        return min(interval, 0.05) if starting else interval
+
+    # -- traffic and autoscaling --------------------------------------------------------------
+
+    def record_traffic(self, reports: list[dict[str, Any]]) -> None:
+        """Cumulative counters per deployment from the gateway (``/internal/traffic``)."""
+        ids = {names: dep_id for dep_id, names in self._names.items()}
+        now = self._clock()
+        for report in reports:
+            dep_id = ids.get((str(report.get("project_id")), str(report.get("name"))))
+            if dep_id is not None:
+                self.traffic.record(
+                    dep_id,
+                    requests=int(report.get("requests", 0)),
+                    busy_s=float(report.get("busy_s", 0.0)),
+                    in_flight=int(report.get("in_flight", 0)),
+                    now=now,
+                )
+
+    def wake(self, project_id: str, name: str) -> bool:
+        """A request waits for deployment ``name`` at zero instances: bring one replica now."""
+        ids = {names: dep_id for dep_id, names in self._names.items()}
+        dep_id = ids.get((project_id, name))
+        spec = self._specs.get(dep_id) if dep_id is not None else None
+        if dep_id is None or spec is None:
+            return False
+        now = self._clock()
+        for component in spec.components():
+            key = (dep_id, component.value)
+            if self._scaling_of(spec, component) is not None:
+                self._scales[key] = wake(self._scales.get(key) or initial_state(0, now), now)
+        self.notify()
+        return True
+
+    @staticmethod
+    def _scaling_of(spec: DeploymentSpec, component: Component) -> ScalingConfig | None:
+        if component is Component.TRANSFORMER:
+            t = spec.transformer
+            return effective_scaling(t.resources, t.scaling) if t is not None else None
+        return effective_scaling(spec.predictor.resources, spec.predictor.scaling)
+
+    def _instances(self, record: DeploymentRecord, component: Component, fixed: int) -> int:
+        """How many instances of a component to run now: fixed, or the autoscaler's choice."""
+        config = self._scaling_of(record.spec, component)
+        key = (record.id, component.value)
+        if config is None:
+            self._scales.pop(key, None)
+            self._scale_notes.pop(key, None)
+            return fixed
+        now = self._clock()
+        state = self._scales.get(key) or initial_state(fixed, now)
+        starting = sum(
+            1
+            for t in self._observed.of(record.id)
+            if t.ref.component == component.value and t.phase is ReplicaPhase.STARTING
+        )
+        decision = decide(
+            config, state, self.traffic.samples(record.id), now=now, starting=starting
+        )
+        self._scales[key] = decision.state
+        self._scale_notes[key] = (
+            f"{component.value} autoscaling ({config.min_instances}..{config.max_instances}): "
+            f"{decision.desired} instance(s), {decision.reason}"
+        )
+        return decision.desired
 
     async def recover(self) -> None:
         """Adopt replicas that still run (after a restart); forget those that are gone."""
@@ -268,12 +349,17 @@ class Controller:
         if running:
             self._started_before.add(record.id)
         out = []
+        desired: dict[str, int] = {}
         for component, instances in record.spec.components().items():
             template = template_hash(record.spec, component, model.storage_path)
-            count = instances if running else 0
+            count = self._instances(record, component, instances) if running else 0
+            if not running:
+                self._scales.pop((record.id, component.value), None)
+            desired[component.value] = count
             if running:
                 self._environment(record, component, Path(model.storage_path))
             out.append(ComponentTarget(record.id, component.value, count, template))
+        self._desired[record.id] = desired
         return out
 
     def _environment(self, record: DeploymentRecord, component: Component, model_dir: Path) -> None:
@@ -401,16 +487,25 @@ class Controller:
                     "revision": record.revision,
                     "predictor": sorted(urls[Component.PREDICTOR.value]),
                     "transformer": sorted(urls[Component.TRANSFORMER.value]),
+                    "wakeable": record.active and self._wakeable(record.spec),
+                    "has_transformer": record.spec.transformer is not None,
                 }
             )
         keys = await asyncio.to_thread(self._store.key_hashes)
         await self.routes.publish(routes, keys)
 
+    def _wakeable(self, spec: DeploymentSpec) -> bool:
+        """Whether requests should be held while the entry component comes back from zero."""
+        config = self._scaling_of(spec, Component.PREDICTOR)
+        return config is not None and config.min_instances == 0
+
     async def _save_status(self, record: DeploymentRecord, init_error: str | None) -> None:
         tracked = self._observed.of(record.id)
         live = [t for t in tracked if t.phase in (ReplicaPhase.STARTING, ReplicaPhase.READY)]
         live = [t for t in live if t.stop_reason is None]
-        desired = {c.value: n for c, n in record.spec.components().items()}
+        desired = self._desired.get(record.id) or {
+            c.value: n for c, n in record.spec.components().items()
+        }
         current = await self._current_templates(record)
         ready = {c: 0 for c in desired}
         for t in live:
@@ -447,7 +542,12 @@ class Controller:
         status = DeploymentStatus(
             state=derived.state,
             message=derived.message,
-            notes=[self._notes[record.id]] if record.id in self._notes else [],
+            notes=([self._notes[record.id]] if record.id in self._notes else [])
+            + [
+                note
+                for (dep_id, _), note in sorted(self._scale_notes.items())
+                if dep_id == record.id
+            ],
             conditions=derived.conditions,
             replicas=replicas,
             available_instances=ready,
@@ -488,6 +588,11 @@ class Controller:
                 for key in [k for k in self._envs if k[0] == record.id]:
                     self._envs.pop(key, None)
                     self._env_stamps.pop(key, None)
+                for key in [k for k in self._scales if k[0] == record.id]:
+                    self._scales.pop(key, None)
+                    self._scale_notes.pop(key, None)
+                self.traffic.forget(record.id)
+                self._desired.pop(record.id, None)
 
 
 def _replica_spec(

@@ -96,6 +96,11 @@ def derive(s: StatusInputs) -> Derived:
     ready = _ready(s)
     conditions = [scheduled, init, started, ready]
     if started.status is F:
+        if s.outdated:
+            crash_message = (
+                f"rollout stopped: {crash_message}; the previous revision keeps serving "
+                f"({s.outdated} replicas)"
+            )
         return Derived(DeploymentState.FAILED, crash_message, conditions)
     total = sum(s.desired.values())
     if total == 0:

@@ -121,13 +121,15 @@ class Observed:
 
 
 def template_hash(spec: DeploymentSpec, component: Component, storage_path: str) -> str:
-    """A digest of what a replica of ``component`` runs; instance counts are left out."""
+    """A digest of what a replica of ``component`` runs; instance counts and autoscaling
+    settings are left out (changing them never replaces a running replica)."""
     if component is Component.PREDICTOR:
         body = spec.predictor.model_dump(mode="json")
     else:
         assert spec.transformer is not None
         body = spec.transformer.model_dump(mode="json")
     body["resources"].pop("num_instances", None)
+    body.pop("scaling", None)
     text = json.dumps({"c": component.value, "s": body, "p": storage_path}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

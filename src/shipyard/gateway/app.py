@@ -25,11 +25,13 @@ from starlette.routing import Route
 
 from shipyard.errors import NotFound, NotReady, ShipyardError, Unauthorized
 from shipyard.gateway.auth import UNAUTHORIZED_MESSAGE, KeyHasher, parse_api_key
+from shipyard.gateway.coldstart import ColdStarts
 from shipyard.gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from shipyard.gateway.protocol import ModelCall, parse_v1, parse_v2
-from shipyard.gateway.proxy import Forwarder, entry_replicas, request_headers
+from shipyard.gateway.proxy import Forwarder, request_headers, route_ready
 from shipyard.gateway.sync import RouteSync
 from shipyard.gateway.table import DeploymentRoute, ReplicaPicker, RoutingTable
+from shipyard.gateway.traffic import Traffic, TrafficReporter
 from shipyard.settings import GatewaySettings
 
 _POOL_LIMITS = httpx.Limits(
@@ -77,6 +79,8 @@ class _Gateway:
         self._server_version = _package_version()
         self._sync: RouteSync | None = None
         self._forwarder: Forwarder | None = None
+        self._cold: ColdStarts | None = None
+        self.traffic = Traffic()
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -97,25 +101,47 @@ class _Gateway:
             trust_env=False,
         )
         async with upstream, control:
+            cold = ColdStarts(
+                control,
+                control_url=s.gateway_control_url,
+                token=s.internal_token,
+                table=self._table,
+                timeout_s=s.gateway_cold_start_timeout_s,
+                ready=route_ready,
+            )
             sync = RouteSync(
                 control,
                 control_url=s.gateway_control_url,
                 token=s.internal_token,
                 wait_s=s.gateway_poll_wait_s,
-                on_table=lambda table: self._metrics.table_applied(table.version),
+                on_table=lambda table: self._table_applied(table, cold),
+            )
+            reporter = TrafficReporter(
+                control,
+                self.traffic,
+                control_url=s.gateway_control_url,
+                token=s.internal_token,
+                interval_s=s.gateway_report_interval_s,
             )
             self._forwarder = Forwarder(
                 upstream, self._picker, self._metrics, attempts=s.gateway_attempts
             )
-            self._sync = sync
-            task = asyncio.create_task(sync.run(), name="shipyard-gateway-route-sync")
+            self._sync, self._cold = sync, cold
+            tasks = [
+                asyncio.create_task(sync.run(), name="shipyard-gateway-route-sync"),
+                asyncio.create_task(reporter.run(), name="shipyard-gateway-traffic"),
+            ]
             try:
                 yield
             finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-                self._sync = self._forwarder = None
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                self._sync = self._forwarder = self._cold = None
+
+    def _table_applied(self, table: RoutingTable, cold: ColdStarts) -> None:
+        self._metrics.table_applied(table.version)
+        cold.table_changed()
 
     def _table(self) -> RoutingTable | None:
         return self._sync.table if self._sync is not None else None
@@ -144,16 +170,24 @@ class _Gateway:
     async def _model(self, request: Request, call: ModelCall | None) -> Response:
         started = time.perf_counter()
         route: DeploymentRoute | None = None
-        forwarder = self._forwarder
+        forwarder, cold = self._forwarder, self._cold
         try:
-            if forwarder is None:
+            if forwarder is None or cold is None:
                 raise NotReady("gateway is starting")
             route = self._resolve(request, call)
-            body = await request.body()
-            headers = request_headers(request.headers.raw)
-            response: Response = await forwarder.forward(
-                route, request.method, _target(request), headers, body
-            )
+            self.traffic.begin(route.key)  # held requests count: they are demand
+            try:
+                if not route_ready(route):
+                    if not route.wakeable:
+                        raise _unavailable(route)
+                    route = await cold.wait_for_replica(route)
+                body = await request.body()
+                headers = request_headers(request.headers.raw)
+                response: Response = await forwarder.forward(
+                    route, request.method, _target(request), headers, body
+                )
+            finally:
+                self.traffic.end(route.key)
         except ShipyardError as exc:
             response = _error(int(exc.status), exc.message)
         project, name = route.key if route is not None else ("", "")
@@ -174,8 +208,6 @@ class _Gateway:
         route = table.route(project, call.name)
         if route is None:
             raise NotFound(f"deployment '{call.name}' not found")
-        if not entry_replicas(route):
-            raise _unavailable(route)
         return route
 
 

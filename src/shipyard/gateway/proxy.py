@@ -10,6 +10,7 @@ is: status, body bytes and end-to-end headers.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 
@@ -76,9 +77,13 @@ def response_headers(headers: Iterable[tuple[bytes, bytes]]) -> RawHeaders:
     return _filter(headers, _RESPONSE_DROP)
 
 
-def entry_replicas(route: DeploymentRoute) -> tuple[str, ...]:
-    """The replicas a deployment's requests enter by (a transformer's, once supported)."""
-    return route.predictor
+def route_ready(route: DeploymentRoute) -> bool:
+    """Every component a request goes through has a ready replica."""
+    return bool(route.predictor) and (not route.has_transformer or bool(route.transformer))
+
+
+STAGE_HEADER = b"x-shipyard-stage"
+_JSON = (b"content-type", b"application/json")
 
 
 class Forwarder:
@@ -107,7 +112,44 @@ class Forwarder:
     async def forward(
         self, route: DeploymentRoute, method: str, target: str, headers: RawHeaders, body: bytes
     ) -> Response:
-        """Forward one request to a replica of ``route`` and return its answer unchanged.
+        """Answer one request: straight from a predictor replica, or through the transformer.
+
+        With a transformer the request goes transformer (preprocess) -> predictor ->
+        transformer (postprocess), each hop to a replica of its own component with its own
+        retries; an error answer of a hop is returned at once, its message prefixed with the
+        component (``transformer: ...`` / ``predictor: ...``) and its status kept.
+        """
+        if not route.has_transformer:
+            return await self._forward(route, route.predictor, method, target, headers, body)
+        staged = [*headers, (STAGE_HEADER, b"preprocess")]
+        pre = await self._forward(
+            route, route.transformer, method, target, staged, body, "transformer"
+        )
+        if pre.status_code >= 300:
+            return _blame("transformer", pre)
+        plain = [h for h in headers if h[0] != b"content-type"] + [_JSON]
+        predicted = await self._forward(
+            route, route.predictor, method, target, plain, bytes(pre.body), "predictor"
+        )
+        if predicted.status_code >= 300:
+            return _blame("predictor", predicted)
+        staged = [*plain, (STAGE_HEADER, b"postprocess")]
+        post = await self._forward(
+            route, route.transformer, method, target, staged, bytes(predicted.body), "transformer"
+        )
+        return _blame("transformer", post) if post.status_code >= 300 else post
+
+    async def _forward(
+        self,
+        route: DeploymentRoute,
+        urls: tuple[str, ...],
+        method: str,
+        target: str,
+        headers: RawHeaders,
+        body: bytes,
+        component: str = "",
+    ) -> Response:
+        """Forward one request to a replica among ``urls`` and return its answer unchanged.
 
         Args:
             route: the resolved deployment (with at least one replica).
@@ -123,7 +165,11 @@ class Forwarder:
             BackendUnavailable: no replica could be reached (502).
             TimeoutExpired: a replica accepted the request but did not answer in time (504).
         """
-        urls = entry_replicas(route)
+        what = (
+            f"the {component} of deployment '{route.name}'"
+            if component
+            else (f"deployment '{route.name}'")
+        )
         tried: list[str] = []
         last_error: httpx.HTTPError | None = None
         while len(tried) < self._attempts:
@@ -140,16 +186,15 @@ class Forwarder:
                 last_error = exc
             except httpx.TimeoutException as exc:
                 raise TimeoutExpired(
-                    f"deployment '{route.name}' did not answer in time ({type(exc).__name__})"
+                    f"{what} did not answer in time ({type(exc).__name__})"
                 ) from exc
             except httpx.HTTPError as exc:
                 raise BackendUnavailable(
-                    f"deployment '{route.name}' could not be reached: {type(exc).__name__}: {exc}"
+                    f"{what} could not be reached: {type(exc).__name__}: {exc}"
                 ) from exc
         reason = f"{type(last_error).__name__}: {last_error}" if last_error else "no replica"
         raise BackendUnavailable(
-            f"deployment '{route.name}' is unreachable: {len(tried)} replica(s) tried, "
-            f"last error {reason}"
+            f"{what} is unreachable: {len(tried)} replica(s) tried, last error {reason}"
         )
 
     async def _send(self, url: str, method: str, headers: RawHeaders, body: bytes) -> Response:
@@ -162,3 +207,16 @@ class Forwarder:
         response = Response(content, status_code=upstream.status_code)
         response.raw_headers.extend(response_headers(upstream.headers.raw))
         return response
+
+
+def _blame(component: str, answer: Response) -> Response:
+    """An error answer of one hop, its message prefixed with the component that gave it."""
+    try:
+        body = json.loads(bytes(answer.body))
+        message = body["error"] if isinstance(body, dict) else None
+    except (ValueError, KeyError):
+        message = None
+    if not isinstance(message, str):
+        message = bytes(answer.body).decode(errors="replace")[:2000] or "no details"
+    content = json.dumps({"error": f"{component}: {message}"}).encode()
+    return Response(content, status_code=answer.status_code, media_type="application/json")

@@ -37,6 +37,10 @@ class DeploymentRoute:
     """Base URLs of the READY predictor replicas (no trailing slash)."""
     transformer: tuple[str, ...] = ()
     """Base URLs of the READY transformer replicas (not used for routing yet)."""
+    wakeable: bool = False
+    """Scaled to zero (or on its way back): requests are held while a replica starts."""
+    has_transformer: bool = False
+    """Requests go through the transformer (preprocess, predictor, postprocess)."""
 
     @property
     def key(self) -> DeploymentKey:
@@ -71,6 +75,8 @@ class _WireDeployment(BaseModel):
     revision: int = 0
     predictor: list[str] = []
     transformer: list[str] = []
+    wakeable: bool = False
+    has_transformer: bool = False
 
 
 class _WireTable(BaseModel):
@@ -107,6 +113,8 @@ def parse_table(payload: Any) -> RoutingTable:
             revision=d.revision,
             predictor=_urls(d.predictor),
             transformer=_urls(d.transformer),
+            wakeable=d.wakeable,
+            has_transformer=d.has_transformer,
         )
         for d in wire.deployments
     }

@@ -30,6 +30,9 @@ from shipyard.runtime.protocols import v1, v2
 
 log = logging.getLogger("shipyard.runtime")
 
+STAGE_HEADER = "x-shipyard-stage"
+"""Set by the gateway on a transformer's requests: ``preprocess`` or ``postprocess``."""
+
 LoadCallback = Callable[[BaseException | None, float], None]
 """Called once the background load ended: ``(error or None, seconds)``."""
 
@@ -69,7 +72,17 @@ class _Endpoints:
 
     async def v1_predict(self, request: Request) -> Response:
         self._plane.check(request.path_params["name"])
-        payload = v1.decode_request(await read_json(request), self._plane.input_kind)
+        body = await read_json(request)
+        stage = request.headers.get(STAGE_HEADER)
+        if stage == "preprocess":  # a transformer: its answer is the predictor's request
+            payload = v1.decode_request(body, self._plane.input_kind)
+            return json_response({"instances": await self._plane.stage(stage, payload)})
+        if stage == "postprocess":  # ... and the predictor's answer becomes the client's
+            if not isinstance(body, dict) or "predictions" not in body:
+                raise InvalidInput("postprocess needs the predictor's answer {'predictions': ...}")
+            result = await self._plane.stage(stage, body["predictions"])
+            return json_response(v1.encode_response(result))
+        payload = v1.decode_request(body, self._plane.input_kind)
         return json_response(v1.encode_response(await self._plane.infer(payload)))
 
     async def live(self, request: Request) -> Response:
@@ -93,13 +106,25 @@ class _Endpoints:
         self._plane.check(name)
         if "inference-header-content-length" in request.headers:
             raise InvalidInput("binary tensor data is not supported: send JSON (binary_data=False)")
-        infer_request = v2.parse_request(await read_json(request))
+        body = await read_json(request)
+        stage = request.headers.get(STAGE_HEADER)
+        if stage == "postprocess":  # the predictor's outputs are this step's inputs
+            if not isinstance(body, dict) or not isinstance(body.get("outputs"), list):
+                raise InvalidInput("postprocess needs the predictor's answer {'outputs': [...]}")
+            body = {"id": body.get("id"), "inputs": body["outputs"]}
+        infer_request = v2.parse_request(body)
         payload = v2.decode_inputs(infer_request, self._plane.input_kind)
-        result = await self._plane.infer(payload)
-        body = v2.encode_response(
+        if stage == "preprocess":
+            result = await self._plane.stage(stage, payload)
+            return json_response(v2.encode_request(result, infer_request))
+        if stage == "postprocess":
+            result = await self._plane.stage(stage, payload)
+        else:
+            result = await self._plane.infer(payload)
+        answer = v2.encode_response(
             result, infer_request, model_name=name, model_version=self._plane.version
         )
-        return json_response(body)
+        return json_response(answer)
 
 
 def _routes(endpoints: _Endpoints) -> list[Route]:

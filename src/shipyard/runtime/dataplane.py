@@ -13,10 +13,14 @@ import time
 from importlib import metadata
 from typing import Any
 
-from shipyard.errors import InferenceError, NotFound, NotReady, ShipyardError
+from shipyard.errors import InferenceError, InvalidInput, NotFound, NotReady, ShipyardError
 from shipyard.runtime.model import InputKind, ServedModel
 
 log = logging.getLogger("shipyard.runtime")
+
+STAGES = ("preprocess", "postprocess")
+# what a preprocess step raises when the input is at fault (answered 400, not 500)
+_INPUT_FAULTS = (ValueError, TypeError, KeyError, IndexError)
 
 
 def _shipyard_version() -> str:
@@ -111,3 +115,26 @@ class DataPlane:
         except Exception as exc:
             log.exception("%s raised while predicting", self._model.source)
             raise InferenceError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def stage(self, name: str, payload: Any) -> Any:
+        """Run a transformer step on a decoded payload.
+
+        Raises:
+            InvalidInput: Not a transformer, or ``preprocess`` rejected the input
+                (``ValueError``, ``TypeError``, ``KeyError``, ``IndexError``).
+            InferenceError: The step raised anything else.
+        """
+        if name not in STAGES or not self._model.has_stage(name):
+            raise InvalidInput(f"this replica has no {name!r} step (it is not a transformer)")
+        try:
+            return await self._model.stage(name, payload)
+        except ShipyardError:
+            raise
+        except _INPUT_FAULTS as exc:
+            if name != "preprocess":
+                log.exception("%s raised in %s", self._model.source, name)
+                raise InferenceError(f"{name}: {type(exc).__name__}: {exc}") from exc
+            raise InvalidInput(f"{name} rejected the input: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            log.exception("%s raised in %s", self._model.source, name)
+            raise InferenceError(f"{name}: {type(exc).__name__}: {exc}") from exc

@@ -61,6 +61,14 @@ class ServedModel(Protocol):
         """Predict; raises whatever the user's code or the framework raised."""
         ...
 
+    def has_stage(self, name: str) -> bool:
+        """Whether the model has the step ``name`` (``preprocess``/``postprocess``)."""
+        ...
+
+    async def stage(self, name: str, payload: Any) -> Any:
+        """Run one step of a transformer; raises whatever the user's code raised."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
@@ -145,6 +153,7 @@ class AdaptedModel:
         self._platform = platform
         self._input_kind = InputKind.PYTHON
         self._call: Call | None = None
+        self._stages: dict[str, Call] = {}
 
     @property
     def source(self) -> str:
@@ -164,6 +173,7 @@ class AdaptedModel:
         steps = [_bind(loaded.obj, name, self._source) for name in loaded.methods]
         self._platform = loaded.platform
         self._input_kind = loaded.input_kind
+        self._stages = dict(zip(loaded.methods, steps, strict=True))
         self._call = steps[0] if len(steps) == 1 else _chain(steps)
 
     async def predict(self, payload: Any) -> Any:
@@ -172,3 +182,13 @@ class AdaptedModel:
         if call is None:
             raise NotReady(f"{self._source} is not loaded yet")
         return await call(payload)
+
+    def has_stage(self, name: str) -> bool:
+        """Whether the loaded object has the step ``name`` (a transformer's two steps)."""
+        return name in self._stages
+
+    async def stage(self, name: str, payload: Any) -> Any:
+        """Call one step (``preprocess`` or ``postprocess``) on ``payload``."""
+        if self._call is None:
+            raise NotReady(f"{self._source} is not loaded yet")
+        return await self._stages[name](payload)

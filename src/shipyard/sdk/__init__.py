@@ -26,6 +26,7 @@ from shipyard.sdk._params import DeploymentParams
 from shipyard.sdk._project import Project
 from shipyard.sdk._registry import FrameworkModels, ModelRegistry, ModelSummary
 from shipyard.sdk._resolution import ShipyardWarning
+from shipyard.sdk._revisions import Revision
 from shipyard.sdk._serving import ModelServing
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "ModelSummary",
     "Predictor",
     "Project",
+    "Revision",
     "ShipyardWarning",
     "Transformer",
     "login",

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from shipyard.errors import InvalidSpec, ShipyardError
 from shipyard.spec.deployment import ServingTool, TransformerSpec, check_name
 from shipyard.spec.resources import TransformerResources
+from shipyard.spec.scaling import ScalingConfig
 from shipyard.spec.validation import FieldError
 
 T = TypeVar("T")
@@ -151,6 +152,8 @@ class Transformer:
         resources: Instances, requests and limits; None = the defaults.
         environment: Base environment name[:version]; None = the server's interpreter, or
             shipyard/python when the model has a requirements.txt.
+        scaling_configuration: ``TransformerScalingConfig`` to autoscale the transformer
+            between min and max instances (min 1 or more); None = ``resources.num_instances``.
     """
 
     def __init__(
@@ -158,15 +161,22 @@ class Transformer:
         script_file: str | os.PathLike[str],
         resources: TransformerResources | None = None,
         environment: str | None = None,
+        scaling_configuration: ScalingConfig | None = None,
     ) -> None:
         self.script_file = os.fspath(script_file)
         self.resources = resources if resources is not None else TransformerResources()
         self.environment = environment
+        self.scaling_configuration = scaling_configuration
 
     @classmethod
     def from_spec(cls, spec: TransformerSpec) -> Transformer:
         """Build from a stored ``TransformerSpec``."""
-        return cls(spec.script_file, resources=spec.resources, environment=spec.environment)
+        return cls(
+            spec.script_file,
+            resources=spec.resources,
+            environment=spec.environment,
+            scaling_configuration=spec.scaling,
+        )
 
     def to_spec(self) -> TransformerSpec:
         """This transformer as a validated ``TransformerSpec``.
@@ -178,6 +188,7 @@ class Transformer:
             lambda: TransformerSpec(
                 script_file=self.script_file,
                 resources=self.resources,
+                scaling=self.scaling_configuration,
                 environment=self.environment,
             ),
             "transformer",

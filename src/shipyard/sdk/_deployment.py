@@ -17,6 +17,7 @@ from shipyard.sdk._logs import LogLine, fetch_logs, format_lines
 from shipyard.sdk._model import to_json_value
 from shipyard.sdk._predictor import PredictorSpecBuilder
 from shipyard.sdk._resolution import parse_resolution, warn_about
+from shipyard.sdk._revisions import Revision, parse_revisions
 from shipyard.sdk._wait import RUNNING, STOPPED, StatusCallback, await_goal
 from shipyard.spec.deployment import DeploymentSpec
 from shipyard.spec.status import DeploymentState, DeploymentStatus
@@ -124,8 +125,74 @@ class Deployment:
         self._apply(body)
         warn_about(self.resolution, self.name)
         if await_update and self.active:
-            goal = dc_replace(RUNNING, min_revision=self.revision or 0)
-            await_goal(self.name, self._fetch_status, goal, await_update, on_status)
+            self.await_running(await_update, on_status=on_status)
+        return self
+
+    def await_running(
+        self, timeout: float = 600, *, on_status: StatusCallback | None = None
+    ) -> DeploymentStatus:
+        """Wait until the deployment is RUNNING (or IDLE) at its current revision.
+
+        For a wait started later, e.g. after ``save(await_update=None)``.
+
+        Args:
+            timeout: Seconds to wait at most.
+            on_status: Optional callback receiving each status polled while waiting.
+
+        Returns:
+            The status that ended the wait.
+
+        Raises:
+            ModelServeError: The deployment FAILED (e.g. the new revision's replicas crash).
+            TimeoutExpired: It was not RUNNING in time.
+        """
+        goal = dc_replace(RUNNING, min_revision=self.revision or 0)
+        return await_goal(self.name, self._fetch_status, goal, timeout, on_status)
+
+    def get_revisions(self) -> list[Revision]:
+        """Every revision of the deployment's spec, oldest first.
+
+        Returns:
+            One ``Revision`` per spec change: its number, who made it (``author``), when
+            (``created_at``), what it did (``change``), the fields it changed (``changes``,
+            ``path: old -> new [unit]``) and the whole ``spec``.
+        """
+        return parse_revisions(self._connection.json("GET", self._url("/revisions")))
+
+    def rollback(
+        self,
+        revision: int,
+        await_update: float | None = 600,
+        *,
+        on_status: StatusCallback | None = None,
+    ) -> Deployment:
+        """Make an earlier revision's spec current again, as a new revision.
+
+        The server validates that spec like any update; afterwards ``predictor`` describes it.
+
+        Args:
+            revision: The revision whose spec to restore (see ``get_revisions()``).
+            await_update: Seconds to wait until the deployment is RUNNING at the new revision;
+                None or 0 = return at once.
+            on_status: Optional callback receiving each status polled while waiting.
+
+        Returns:
+            This deployment.
+
+        Raises:
+            NotFound: The deployment has no such revision (the message names the known ones).
+            Conflict: The deployment already has that revision's spec.
+            InvalidSpec: That spec is not valid any more (e.g. its model version is gone).
+            ModelServeError: The deployment FAILED while waiting.
+            TimeoutExpired: It was not RUNNING in time.
+        """
+        body = self._connection.json("POST", self._url("/rollback"), json={"revision": revision})
+        spec = parse_answer(DeploymentSpec, body.get("spec"), "deployment spec")
+        self.predictor = Predictor.from_spec(self._connection, spec)
+        self._apply(body)
+        warn_about(self.resolution, self.name)
+        if await_update and self.active:
+            self.await_running(await_update, on_status=on_status)
         return self
 
     def dry_run(self) -> Resolution:

@@ -18,6 +18,7 @@ from shipyard.sdk._components import (
 from shipyard.sdk._http import Connection
 from shipyard.spec.deployment import DeploymentSpec, PredictorSpec, ServingTool
 from shipyard.spec.resources import PredictorResources
+from shipyard.spec.scaling import ScalingConfig
 
 
 class PredictorSpecBuilder:
@@ -35,6 +36,7 @@ class PredictorSpecBuilder:
         resources: PredictorResources | None = None,
         transformer: Transformer | None = None,
         environment: str | None = None,
+        scaling_configuration: ScalingConfig | None = None,
     ) -> None:
         self._connection = connection
         self.name = deployment_name(name)
@@ -45,6 +47,7 @@ class PredictorSpecBuilder:
         self.resources = resources if resources is not None else PredictorResources()
         self.transformer = transformer
         self.environment = environment
+        self.scaling_configuration = scaling_configuration
 
     @classmethod
     def from_spec(cls, connection: Connection, spec: DeploymentSpec) -> Self:
@@ -59,6 +62,7 @@ class PredictorSpecBuilder:
             resources=spec.predictor.resources,
             transformer=Transformer.from_spec(spec.transformer) if spec.transformer else None,
             environment=spec.predictor.environment,
+            scaling_configuration=spec.predictor.scaling,
         )
 
     def to_spec(self) -> DeploymentSpec:
@@ -73,6 +77,7 @@ class PredictorSpecBuilder:
                 model_version=self.model_version,
                 script_file=self.script_file,
                 resources=self.resources,
+                scaling=self.scaling_configuration,
                 environment=self.environment,
             ),
             "predictor",

@@ -19,6 +19,7 @@ from shipyard.sdk._model import Model
 from shipyard.sdk._params import DeploymentParams
 from shipyard.spec.deployment import ServingTool
 from shipyard.spec.resources import PredictorResources, TransformerResources
+from shipyard.spec.scaling import ScalingConfig
 
 
 def _not_supported(field: str, value: Any) -> None:
@@ -55,6 +56,7 @@ class ModelServing:
         transformer: Transformer | None = None,
         environment: str | None = None,
         deployment_params: DeploymentParams | None = None,
+        scaling_configuration: ScalingConfig | None = None,
     ) -> Predictor:
         """Describe how to serve a saved model version (nothing is sent to the server yet).
 
@@ -79,6 +81,9 @@ class ModelServing:
             deployment_params: Fiddler-style sizing applied over ``resources``: ``cpu``
                 millicpus and ``memory`` MiB become the request and the limit per instance,
                 ``replicas`` the instances, ``image_uri`` the environment.
+            scaling_configuration: ``PredictorScalingConfig(min_instances, max_instances,
+                scale_metric, target, ...)`` to autoscale between min and max instances
+                (min 0 = scale to zero when idle); None = ``resources.num_instances``.
 
         Returns:
             The ``Predictor``; call ``deploy()`` on it.
@@ -111,6 +116,7 @@ class ModelServing:
             resources=resources,
             transformer=transformer,
             environment=environment,
+            scaling_configuration=scaling_configuration,
         )
 
     def create_transformer(

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shipyard.spec.resources import PredictorResources, TransformerResources
+from shipyard.spec.scaling import ScalingConfig
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 NAME_RULE = (
@@ -55,6 +56,11 @@ class PredictorSpec(BaseModel):
         "None = detect (predictor.py, predict.py, package.py, or a bare model file).",
     )
     resources: PredictorResources = Field(default_factory=PredictorResources)
+    scaling: ScalingConfig | None = Field(
+        default=None,
+        description="Autoscaling between min and max instances; None = resources.num_instances "
+        "(0 = scale to zero).",
+    )
     environment: str | None = Field(
         default=None,
         description="Base environment name[:version] or alias; None = the server's "
@@ -69,6 +75,7 @@ class TransformerSpec(BaseModel):
 
     script_file: str
     resources: TransformerResources = Field(default_factory=TransformerResources)
+    scaling: ScalingConfig | None = None
     environment: str | None = None
 
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shipyard.spec.deployment import Component, DeploymentSpec, ServingTool
 from shipyard.spec.resources import ComponentResources, Resources
+from shipyard.spec.scaling import ScalingConfig
 from shipyard.spec.units import cores_text, memory_text, normalize_cores
 from shipyard.spec.validation import FieldError
 
@@ -144,14 +145,38 @@ def tools_with_limits() -> str:
     return " or ".join(names)
 
 
+def _scaling_errors(
+    tool: ServingTool, component: Component, scaling: ScalingConfig | None
+) -> list[FieldError]:
+    caps = CAPABILITIES[tool]
+    path = f"{component.value}.scaling"
+    if scaling is None:
+        return []
+    if not caps.autoscaling:
+        msg = (
+            f"serving tool {tool.value} cannot autoscale the {component.value}: autoscaling "
+            f"needs {tools_with('autoscaling')}; remove scaling and set num_instances"
+        )
+        return [FieldError(path, scaling.model_dump(mode="json"), msg)]
+    if scaling.min_instances == 0 and not caps.scale_to_zero:
+        msg = (
+            f"serving tool {tool.value} cannot scale the {component.value} to zero: "
+            f"scale-to-zero needs {tools_with('scale_to_zero')}; use min_instances 1 or more"
+        )
+        return [FieldError(f"{path}.min_instances", 0, msg)]
+    return []
+
+
 def _resolve_component(
     tool: ServingTool,
     component: Component,
     res: ComponentResources,
     warnings: list[FieldWarning],
     errors: list[FieldError],
+    scaling: ScalingConfig | None = None,
 ) -> ResolvedComponent:
     caps = CAPABILITIES[tool]
+    errors += _scaling_errors(tool, component, scaling)
     path = f"{component.value}.resources"
     requests, limits = _exact(res.requests), _exact(res.limits)
     if res.num_instances == 0 and not caps.scale_to_zero:
@@ -214,14 +239,17 @@ def resolve(spec: DeploymentSpec) -> Resolution:
     tool = spec.serving_tool
     warnings: list[FieldWarning] = []
     errors: list[FieldError] = []
+    p = spec.predictor
     components = [
-        _resolve_component(tool, Component.PREDICTOR, spec.predictor.resources, warnings, errors)
+        _resolve_component(tool, Component.PREDICTOR, p.resources, warnings, errors, p.scaling)
     ]
     if spec.transformer is not None:
         if CAPABILITIES[tool].transformer:
-            res = spec.transformer.resources
+            t = spec.transformer
             components.append(
-                _resolve_component(tool, Component.TRANSFORMER, res, warnings, errors)
+                _resolve_component(
+                    tool, Component.TRANSFORMER, t.resources, warnings, errors, t.scaling
+                )
             )
         else:
             msg = (

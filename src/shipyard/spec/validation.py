@@ -16,6 +16,7 @@ from typing import Any
 from shipyard.errors import InvalidSpec
 from shipyard.spec.deployment import NAME_PATTERN, NAME_RULE, DeploymentSpec, ServingTool
 from shipyard.spec.resources import ComponentResources
+from shipyard.spec.scaling import ScalingConfig
 from shipyard.spec.units import is_whole_millicpus
 
 IMPLEMENTED_TOOLS = frozenset({ServingTool.LOCAL})
@@ -72,12 +73,44 @@ def resource_errors(path: str, res: ComponentResources) -> list[FieldError]:
     return out
 
 
+def scaling_errors(
+    path: str, resources: ComponentResources, scaling: ScalingConfig | None
+) -> list[FieldError]:
+    """Problems of one component's autoscaling settings."""
+    if scaling is None:
+        return []
+    out: list[FieldError] = []
+    if scaling.min_instances > scaling.max_instances:
+        msg = (
+            f"min_instances ({scaling.min_instances}) is above max_instances "
+            f"({scaling.max_instances}): raise max_instances or lower min_instances"
+        )
+        out.append(FieldError(f"{path}.min_instances", scaling.min_instances, msg))
+    if scaling.panic_window_s > scaling.stable_window_s:
+        msg = (
+            f"the panic window ({scaling.panic_window_s:g} s) must not be longer than the "
+            f"stable window ({scaling.stable_window_s:g} s)"
+        )
+        out.append(FieldError(f"{path}.panic_window_s", scaling.panic_window_s, msg))
+    n = resources.num_instances
+    if not scaling.min_instances <= n <= scaling.max_instances:
+        msg = (
+            f"the initial num_instances ({n}) must lie between min_instances "
+            f"({scaling.min_instances}) and max_instances ({scaling.max_instances})"
+        )
+        out.append(FieldError(f"{path.rsplit('.', 1)[0]}.resources.num_instances", n, msg))
+    return out
+
+
 def spec_errors(spec: DeploymentSpec) -> list[FieldError]:
     """Value problems of a spec, whatever the serving tool (see ``spec.tools.resolve`` for those
     that depend on the tool)."""
     out = resource_errors("predictor.resources", spec.predictor.resources)
+    out += scaling_errors("predictor.scaling", spec.predictor.resources, spec.predictor.scaling)
     if spec.transformer is not None:
-        out += resource_errors("transformer.resources", spec.transformer.resources)
+        t = spec.transformer
+        out += resource_errors("transformer.resources", t.resources)
+        out += scaling_errors("transformer.scaling", t.resources, t.scaling)
         if spec.transformer.resources.num_instances == 0:
             msg = "a transformer needs at least 1 instance"
             out.append(FieldError("transformer.resources.num_instances", 0, msg))

@@ -3,7 +3,8 @@
 Layer: ``shipyard.store``. The API writes desired state (``create_deployment``,
 ``update_spec``, ``set_active``, ``mark_deleting``); the controller reads it, writes only the
 observed ``DeploymentStatus`` (``save_status``) and purges a deployment once its replicas are
-gone (``purge_deployment``). Every spec change adds a row to ``deployment_revisions``.
+gone (``purge_deployment``). Every spec change adds a row to ``deployment_revisions``, whose
+``change`` says what changed (``store.changes``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from shipyard.errors import AlreadyExists, NotFound
 from shipyard.spec.deployment import DeploymentSpec
 from shipyard.spec.status import DeploymentStatus
 from shipyard.spec.validation import FieldError, raise_for
+from shipyard.store.changes import spec_changes, summary
 from shipyard.store.documents import decode_spec, decode_status, encode_spec, encode_status
 from shipyard.store.records import DeploymentRecord, RevisionRecord
 from shipyard.store.session import StoreBase
@@ -146,9 +148,24 @@ class DeploymentStore(StoreBase):
             return _record(row)
 
     def update_spec(
-        self, deployment_id: str, spec: DeploymentSpec, *, author: str = "", change: str = ""
+        self,
+        deployment_id: str,
+        spec: DeploymentSpec,
+        *,
+        author: str = "",
+        reason: str = "",
+        change: str | None = None,
     ) -> DeploymentRecord:
         """Replace the spec: the revision goes up by one and the new spec is kept as a revision.
+
+        Args:
+            deployment_id: The deployment.
+            spec: The new spec (same name).
+            author: Who asked for the change (the caller's project name).
+            reason: Put before the summary of changed fields (``"rollback to revision 2"``).
+            change: The revision's ``change`` text as is; None (the default) = ``reason`` and
+                every changed field (``spec_changes`` of the current and the new spec, computed
+                in the same transaction).
 
         Raises:
             NotFound: no deployment has this id.
@@ -159,6 +176,8 @@ class DeploymentStore(StoreBase):
             if spec.name != row.name:
                 message = f"differs from deployment {row.name!r}: a deployment cannot be renamed"
                 raise_for([FieldError("name", spec.name, message)])
+            if change is None:
+                change = summary(spec_changes(decode_spec(row.spec), spec), reason)
             now = utcnow()
             document = encode_spec(spec)
             row.spec = document
@@ -178,7 +197,8 @@ class DeploymentStore(StoreBase):
             return _record(row)
 
     def list_revisions(self, deployment_id: str) -> list[RevisionRecord]:
-        """Every revision of the deployment, oldest first (``NotFound`` if no such id)."""
+        """Every revision of the deployment, oldest first, each with the fields it changed
+        against the one before (``NotFound`` if no such id)."""
         with self._read() as session:
             _get(session, deployment_id)
             rows = session.scalars(
@@ -186,16 +206,22 @@ class DeploymentStore(StoreBase):
                 .where(DeploymentRevision.deployment_id == deployment_id)
                 .order_by(DeploymentRevision.revision)
             )
-            return [
-                RevisionRecord(
-                    revision=rev.revision,
-                    spec=decode_spec(rev.spec),
-                    author=rev.author,
-                    change=rev.change,
-                    created_at=rev.created_at,
+            revisions: list[RevisionRecord] = []
+            previous: DeploymentSpec | None = None
+            for rev in rows:
+                spec = decode_spec(rev.spec)
+                revisions.append(
+                    RevisionRecord(
+                        revision=rev.revision,
+                        spec=spec,
+                        author=rev.author,
+                        change=rev.change,
+                        created_at=rev.created_at,
+                        changes=tuple(spec_changes(previous, spec)) if previous else (),
+                    )
                 )
-                for rev in rows
-            ]
+                previous = spec
+            return revisions
 
     def mark_deleting(self, deployment_id: str) -> DeploymentRecord:
         """Flag the deployment for deletion; the controller purges it once it is stopped."""

@@ -74,7 +74,12 @@ class DeploymentRecord(BaseModel):
 
 
 class RevisionRecord(BaseModel):
-    """One past (or the current) spec of a deployment, with who changed it and why."""
+    """One past (or the current) spec of a deployment, with who changed it, when and what.
+
+    ``change`` is the summary stored with the revision (``"created"``, the changed fields, or
+    ``"rollback to revision N; ..."``); ``changes`` lists the fields that differ from the
+    previous revision's spec, one ``path: old -> new`` line each (empty for revision 1).
+    """
 
     model_config = _FROZEN
 
@@ -83,3 +88,4 @@ class RevisionRecord(BaseModel):
     author: str
     change: str
     created_at: datetime
+    changes: tuple[str, ...] = ()

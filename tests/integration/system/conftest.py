@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -252,3 +253,43 @@ def crashing_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def copy_model(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+class Load:
+    """A bounded load loop on the gateway: ``workers`` threads send predictions until stopped
+    (or ``max_s`` passed); every non-2xx answer and every connection error is kept."""
+
+    def __init__(
+        self, server: Server, name: str, body: dict, *, workers: int = 4, max_s: float = 120.0
+    ) -> None:
+        self._url = f"{server.gateway}/v1/models/{name}:predict"
+        self._headers = {"Authorization": f"ApiKey {server.key}"}
+        self._body = body
+        self._deadline = time.monotonic() + max_s
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run) for _ in range(workers)]
+        self.ok = 0
+        self.failures: list[str] = []
+
+    def _run(self) -> None:
+        with httpx.Client(headers=self._headers, timeout=60) as client:
+            while not self._stop.is_set() and time.monotonic() < self._deadline:
+                try:
+                    answer = client.post(self._url, json=self._body)
+                except httpx.HTTPError as exc:
+                    self.failures.append(repr(exc))
+                    continue
+                if 200 <= answer.status_code < 300:
+                    self.ok += 1
+                else:
+                    self.failures.append(f"{answer.status_code} {answer.text[:300]}")
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=90)

@@ -252,7 +252,11 @@ def test_a_version_downloads_as_uploaded(server: Server, iris, iris_dir) -> None
     with tarfile.open(fileobj=io.BytesIO(answer.content), mode="r:gz") as tar:
         names = {m.name for m in tar.getmembers() if m.isfile()}
         content = tar.extractfile("predictor.py").read()  # type: ignore[union-attr]
-    assert names == {"model.joblib", "predictor.py"}
+    assert (
+        names
+        == {p.name for p in iris_dir.iterdir()}
+        == {"model.joblib", "predictor.py", "transformer.py"}
+    )
     assert content == (iris_dir / "predictor.py").read_bytes()
     assert iris["checksum"].startswith("sha256:")
 

@@ -163,3 +163,30 @@ def test_create_names_a_base_environment(cli, fake, iris) -> None:
     result = cli(*args, "--no-wait")
     assert result.exit_code == 0, result.output
     assert fake.posted[-1]["spec"]["predictor"]["environment"] == "shipyard/python:1.0.0"
+
+
+def test_create_with_autoscaling_options(cli, fake, iris) -> None:
+    args = ["deployments", "create", "iris", "-m", "iris_model", "--no-wait"]
+    result = cli(*args, "--min-instances", "0", "--max-instances", "3", "--target", "5")
+    assert result.exit_code == 0, result.output
+    scaling = fake.posted[-1]["spec"]["predictor"]["scaling"]
+    assert (scaling["min_instances"], scaling["max_instances"], scaling["target"]) == (0, 3, 5.0)
+    assert scaling["scale_metric"] == "CONCURRENCY"
+
+
+def test_a_bad_autoscaling_option_is_one_error_line(cli, fake, iris) -> None:
+    args = ["deployments", "create", "iris", "-m", "iris_model", "--no-wait"]
+    result = cli(*args, "--max-instances", "0")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: --max-instances: Input should be greater than")
+    assert not fake.posted
+
+
+def test_create_with_a_transformer(cli, fake) -> None:
+    fake.add_version("iris_model", ["model.joblib", "predictor.py", "transformer.py"], "sklearn")
+    args = ["deployments", "create", "iris", "-m", "iris_model", "--no-wait"]
+    result = cli(*args, "--transformer", "transformer.py", "--transformer-instances", "2")
+    assert result.exit_code == 0, result.output
+    transformer = fake.posted[-1]["spec"]["transformer"]
+    assert transformer["script_file"] == "transformer.py"
+    assert transformer["resources"]["num_instances"] == 2

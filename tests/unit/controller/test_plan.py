@@ -78,3 +78,23 @@ def test_zero_instances_stops_everything_and_starts_nothing():
 def test_exited_and_stopping_replicas_are_ignored():
     replicas = [replica("a", 0, ReplicaPhase.EXITED), replica("b", 0, ReplicaPhase.STOPPING)]
     assert run([target(1)], replicas) == [StartReplica("d1", "predictor", 0, "t1")]
+
+
+def test_a_rollout_replaces_one_slot_at_a_time():
+    olds = [replica(f"old{i}", i, template="t1") for i in range(3)]
+    assert run([target(3, "t2")], olds) == [StartReplica("d1", "predictor", 0, "t2")]
+    starting = replica("new0", 0, template="t2", phase=ReplicaPhase.STARTING, started=90.0)
+    assert run([target(3, "t2")], [*olds, starting]) == []  # slot 0 surges: the rest waits
+    ready = replica("new0", 0, template="t2")
+    actions = run([target(3, "t2")], [*olds, ready])
+    assert StopReplica("old0", "replaced by a new revision") in actions
+    assert StartReplica("d1", "predictor", 1, "t2") in actions
+    assert not any(isinstance(a, StartReplica) and a.slot == 2 for a in actions)
+
+
+def test_a_missing_slot_starts_even_during_a_rollout():
+    olds = [replica(f"old{i}", i, template="t1") for i in range(2)]
+    actions = run([target(3, "t2")], olds)
+    assert StartReplica("d1", "predictor", 0, "t2") in actions
+    assert StartReplica("d1", "predictor", 2, "t2") in actions  # scale-up is not a surge
+    assert StartReplica("d1", "predictor", 1, "t2") not in actions

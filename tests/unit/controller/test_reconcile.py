@@ -346,3 +346,51 @@ async def test_without_environment_or_requirements_replicas_run_embedded(tmp_pat
     [replica] = backend.replicas.values()
     assert replica.spec.python is None and envs.requests == []
     assert store.statuses["id-iris"].environments == {}
+
+
+async def test_scale_to_zero_wakes_on_demand_and_sleeps_after_the_retention(world) -> None:
+    store, backend, clock, controller = world
+    dep = store.add("sleepy", 0)  # 0 instances = scale to zero
+    await settle(controller)
+    assert backend.replicas == {} and store.statuses[dep].state is DeploymentState.IDLE
+    [route] = controller.routes.snapshot()["deployments"]
+    assert route["wakeable"] is True and route["predictor"] == []
+
+    assert controller.wake("p", "sleepy") is True
+    await settle(controller)
+    assert len(backend.replicas) == 1 and store.statuses[dep].state is DeploymentState.RUNNING
+    controller.record_traffic([{"project_id": "p", "name": "sleepy", "requests": 1,
+                                "busy_s": 0.1, "in_flight": 0}])  # fmt: skip
+    for _ in range(25):  # 25 s without a request: still within the 30 s retention
+        clock.now += 1.0
+        controller.record_traffic([{"project_id": "p", "name": "sleepy", "requests": 1,
+                                    "busy_s": 0.1, "in_flight": 0}])  # fmt: skip
+        await settle(controller, passes=1)
+    assert len(backend.replicas) == 1
+    for _ in range(10):
+        clock.now += 1.0
+        await settle(controller, passes=1)
+    assert backend.replicas == {} and store.statuses[dep].state is DeploymentState.IDLE
+    assert any("scaled to zero" in n for n in store.statuses[dep].notes)
+
+
+async def test_autoscaling_follows_the_gateways_traffic(world) -> None:
+    from shipyard.spec.scaling import ScalingConfig
+
+    store, backend, clock, controller = world
+    dep = store.add("busy", 1)
+    record = store.deployments[dep]
+    scaling = ScalingConfig(min_instances=1, max_instances=4, target=2.0, stable_window_s=10.0,
+                            panic_window_s=2.0)  # fmt: skip
+    predictor = record.spec.predictor.model_copy(update={"scaling": scaling})
+    store.update(dep, spec=record.spec.model_copy(update={"predictor": predictor}))
+    await settle(controller)
+    busy = 0.0
+    for second in range(12):  # 6 requests in flight all the time: 3 replicas at a target of 2
+        clock.now += 1.0
+        busy += 6.0
+        controller.record_traffic([{"project_id": "p", "name": "busy", "requests": 10 * second,
+                                    "busy_s": busy, "in_flight": 6}])  # fmt: skip
+        await settle(controller, passes=1)
+    assert len(backend.replicas) == 3
+    assert store.statuses[dep].available_instances == {"predictor": 3}

@@ -98,3 +98,18 @@ def test_a_failed_environment_fails_the_deployment_and_says_the_old_revision_ser
     assert d.message == f"{reason}; the previous revision keeps serving (2 replicas)"
     fresh = derive(inputs(env_error=reason, ready={"predictor": 0}, live=0))
     assert fresh.message == reason
+
+
+def test_a_rollout_whose_new_replicas_crash_fails_and_says_the_old_ones_serve():
+    crash = ReplicaExit(code=3, reason="Error", message="exit code 3")
+    d = derive(
+        inputs(
+            ready={"predictor": 0},
+            live=3,
+            outdated=2,
+            failures=[SlotFailure(component="predictor", slot=0, failures=3, exit=crash)],
+        )
+    )
+    assert d.state is DeploymentState.FAILED
+    assert d.message.startswith("rollout stopped: predictor replica 0 failed 3 times in a row")
+    assert d.message.endswith("the previous revision keeps serving (2 replicas)")

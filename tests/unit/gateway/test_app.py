@@ -61,6 +61,8 @@ class World:
 
     applied: int = -1
     """The version the gateway reported in its last poll."""
+    wakes: list[dict[str, Any]] = field(default_factory=list)
+    traffic: list[dict[str, Any]] = field(default_factory=list)
 
     def publish(self, deployments: list[dict[str, Any]]) -> None:
         self.deployments = deployments
@@ -90,6 +92,16 @@ class World:
             raise httpx.ReadTimeout("slow", request=request)
         if host == "broken":
             return streamed(500, b'{"error": "user code raised"}', "application/json")
+        stage = request.headers.get("x-shipyard-stage")
+        await request.aread()
+        if host.startswith("t"):  # a transformer replica
+            self.received.append(request)
+            if host == "tbad":
+                answer: Any = {"error": "preprocess rejected the input: bad"}
+                return streamed(400, json.dumps(answer).encode(), "application/json")
+            step = "instances" if stage == "preprocess" else "predictions"
+            answer = {step: [stage[:-7] if stage else None, json.loads(request.content)]}
+            return streamed(200, json.dumps(answer).encode(), "application/json")
         self.received.append(request)
         body = b'{"predictions":[1] ,  "by":"' + host.encode() + b'"}'
         return streamed(201, body, "application/x-test", x_replica=host)
@@ -98,6 +110,12 @@ class World:
         assert request.headers["authorization"] == "Bearer tok"
         if not self.control_up:
             return httpx.Response(503, json={"error": "down"})
+        if request.url.path == "/internal/wake":
+            self.wakes.append(json.loads(request.content))
+            return httpx.Response(202, json={"status": "waking"})
+        if request.url.path == "/internal/traffic":
+            self.traffic.append(json.loads(request.content))
+            return httpx.Response(204)
         self.applied = int(request.url.params["after"])
         if self.applied >= self.version:
             await asyncio.sleep(float(request.url.params["wait"]))
@@ -110,12 +128,13 @@ def world() -> World:
 
 
 @contextlib.asynccontextmanager
-async def open_gateway(world: World) -> AsyncIterator[httpx.AsyncClient]:
+async def open_gateway(world: World, **settings_kw: Any) -> AsyncIterator[httpx.AsyncClient]:
     settings = GatewaySettings(
         gateway_control_url="http://control",
         internal_token="tok",
         gateway_poll_wait_s=0.05,
         gateway_attempts=2,
+        **settings_kw,
     )
     app = create_app(settings, transport=httpx.MockTransport(world.handle))
     async with (
@@ -255,3 +274,97 @@ async def test_server_metadata_and_metrics_need_no_key(gateway):
     assert 'shipyard_gateway_requests_total{code="401",deployment="",project=""} 1.0' in text
     assert "shipyard_gateway_routing_table_version 1.0" in text
     assert json.loads((await gateway.get("/v2/health/live")).content) == {"live": True}
+
+
+async def test_requests_for_a_deployment_at_zero_are_held_until_its_replica_is_ready(world):
+    world.publish([deployment("sleepy", [], state="IDLE", wakeable=True)])
+    async with open_gateway(world, gateway_cold_start_timeout_s=10) as gateway:
+        await world.wait_applied()
+        calls = [
+            asyncio.create_task(gateway.post("/v1/models/sleepy:predict", json={}, headers=AUTH_A))
+            for _ in range(5)
+        ]
+        for _ in range(200):
+            if world.wakes:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+        assert not any(c.done() for c in calls)  # held, not refused
+        assert world.wakes == [{"project_id": "pa", "name": "sleepy"}]  # one wake for all
+        world.publish([deployment("sleepy", ["http://r9"], state="STARTING", wakeable=True)])
+        answers = await asyncio.gather(*calls)
+    assert [a.status_code for a in answers] == [201] * 5
+    assert {a.json()["by"] for a in answers} == {"r9"}
+
+
+async def test_a_cold_start_that_takes_too_long_is_a_clear_503(world):
+    world.publish([deployment("sleepy", [], state="IDLE", wakeable=True)])
+    async with open_gateway(world, gateway_cold_start_timeout_s=0.3) as gateway:
+        await world.wait_applied()
+        r = await gateway.post("/v1/models/sleepy:predict", json={}, headers=AUTH_A)
+    assert r.status_code == 503
+    assert "did not get a ready replica within 0.3 s of a cold start" in r.json()["error"]
+
+
+async def test_a_stopped_deployment_is_not_woken(world):
+    world.publish([deployment("off", [], state="STOPPED", wakeable=False)])
+    async with open_gateway(world) as gateway:
+        await world.wait_applied()
+        r = await gateway.post("/v1/models/off:predict", json={}, headers=AUTH_A)
+    assert r.status_code == 503 and world.wakes == []
+
+
+async def test_traffic_is_reported_to_the_control_plane(world):
+    async with open_gateway(world, gateway_report_interval_s=0.02) as gateway:
+        await world.wait_applied()
+        for _ in range(3):
+            await gateway.post("/v1/models/iris:predict", json={}, headers=AUTH_A)
+        for _ in range(200):
+            reports = [d for t in world.traffic for d in t["deployments"]]
+            if any(d["requests"] == 3 for d in reports):
+                break
+            await asyncio.sleep(0.01)
+    last = next(d for d in reversed(reports) if d["name"] == "iris")
+    assert (last["project_id"], last["requests"], last["in_flight"]) == ("pa", 3, 0)
+    assert last["busy_s"] >= 0
+
+
+async def test_a_transformer_deployment_goes_preprocess_predictor_postprocess(world):
+    world.publish([deployment("t", ["http://r1"], transformer=["http://t1"], has_transformer=True)])
+    async with open_gateway(world) as gateway:
+        await world.wait_applied()
+        r = await gateway.post("/v1/models/t:predict", json={"instances": [1]}, headers=AUTH_A)
+    assert r.status_code == 200
+    pre, predicted, post = world.received[-3:]
+    assert (pre.url.host, pre.headers["x-shipyard-stage"]) == ("t1", "preprocess")
+    assert json.loads(pre.content) == {"instances": [1]}
+    assert predicted.url.host == "r1" and "x-shipyard-stage" not in predicted.headers
+    assert json.loads(predicted.content) == {"instances": ["pre", {"instances": [1]}]}
+    assert post.headers["x-shipyard-stage"] == "postprocess"
+    assert post.content == b'{"predictions":[1] ,  "by":"r1"}'
+    assert r.json() == {"predictions": ["post", {"predictions": [1], "by": "r1"}]}
+
+
+async def test_errors_of_a_hop_name_their_component_and_keep_their_status(world):
+    world.publish(
+        [
+            deployment("t", ["http://r1"], transformer=["http://tbad"], has_transformer=True),
+            deployment("p", ["http://broken"], transformer=["http://t1"], has_transformer=True),
+        ]
+    )
+    async with open_gateway(world) as gateway:
+        await world.wait_applied()
+        bad_input = await gateway.post("/v1/models/t:predict", json={}, headers=AUTH_A)
+        bad_model = await gateway.post("/v1/models/p:predict", json={}, headers=AUTH_A)
+    assert bad_input.status_code == 400
+    assert bad_input.json() == {"error": "transformer: preprocess rejected the input: bad"}
+    assert bad_model.status_code == 500
+    assert bad_model.json() == {"error": "predictor: user code raised"}
+
+
+async def test_a_transformer_without_ready_replicas_is_not_available(world):
+    world.publish([deployment("t", ["http://r1"], transformer=[], has_transformer=True)])
+    async with open_gateway(world) as gateway:
+        await world.wait_applied()
+        r = await gateway.post("/v1/models/t:predict", json={}, headers=AUTH_A)
+    assert r.status_code == 503

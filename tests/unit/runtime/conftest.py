@@ -48,6 +48,12 @@ class FakeModel:
     async def predict(self, payload: Any) -> Any:
         return self.fn(payload)
 
+    def has_stage(self, name: str) -> bool:
+        return False  # a predictor
+
+    async def stage(self, name: str, payload: Any) -> Any:
+        raise AssertionError("a predictor has no steps")
+
 
 def write(directory: Path, name: str, source: str) -> Path:
     """Write a file (dedented source) into a model directory."""

@@ -5,6 +5,8 @@ Deployment status is scripted: after a create/start/update, successive ``GET``s 
 states in ``fake.rollout`` one by one (the last one sticks); after a stop, STOPPING then STOPPED.
 Every status carries ``fake.environments`` (component -> EnvironmentInfo JSON; empty by default).
 Base environments are looked up by the server's own ``Catalogue`` over ``fake.base_environments``.
+Every create/update/rollback adds to ``fake.revisions[name]`` (change texts from the server's own
+``store.changes``); a rollback is validated like a PUT (so its spec lands in ``fake.posted`` too).
 Shared by the SDK and CLI unit tests (loaded by path from both conftest files).
 """
 
@@ -27,6 +29,7 @@ from pydantic import ValidationError
 from shipyard.environments.catalogue import Catalogue
 from shipyard.errors import (
     AlreadyExists,
+    Conflict,
     Forbidden,
     InvalidSpec,
     NotFound,
@@ -43,6 +46,7 @@ from shipyard.spec.validation import (
     raise_for,
     spec_errors,
 )
+from shipyard.store.changes import spec_changes, summary
 
 HOST = "http://shipyard.test"
 GATEWAY = "http://gateway.test"
@@ -207,6 +211,7 @@ class FakeShipyard:
         self.builds: list[dict[str, Any]] = []  # manifests GET /environments/builds answers
         self.environments: dict[str, dict[str, Any]] = {}  # status.environments of every answer
         self.admin = True  # whether API_KEY is an administrator's key
+        self.revisions: dict[str, list[dict[str, Any]]] = {}  # GET .../revisions, by name
         self.requests: list[httpx.Request] = []
         self.transport = httpx.MockTransport(self.handle)
         self._routes: list[tuple[str, re.Pattern[str], Route]] = [
@@ -237,6 +242,10 @@ class FakeShipyard:
             ("GET", re.compile(r"/api/v1/environments/builds"), self._builds),
             ("GET", re.compile(r"/api/v1/environments/(?P<ref>.+)"), self._get_environment),
             ("POST", re.compile(r"/v1/models/(?P<name>[^/:]+):predict"), self._predict),
+        ]
+        self._routes += [
+            ("GET", re.compile(r"/api/v1/deployments/(?P<name>[^/]+)/revisions"), self._revisions),
+            ("POST", re.compile(r"/api/v1/deployments/(?P<name>[^/]+)/rollback"), self._rollback),
         ]
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -363,6 +372,7 @@ class FakeShipyard:
         active = body.get("start", True)
         fake = FakeDeployment(spec, active=active, pending=list(self.rollout) if active else [])
         self.deployments[spec["name"]] = fake
+        self._add_revision(fake)
         return httpx.Response(201, json=self._answer(fake))
 
     def _list_deployments(self, request: httpx.Request) -> httpx.Response:
@@ -382,11 +392,13 @@ class FakeShipyard:
         fake.spec = spec
         fake.revision += 1
         fake.state, fake.pending = "UPDATING", list(self.rollout) if fake.active else []
+        self._add_revision(fake)
         return httpx.Response(200, json=self._answer(fake))
 
     def _delete(self, request: httpx.Request, name: str) -> httpx.Response:
         self.deployment(name)
         del self.deployments[name]
+        self.revisions.pop(name, None)
         return httpx.Response(204)
 
     def _start(self, request: httpx.Request, name: str) -> httpx.Response:
@@ -406,6 +418,55 @@ class FakeShipyard:
         lines = [x for x in self.logs.get(name, []) if x.get("component", component) == component]
         lines = [{k: v for k, v in x.items() if k != "component"} for x in lines][-tail:]
         return httpx.Response(200, json={"component": component, "lines": lines})
+
+    def _add_revision(self, fake: FakeDeployment, reason: str = "") -> None:
+        history = self.revisions.setdefault(fake.spec["name"], [])
+        spec = DeploymentSpec.model_validate(fake.spec)
+        changes = (
+            spec_changes(DeploymentSpec.model_validate(history[-1]["spec"]), spec)
+            if history
+            else []
+        )
+        history.append(
+            {
+                "revision": fake.revision,
+                "author": self.project_name,
+                "change": summary(changes, reason) if history else "created",
+                "changes": changes,
+                "created_at": NOW,
+                "spec": fake.spec,
+            }
+        )
+
+    def _revisions(self, request: httpx.Request, name: str) -> httpx.Response:
+        self.deployment(name)
+        return httpx.Response(200, json=self.revisions.get(name, []))
+
+    def _rollback(self, request: httpx.Request, name: str) -> httpx.Response:
+        fake = self.deployment(name)
+        body = json.loads(request.content)
+        history = self.revisions.get(name, [])
+        wanted = body["revision"]
+        target = next((r for r in history if r["revision"] == wanted), None)
+        if target is None:
+            known = f"{history[0]['revision']} to {history[-1]['revision']}" if history else "none"
+            raise NotFound(
+                f"deployment {name!r} has no revision {wanted}: its revisions are {known}"
+            )
+        if target["spec"] == fake.spec:
+            raise Conflict(
+                f"deployment {name!r} already has the spec of revision {wanted} (it is at "
+                f"revision {fake.revision}): there is nothing to roll back"
+            )
+        dry_run = body.get("dry_run", False)
+        spec = self._validate({"spec": target["spec"], "dry_run": dry_run})
+        if dry_run:
+            return httpx.Response(200, json={**FakeDeployment(spec).answer(), "dry_run": True})
+        fake.spec = spec
+        fake.revision += 1
+        fake.state, fake.pending = "UPDATING", list(self.rollout) if fake.active else []
+        self._add_revision(fake, f"rollback to revision {wanted}")
+        return httpx.Response(200, json=self._answer(fake))
 
     def _answer(self, fake: FakeDeployment) -> dict[str, Any]:
         answer = fake.answer()

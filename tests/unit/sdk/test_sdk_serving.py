@@ -39,6 +39,7 @@ def test_seed_snippet_allocates_resources(fake, mr: ModelRegistry, ms: ModelServ
                     "requests": {"cores": 1.0, "memory": 128, "gpus": 0},
                     "limits": {"cores": 2.0, "memory": 256, "gpus": 0},
                 },
+                "scaling": None,
                 "environment": None,
             },
             "transformer": None,

@@ -1,5 +1,6 @@
-"""Deployments: create (validated against the registry and the serving tool), start, stop,
-delete, status and logs. Handlers only change desired state; the controller does the rest."""
+"""Deployments: create (validated against the registry and the serving tool), update, roll
+back to an earlier revision, start, stop, delete, status, revision history and logs. Handlers only
+change desired state; the controller does the rest."""
 
 from __future__ import annotations
 
@@ -8,18 +9,20 @@ from pathlib import Path
 
 from fastapi import APIRouter, Query, Response
 
-from shipyard.api.deps import CallerDep, ServicesDep
+from shipyard.api.deps import Caller, CallerDep, ServicesDep
 from shipyard.api.schemas import (
     DeploymentCreate,
     DeploymentOut,
+    DeploymentRollback,
     DeploymentUpdate,
     LogLineOut,
     LogsOut,
+    RevisionOut,
 )
 from shipyard.api.services import Services
 from shipyard.controller.environments import base_of, environment_request
 from shipyard.controller.scheduling import never_fits
-from shipyard.errors import AlreadyExists, InvalidSpec, NotFound
+from shipyard.errors import AlreadyExists, Conflict, InvalidSpec, NotFound
 from shipyard.spec.capacity import Demand
 from shipyard.spec.deployment import Component, DeploymentSpec, ServingTool
 from shipyard.spec.resources import ComponentResources
@@ -153,16 +156,65 @@ def update_deployment(
         raise_for(
             [FieldError("spec.name", spec.name, f"must be {name!r}: renaming is not supported")]
         )
-    _check(svc, who.project.id, spec, dry_run=body.dry_run)
-    if body.dry_run:
+    return _replace_spec(svc, who, record, spec, dry_run=body.dry_run)
+
+
+def _replace_spec(
+    svc: Services,
+    who: Caller,
+    record: DeploymentRecord,
+    spec: DeploymentSpec,
+    *,
+    dry_run: bool,
+    reason: str = "",
+) -> DeploymentOut:
+    """Validate ``spec`` as a create would, then store it as the next revision (whose change
+    text is ``reason`` and the changed fields). An equal spec stores nothing."""
+    _check(svc, who.project.id, spec, dry_run=dry_run)
+    if dry_run:
         revision = record.revision + (spec != record.spec)
         proposed = record.model_copy(update={"spec": spec, "revision": revision})
         return _dry_run(svc, proposed, "the new spec is valid")
     if spec == record.spec:
         return _out(svc, record)
-    updated = svc.store.update_spec(record.id, spec, author=who.project.name, change="spec updated")
+    updated = svc.store.update_spec(record.id, spec, author=who.project.name, reason=reason)
     svc.controller.notify()
     return _out(svc, updated)
+
+
+@router.get("/deployments/{name}/revisions")
+def list_revisions(name: str, who: CallerDep, svc: ServicesDep) -> list[RevisionOut]:
+    """Every revision, oldest first: who made it, when, and what it changed."""
+    record = _visible(svc, who.project.id, name)
+    return [RevisionOut.of(r) for r in svc.store.list_revisions(record.id)]
+
+
+@router.post("/deployments/{name}/rollback")
+def rollback_deployment(
+    name: str, body: DeploymentRollback, who: CallerDep, svc: ServicesDep
+) -> DeploymentOut:
+    """Store an earlier revision's spec again, as a new revision validated like a PUT.
+
+    Unknown revision: 404 naming the known ones. The spec already in force: 409.
+    """
+    record = _visible(svc, who.project.id, name)
+    revisions = svc.store.list_revisions(record.id)
+    target = next((r for r in revisions if r.revision == body.revision), None)
+    if target is None:
+        first, last = revisions[0].revision, revisions[-1].revision
+        raise NotFound(
+            f"deployment {name!r} has no revision {body.revision}: "
+            f"its revisions are {first} to {last}",
+            details={"first_revision": first, "last_revision": last},
+        )
+    if target.spec == record.spec:
+        raise Conflict(
+            f"deployment {name!r} already has the spec of revision {body.revision} (it is at "
+            f"revision {record.revision}): there is nothing to roll back",
+            details={"revision": record.revision},
+        )
+    reason = f"rollback to revision {body.revision}"
+    return _replace_spec(svc, who, record, target.spec, dry_run=body.dry_run, reason=reason)
 
 
 @router.get("/deployments")

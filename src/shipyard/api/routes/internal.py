@@ -3,25 +3,57 @@
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
 
 from shipyard.api.deps import ServicesDep
-from shipyard.errors import Unauthorized
+from shipyard.api.services import Services
+from shipyard.errors import NotFound, Unauthorized
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/internal/routes")
-async def routes(
-    request: Request,
-    svc: ServicesDep,
-    after: int = Query(0, ge=0),
-    wait: float = Query(0.0, ge=0.0, le=60.0),
-) -> dict[str, Any]:
+def _gateway(request: Request, svc: ServicesDep) -> Services:
     header = request.headers.get("authorization", "")
     token = header.removeprefix("Bearer ").strip()
     if not hmac.compare_digest(token.encode(), svc.internal_token.encode()):
         raise Unauthorized("internal endpoint: wrong or missing token")
+    return svc
+
+
+GatewayDep = Annotated[Services, Depends(_gateway)]
+
+
+class TrafficReport(BaseModel):
+    deployments: list[dict[str, Any]]
+
+
+class WakeRequest(BaseModel):
+    project_id: str
+    name: str
+
+
+@router.get("/internal/routes")
+async def routes(
+    svc: GatewayDep,
+    after: int = Query(0, ge=0),
+    wait: float = Query(0.0, ge=0.0, le=60.0),
+) -> dict[str, Any]:
+    """The routing table, as soon as its version differs from ``after`` (long poll)."""
     return await svc.controller.routes.wait(after, wait)
+
+
+@router.post("/internal/traffic", status_code=204)
+async def traffic(body: TrafficReport, svc: GatewayDep) -> None:
+    """Cumulative traffic counters per deployment, for the autoscaler."""
+    svc.controller.record_traffic(body.deployments)
+
+
+@router.post("/internal/wake", status_code=202)
+async def wake(body: WakeRequest, svc: GatewayDep) -> dict[str, str]:
+    """A request waits for a deployment at zero instances: start a replica now."""
+    if not svc.controller.wake(body.project_id, body.name):
+        raise NotFound(f"deployment {body.name!r} not found")
+    return {"status": "waking"}

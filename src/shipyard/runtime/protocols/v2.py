@@ -133,3 +133,20 @@ def encode_response(
         "id": request.id if request.id is not None else str(uuid.uuid4()),
         "outputs": _select(encode_outputs(result), request.outputs),
     }
+
+
+def encode_request(result: Any, request: InferRequest) -> dict[str, Any]:
+    """A V2 inference request carrying ``result`` (a transformer's preprocess output).
+
+    Single tensors keep the name of the request's single input.
+
+    Raises:
+        InferenceError: The result cannot be expressed as V2 tensors.
+    """
+    tensors = encode_outputs(result)
+    if len(tensors) == 1 and len(request.inputs) == 1:
+        tensors[0]["name"] = request.inputs[0].name
+    body: dict[str, Any] = {"inputs": tensors}
+    if request.id is not None:
+        body["id"] = request.id
+    return body
