@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         Transformer,
         login,
     )
+    from shipyard.spec.batching import InferenceBatcher
     from shipyard.spec.resources import PredictorResources, Resources, TransformerResources
     from shipyard.spec.scaling import PredictorScalingConfig, ScaleMetric, TransformerScalingConfig
     from shipyard.spec.status import DeploymentState, DeploymentStatus
@@ -51,6 +52,7 @@ _SOURCES: dict[str, str] = {
     "TimeoutExpired": "shipyard.errors",
     "Unauthorized": "shipyard.errors",
     "Deployment": "shipyard.sdk",
+    "InferenceBatcher": "shipyard.spec.batching",
     "DeploymentParams": "shipyard.sdk",
     "DeploymentState": "shipyard.spec.status",
     "DeploymentStatus": "shipyard.spec.status",
@@ -76,6 +78,7 @@ __all__ = [
     "DeploymentParams",
     "DeploymentState",
     "DeploymentStatus",
+    "InferenceBatcher",
     "InvalidInput",
     "InvalidSpec",
     "Model",

@@ -93,6 +93,11 @@ class LocalBackend:
         cmd += ["--name", spec.deployment_name, "--framework", spec.framework]
         if spec.script_file:
             cmd += ["--script", str(spec.model_dir / spec.script_file)]
+        batching = spec.batching
+        if batching is not None and batching.enabled:
+            cmd += ["--max-batch-size", str(batching.batch_size)]
+            cmd += ["--max-latency-ms", f"{batching.latency_ms:g}"]
+            cmd += ["--batch-timeout-s", f"{batching.timeout_s:g}"]
         return cmd
 
     async def start(self, spec: ReplicaSpec) -> ReplicaRef:

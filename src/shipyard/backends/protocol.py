@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from shipyard.spec.batching import InferenceBatcher
 from shipyard.spec.capacity import Capacity
 from shipyard.spec.resources import ComponentResources
 from shipyard.spec.status import ReplicaExit
@@ -37,6 +38,7 @@ class ReplicaSpec:
     resources: ComponentResources
     python: str | None = None  # interpreter of the environment; None = the server's own
     runtime_path: Path | None = None  # folder with the replica runtime, put on PYTHONPATH
+    batching: InferenceBatcher | None = None  # adaptive batching (predictors)
 
 
 @dataclass(frozen=True)

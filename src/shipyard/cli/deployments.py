@@ -27,6 +27,7 @@ from shipyard.cli._resolution import print_resolution, print_warnings
 from shipyard.cli._state import project_of
 from shipyard.errors import InvalidInput, ModelServeError
 from shipyard.sdk import Deployment, ShipyardWarning, Transformer
+from shipyard.spec.batching import InferenceBatcher
 from shipyard.spec.deployment import Component, DeploymentSpec
 from shipyard.spec.resources import (
     ComponentResources,
@@ -143,6 +144,18 @@ def _scaling(
         raise InvalidInput(f"{field}: {first['msg']}") from None
 
 
+def _batcher(size: int | None, latency_ms: float | None) -> InferenceBatcher | None:
+    if size is None and latency_ms is None:
+        return None
+    try:
+        return InferenceBatcher(enabled=True, max_batch_size=size, max_latency=latency_ms)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        option = {"max_batch_size": "--batch-size", "max_latency": "--batch-latency-ms"}
+        field = option.get(str(first["loc"][0]), str(first["loc"][0]))
+        raise InvalidInput(f"{field}: {first['msg']}") from None
+
+
 def _deployment(ctx: typer.Context, name: str) -> Deployment:
     return project_of(ctx).get_model_serving().get_deployment(name)
 
@@ -166,6 +179,14 @@ def create(
     max_instances: MaxInstances = None,
     target: Target = None,
     scale_metric: Metric = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(help="Adaptive batching: most instances per model call (turns it on)."),
+    ] = None,
+    batch_latency_ms: Annotated[
+        float | None,
+        typer.Option(help="Adaptive batching: longest wait for a batch to fill, in ms."),
+    ] = None,
     transformer: Annotated[
         str | None,
         typer.Option(
@@ -209,6 +230,7 @@ def create(
             base=PredictorResources(),
         ),
         scaling_configuration=_scaling(None, min_instances, max_instances, target, scale_metric),
+        inference_batcher=_batcher(batch_size, batch_latency_ms),
         transformer=(
             Transformer(
                 transformer,

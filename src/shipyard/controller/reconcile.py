@@ -604,10 +604,12 @@ def _replica_spec(
     if component is Component.PREDICTOR:
         resources = spec.predictor.resources
         script, framework = spec.predictor.script_file, model.framework
+        batching = spec.predictor.batching
     else:
         assert spec.transformer is not None
         resources = spec.transformer.resources
         script, framework = spec.transformer.script_file, "python"
+        batching = None
     return ReplicaSpec(
         replica_id=f"{record.name}-{component.value[0]}{action.slot}-{uuid.uuid4().hex[:8]}",
         deployment_id=record.id,
@@ -623,4 +625,5 @@ def _replica_spec(
         framework=framework,
         script_file=script,
         resources=resources,
+        batching=batching,
     )

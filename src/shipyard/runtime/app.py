@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from shipyard.errors import InferenceError, InvalidInput, ShipyardError
+from shipyard.runtime.batching import BatchPolicy
 from shipyard.runtime.codec import json_default
 from shipyard.runtime.config import RuntimeConfig
 from shipyard.runtime.dataplane import DataPlane
@@ -191,8 +192,19 @@ def create_app(
     Returns:
         The Starlette application.
     """
+    batching = None
+    if config.max_batch_size > 1 and config.component == "predictor":
+        batching = BatchPolicy(
+            max_batch_size=config.max_batch_size,
+            max_latency_s=config.max_latency_ms / 1000.0,
+            timeout_s=config.batch_timeout_s,
+        )
     plane = DataPlane(
-        model, name=config.name, version=config.model_version, any_name=config.any_name
+        model,
+        name=config.name,
+        version=config.model_version,
+        any_name=config.any_name,
+        batching=batching,
     )
 
     @contextlib.asynccontextmanager

@@ -38,6 +38,12 @@ class RuntimeConfig:
     """The model version's files (``MODEL_FILES_PATH``)."""
     model_version: str = "1"
     """Model version reported in V2 answers (``MODEL_VERSION``)."""
+    max_batch_size: int = 0
+    """Adaptive batching: most instances in one model call; 0 = no batching."""
+    max_latency_ms: float = 5.0
+    """Adaptive batching: longest a request waits for others to join its batch."""
+    batch_timeout_s: float = 60.0
+    """Adaptive batching: longest a request waits for its batch's answer."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
         "--name", default=None, help="model name in URLs (default: DEPLOYMENT_NAME)"
     )
     parser.add_argument("--any-name", action="store_true", help="answer to any model name in URLs")
+    parser.add_argument("--max-batch-size", type=int, default=0, help="batching: 0 = off")
+    parser.add_argument("--max-latency-ms", type=float, default=5.0)
+    parser.add_argument("--batch-timeout-s", type=float, default=60.0)
     return parser
 
 
@@ -100,4 +109,7 @@ def parse_config(
         framework=args.framework,
         model_dir=model_dir,
         model_version=env.get("MODEL_VERSION") or "1",
+        max_batch_size=max(0, args.max_batch_size),
+        max_latency_ms=args.max_latency_ms,
+        batch_timeout_s=args.batch_timeout_s,
     )

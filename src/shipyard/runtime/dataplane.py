@@ -14,6 +14,7 @@ from importlib import metadata
 from typing import Any
 
 from shipyard.errors import InferenceError, InvalidInput, NotFound, NotReady, ShipyardError
+from shipyard.runtime.batching import Batcher, BatchPolicy
 from shipyard.runtime.model import InputKind, ServedModel
 
 log = logging.getLogger("shipyard.runtime")
@@ -33,7 +34,15 @@ def _shipyard_version() -> str:
 class DataPlane:
     """One served model behind the runtime's endpoints."""
 
-    def __init__(self, model: ServedModel, *, name: str, version: str, any_name: bool) -> None:
+    def __init__(
+        self,
+        model: ServedModel,
+        *,
+        name: str,
+        version: str,
+        any_name: bool,
+        batching: BatchPolicy | None = None,
+    ) -> None:
         """Wrap a (not yet loaded) model.
 
         Args:
@@ -41,8 +50,10 @@ class DataPlane:
             name: The ``<m>`` answered to in URLs.
             version: The model version reported in V2 answers.
             any_name: Answer to any ``<m>``.
+            batching: Combine concurrent predictions into one model call (None = never).
         """
         self._model = model
+        self._batcher = Batcher(model.predict, batching) if batching is not None else None
         self.name = name
         self.version = version
         self._any_name = any_name
@@ -109,6 +120,8 @@ class DataPlane:
             InferenceError: The model raised something other than a ``ShipyardError``.
         """
         try:
+            if self._batcher is not None:
+                return await self._batcher.submit(payload)
             return await self._model.predict(payload)
         except ShipyardError:
             raise

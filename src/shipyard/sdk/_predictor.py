@@ -16,6 +16,7 @@ from shipyard.sdk._components import (
     parse_serving_tool,
 )
 from shipyard.sdk._http import Connection
+from shipyard.spec.batching import InferenceBatcher
 from shipyard.spec.deployment import DeploymentSpec, PredictorSpec, ServingTool
 from shipyard.spec.resources import PredictorResources
 from shipyard.spec.scaling import ScalingConfig
@@ -37,6 +38,7 @@ class PredictorSpecBuilder:
         transformer: Transformer | None = None,
         environment: str | None = None,
         scaling_configuration: ScalingConfig | None = None,
+        inference_batcher: InferenceBatcher | None = None,
     ) -> None:
         self._connection = connection
         self.name = deployment_name(name)
@@ -48,6 +50,7 @@ class PredictorSpecBuilder:
         self.transformer = transformer
         self.environment = environment
         self.scaling_configuration = scaling_configuration
+        self.inference_batcher = inference_batcher
 
     @classmethod
     def from_spec(cls, connection: Connection, spec: DeploymentSpec) -> Self:
@@ -63,6 +66,7 @@ class PredictorSpecBuilder:
             transformer=Transformer.from_spec(spec.transformer) if spec.transformer else None,
             environment=spec.predictor.environment,
             scaling_configuration=spec.predictor.scaling,
+            inference_batcher=spec.predictor.batching,
         )
 
     def to_spec(self) -> DeploymentSpec:
@@ -78,6 +82,7 @@ class PredictorSpecBuilder:
                 script_file=self.script_file,
                 resources=self.resources,
                 scaling=self.scaling_configuration,
+                batching=self.inference_batcher,
                 environment=self.environment,
             ),
             "predictor",

@@ -17,6 +17,7 @@ from shipyard.sdk._deployment import Deployment, Predictor
 from shipyard.sdk._http import Connection
 from shipyard.sdk._model import Model
 from shipyard.sdk._params import DeploymentParams
+from shipyard.spec.batching import InferenceBatcher
 from shipyard.spec.deployment import ServingTool
 from shipyard.spec.resources import PredictorResources, TransformerResources
 from shipyard.spec.scaling import ScalingConfig
@@ -52,7 +53,7 @@ class ModelServing:
         script_file: str | os.PathLike[str] | None = None,
         resources: PredictorResources | None = None,
         inference_logger: Any = None,
-        inference_batcher: Any = None,
+        inference_batcher: InferenceBatcher | None = None,
         transformer: Transformer | None = None,
         environment: str | None = None,
         deployment_params: DeploymentParams | None = None,
@@ -74,7 +75,9 @@ class ModelServing:
             resources: Instances, requests and limits; None = the defaults
                 (requests 0.2 cores / 32 MiB, limits 2 cores / 1024 MiB, 1 instance).
             inference_logger: Not supported yet; must be None.
-            inference_batcher: Not supported yet; must be None.
+            inference_batcher: ``InferenceBatcher(enabled=True, max_batch_size=32,
+                max_latency=5, timeout=60)`` combines concurrent requests to one replica into
+                one model call (``max_latency`` in ms, ``timeout`` in s); None = no batching.
             transformer: Optional ``Transformer`` for pre- and post-processing.
             environment: Base environment name[:version]; None = the server's interpreter,
                 or shipyard/python when the model has a requirements.txt.
@@ -96,7 +99,9 @@ class ModelServing:
             resources = deployment_params.to_resources(resources)
             environment = _environment(environment, deployment_params.image_uri)
         _not_supported("inference_logger", inference_logger)
-        _not_supported("inference_batcher", inference_batcher)
+        if inference_batcher is not None and not isinstance(inference_batcher, InferenceBatcher):
+            message = "use shipyard.InferenceBatcher(enabled, max_batch_size, max_latency, timeout)"
+            raise spec_error("inference_batcher", repr(inference_batcher), message)
         if not model.saved or model.version is None:
             message = f"model {model.name!r} has not been saved: call model.save(path) first"
             raise spec_error("model", model.name, message)
@@ -117,6 +122,7 @@ class ModelServing:
             transformer=transformer,
             environment=environment,
             scaling_configuration=scaling_configuration,
+            inference_batcher=inference_batcher,
         )
 
     def create_transformer(

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shipyard.spec.batching import InferenceBatcher
 from shipyard.spec.resources import PredictorResources, TransformerResources
 from shipyard.spec.scaling import ScalingConfig
 
@@ -60,6 +61,9 @@ class PredictorSpec(BaseModel):
         default=None,
         description="Autoscaling between min and max instances; None = resources.num_instances "
         "(0 = scale to zero).",
+    )
+    batching: InferenceBatcher | None = Field(
+        default=None, description="Adaptive batching of concurrent requests (LOCAL, KSERVE)."
     )
     environment: str | None = Field(
         default=None,

@@ -190,3 +190,13 @@ def test_create_with_a_transformer(cli, fake) -> None:
     transformer = fake.posted[-1]["spec"]["transformer"]
     assert transformer["script_file"] == "transformer.py"
     assert transformer["resources"]["num_instances"] == 2
+
+
+def test_create_with_adaptive_batching(cli, fake, iris) -> None:
+    args = ["deployments", "create", "iris", "-m", "iris_model", "--no-wait"]
+    result = cli(*args, "--batch-size", "16", "--batch-latency-ms", "2")
+    assert result.exit_code == 0, result.output
+    batching = fake.posted[-1]["spec"]["predictor"]["batching"]
+    assert batching == {"enabled": True, "max_batch_size": 16, "max_latency": 2.0, "timeout": None}
+    result = cli(*args, "--batch-size", "1")
+    assert result.exit_code == 1 and result.stderr.startswith("error: --batch-size:")

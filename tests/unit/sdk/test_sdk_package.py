@@ -32,6 +32,7 @@ PUBLIC = {
     "ModelServing",
     "Predictor",
     "PredictorResources",
+    "InferenceBatcher",
     "PredictorScalingConfig",
     "ScaleMetric",
     "TransformerScalingConfig",

@@ -40,6 +40,7 @@ def test_seed_snippet_allocates_resources(fake, mr: ModelRegistry, ms: ModelServ
                     "limits": {"cores": 2.0, "memory": 256, "gpus": 0},
                 },
                 "scaling": None,
+                "batching": None,
                 "environment": None,
             },
             "transformer": None,
@@ -91,10 +92,22 @@ def test_create_transformer_is_the_transformer_class(ms: ModelServing) -> None:
     assert made.to_spec().resources.num_instances == 0
 
 
-@pytest.mark.parametrize("option", ["inference_logger", "inference_batcher"])
-def test_unsupported_options_are_refused(ms: ModelServing, my_model: Model, option: str) -> None:
-    with pytest.raises(InvalidSpec, match=f"{option} is not supported yet"):
-        ms.create_predictor(my_model, **{option: {"enabled": True}})
+def test_unsupported_options_are_refused(ms: ModelServing, my_model: Model) -> None:
+    with pytest.raises(InvalidSpec, match="inference_logger is not supported yet"):
+        ms.create_predictor(my_model, inference_logger={"enabled": True})
+
+
+def test_an_inference_batcher_goes_into_the_spec(ms: ModelServing, my_model: Model) -> None:
+    from shipyard import InferenceBatcher
+
+    with pytest.raises(InvalidSpec, match=r"use shipyard\.InferenceBatcher"):
+        ms.create_predictor(my_model, inference_batcher={"enabled": True})  # type: ignore[arg-type]
+    batcher = InferenceBatcher(enabled=True, max_batch_size=16, max_latency=2)
+    predictor = ms.create_predictor(my_model, inference_batcher=batcher)
+    spec = predictor.to_spec().predictor.batching
+    assert spec is not None and (spec.batch_size, spec.latency_ms, spec.timeout_s) == (16, 2, 60)
+    with pytest.raises(ValueError, match="greater than or equal to 2"):
+        InferenceBatcher(enabled=True, max_batch_size=1)
 
 
 def test_unsaved_model_cannot_be_served(mr: ModelRegistry, ms: ModelServing) -> None:

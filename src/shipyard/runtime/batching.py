@@ -1,0 +1,154 @@
+"""Adaptive batching: concurrent requests to one replica become one model call.
+
+Requests arriving while a batch is open join it until it holds ``max_batch_size`` rows or
+``max_latency_s`` passed since its first request; the model is then called once on all rows
+and the predictions are split back, in order. Only payloads of the same shape join one batch
+(lists; numpy arrays with the same trailing shape; DataFrames with the same columns); anything
+else (a dict of named inputs, a scalar) is called on its own. A model must return one
+prediction per row to be batched; if it does not, every request of the batch gets that error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shipyard.errors import InferenceError, TimeoutExpired
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPolicy:
+    max_batch_size: int = 32
+    max_latency_s: float = 0.005
+    timeout_s: float = 60.0
+
+
+@dataclass
+class _Batch:
+    signature: tuple[Any, ...]
+    payloads: list[Any] = field(default_factory=list)
+    futures: list[asyncio.Future[Any]] = field(default_factory=list)
+    rows: int = 0
+    timer: asyncio.TimerHandle | None = None
+
+
+def _signature(payload: Any) -> tuple[Any, ...] | None:
+    """What must match for two payloads to share a model call; None = not batchable."""
+    if isinstance(payload, list):
+        return ("list",)
+    kind = type(payload).__module__.split(".")[0]
+    if kind == "numpy" and getattr(payload, "ndim", 0) >= 1:
+        return ("ndarray", payload.shape[1:], str(payload.dtype))
+    if kind == "pandas" and hasattr(payload, "columns"):
+        return ("dataframe", tuple(payload.columns))
+    return None
+
+
+def _concat(signature: tuple[Any, ...], payloads: list[Any]) -> Any:
+    if signature[0] == "list":
+        return [row for payload in payloads for row in payload]
+    if signature[0] == "ndarray":
+        import numpy as np
+
+        return np.concatenate(payloads, axis=0)
+    import pandas as pd
+
+    return pd.concat(payloads, ignore_index=True)
+
+
+def _split(result: Any, sizes: list[int]) -> list[Any]:
+    total = sum(sizes)
+    try:
+        count = len(result)
+    except TypeError:
+        count = -1
+    if count != total:
+        raise InferenceError(
+            f"batching: predict returned {count if count >= 0 else 'a non-sequence'} for "
+            f"{total} instances; return one prediction per instance, or disable batching"
+        )
+    slicer = result.iloc if hasattr(result, "iloc") else result
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(slicer[start : start + size])
+        start += size
+    return parts
+
+
+class Batcher:
+    """Combines concurrent calls of ``call`` into batches under ``policy``."""
+
+    def __init__(self, call: Callable[[Any], Awaitable[Any]], policy: BatchPolicy) -> None:
+        self._call = call
+        self._policy = policy
+        self._open: _Batch | None = None
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def submit(self, payload: Any) -> Any:
+        """The prediction for ``payload``, computed in a batch when it can be."""
+        signature = _signature(payload)
+        rows = len(payload) if signature is not None else 0
+        if signature is None or rows == 0 or rows >= self._policy.max_batch_size:
+            return await self._call(payload)
+        loop = asyncio.get_running_loop()
+        batch = self._open
+        if batch is not None and batch.signature != signature:
+            self._close()
+            batch = None
+        if batch is None:
+            batch = self._open = _Batch(signature)
+            batch.timer = loop.call_later(self._policy.max_latency_s, self._close_if, batch)
+        future: asyncio.Future[Any] = loop.create_future()
+        batch.payloads.append(payload)
+        batch.futures.append(future)
+        batch.rows += rows
+        if batch.rows >= self._policy.max_batch_size:
+            self._close()
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self._policy.timeout_s)
+        except TimeoutError:
+            raise TimeoutExpired(
+                f"the batch of this request took longer than {self._policy.timeout_s:g} s"
+            ) from None
+
+    def _close_if(self, batch: _Batch) -> None:
+        if self._open is batch:
+            self._close()
+
+    def _close(self) -> None:
+        batch, self._open = self._open, None
+        if batch is None:
+            return
+        if batch.timer is not None:
+            batch.timer.cancel()
+        task = asyncio.get_running_loop().create_task(self._run(batch))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run(self, batch: _Batch) -> None:
+        try:
+            if len(batch.payloads) == 1:
+                results = [await self._call(batch.payloads[0])]
+            else:
+                combined = _concat(batch.signature, batch.payloads)
+                sizes = [len(p) for p in batch.payloads]
+                results = _split(await self._call(combined), sizes)
+        except BaseException as exc:
+            for future in batch.futures:
+                if not future.done():
+                    future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for future, result in zip(batch.futures, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+    async def close(self) -> None:
+        """Finish the open batch and wait for running ones (at shutdown)."""
+        self._close()
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*self._running, return_exceptions=True)
