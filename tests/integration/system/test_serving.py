@@ -265,8 +265,14 @@ def test_stop_answers_503_and_start_brings_it_back(server: Server, iris) -> None
     with server.client() as api, gateway_client(server) as gw:
         assert api.post("/deployments/iris/stop").status_code == 200
         wait_state(api, "iris", "STOPPED")
-        answer = gw.post("/v1/models/iris:predict", json={"instances": SAMPLES})
-        assert answer.status_code == 503 and "STOPPED" in answer.json()["error"]
+
+        def refused():  # the gateway learns the new state a moment after the API shows it
+            answer = gw.post("/v1/models/iris:predict", json={"instances": SAMPLES})
+            assert answer.status_code == 503, answer.text
+            return answer if "STOPPED" in answer.json()["error"] else None
+
+        answer = wait_until(refused, 10, "the gateway to refuse with state STOPPED")
+        assert "start it to serve again" in answer.json()["error"]
         assert api.post("/deployments/iris/start").status_code == 200
         wait_state(api, "iris", "RUNNING")
         assert gw.post("/v1/models/iris:predict", json={"instances": SAMPLES}).status_code == 200
