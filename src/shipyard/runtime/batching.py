@@ -1,11 +1,13 @@
 """Adaptive batching: concurrent requests to one replica become one model call.
 
-Requests arriving while a batch is open join it until it holds ``max_batch_size`` rows or
-``max_latency_s`` passed since its first request; the model is then called once on all rows
+A request that finds the model idle is called at once (batching never delays a lone request).
+Requests arriving while the model is busy join an open batch, which goes to the model as soon as
+the model is free again, or once it holds ``max_batch_size`` rows, or once ``max_latency_s``
+passed since its first request, whichever comes first; the model is called once on all its rows
 and the predictions are split back, in order. Only payloads of the same shape join one batch
 (lists; numpy arrays with the same trailing shape; DataFrames with the same columns); anything
-else (a dict of named inputs, a scalar) is called on its own. A model must return one
-prediction per row to be batched; if it does not, every request of the batch gets that error.
+else (a dict of named inputs, a scalar) is called on its own. A model must return one prediction
+per row to be batched; if it does not, every request of the batch gets that error.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class Batcher:
         self._policy = policy
         self._open: _Batch | None = None
         self._running: set[asyncio.Task[None]] = set()
+        self._busy = 0  # model calls under way
 
     async def submit(self, payload: Any) -> Any:
         """The prediction for ``payload``, computed in a batch when it can be."""
@@ -93,6 +96,8 @@ class Batcher:
         rows = len(payload) if signature is not None else 0
         if signature is None or rows == 0 or rows >= self._policy.max_batch_size:
             return await self._call(payload)
+        if self._busy == 0 and self._open is None:  # idle: no reason to wait for company
+            return await self._call_counted(payload)
         loop = asyncio.get_running_loop()
         batch = self._open
         if batch is not None and batch.signature != signature:
@@ -114,6 +119,15 @@ class Batcher:
                 f"the batch of this request took longer than {self._policy.timeout_s:g} s"
             ) from None
 
+    async def _call_counted(self, payload: Any) -> Any:
+        self._busy += 1
+        try:
+            return await self._call(payload)
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self._close()  # the model is free: send what gathered meanwhile
+
     def _close_if(self, batch: _Batch) -> None:
         if self._open is batch:
             self._close()
@@ -131,11 +145,11 @@ class Batcher:
     async def _run(self, batch: _Batch) -> None:
         try:
             if len(batch.payloads) == 1:
-                results = [await self._call(batch.payloads[0])]
+                results = [await self._call_counted(batch.payloads[0])]
             else:
                 combined = _concat(batch.signature, batch.payloads)
                 sizes = [len(p) for p in batch.payloads]
-                results = _split(await self._call(combined), sizes)
+                results = _split(await self._call_counted(combined), sizes)
         except BaseException as exc:
             for future in batch.futures:
                 if not future.done():

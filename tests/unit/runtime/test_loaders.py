@@ -220,3 +220,14 @@ def test_missing_script_and_directory_are_reported(tmp_path):
         detect(config(tmp_path / "missing"))
     with pytest.raises(ModelServeError, match="transformer needs --script"):
         detect(config(tmp_path, component="transformer"))
+
+
+def test_a_model_under_a_dot_folder_is_found_but_hidden_files_inside_it_are_not(tmp_path):
+    from shipyard.runtime.loaders.frameworks import find_model_file
+
+    home = tmp_path / ".shipyard" / "artifacts" / "m" / "1"  # the default data directory
+    home.mkdir(parents=True)
+    (home / "model.joblib").write_bytes(b"x")
+    (home / ".cache").mkdir()
+    (home / ".cache" / "other.joblib").write_bytes(b"x")
+    assert find_model_file(home, "sklearn") == home / "model.joblib"

@@ -90,7 +90,10 @@ def _files(model_dir: Path, *, recursive: bool) -> list[Path]:
         if p.is_file()
         and p.name not in _NOT_MODELS
         and not p.name.startswith("requirements")
-        and not any(part.startswith(".") or part == "__pycache__" for part in p.parts)
+        and not any(
+            part.startswith(".") or part == "__pycache__"
+            for part in p.relative_to(model_dir).parts  # not the parents: ~/.shipyard is fine
+        )
     ]
 
 
