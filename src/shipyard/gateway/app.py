@@ -32,6 +32,7 @@ from shipyard.gateway.proxy import Forwarder, request_headers, route_ready
 from shipyard.gateway.sync import RouteSync
 from shipyard.gateway.table import DeploymentRoute, ReplicaPicker, RoutingTable
 from shipyard.gateway.traffic import Traffic, TrafficReporter
+from shipyard.gateway.upstream import HttpxUpstream, RawUpstream, Upstream
 from shipyard.settings import GatewaySettings
 
 _POOL_LIMITS = httpx.Limits(
@@ -123,8 +124,16 @@ class _Gateway:
                 token=s.internal_token,
                 interval_s=s.gateway_report_interval_s,
             )
+            replicas: Upstream = (
+                HttpxUpstream(upstream)
+                if self._transport is not None
+                else RawUpstream(
+                    timeout_s=s.gateway_upstream_timeout_s,
+                    connect_timeout_s=min(5.0, s.gateway_upstream_timeout_s),
+                )
+            )
             self._forwarder = Forwarder(
-                upstream, self._picker, self._metrics, attempts=s.gateway_attempts
+                replicas, self._picker, self._metrics, attempts=s.gateway_attempts
             )
             self._sync, self._cold = sync, cold
             tasks = [
@@ -137,6 +146,7 @@ class _Gateway:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                await replicas.aclose()
                 self._sync = self._forwarder = self._cold = None
 
     def _table_applied(self, table: RoutingTable, cold: ColdStarts) -> None:

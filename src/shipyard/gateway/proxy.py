@@ -20,6 +20,7 @@ from starlette.responses import Response
 from shipyard.errors import BackendUnavailable, TimeoutExpired
 from shipyard.gateway.metrics import GatewayMetrics
 from shipyard.gateway.table import DeploymentRoute, ReplicaPicker
+from shipyard.gateway.upstream import Upstream
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class Forwarder:
     """Sends requests to replicas with retries on connection failures.
 
     Args:
-        client: the shared pooled client (its timeout bounds one replica's answer).
+        upstream: the pooled client to replicas (its timeout bounds one replica's answer).
         picker: the round-robin picker, shared by all requests.
         metrics: where upstream failures are counted.
         attempts: most distinct replicas tried for one request.
@@ -98,13 +99,13 @@ class Forwarder:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        upstream: Upstream,
         picker: ReplicaPicker,
         metrics: GatewayMetrics,
         *,
         attempts: int,
     ) -> None:
-        self._client = client
+        self._upstream = upstream
         self._picker = picker
         self._metrics = metrics
         self._attempts = max(1, attempts)
@@ -198,14 +199,9 @@ class Forwarder:
         )
 
     async def _send(self, url: str, method: str, headers: RawHeaders, body: bytes) -> Response:
-        request = self._client.build_request(method, url, headers=headers, content=body or None)
-        upstream = await self._client.send(request, stream=True)
-        try:
-            content = b"".join([chunk async for chunk in upstream.aiter_raw()])
-        finally:
-            await upstream.aclose()
-        response = Response(content, status_code=upstream.status_code)
-        response.raw_headers.extend(response_headers(upstream.headers.raw))
+        answer = await self._upstream.send(url, method, headers, body)
+        response = Response(answer.content, status_code=answer.status)
+        response.raw_headers.extend(response_headers(answer.headers))
         return response
 
 

@@ -1,0 +1,126 @@
+"""The gateway's own HTTP/1.1 client against tiny real servers on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+
+from shipyard.gateway.upstream import RawUpstream
+
+pytestmark = pytest.mark.integration
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def server(handler: Handler) -> AsyncIterator[tuple[str, list[int]]]:
+    """A loopback server; yields its base URL and a list counting connections."""
+    connections: list[int] = []
+    writers: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(1)
+        writers.append(writer)
+        try:
+            with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+                await handler(reader, writer)
+        finally:
+            writer.close()
+
+    srv = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    try:
+        async with srv:
+            yield f"http://127.0.0.1:{port}", connections
+    finally:
+        for writer in writers:
+            writer.close()
+        await asyncio.sleep(0)
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length")
+    )
+    return await reader.readexactly(length)
+
+
+async def echo_forever(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while True:
+        body = await read_request(reader)
+        writer.write(b"HTTP/1.1 201 Created\r\ncontent-type: text/plain\r\n")
+        writer.write(b"content-length: %d\r\nx-extra: yes\r\n\r\n" % len(body) + body)
+        await writer.drain()
+
+
+async def test_answers_come_back_whole_over_one_kept_alive_connection() -> None:
+    client = RawUpstream(timeout_s=5)
+    async with server(echo_forever) as (url, connections):
+        for i in range(5):
+            answer = await client.send(f"{url}/v1/x?a=1", "POST", [(b"x-a", b"b")], b"hi%d" % i)
+            assert (answer.status, answer.content) == (201, b"hi%d" % i)
+            assert (b"x-extra", b"yes") in answer.headers
+        assert len(connections) == 1
+    await client.aclose()
+
+
+async def test_chunked_answers_and_connection_close() -> None:
+    async def chunked_then_close(reader, writer) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n")
+        writer.write(b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+        await writer.drain()
+
+    client = RawUpstream(timeout_s=5)
+    async with server(chunked_then_close) as (url, connections):
+        assert (await client.send(url + "/", "POST", [], b"")).content == b"abcde"
+        assert (await client.send(url + "/", "POST", [], b"")).content == b"abcde"
+        assert len(connections) == 2  # "connection: close" is honoured
+    await client.aclose()
+
+
+async def test_a_connection_the_replica_closed_while_idle_is_replaced_transparently() -> None:
+    async def one_answer_then_close(reader, writer) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()  # ... then the server closes without saying so
+
+    client = RawUpstream(timeout_s=5)
+    async with server(one_answer_then_close) as (url, connections):
+        assert (await client.send(url + "/", "POST", [], b"1")).content == b"ok"
+        await asyncio.sleep(0.05)
+        assert (await client.send(url + "/", "POST", [], b"2")).content == b"ok"
+        assert len(connections) == 2
+    await client.aclose()
+
+
+async def test_refused_reset_and_slow_replicas_raise_the_forwarders_error_kinds() -> None:
+    client = RawUpstream(timeout_s=0.3)
+    async with server(echo_forever) as (url, _):
+        pass  # closed: nothing listens on that port any more
+    with pytest.raises(httpx.ConnectError):
+        await client.send(url + "/", "POST", [], b"")
+
+    async def reset(reader, writer) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc")  # then gone
+
+    async with server(reset) as (url, _):
+        with pytest.raises(httpx.ReadError):
+            await client.send(url + "/", "POST", [], b"")
+
+    async def silent(reader, writer) -> None:
+        await read_request(reader)
+        await asyncio.sleep(5)
+
+    async with server(silent) as (url, _):
+        with pytest.raises(httpx.ReadTimeout):
+            await client.send(url + "/", "POST", [], b"")
+    await client.aclose()
