@@ -1,0 +1,143 @@
+"""One bench run, start to end: model, peers' virtualenvs, each target in turn, the report.
+
+Targets run one after another, never together; each is stopped (its whole process tree) before
+the next starts. A target that cannot be installed or started is skipped with its reason, so
+one broken peer never loses the others' numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from importlib.metadata import distributions, version
+from pathlib import Path
+
+from bench import (
+    baseline,
+    bytecode,
+    envbuild,
+    machine,
+    model,
+    peers,
+    pending,
+    report,
+    results,
+    shipyard_target,
+)
+from bench.measure import measure
+from bench.peers import SERVERS
+from bench.results import Results, Skipped
+from bench.settings import BENCH_DIR, REPO, WORK, RunSettings
+from bench.target import Started, TargetFailed
+from bench.venvs import Venv, ensure
+
+KEY_PACKAGES = {
+    "shipyard": ("shipyard", "starlette", "uvicorn", "httpx", "scikit-learn", "numpy"),
+    "shipyard+batching": ("shipyard", "starlette", "uvicorn", "httpx", "scikit-learn", "numpy"),
+    "kserve": ("kserve", "fastapi", "uvicorn", "scikit-learn", "numpy"),
+    "mlserver": ("mlserver", "mlserver-sklearn", "fastapi", "uvicorn", "uvloop", "scikit-learn"),
+    "bentoml": ("bentoml", "starlette", "uvicorn", "scikit-learn", "numpy"),
+    "ray": ("ray", "fastapi", "uvicorn", "scikit-learn", "numpy"),
+}
+
+
+def _is_shipyard(name: str) -> bool:
+    return name.startswith("shipyard")
+
+
+def _frozen(venv: Venv | None) -> dict[str, str]:
+    if venv is not None:
+        return venv.frozen
+    return {d.metadata["Name"].lower(): d.version for d in distributions()}
+
+
+def _versions(name: str, venv: Venv | None) -> dict[str, str]:
+    if venv is None:
+        return {p: version(p) for p in KEY_PACKAGES[name]}
+    return {p: venv.frozen.get(p, "?") for p in KEY_PACKAGES[name]}
+
+
+@contextlib.contextmanager
+def _start(name: str, venv: Venv | None, model_file: Path, s: RunSettings) -> Iterator[Started]:
+    if _is_shipyard(name):
+        batching = name == "shipyard+batching"
+        with shipyard_target.start(
+            model_file, timeout_s=s.start_timeout_s, batching=batching
+        ) as started:
+            yield started
+    else:
+        assert venv is not None
+        timeout = s.ray_start_timeout_s if name == "ray" else s.start_timeout_s
+        with peers.start(name, venv, model_file, timeout_s=timeout) as started:
+            yield started
+
+
+def _prepare(res: Results, s: RunSettings, model_file: Path) -> dict[str, Venv | None]:
+    """Virtualenvs, versions and bare-process baselines of every target."""
+    venvs: dict[str, Venv | None] = {}
+    for name in s.targets:
+        venv: Venv | None = None
+        if not _is_shipyard(name):
+            print(f"== {name}: virtualenv", flush=True)
+            try:
+                venv = ensure(name)
+            except (RuntimeError, OSError) as exc:
+                res.skipped.append(Skipped(name, f"install failed: {exc}"))
+                continue
+            res.install_s[name] = venv.install_s
+        venvs[name] = venv
+        res.versions[name] = _versions(name, venv)
+        res.frozen[name] = _frozen(venv)
+        python = venv.python if venv is not None else Path(sys.executable)
+        cache = "shipyard" if venv is None else name
+        print(f"== {name}: bytecode cache", flush=True)
+        bytecode.precompile(cache, python, (REPO / "src",) if venv is None else (SERVERS,))
+        res.bare[name] = baseline.bare(python, model_file, bytecode.env(cache))
+    return venvs
+
+
+def run(s: RunSettings, command: str) -> Results:
+    """Measure every target of ``s`` and return the results (nothing written yet)."""
+    started_at = time.monotonic()
+    model_file = model.train(WORK / "model")
+    print("== in-process floor", flush=True)
+    res = Results(
+        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        command=command,
+        wall_s=0.0,
+        settings=s,
+        machine=machine.describe(),
+        versions={},
+        install_s={},
+        frozen={},
+        floor=model.floor(model_file),
+        bare={},
+        pending=pending.all_pending(),
+    )
+    venvs = _prepare(res, s, model_file)
+    for name, venv in venvs.items():
+        print(f"== {name}: start", flush=True)
+        try:
+            with _start(name, venv, model_file, s) as started:
+                print(f"   first prediction after {started.start_to_first_s:.1f} s", flush=True)
+                res.targets.append(measure(started, s))
+        except (TargetFailed, RuntimeError) as exc:
+            print(f"   skipped: {exc}", flush=True)
+            res.skipped.append(Skipped(name, str(exc).splitlines()[0][:400]))
+        time.sleep(2.0)  # let the machine settle between targets
+    if any(_is_shipyard(name) for name in s.targets):
+        print("== environment builds (Shipyard: cold, warm uv cache, reuse; plain pip)", flush=True)
+        res.environment_builds = envbuild.measure()
+    res.wall_s = time.monotonic() - started_at
+    return res
+
+
+def write(res: Results) -> Path:
+    """Write RESULTS.md and results.json (into ``bench/_work/`` for a quick run)."""
+    folder, suffix = (WORK, "-quick") if res.settings.quick else (BENCH_DIR, "")
+    results.write_json(res, folder / f"results{suffix}.json")
+    report.write(res, folder / f"RESULTS{suffix}.md")
+    return folder / f"RESULTS{suffix}.md"

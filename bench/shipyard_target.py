@@ -1,0 +1,187 @@
+"""Shipyard as a target: its own server and home, the model uploaded and deployed with the SDK.
+
+``shipyard server`` runs from the project's environment with ``SHIPYARD_HOME`` under
+``bench/_work`` and free loopback ports. The model file is registered as a scikit-learn model
+and deployed with ``WORKERS`` instances (no environment: the replicas run on the server's
+interpreter, which has scikit-learn). Load goes through the gateway with the API key header.
+
+Two targets come from here: ``shipyard`` (which also times deploys and cold starts from zero,
+see :mod:`bench.shipyard_timing`, before the deployment the load test uses) and
+``shipyard+batching`` (the same deployment with adaptive batching on, V1 only).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+import shipyard
+from bench import bytecode, payloads
+from bench import shipyard_timing as timing
+from bench.load import Request
+from bench.peers import QUIET_ENV
+from bench.procs import Launched, ProcInfo, launched, log_tail
+from bench.settings import LOOPBACK, MODEL_NAME, REPO, WORK, WORKERS
+from bench.target import Endpoint, Started, TargetFailed, free_port
+from shipyard import InferenceBatcher, PredictorScalingConfig
+from shipyard.resources import PredictorResources, Resources
+
+HOME = WORK / "shipyard-home"
+LOG = WORK / "logs" / "shipyard.log"
+BATCHER = InferenceBatcher(enabled=True, max_batch_size=32, max_latency=5, timeout=60)
+"""Adaptive batching of the batching target: up to 32 instances or 5 ms (README's example)."""
+RESOURCES = PredictorResources(
+    num_instances=WORKERS,
+    requests=Resources(cores=0.25, memory=128, gpus=0),
+    limits=Resources(cores=2, memory=1024, gpus=0),
+)
+"""Requests small enough for a second deployment to fit beside the first; limits = the machine
+(peers run unlimited, so Shipyard's replicas are not held back by a CPU quota either)."""
+
+
+def _role(proc: ProcInfo, is_root: bool) -> str:
+    if "shipyard.runtime" in proc.cmdline:
+        return "replica"
+    if "shipyard.gateway" in proc.cmdline:
+        return "gateway"
+    return "control plane" if is_root else "other"
+
+
+def _env(api_port: int, gateway_port: int) -> dict[str, str]:
+    env = {k: v for k, v in bytecode.env("shipyard").items() if not k.startswith("SHIPYARD_")}
+    env.update(QUIET_ENV)
+    env.update(
+        SHIPYARD_HOME=str(HOME),
+        SHIPYARD_BIND=LOOPBACK,
+        SHIPYARD_API_PORT=str(api_port),
+        SHIPYARD_GATEWAY_PORT=str(gateway_port),
+        SHIPYARD_LOG_LEVEL="warning",
+    )
+    return env
+
+
+def _wait_healthy(host: str, proc: Launched, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=1.0, trust_env=False) as client:
+        while time.monotonic() < deadline:
+            if not proc.alive():
+                raise TargetFailed(f"shipyard server exited:\n{log_tail(LOG)}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (
+                    client.get(f"{host}/healthz").status_code == 200
+                    and (HOME / "api-key").is_file()
+                ):
+                    return
+            time.sleep(0.1)
+    raise TargetFailed(f"shipyard server not healthy in {timeout_s:g} s:\n{log_tail(LOG)}")
+
+
+def _endpoints(deployment: Any, auth: str) -> list[Endpoint]:
+    v1 = Request(deployment.endpoints["v1"], payloads.v1_body(), auth)
+    v2_url = deployment.endpoints.get("v2") or v1.url.replace(
+        payloads.v1_path(MODEL_NAME), payloads.v2_path(MODEL_NAME)
+    )
+    if not v2_url.endswith("/infer"):
+        v2_url = v2_url.rstrip("/") + "/infer"
+    return [Endpoint("v1", v1), Endpoint("v2", Request(v2_url, payloads.v2_body(), auth))]
+
+
+def _predictor(ms: Any, model: Any, name: str, *, batching: bool, zero: bool = False) -> Any:
+    resources, scaling = RESOURCES, None
+    if zero:
+        resources = PredictorResources(
+            num_instances=0, requests=RESOURCES.requests, limits=RESOURCES.limits
+        )
+        scaling = PredictorScalingConfig(
+            min_instances=0, max_instances=1, scale_to_zero_after_s=timing.ZERO_RETENTION_S
+        )
+    batcher = BATCHER if batching else None
+    return ms.create_predictor(
+        model,
+        name=name,
+        resources=resources,
+        inference_batcher=batcher,
+        scaling_configuration=scaling,
+    )
+
+
+def _notes(batching: bool) -> list[str]:
+    notes = [
+        f"{WORKERS} replicas (requests 0.25 cores / 128 MiB, limits 2 cores / 1024 MiB), "
+        "built-in scikit-learn loader (bare model file), no environment",
+        "called through the gateway with `Authorization: ApiKey ...`",
+    ]
+    if batching:
+        notes.append(
+            "adaptive batching on: InferenceBatcher(enabled=True, max_batch_size=32, "
+            "max_latency=5 ms, timeout=60 s)"
+        )
+    return notes
+
+
+def _prepare_upload(model_file: Path) -> Path:
+    upload = WORK / "shipyard-model"
+    shutil.rmtree(upload, ignore_errors=True)
+    upload.mkdir(parents=True)
+    shutil.copy(model_file, upload / model_file.name)
+    return upload
+
+
+@contextlib.contextmanager
+def start(model_file: Path, *, timeout_s: float, batching: bool = False) -> Iterator[Started]:
+    """Start a fresh Shipyard, deploy ``model_file``, yield it; stop everything on exit.
+
+    Without ``batching`` the start-up figures are timed first (``bench.shipyard_timing``).
+
+    Raises:
+        TargetFailed: the server or a deployment did not come up.
+    """
+    shutil.rmtree(HOME, ignore_errors=True)
+    LOG.unlink(missing_ok=True)
+    upload = _prepare_upload(model_file)
+    api_port, gateway_port = free_port(), free_port()
+    host = f"http://{LOOPBACK}:{api_port}"
+    command = [sys.executable, "-m", "shipyard", "server"]
+    started_at = time.monotonic()
+    env = _env(api_port, gateway_port)
+    with launched("shipyard", command, env=env, log=LOG, cwd=REPO) as proc:
+        _wait_healthy(host, proc, timeout_s)
+        server_up_s = time.monotonic() - started_at
+        key = (HOME / "api-key").read_text().strip()
+        auth = f"ApiKey {key}"
+        with shipyard.login(host, key) as project:
+            model = project.get_model_registry().sklearn.create_model(MODEL_NAME)
+            model.save(str(upload))
+            ms = project.get_model_serving()
+            timings: list[timing.DeployTiming] = []
+            zero: list[timing.ColdStart] = []
+            if not batching:
+                timings = timing.deploy_trials(
+                    lambda n: _predictor(ms, model, n, batching=False), HOME, auth, proc, LOG
+                )
+                zero_predictor = _predictor(ms, model, "zero", batching=False, zero=True)
+                zero = timing.cold_starts(zero_predictor, HOME, auth)
+            predictor = _predictor(ms, model, MODEL_NAME, batching=batching)
+            deployment, last = timing.deploy(predictor, auth, proc, LOG, wait=True)
+            yield Started(
+                name="shipyard+batching" if batching else "shipyard",
+                proc=proc,
+                endpoints=_endpoints(deployment, auth)[: 1 if batching else 2],
+                classify=_role,
+                worker_role="replica",
+                python=Path(sys.executable),
+                # server up, then the first deploy to its first prediction (upload not counted)
+                start_to_first_s=server_up_s + (timings or [last])[0].first_prediction_s,
+                notes=_notes(batching),
+                extra={
+                    "server_up_s": server_up_s,
+                    "deploy": timing.summary([*timings, last], zero),
+                },
+            )
