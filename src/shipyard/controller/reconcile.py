@@ -42,6 +42,7 @@ from shipyard.store import DeploymentRecord, ModelVersionRecord, Store
 log = logging.getLogger("shipyard.controller")
 
 _NEVER_STARTED = (DeploymentState.CREATED, DeploymentState.CREATING)
+FAST_PASSES_FOR_S = 15.0  # passes every 50 ms this long after a replica starts
 
 
 class Controller:
@@ -111,9 +112,13 @@ class Controller:
                 await asyncio.wait_for(self._wake.wait(), self._next_pass_in())
 
     def _next_pass_in(self) -> float:
-        """Soon while a replica starts (a cold start waits on it), else the interval."""
+        """Soon while a replica is in the first seconds of its start (a cold start may be waiting
+        on it), else the interval: a slow loader does not keep the loop spinning."""
+        now = self._clock()
         starting = any(
-            t.phase is ReplicaPhase.STARTING and t.stop_reason is None
+            t.phase is ReplicaPhase.STARTING
+            and t.stop_reason is None
+            and now - t.started_mono < FAST_PASSES_FOR_S
             for t in self._observed.replicas.values()
         )
         interval = self._settings.reconcile_interval_s
