@@ -128,7 +128,7 @@ class Controller:
 
     def record_traffic(self, reports: list[dict[str, Any]]) -> None:
         """Cumulative counters per deployment from the gateway (``/internal/traffic``)."""
-        ids = {names: dep_id for dep_id, names in self._names.items()}
+        ids = self._ids_by_name()
         now = self._clock()
         for report in reports:
             dep_id = ids.get((str(report.get("project_id")), str(report.get("name"))))
@@ -143,8 +143,7 @@ class Controller:
 
     def wake(self, project_id: str, name: str) -> bool:
         """A request waits for deployment ``name`` at zero instances: bring one replica now."""
-        ids = {names: dep_id for dep_id, names in self._names.items()}
-        dep_id = ids.get((project_id, name))
+        dep_id = self._ids_by_name().get((project_id, name))
         spec = self._specs.get(dep_id) if dep_id is not None else None
         if dep_id is None or spec is None:
             return False
@@ -155,6 +154,9 @@ class Controller:
                 self._scales[key] = wake(self._scales.get(key) or initial_state(0, now), now)
         self.notify()
         return True
+
+    def _ids_by_name(self) -> dict[tuple[str, str], str]:
+        return {names: dep_id for dep_id, names in self._names.items()}
 
     @staticmethod
     def _scaling_of(spec: DeploymentSpec, component: Component) -> ScalingConfig | None:

@@ -87,8 +87,7 @@ async def run(
 
 def base_env() -> dict[str, str]:
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR")
-    env = {k: v for k, v in os.environ.items() if k in keep or k.endswith("_PROXY")}
-    env.update({k: v for k, v in os.environ.items() if k.lower().endswith("_proxy")})
+    env = {k: v for k, v in os.environ.items() if k in keep or k.lower().endswith("_proxy")}
     env["NO_COLOR"] = "1"
     env["UV_NO_PROGRESS"] = "1"
     return env

@@ -87,21 +87,13 @@ class _Gateway:
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         """Open the pooled clients and run the route sync while the server runs."""
         s = self._settings
-        upstream = httpx.AsyncClient(
-            transport=self._transport,
-            limits=_POOL_LIMITS,
-            timeout=httpx.Timeout(
-                s.gateway_upstream_timeout_s, connect=min(5.0, s.gateway_upstream_timeout_s)
-            ),
-            headers={"accept-encoding": "identity"},  # compress only if the caller asked
-            trust_env=False,  # replicas are direct: never through an environment proxy
-        )
         control = httpx.AsyncClient(
             transport=self._transport,
             timeout=httpx.Timeout(s.gateway_poll_wait_s + 10.0, connect=5.0),
             trust_env=False,
         )
-        async with upstream, control:
+        replicas = self._replica_client()
+        async with control:
             cold = ColdStarts(
                 control,
                 control_url=s.gateway_control_url,
@@ -124,14 +116,6 @@ class _Gateway:
                 token=s.internal_token,
                 interval_s=s.gateway_report_interval_s,
             )
-            replicas: Upstream = (
-                HttpxUpstream(upstream)
-                if self._transport is not None
-                else RawUpstream(
-                    timeout_s=s.gateway_upstream_timeout_s,
-                    connect_timeout_s=min(5.0, s.gateway_upstream_timeout_s),
-                )
-            )
             self._forwarder = Forwarder(
                 replicas, self._picker, self._metrics, attempts=s.gateway_attempts
             )
@@ -148,6 +132,21 @@ class _Gateway:
                 await asyncio.gather(*tasks, return_exceptions=True)
                 await replicas.aclose()
                 self._sync = self._forwarder = self._cold = None
+
+    def _replica_client(self) -> Upstream:
+        """The gateway's own pooled client; httpx only when a test injected a transport."""
+        s = self._settings
+        connect_s = min(5.0, s.gateway_upstream_timeout_s)
+        if self._transport is None:
+            return RawUpstream(timeout_s=s.gateway_upstream_timeout_s, connect_timeout_s=connect_s)
+        client = httpx.AsyncClient(
+            transport=self._transport,
+            limits=_POOL_LIMITS,
+            timeout=httpx.Timeout(s.gateway_upstream_timeout_s, connect=connect_s),
+            headers={"accept-encoding": "identity"},  # compress only if the caller asked
+            trust_env=False,  # replicas are direct: never through an environment proxy
+        )
+        return HttpxUpstream(client)
 
     def _table_applied(self, table: RoutingTable, cold: ColdStarts) -> None:
         self._metrics.table_applied(table.version)
