@@ -15,13 +15,43 @@ PATHS = {
     "v1": f"KServe V1 (`POST /v1/models/{MODEL_NAME}:predict`, one row in `instances`)",
     "v2": f"Open Inference Protocol V2 (`POST /v2/models/{MODEL_NAME}/infer`, one FP32 [1, 4])",
 }
-NOISE = (
-    "**Noise warning.** Other engineers ran test suites on this 2-core machine during the run, "
-    "so absolute numbers are noisy and peers measured at different moments met different "
-    "background load (the *machine busy* column shows how busy all cores were, the target's own "
-    "share is in *Where the CPU goes*). The record will be redone on a quiet machine with the "
-    "same command."
-)
+QUIET_CORES = 0.15
+"""Background load (cores busy with neither the target nor wrk) below which a run counts as quiet."""
+
+
+def _background_cores(r: Results) -> list[tuple[float, str]]:
+    """Per load run: cores busy with anything but the target and wrk, and which run it was."""
+    found = []
+    for target in r.targets:
+        for run in target.runs:
+            seconds = run.load.duration_s
+            if not seconds:
+                continue
+            own = sum(run.cpu_s_by_role.values()) / seconds + run.load.wrk_cpu_share
+            label = f"{target.name} {run.protocol} c={run.load.concurrency}"
+            found.append((max(0.0, run.machine_busy * r.machine.cores - own), label))
+    return found
+
+
+def _noise(r: Results) -> str:
+    """How much else the machine did during the load runs, measured from ``/proc``."""
+    found = sorted(_background_cores(r))
+    if not found:
+        return ""
+    median = found[len(found) // 2][0]
+    worst, where = found[-1]
+    if worst < QUIET_CORES:
+        return (
+            f"**Background load**: quiet; at most {worst:.2f} cores of {r.machine.cores} were busy "
+            "with anything but the target and wrk during a load run."
+        )
+    return (
+        f"**Noise warning.** Other work ran on this {r.machine.cores}-core machine during the run: "
+        f"besides the target and wrk, a median of {median:.2f} cores and at most {worst:.2f} "
+        f"({where}) were busy, so targets measured at different moments met different "
+        "background load (*machine busy* shows all cores; the target's own share is in "
+        "*Where the CPU goes*). Rerun the same command on a quiet machine to compare."
+    )
 
 
 def _x(ratio: float | None) -> str:
@@ -44,7 +74,7 @@ def _header(r: Results) -> list[str]:
         "time. Ratios are to the **best peer** of the same table (highest req/s, lowest "
         "latency): req/s above 1.00x and latency below 1.00x are better than the best peer.",
         "",
-        NOISE,
+        _noise(r),
         "",
     ]
 

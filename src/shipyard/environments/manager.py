@@ -361,9 +361,9 @@ def _explain(exc: uv.UvFailed, what: str, log_file: Path | None) -> str:
             lines.append(line)
     detail = " ".join(lines[-12:]) or exc.message
     hint = ""
-    if any(name in detail for name in ("starlette", "uvicorn")):
-        needs = ", ".join(str(r) for r in requirements.runtime_requirements())
-        hint = f" (the Shipyard replica runtime needs {needs})"
+    runtime = requirements.runtime_requirements()
+    if any(r.name in detail for r in runtime):
+        hint = f" (the Shipyard replica runtime needs {', '.join(str(r) for r in runtime)})"
     doing = "could not be resolved" if "compile" in exc.message else "could not be built"
     where = f" (build log: {log_file})" if log_file is not None else ""
     return f"environment {what} {doing}: {detail}{hint}{where}"

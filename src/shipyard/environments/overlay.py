@@ -1,9 +1,9 @@
 """The replica runtime as users' environments see it: a folder put on ``PYTHONPATH``.
 
-Only ``shipyard/__init__.py``, ``shipyard/errors.py`` and ``shipyard/runtime`` are copied (the
-runtime imports nothing else of ours; an import-linter contract keeps it so), into a folder
-named by the hash of their contents: a new Shipyard version gets a new folder, replicas still
-running the old one keep theirs.
+Only ``shipyard/__init__.py``, ``shipyard/errors.py``, ``shipyard/http1`` and
+``shipyard/runtime`` are copied (the runtime imports nothing else of ours; an import-linter
+contract keeps it so), into a folder named by the hash of their contents: a new Shipyard version
+gets a new folder, replicas still running the old one keep theirs.
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ from pathlib import Path
 import shipyard
 
 _FILES = ("__init__.py", "errors.py", "py.typed")
+_PACKAGES = ("http1", "runtime")
 
 
 def _sources() -> list[tuple[Path, str]]:
     root = Path(shipyard.__file__).parent
     found = [(root / name, name) for name in _FILES if (root / name).is_file()]
-    for path in sorted((root / "runtime").rglob("*.py")):
-        found.append((path, str(path.relative_to(root))))
+    for package in _PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            found.append((path, str(path.relative_to(root))))
     return found
 
 

@@ -17,7 +17,6 @@ from packaging.utils import canonicalize_name
 
 from shipyard.errors import InvalidSpec
 
-_FALLBACK_RUNTIME = ("starlette>=0.40", "uvicorn>=0.30")
 # distributions that install the same import package: naming one replaces the other's pin
 _SAME_PACKAGE = {"xgboost-cpu": "xgboost"}
 _OPTIONS_HELP = (
@@ -92,7 +91,11 @@ def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
 
 
 def runtime_requirements() -> list[Requirement]:
-    """What the replica runtime needs in every environment (the ``runtime`` extra)."""
+    """What the replica runtime needs in every environment (the ``runtime`` extra).
+
+    Empty today: the runtime and its HTTP server use the stdlib only, so a model may pin any
+    version of any package. The merge still honours whatever the extra declares.
+    """
     try:
         declared = requires("shipyard") or []
     except PackageNotFoundError:
@@ -103,7 +106,7 @@ def runtime_requirements() -> list[Requirement]:
         if req.marker is not None and req.marker.evaluate({"extra": "runtime"}):
             req.marker = None
             found.append(req)
-    return found or [Requirement(t) for t in _FALLBACK_RUNTIME]
+    return found
 
 
 def merge(

@@ -2,22 +2,28 @@
 
 Started by ``shipyard server`` with ``SHIPYARD_*`` settings in its environment (contract
 section 2); this is the only place that reads them. Serves the app of
-:func:`shipyard.gateway.app.create_app` with uvicorn until SIGTERM/SIGINT.
+:func:`shipyard.gateway.app.create_app` with the :mod:`shipyard.http1` server (on uvloop) until
+SIGTERM/SIGINT, then lets the requests in progress finish.
 """
 
 from __future__ import annotations
 
 import logging
 
-import uvicorn
-
-from shipyard.gateway.app import create_app
+from shipyard.gateway.app import GatewayApp, create_app
+from shipyard.http1 import HttpServer, run, serve_until_stopped
 from shipyard.settings import GatewaySettings
 
 KEEP_ALIVE_S = 65
 """Idle seconds before the gateway closes a client's keep-alive connection. Longer than the
 keep-alive expiry of common clients (httpx 5 s, aiohttp 15 s, load balancers 60 s), so a client
-never reuses a connection at the moment the gateway closes it (uvicorn's default is 5 s)."""
+never reuses a connection at the moment the gateway closes it."""
+
+
+async def _serve(app: GatewayApp, settings: GatewaySettings) -> None:
+    server = HttpServer(app.handle, keep_alive_s=KEEP_ALIVE_S)
+    async with app.running():
+        await serve_until_stopped(server, settings.bind, settings.gateway_port)
 
 
 def main() -> None:
@@ -32,16 +38,7 @@ def main() -> None:
         logging.getLogger("shipyard.gateway").warning(
             "SHIPYARD_INTERNAL_TOKEN is empty: the control plane will likely refuse the routes poll"
         )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.bind,
-        port=settings.gateway_port,
-        log_level="warning",  # uvicorn's own start/stop chatter; our loggers follow log_level
-        access_log=False,
-        timeout_keep_alive=KEEP_ALIVE_S,
-        ws="none",
-        lifespan="on",
-    )
+    run(_serve(create_app(settings), settings))
 
 
 if __name__ == "__main__":

@@ -1,27 +1,24 @@
-"""The gateway's ASGI application: KServe V1 and Open Inference Protocol V2 in front of replicas.
+"""The gateway's request handler: KServe V1 and Open Inference Protocol V2 in front of replicas.
 
 ``create_app(settings)`` is the factory used by ``python -m shipyard.gateway``
-(:mod:`shipyard.gateway.__main__`); nothing here runs at import. Per request the handlers parse
+(:mod:`shipyard.gateway.__main__`), which serves :meth:`GatewayApp.handle` with the lean
+:mod:`shipyard.http1` server; nothing here runs at import. Per request the handlers parse
 the path (:mod:`~shipyard.gateway.protocol`), authenticate the key against the routing table kept
 by :mod:`~shipyard.gateway.sync`, resolve the deployment within the key's project and hand the
 request to :mod:`~shipyard.gateway.proxy`. Errors are ``ShipyardError`` subclasses mapped to
-``{"error": "<message>"}`` with the class's status in one place (:meth:`_Gateway._model`).
+``{"error": "<message>"}`` with the class's status in one place (:meth:`GatewayApp._model`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
 
 import httpx
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from shipyard.errors import NotFound, NotReady, ShipyardError, Unauthorized
 from shipyard.gateway.auth import UNAUTHORIZED_MESSAGE, KeyHasher, parse_api_key
@@ -33,6 +30,7 @@ from shipyard.gateway.sync import RouteSync
 from shipyard.gateway.table import DeploymentRoute, ReplicaPicker, RoutingTable
 from shipyard.gateway.traffic import Traffic, TrafficReporter
 from shipyard.gateway.upstream import HttpxUpstream, RawUpstream, Upstream
+from shipyard.http1 import Request, Response
 from shipyard.settings import GatewaySettings
 
 _POOL_LIMITS = httpx.Limits(
@@ -42,16 +40,12 @@ _POOL_LIMITS = httpx.Limits(
 )
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _json(body: object, status: int = 200) -> Response:
+    return Response(status, json.dumps(body, separators=(",", ":")).encode())
 
 
-def _target(request: Request) -> str:
-    """The request's path and query string exactly as received."""
-    raw = request.scope.get("raw_path")
-    path = raw.decode("latin-1") if raw else request.scope["path"]
-    query: bytes = request.scope.get("query_string", b"")
-    return f"{path}?{query.decode('latin-1')}" if query else path
+def _error(status: int, message: str) -> Response:
+    return _json({"error": message}, status)
 
 
 def _unavailable(route: DeploymentRoute) -> NotReady:
@@ -66,7 +60,7 @@ def _package_version() -> str:
         return "0+unknown"
 
 
-class _Gateway:
+class GatewayApp:
     """The handlers of one gateway and the state they share (no module globals)."""
 
     def __init__(
@@ -82,9 +76,29 @@ class _Gateway:
         self._forwarder: Forwarder | None = None
         self._cold: ColdStarts | None = None
         self.traffic = Traffic()
+        self._exact = {
+            "/v2/health/live": self.live,
+            "/v2/health/ready": self.ready,
+            "/v2": self.server_metadata,
+            "/metrics": self.metrics,
+        }
+
+    async def handle(self, request: Request) -> Response:
+        """Answer one request: a model call, a health or metadata endpoint, or a 404/405."""
+        path = request.path
+        if path.startswith("/v1/models/"):
+            return await self._model(request, parse_v1(request.method, path[11:]))
+        if path.startswith("/v2/models/"):
+            return await self._model(request, parse_v2(request.method, path[11:]))
+        endpoint = self._exact.get(path)
+        if endpoint is None:
+            return _error(404, "Not Found")
+        if request.method not in ("GET", "HEAD"):
+            return _error(405, "Method Not Allowed")
+        return await endpoint(request)
 
     @contextlib.asynccontextmanager
-    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+    async def running(self) -> AsyncIterator[None]:
         """Open the pooled clients and run the route sync while the server runs."""
         s = self._settings
         control = httpx.AsyncClient(
@@ -156,25 +170,17 @@ class _Gateway:
         return self._sync.table if self._sync is not None else None
 
     async def live(self, request: Request) -> Response:
-        return JSONResponse({"live": True})
+        return _json({"live": True})
 
     async def ready(self, request: Request) -> Response:
         ready = self._table() is not None
-        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+        return _json({"ready": ready}, 200 if ready else 503)
 
     async def server_metadata(self, request: Request) -> Response:
-        return JSONResponse({"name": "shipyard", "version": self._server_version, "extensions": []})
+        return _json({"name": "shipyard", "version": self._server_version, "extensions": []})
 
     async def metrics(self, request: Request) -> Response:
-        return Response(self._metrics.render(), media_type=CONTENT_TYPE)
-
-    async def v1_model(self, request: Request) -> Response:
-        rest: str = request.path_params["rest"]
-        return await self._model(request, parse_v1(request.method, rest))
-
-    async def v2_model(self, request: Request) -> Response:
-        rest: str = request.path_params["rest"]
-        return await self._model(request, parse_v2(request.method, rest))
+        return Response(200, self._metrics.render(), content_type=CONTENT_TYPE)
 
     async def _model(self, request: Request, call: ModelCall | None) -> Response:
         started = time.perf_counter()
@@ -190,27 +196,27 @@ class _Gateway:
                     if not route.wakeable:
                         raise _unavailable(route)
                     route = await cold.wait_for_replica(route)
-                body = await request.body()
-                headers = request_headers(request.headers.raw)
-                response: Response = await forwarder.forward(
-                    route, request.method, _target(request), headers, body
+                headers = request_headers(request.headers)
+                response = await forwarder.forward(
+                    route, request.method, request.target, headers, request.body
                 )
             finally:
                 self.traffic.end(route.key)
         except ShipyardError as exc:
             response = _error(int(exc.status), exc.message)
         project, name = route.key if route is not None else ("", "")
-        self._metrics.observe(project, name, response.status_code, time.perf_counter() - started)
+        self._metrics.observe(project, name, response.status, time.perf_counter() - started)
         return response
 
     def _resolve(self, request: Request, call: ModelCall | None) -> DeploymentRoute:
         """The deployment a request may reach, or the error to answer."""
         if call is None:
-            raise NotFound(f"no such endpoint: {request.method} {request.url.path}")
+            raise NotFound(f"no such endpoint: {request.method} {request.path}")
         table = self._table()
         if table is None:
             raise NotReady("gateway is starting")
-        key = parse_api_key(request.headers.get("authorization"))
+        authorization = request.header(b"authorization")
+        key = parse_api_key(authorization.decode("latin-1") if authorization else None)
         project = table.project_for(self._keys(key)) if key is not None else None
         if project is None:
             raise Unauthorized(UNAUTHORIZED_MESSAGE)
@@ -220,15 +226,9 @@ class _Gateway:
         return route
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's own 404/405 in the gateway's error shape."""
-    assert isinstance(exc, HTTPException)
-    return _error(exc.status_code, exc.detail)
-
-
 def create_app(
     settings: GatewaySettings, *, transport: httpx.AsyncBaseTransport | None = None
-) -> Starlette:
+) -> GatewayApp:
     """Build the gateway application.
 
     Args:
@@ -236,17 +236,7 @@ def create_app(
         transport: replaces the network for both the control plane and the replicas (tests).
 
     Returns:
-        The ASGI app; its lifespan runs the route sync and owns the pooled clients.
+        The app: serve :meth:`GatewayApp.handle` while :meth:`GatewayApp.running` is entered
+        (it runs the route sync and owns the pooled clients).
     """
-    gw = _Gateway(settings, transport)
-    routes = [
-        Route("/v2/health/live", gw.live, methods=["GET"]),
-        Route("/v2/health/ready", gw.ready, methods=["GET"]),
-        Route("/v2", gw.server_metadata, methods=["GET"]),
-        Route("/metrics", gw.metrics, methods=["GET"]),
-        Route("/v1/models/{rest:path}", gw.v1_model, methods=["GET", "POST"]),
-        Route("/v2/models/{rest:path}", gw.v2_model, methods=["GET", "POST"]),
-    ]
-    return Starlette(
-        routes=routes, lifespan=gw.lifespan, exception_handlers={HTTPException: _http_error}
-    )
+    return GatewayApp(settings, transport)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+CONTENT_TYPE = CONTENT_TYPE_LATEST.encode()
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
 
@@ -45,11 +45,20 @@ class GatewayMetrics:
             registry=self.registry,
         )
         self._table_version.set(-1)
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe(self, project: str, deployment: str, code: int, seconds: float) -> None:
         """Count one answered request (``project``/``deployment`` empty when unresolved)."""
-        self._requests.labels(project, deployment, str(code)).inc()
-        self._latency.labels(project, deployment).observe(seconds)
+        key = (project, deployment, code)
+        children = self._children.get(key)
+        if children is None:  # label lookups cost more than the update: once per label set
+            children = (
+                self._requests.labels(project, deployment, str(code)),
+                self._latency.labels(project, deployment),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def upstream_failed(self, project: str, deployment: str) -> None:
         self._upstream_failures.labels(project, deployment).inc()

@@ -15,12 +15,12 @@ import logging
 from collections.abc import Iterable
 
 import httpx
-from starlette.responses import Response
 
 from shipyard.errors import BackendUnavailable, TimeoutExpired
 from shipyard.gateway.metrics import GatewayMetrics
 from shipyard.gateway.table import DeploymentRoute, ReplicaPicker
 from shipyard.gateway.upstream import Upstream
+from shipyard.http1 import Response
 
 logger = logging.getLogger(__name__)
 
@@ -126,19 +126,19 @@ class Forwarder:
         pre = await self._forward(
             route, route.transformer, method, target, staged, body, "transformer"
         )
-        if pre.status_code >= 300:
+        if pre.status >= 300:
             return _blame("transformer", pre)
         plain = [h for h in headers if h[0] != b"content-type"] + [_JSON]
         predicted = await self._forward(
-            route, route.predictor, method, target, plain, bytes(pre.body), "predictor"
+            route, route.predictor, method, target, plain, pre.body, "predictor"
         )
-        if predicted.status_code >= 300:
+        if predicted.status >= 300:
             return _blame("predictor", predicted)
         staged = [*plain, (STAGE_HEADER, b"postprocess")]
         post = await self._forward(
-            route, route.transformer, method, target, staged, bytes(predicted.body), "transformer"
+            route, route.transformer, method, target, staged, predicted.body, "transformer"
         )
-        return _blame("transformer", post) if post.status_code >= 300 else post
+        return _blame("transformer", post) if post.status >= 300 else post
 
     async def _forward(
         self,
@@ -200,19 +200,22 @@ class Forwarder:
 
     async def _send(self, url: str, method: str, headers: RawHeaders, body: bytes) -> Response:
         answer = await self._upstream.send(url, method, headers, body)
-        response = Response(answer.content, status_code=answer.status)
-        response.raw_headers.extend(response_headers(answer.headers))
-        return response
+        return Response(
+            answer.status,
+            answer.content,
+            content_type=None,
+            headers=response_headers(answer.headers),
+        )
 
 
 def _blame(component: str, answer: Response) -> Response:
     """An error answer of one hop, its message prefixed with the component that gave it."""
     try:
-        body = json.loads(bytes(answer.body))
+        body = json.loads(answer.body)
         message = body["error"] if isinstance(body, dict) else None
     except (ValueError, KeyError):
         message = None
     if not isinstance(message, str):
-        message = bytes(answer.body).decode(errors="replace")[:2000] or "no details"
+        message = answer.body.decode(errors="replace")[:2000] or "no details"
     content = json.dumps({"error": f"{component}: {message}"}).encode()
-    return Response(content, status_code=answer.status_code, media_type="application/json")
+    return Response(answer.status, content)

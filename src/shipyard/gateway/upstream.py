@@ -3,11 +3,13 @@
 Replicas are our own runtime on loopback, so the hop needs only plain HTTP/1.1 with
 ``content-length`` or chunked bodies. A general-purpose client spends most of a small request's
 time in its pool bookkeeping (measured in ``bench/``: ~half of the gateway's CPU), so this one
-keeps a LIFO stack of idle connections per replica and nothing else. Failures are raised as the
-``httpx`` exception classes the forwarder already sorts into "retry elsewhere" and "give up":
-a connection refused, reset or closed before a whole answer arrived is retryable; a replica
-that keeps a request longer than the timeout is a ``ReadTimeout``. A request sent on a reused
-connection that the replica had just closed is retried once on a new connection here.
+keeps a LIFO stack of idle connections per replica and nothing else; each connection is an
+``asyncio.Protocol`` that parses the answer as its bytes arrive (no stream reader, one timer per
+request). Failures are raised as the ``httpx`` exception classes the forwarder already sorts into
+"retry elsewhere" and "give up": a connection refused, reset or closed before a whole answer
+arrived is retryable; a replica that keeps a request longer than the timeout is a
+``ReadTimeout``. A request sent on a reused connection that the replica had just closed (nothing
+of an answer received) is retried once on a new connection here.
 
 :class:`HttpxUpstream` does the same through an ``httpx.AsyncClient`` (tests inject a mock
 transport through it).
@@ -19,13 +21,16 @@ import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 from urllib.parse import urlsplit
 
 import httpx
 
+from shipyard.http1.chunked import dechunk
+
 RawHeaders = list[tuple[bytes, bytes]]
 _MAX_HEAD = 64 * 1024
+_MAX_BODY = 1 << 31
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,18 +50,112 @@ class Upstream(Protocol):
     async def aclose(self) -> None: ...
 
 
-@dataclass
-class _Conn:
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    idle_since: float = 0.0
+class _Closed(Exception):
+    """The connection closed before a whole answer arrived."""
+
+    def __init__(self, received: bool, cause: BaseException | None) -> None:
+        super().__init__(repr(cause) if cause else "closed by the replica")
+        self.received = received
+
+
+@dataclass(slots=True)
+class _Head:
+    status: int
+    headers: RawHeaders
+    length: int | None
+    chunked: bool
+    keep_alive: bool
+    body_start: int
+
+
+class _Conn(asyncio.Protocol):
+    """One keep-alive connection to a replica, at most one request at a time."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.idle_since = 0.0
+        self.keep_alive = False
+        self._buffer = bytearray()
+        self._head: _Head | None = None
+        self._waiter: asyncio.Future[Answer] | None = None
+        self._has_body = True
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        if self._waiter is not None and not self._waiter.done():
+            try:
+                self._advance()
+            except ValueError as exc:
+                self._waiter.set_exception(exc)
+
+    def eof_received(self) -> bool | None:
+        return False  # close: a replica never half-closes to keep answering
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
+        head = self._head
+        if head is not None and head.length is None and not head.chunked:  # read to the close
+            body = bytes(self._buffer[head.body_start :])
+            waiter.set_result(Answer(head.status, head.headers, body))
+            return
+        waiter.set_exception(_Closed(bool(self._buffer), exc))
+
+    def request(self, data: bytes, *, has_body: bool = True) -> asyncio.Future[Answer]:
+        """Send one request; the future resolves with its whole answer.
+
+        ``has_body=False`` (a HEAD request): the answer's length headers describe no body.
+        """
+        assert self.transport is not None
+        self._buffer.clear()
+        self._head = None
+        self._has_body = has_body
+        self._waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(data)
+        return self._waiter
 
     def close(self) -> None:
-        self.writer.close()
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
 
-
-class _Stale(Exception):
-    """A reused connection was closed by the replica before it read our request."""
+    def _advance(self) -> None:
+        buf = self._buffer
+        head = self._head
+        while head is None:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buf) > _MAX_HEAD:
+                    raise ValueError("answer head too large")
+                return
+            head = _parse_head(bytes(buf[: end + 4]), end + 4)
+            if not self._has_body:
+                head.length, head.chunked = 0, False
+            if 100 <= head.status < 200:  # an interim answer: the real one follows
+                del buf[: end + 4]
+                head = None
+        self._head = head
+        start = head.body_start
+        if head.chunked:
+            found = dechunk(buf, start, _MAX_BODY)
+            if found is None:
+                return
+            body = found[0]
+        elif head.length is not None:
+            if len(buf) - start < head.length:
+                return
+            body = bytes(buf[start : start + head.length])
+        else:
+            return  # the body ends when the replica closes the connection
+        self.keep_alive = head.keep_alive
+        assert self._waiter is not None
+        self._waiter.set_result(Answer(head.status, head.headers, body))
 
 
 class RawUpstream:
@@ -80,18 +179,21 @@ class RawUpstream:
         parts = urlsplit(url)
         host, port = parts.hostname or "127.0.0.1", parts.port or 80
         target = parts.path + (f"?{parts.query}" if parts.query else "")
-        head = _request_head(method, target, f"{host}:{port}", headers, len(body))
-        conn = self._pop((host, port))
+        data = _request_head(method, target, f"{host}:{port}", headers, len(body)) + body
+        key = (host, port)
+        conn = self._pop(key)
         if conn is not None:
             try:
-                return await self._exchange(conn, (host, port), head, body, reused=True)
-            except _Stale:
-                pass  # the replica closed it while idle: once more on a new connection
+                return await self._exchange(conn, key, data, method)
+            except _Closed as exc:
+                if exc.received:
+                    raise httpx.ReadError(f"{host}:{port} closed the connection: {exc}") from exc
+                # closed by the replica while idle: once more on a new connection
         conn = await self._connect(host, port)
         try:
-            return await self._exchange(conn, (host, port), head, body, reused=False)
-        except _Stale as exc:
-            raise httpx.RemoteProtocolError(f"{host}:{port} closed the connection") from exc
+            return await self._exchange(conn, key, data, method)
+        except _Closed as exc:
+            raise httpx.ReadError(f"connection to {host}:{port} failed: {exc}") from exc
 
     async def aclose(self) -> None:
         for stack in self._idle.values():
@@ -103,7 +205,7 @@ class RawUpstream:
         now = time.monotonic()
         while stack:
             conn = stack.pop()
-            if now - conn.idle_since < self._keepalive_s and not conn.writer.is_closing():
+            if now - conn.idle_since < self._keepalive_s and not conn.closed:
                 return conn
             conn.close()
         return None
@@ -117,46 +219,43 @@ class RawUpstream:
         stack.append(conn)
 
     async def _connect(self, host: str, port: int) -> _Conn:
+        loop = asyncio.get_running_loop()
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, port, limit=_MAX_HEAD), self._connect_timeout_s
+            _, conn = await asyncio.wait_for(
+                loop.create_connection(_Conn, host, port), self._connect_timeout_s
             )
         except TimeoutError as exc:
             raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from exc
         except OSError as exc:
             raise httpx.ConnectError(f"{host}:{port}: {exc}") from exc
-        return _Conn(reader, writer)
+        return conn
 
     async def _exchange(
-        self, conn: _Conn, key: tuple[str, int], head: bytes, body: bytes, *, reused: bool
+        self, conn: _Conn, key: tuple[str, int], data: bytes, method: str
     ) -> Answer:
-        started = False
+        waiter = conn.request(data, has_body=method != "HEAD")
+        timer = asyncio.get_running_loop().call_later(self._timeout_s, _expire, waiter)
         try:
-            conn.writer.write(head + body)
-            await conn.writer.drain()
-            async with asyncio.timeout(self._timeout_s):
-                raw_head = await conn.reader.readuntil(b"\r\n\r\n")
-                started = True
-                status, answer_headers, length, chunked, keep_alive = _parse_head(raw_head)
-                if chunked:
-                    content = await _read_chunked(conn.reader)
-                elif length is not None:
-                    content = await conn.reader.readexactly(length)
-                else:
-                    content, keep_alive = await conn.reader.read(), False
-        except TimeoutError as exc:
-            conn.close()
-            raise httpx.ReadTimeout(f"no answer within {self._timeout_s:g} s") from exc
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
-            conn.close()
-            if reused and not started:
-                raise _Stale() from exc
-            raise httpx.ReadError(f"connection to {key[0]}:{key[1]} failed: {exc!r}") from exc
-        if keep_alive:
+            answer = await waiter
+        except BaseException as exc:
+            conn.close()  # an answer may still be on its way: never reuse this connection
+            if isinstance(exc, TimeoutError):
+                raise httpx.ReadTimeout(f"no answer within {self._timeout_s:g} s") from exc
+            if isinstance(exc, ValueError):
+                raise httpx.ReadError(f"{key[0]}:{key[1]} answered badly: {exc}") from exc
+            raise
+        finally:
+            timer.cancel()
+        if conn.keep_alive and not conn.closed:
             self._push(key, conn)
         else:
             conn.close()
-        return Answer(status, answer_headers, content)
+        return answer
+
+
+def _expire(waiter: asyncio.Future[Answer]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 def _request_head(method: str, target: str, host: str, headers: RawHeaders, length: int) -> bytes:
@@ -166,8 +265,8 @@ def _request_head(method: str, target: str, host: str, headers: RawHeaders, leng
     return b"".join(lines)
 
 
-def _parse_head(raw: bytes) -> tuple[int, RawHeaders, int | None, bool, bool]:
-    """(status, headers with lowercase names, content-length, chunked, keep-alive)."""
+def _parse_head(raw: bytes, body_start: int) -> _Head:
+    """The status line and headers of an answer (lowercase header names)."""
     lines = raw[:-4].split(b"\r\n")
     version, _, rest = lines[0].partition(b" ")
     if not version.startswith(b"HTTP/1."):
@@ -191,20 +290,7 @@ def _parse_head(raw: bytes) -> tuple[int, RawHeaders, int | None, bool, bool]:
         headers.append((name, value))
     if status in (204, 304) or 100 <= status < 200:
         length = 0
-    return status, headers, length, chunked, keep_alive
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    parts: list[bytes] = []
-    while True:
-        size_line = await reader.readuntil(b"\r\n")
-        size = int(size_line.split(b";", 1)[0].strip(), 16)
-        if size == 0:
-            while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers, if any
-                pass
-            return b"".join(parts)
-        parts.append(await reader.readexactly(size))
-        await reader.readexactly(2)
+    return _Head(status, headers, length, chunked, keep_alive, body_start)
 
 
 class HttpxUpstream:

@@ -1,9 +1,10 @@
-"""The replica's REST surface: a Starlette app factory with the endpoints of contract section 1.
+"""The replica's REST surface: the endpoints of contract section 1 over :mod:`shipyard.http1`.
 
 Handlers only read the request, call the protocol translator and the :class:`DataPlane`, and
-write JSON. Every error becomes ``{"error": "<message>"}`` in one handler keyed on
-``ShipyardError`` (plus Starlette's own 404/405). The app's lifespan starts loading the model in
-the background, so the port answers liveness while the model loads.
+write JSON. :meth:`RuntimeApp.handle` routes by path and turns every error into
+``{"error": "<message>"}`` in one place: a ``ShipyardError`` with its class's status, an unknown
+path 404, a wrong method 405, anything else 500. :meth:`RuntimeApp.running` starts loading the
+model in the background, so the port answers liveness while the model loads.
 """
 
 from __future__ import annotations
@@ -12,16 +13,11 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
 from shipyard.errors import InferenceError, InvalidInput, ShipyardError
+from shipyard.http1 import Request, Response
 from shipyard.runtime.batching import BatchPolicy
 from shipyard.runtime.codec import json_default
 from shipyard.runtime.config import RuntimeConfig
@@ -31,50 +27,60 @@ from shipyard.runtime.protocols import v1, v2
 
 log = logging.getLogger("shipyard.runtime")
 
-STAGE_HEADER = "x-shipyard-stage"
+STAGE_HEADER = b"x-shipyard-stage"
 """Set by the gateway on a transformer's requests: ``preprocess`` or ``postprocess``."""
 
 LoadCallback = Callable[[BaseException | None, float], None]
 """Called once the background load ended: ``(error or None, seconds)``."""
 
+_Endpoint = Callable[[Request, str], Awaitable[Response]]
 
-def json_response(body: Any, status_code: int = 200) -> Response:
+
+class _MethodNotAllowed(Exception):
+    pass
+
+
+def json_response(body: Any, status: int = 200) -> Response:
     """A JSON response encoded with the stdlib (numpy/pandas values converted on the way)."""
     try:
         content = json.dumps(body, default=json_default, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise InferenceError(f"the prediction cannot be encoded as JSON: {exc}") from exc
-    return Response(content.encode(), status_code, media_type="application/json")
+    return Response(status, content.encode())
 
 
-async def read_json(request: Request) -> Any:
+def read_json(request: Request) -> Any:
     """The request body parsed as JSON.
 
     Raises:
         InvalidInput: The body is not valid JSON.
     """
     try:
-        return json.loads(await request.body())
+        return json.loads(request.body)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
         raise InvalidInput(f"the request body is not valid JSON: {exc}") from None
 
 
+def _stage(request: Request) -> str | None:
+    value = request.header(STAGE_HEADER)
+    return value.decode("latin-1") if value is not None else None
+
+
 class _Endpoints:
-    """Request handlers over one data plane."""
+    """Request handlers over one data plane; each gets the request and the model name."""
 
     def __init__(self, plane: DataPlane) -> None:
         self._plane = plane
 
-    async def v1_model(self, request: Request) -> Response:
-        name = request.path_params["name"]
+    async def v1_model(self, request: Request, name: str) -> Response:
         self._plane.check_name(name)
         ready = self._plane.ready
         return json_response({"name": name, "ready": ready}, 200 if ready else 503)
 
-    async def v1_predict(self, request: Request) -> Response:
-        self._plane.check(request.path_params["name"])
-        body = await read_json(request)
-        stage = request.headers.get(STAGE_HEADER)
+    async def v1_predict(self, request: Request, name: str) -> Response:
+        self._plane.check(name)
+        body = read_json(request)
+        stage = _stage(request)
         if stage == "preprocess":  # a transformer: its answer is the predictor's request
             payload = v1.decode_request(body, self._plane.input_kind)
             return json_response({"instances": await self._plane.stage(stage, payload)})
@@ -86,29 +92,25 @@ class _Endpoints:
         payload = v1.decode_request(body, self._plane.input_kind)
         return json_response(v1.encode_response(await self._plane.infer(payload)))
 
-    async def live(self, request: Request) -> Response:
+    async def live(self, request: Request, name: str) -> Response:
         return json_response({"live": True})
 
-    async def ready(self, request: Request) -> Response:
+    async def ready(self, request: Request, name: str) -> Response:
         ready = self._plane.ready
         return json_response({"ready": ready}, 200 if ready else 503)
 
-    async def server_metadata(self, request: Request) -> Response:
+    async def server_metadata(self, request: Request, name: str) -> Response:
         return json_response(self._plane.server_metadata())
 
-    async def v2_model(self, request: Request) -> Response:
-        return json_response(self._plane.model_metadata(request.path_params["name"]))
+    async def v2_model(self, request: Request, name: str) -> Response:
+        return json_response(self._plane.model_metadata(name))
 
-    async def v2_model_ready(self, request: Request) -> Response:
-        return await self.v1_model(request)
-
-    async def v2_infer(self, request: Request) -> Response:
-        name = request.path_params["name"]
+    async def v2_infer(self, request: Request, name: str) -> Response:
         self._plane.check(name)
-        if "inference-header-content-length" in request.headers:
+        if request.header(b"inference-header-content-length") is not None:
             raise InvalidInput("binary tensor data is not supported: send JSON (binary_data=False)")
-        body = await read_json(request)
-        stage = request.headers.get(STAGE_HEADER)
+        body = read_json(request)
+        stage = _stage(request)
         if stage == "postprocess":  # the predictor's outputs are this step's inputs
             if not isinstance(body, dict) or not isinstance(body.get("outputs"), list):
                 raise InvalidInput("postprocess needs the predictor's answer {'outputs': [...]}")
@@ -128,42 +130,96 @@ class _Endpoints:
         return json_response(answer)
 
 
-def _routes(endpoints: _Endpoints) -> list[Route]:
-    get, post = ["GET"], ["POST"]
-    routes = [
-        Route("/v1/models/{name}", endpoints.v1_model, methods=get),
-        Route("/v1/models/{name}:predict", endpoints.v1_predict, methods=post),
-        Route("/v2", endpoints.server_metadata, methods=get),
-        Route("/v2/health/live", endpoints.live, methods=get),
-        Route("/v2/health/ready", endpoints.ready, methods=get),
-    ]
-    for prefix in ("/v2/models/{name}", "/v2/models/{name}/versions/{version}"):
-        routes += [
-            Route(prefix, endpoints.v2_model, methods=get),
-            Route(prefix + "/ready", endpoints.v2_model_ready, methods=get),
-            Route(prefix + "/infer", endpoints.v2_infer, methods=post),
-        ]
-    return routes
+class _Router:
+    """Path and method to endpoint; ``None`` when no route matches the path."""
+
+    def __init__(self, endpoints: _Endpoints) -> None:
+        e = endpoints
+        self._exact: dict[str, tuple[str, _Endpoint]] = {
+            "/v2": ("GET", e.server_metadata),
+            "/v2/health/live": ("GET", e.live),
+            "/v2/health/ready": ("GET", e.ready),
+        }
+        self._v2: dict[str, tuple[str, _Endpoint]] = {
+            "": ("GET", e.v2_model),
+            "ready": ("GET", e.v1_model),
+            "infer": ("POST", e.v2_infer),
+        }
+        self._v1_model = e.v1_model
+        self._v1_predict = e.v1_predict
+
+    def match(self, method: str, path: str) -> tuple[_Endpoint, str] | None:
+        """The endpoint and model name for a request.
+
+        Raises:
+            _MethodNotAllowed: The path exists for another method.
+        """
+        found: tuple[str, _Endpoint] | None = None
+        name = ""
+        if path.startswith("/v1/models/"):
+            rest = path[11:]
+            if rest.endswith(":predict"):
+                name, found = rest[:-8], ("POST", self._v1_predict)
+            else:
+                name, found = rest, ("GET", self._v1_model)
+            if not name or "/" in name:
+                return None
+        elif path.startswith("/v2/models/"):
+            parts = path[11:].split("/")
+            name = parts[0]
+            if len(parts) >= 3 and parts[1] == "versions" and parts[2]:
+                parts = parts[2:]  # /versions/<v>: any version is this replica's
+            tail = parts[1:]
+            if not name or len(tail) > 1:
+                return None
+            found = self._v2.get(tail[0] if tail else "")
+        else:
+            found = self._exact.get(path)
+        if found is None:
+            return None
+        if found[0] != method and not (method == "HEAD" and found[0] == "GET"):
+            raise _MethodNotAllowed()
+        return found[1], name
 
 
-async def _shipyard_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ShipyardError)
-    return json_response({"error": exc.message}, int(exc.status))
+class RuntimeApp:
+    """The replica's request handler over one data plane (see the module docstring)."""
+
+    def __init__(self, plane: DataPlane, on_loaded: LoadCallback | None) -> None:
+        self._plane = plane
+        self._on_loaded = on_loaded
+        self._router = _Router(_Endpoints(plane))
+
+    async def handle(self, request: Request) -> Response:
+        """Answer one request (errors included)."""
+        try:
+            matched = self._router.match(request.method, request.path)
+            if matched is None:
+                return _plain_error(404, f"Not Found: {request.method} {request.path}")
+            endpoint, name = matched
+            return await endpoint(request, name)
+        except ShipyardError as exc:
+            return json_response({"error": exc.message}, int(exc.status))
+        except _MethodNotAllowed:
+            return _plain_error(405, f"Method Not Allowed: {request.method} {request.path}")
+        except Exception as exc:
+            log.exception("internal error answering %s %s", request.method, request.path)
+            return _plain_error(500, f"internal error: {type(exc).__name__}: {exc}")
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Load the model in the background while the context is entered."""
+        task = asyncio.create_task(_load(self._plane, self._on_loaded), name="shipyard-model-load")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    message = f"{exc.detail}: {request.method} {request.url.path}"
-    return Response(
-        json.dumps({"error": message}).encode(),
-        exc.status_code,
-        headers=exc.headers,
-        media_type="application/json",
-    )
-
-
-async def _internal_error(request: Request, exc: Exception) -> Response:
-    return json_response({"error": f"internal error: {type(exc).__name__}: {exc}"}, 500)
+def _plain_error(status: int, message: str) -> Response:
+    return Response(status, json.dumps({"error": message}).encode())
 
 
 async def _load(plane: DataPlane, on_loaded: LoadCallback | None) -> None:
@@ -181,8 +237,8 @@ async def _load(plane: DataPlane, on_loaded: LoadCallback | None) -> None:
 
 def create_app(
     config: RuntimeConfig, model: ServedModel, *, on_loaded: LoadCallback | None = None
-) -> Starlette:
-    """The replica's ASGI app; entering its lifespan starts loading ``model`` in the background.
+) -> RuntimeApp:
+    """The replica's request handler; entering :meth:`RuntimeApp.running` starts the load.
 
     Args:
         config: The replica's configuration (model name and version).
@@ -190,7 +246,7 @@ def create_app(
         on_loaded: Called when the load ended (default: log a failure).
 
     Returns:
-        The Starlette application.
+        The app, to serve with :class:`shipyard.http1.HttpServer`.
     """
     batching = None
     if config.max_batch_size > 1 and config.component == "predictor":
@@ -206,23 +262,4 @@ def create_app(
         any_name=config.any_name,
         batching=batching,
     )
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(_load(plane, on_loaded), name="shipyard-model-load")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    return Starlette(
-        routes=_routes(_Endpoints(plane)),
-        exception_handlers={
-            ShipyardError: _shipyard_error,
-            HTTPException: _http_error,
-            Exception: _internal_error,
-        },
-        lifespan=lifespan,
-    )
+    return RuntimeApp(plane, on_loaded)

@@ -1,13 +1,16 @@
 """Adaptive batching: concurrent requests to one replica become one model call.
 
-A request that finds the model idle is called at once (batching never delays a lone request).
-Requests arriving while the model is busy join an open batch, which goes to the model as soon as
-the model is free again, or once it holds ``max_batch_size`` rows, or once ``max_latency_s``
-passed since its first request, whichever comes first; the model is called once on all its rows
-and the predictions are split back, in order. Only payloads of the same shape join one batch
-(lists; numpy arrays with the same trailing shape; DataFrames with the same columns); anything
-else (a dict of named inputs, a scalar) is called on its own. A model must return one prediction
-per row to be batched; if it does not, every request of the batch gets that error.
+A request that finds the model idle opens a batch that goes to the model on the event loop's next
+turn: requests that arrived together (read in the same turn) share the call, and a lone request
+waits for nothing. Requests arriving while the model is busy join an open batch, which goes to the
+model as soon as the model is free again, or once it holds ``max_batch_size`` rows, or once
+``max_latency_s`` passed since its first request, whichever comes first; the model is called once
+on all its rows and the predictions are split back, in order. Only payloads of the same shape join
+one batch (lists; numpy arrays with the same trailing shape; DataFrames with the same columns);
+anything else (a dict of named inputs, a scalar) is called on its own. A model must return one
+prediction per row to be batched; if it does not, every request of the batch gets that error. A
+batch whose answer takes longer than ``timeout_s`` from its first request fails all its requests
+with ``TimeoutExpired`` (one timer per batch, not per request).
 """
 
 from __future__ import annotations
@@ -34,7 +37,10 @@ class _Batch:
     payloads: list[Any] = field(default_factory=list)
     futures: list[asyncio.Future[Any]] = field(default_factory=list)
     rows: int = 0
-    timer: asyncio.TimerHandle | None = None
+    timer: asyncio.Handle | None = None
+    """Closes the batch: on the next loop turn (model idle) or after ``max_latency_s``."""
+    expiry: asyncio.TimerHandle | None = None
+    """Fails the batch's requests after ``timeout_s``."""
 
 
 def _signature(payload: Any) -> tuple[Any, ...] | None:
@@ -96,8 +102,6 @@ class Batcher:
         rows = len(payload) if signature is not None else 0
         if signature is None or rows == 0 or rows >= self._policy.max_batch_size:
             return await self._call(payload)
-        if self._busy == 0 and self._open is None:  # idle: no reason to wait for company
-            return await self._call_counted(payload)
         loop = asyncio.get_running_loop()
         batch = self._open
         if batch is not None and batch.signature != signature:
@@ -105,19 +109,26 @@ class Batcher:
             batch = None
         if batch is None:
             batch = self._open = _Batch(signature)
-            batch.timer = loop.call_later(self._policy.max_latency_s, self._close_if, batch)
+            if self._busy == 0:  # idle: only what arrives in this turn of the loop joins
+                batch.timer = loop.call_soon(self._close_if, batch)
+            else:
+                batch.timer = loop.call_later(self._policy.max_latency_s, self._close_if, batch)
+            batch.expiry = loop.call_later(self._policy.timeout_s, self._expire, batch)
         future: asyncio.Future[Any] = loop.create_future()
         batch.payloads.append(payload)
         batch.futures.append(future)
         batch.rows += rows
         if batch.rows >= self._policy.max_batch_size:
             self._close()
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), self._policy.timeout_s)
-        except TimeoutError:
-            raise TimeoutExpired(
-                f"the batch of this request took longer than {self._policy.timeout_s:g} s"
-            ) from None
+        return await future
+
+    def _expire(self, batch: _Batch) -> None:
+        error = TimeoutExpired(
+            f"the batch of this request took longer than {self._policy.timeout_s:g} s"
+        )
+        for future in batch.futures:
+            if not future.done():
+                future.set_exception(error)
 
     async def _call_counted(self, payload: Any) -> Any:
         self._busy += 1
@@ -143,6 +154,13 @@ class Batcher:
         task.add_done_callback(self._running.discard)
 
     async def _run(self, batch: _Batch) -> None:
+        try:
+            await self._compute(batch)
+        finally:
+            if batch.expiry is not None:
+                batch.expiry.cancel()
+
+    async def _compute(self, batch: _Batch) -> None:
         try:
             if len(batch.payloads) == 1:
                 results = [await self._call_counted(batch.payloads[0])]

@@ -1,22 +1,22 @@
-"""Composition root of ``python -m shipyard.runtime``: parse, detect, serve with uvicorn.
+"""Composition root of ``python -m shipyard.runtime``: parse, detect, serve over HTTP/1.1.
 
 Lifecycle (contract section 1): the port is bound at once and the model loads in the
 background; when it is loaded one ``shipyard-runtime ready ...`` line goes to stdout. A failed
-detection or load prints the traceback to stderr and exits with code 3. SIGTERM makes uvicorn
-stop accepting, finish in-flight requests and exit 0.
+detection or load prints the traceback to stderr and exits with code 3. SIGTERM stops accepting,
+lets the requests in progress finish and exits 0.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import sys
 import traceback
 from types import FrameType
 
-import uvicorn
-
 from shipyard.errors import ModelServeError
+from shipyard.http1 import HttpServer, run, serve_until_stopped
 from shipyard.runtime.app import create_app
 from shipyard.runtime.config import RuntimeConfig, parse_config
 from shipyard.runtime.loaders import detect
@@ -24,6 +24,8 @@ from shipyard.runtime.model import ServedModel
 
 LOAD_FAILED = 3
 """Exit code when the model cannot be found or loaded."""
+KEEP_ALIVE_S = 5.0
+"""Idle seconds before a replica closes a connection (the gateway reuses one for 4 s at most)."""
 
 
 class _Lifecycle:
@@ -31,7 +33,7 @@ class _Lifecycle:
 
     def __init__(self, config: RuntimeConfig) -> None:
         self._config = config
-        self.server: uvicorn.Server | None = None
+        self.stop = asyncio.Event()
         self.exit_code = 0
 
     def on_loaded(self, error: BaseException | None, seconds: float) -> None:
@@ -44,14 +46,21 @@ class _Lifecycle:
         traceback.print_exception(error, file=sys.stderr)
         print("shipyard-runtime: loading the model failed", file=sys.stderr, flush=True)
         self.exit_code = LOAD_FAILED
-        if self.server is not None:
-            self.server.should_exit = True
+        self.stop.set()
 
 
 def _exit_quietly(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM/SIGINT outside uvicorn's own handling (before it starts, or re-raised by it
-    after its graceful shutdown): exit 0."""
+    """SIGTERM/SIGINT before the server runs (while detecting the model): exit 0."""
     raise SystemExit(0)
+
+
+async def _serve(config: RuntimeConfig, model: ServedModel) -> int:
+    lifecycle = _Lifecycle(config)
+    app = create_app(config, model, on_loaded=lifecycle.on_loaded)
+    server = HttpServer(app.handle, keep_alive_s=KEEP_ALIVE_S)
+    async with app.running():
+        await serve_until_stopped(server, config.host, config.port, stop=lifecycle.stop)
+    return lifecycle.exit_code
 
 
 def serve(config: RuntimeConfig, model: ServedModel) -> int:
@@ -64,21 +73,7 @@ def serve(config: RuntimeConfig, model: ServedModel) -> int:
     Returns:
         The process exit code: 0, or :data:`LOAD_FAILED`.
     """
-    lifecycle = _Lifecycle(config)
-    app = create_app(config, model, on_loaded=lifecycle.on_loaded)
-    uvicorn_config = uvicorn.Config(
-        app,
-        host=config.host,
-        port=config.port,
-        loop="auto",
-        http="auto",
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-    )
-    lifecycle.server = uvicorn.Server(uvicorn_config)
-    lifecycle.server.run()
-    return lifecycle.exit_code
+    return run(_serve(config, model))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -124,3 +124,22 @@ async def test_refused_reset_and_slow_replicas_raise_the_forwarders_error_kinds(
         with pytest.raises(httpx.ReadTimeout):
             await client.send(url + "/", "POST", [], b"")
     await client.aclose()
+
+
+async def test_interim_answers_are_skipped_and_a_body_may_end_with_the_connection() -> None:
+    async def interim_then_until_close(reader, writer) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the ")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b"end")
+        await writer.drain()  # the server then closes: that ends the body
+
+    client = RawUpstream(timeout_s=5)
+    async with server(interim_then_until_close) as (url, connections):
+        answer = await client.send(url + "/", "POST", [], b"x")
+        assert (answer.status, answer.content) == (200, b"until the end")
+        assert (await client.send(url + "/", "POST", [], b"y")).content == b"until the end"
+        assert len(connections) == 2  # such a connection is never reused
+    await client.aclose()

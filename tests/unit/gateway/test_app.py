@@ -16,6 +16,7 @@ import pytest
 
 from shipyard.gateway.app import create_app
 from shipyard.settings import GatewaySettings
+from tests.handler_transport import HandlerTransport
 
 pytestmark = pytest.mark.unit
 
@@ -138,8 +139,8 @@ async def open_gateway(world: World, **settings_kw: Any) -> AsyncIterator[httpx.
     )
     app = create_app(settings, transport=httpx.MockTransport(world.handle))
     async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client,
+        app.running(),
+        httpx.AsyncClient(transport=HandlerTransport(app.handle), base_url="http://gw") as client,
     ):
         yield client
 

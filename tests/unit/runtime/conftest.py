@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
-from shipyard.runtime.app import create_app
+from shipyard.runtime.app import RuntimeApp, create_app
 from shipyard.runtime.config import RuntimeConfig
 from shipyard.runtime.model import InputKind
+from tests.handler_transport import HandlerTransport
 
 IRIS_X = [
     [5.1, 3.5, 1.4, 0.2],
@@ -84,9 +84,9 @@ async def wait_ready(client: httpx.AsyncClient, timeout: float = 10.0) -> None:
     raise AssertionError("the model did not become ready")
 
 
-def client_for(app: Starlette) -> httpx.AsyncClient:
+def client_for(app: RuntimeApp) -> httpx.AsyncClient:
     """An in-process client of the app (no network)."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://replica")
+    return httpx.AsyncClient(transport=HandlerTransport(app.handle), base_url="http://replica")
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ async def serve() -> AsyncIterator[Callable[..., Awaitable[httpx.AsyncClient]]]:
 
         async def start(model: Any, **config: Any) -> httpx.AsyncClient:
             app = create_app(RuntimeConfig(name="iris", model_version="3", **config), model)
-            await stack.enter_async_context(app.router.lifespan_context(app))
+            await stack.enter_async_context(app.running())
             client = await stack.enter_async_context(client_for(app))
             await wait_ready(client)
             return client

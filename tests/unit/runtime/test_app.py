@@ -200,7 +200,7 @@ async def test_not_ready_while_loading_is_503_then_ready():
     model = SlowModel()
     loaded = []
     app = create_app(RuntimeConfig(name="iris"), model, on_loaded=lambda e, s: loaded.append(e))
-    async with app.router.lifespan_context(app), client_for(app) as client:
+    async with app.running(), client_for(app) as client:
         assert (await client.get("/v2/health/live")).json() == {"live": True}
         response = await client.get("/v2/health/ready")
         assert (response.status_code, response.json()) == (503, {"ready": False})
@@ -236,7 +236,7 @@ async def test_load_failure_is_reported_to_the_callback():
         outcome.set()
 
     app = create_app(RuntimeConfig(), Broken(), on_loaded=on_loaded)
-    async with app.router.lifespan_context(app), client_for(app) as client:
+    async with app.running(), client_for(app) as client:
         await asyncio.wait_for(outcome.wait(), 5)
         assert isinstance(errors[0], ImportError)
         assert (await client.get("/v2/health/ready")).status_code == 503

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shipyard.errors import InferenceError
+from shipyard.errors import InferenceError, TimeoutExpired
 from shipyard.runtime.batching import Batcher, BatchPolicy
 
 pytestmark = pytest.mark.unit
@@ -54,6 +54,26 @@ async def test_a_request_to_an_idle_model_is_not_delayed() -> None:
     model.release.set()
     batcher = Batcher(model, BatchPolicy(max_batch_size=32, max_latency_s=10.0))
     assert await asyncio.wait_for(batcher.submit([[1, 2]]), timeout=1.0) == [3]
+
+
+async def test_requests_arriving_together_at_an_idle_model_share_one_call() -> None:
+    model = Model()
+    model.release.set()
+    batcher = Batcher(model, BatchPolicy(max_batch_size=32, max_latency_s=10.0))
+    together = asyncio.gather(*(batcher.submit([[i, 1]]) for i in range(4)))
+    assert await asyncio.wait_for(together, timeout=1.0) == [[1], [2], [3], [4]]
+    assert model.calls == [[[0, 1], [1, 1], [2, 1], [3, 1]]]
+
+
+async def test_a_batch_slower_than_the_timeout_fails_its_requests() -> None:
+    model = Model()  # never released: the first call hangs
+    batcher = Batcher(model, BatchPolicy(max_batch_size=32, max_latency_s=0.001, timeout_s=0.05))
+    requests = [batcher.submit([[1, 1]]), batcher.submit([[2, 2]])]
+    answers = await asyncio.wait_for(asyncio.gather(*requests, return_exceptions=True), 2.0)
+    assert all(isinstance(a, TimeoutExpired) for a in answers)
+    assert "longer than 0.05 s" in str(answers[0])
+    model.release.set()
+    await batcher.close()
 
 
 async def test_a_full_batch_goes_at_once_without_waiting_for_the_model_or_the_latency() -> None:

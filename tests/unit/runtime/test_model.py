@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 
 from shipyard.errors import NotReady
-from shipyard.runtime.model import AdaptedModel, InputKind, Loaded, run_in_daemon_thread
+from shipyard.runtime.model import (
+    AdaptedModel,
+    InputKind,
+    Loaded,
+    SyncCall,
+    run_in_daemon_thread,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -37,13 +44,25 @@ def adapted(obj, methods=("predict",)):
     )
 
 
-async def test_sync_predict_runs_in_a_thread_async_predict_on_the_loop():
+async def test_sync_predict_starts_in_a_thread_then_runs_inline_once_known_fast():
     sync_model, async_model = adapted(SyncModel()), adapted(AsyncModel())
     await sync_model.load()
     await async_model.load()
-    assert await sync_model.predict([1]) == (False, [1])
+    assert await sync_model.predict([1]) == (False, [1])  # not timed yet: a worker thread
+    assert await sync_model.predict([2]) == (True, [2])  # fast: on the loop, no thread hop
     assert await async_model.predict([1]) == (True, [1])
     assert sync_model.platform == "python"
+
+
+async def test_a_slow_sync_predict_keeps_running_in_threads():
+    class Slow:
+        def predict(self, inputs):
+            time.sleep(SyncCall.INLINE_BELOW_S * 3)
+            return threading.current_thread() is threading.main_thread()
+
+    model = adapted(Slow())
+    await model.load()
+    assert [await model.predict(None) for _ in range(3)] == [False, False, False]
 
 
 async def test_methods_are_chained_in_order():

@@ -1,0 +1,16 @@
+"""A small stdlib-only HTTP/1.1 server for the data path (gateway and replica runtime)."""
+
+from shipyard.http1.messages import JSON, Handler, RawHeaders, Request, Response
+from shipyard.http1.run import run, serve_until_stopped
+from shipyard.http1.server import HttpServer
+
+__all__ = [
+    "JSON",
+    "Handler",
+    "HttpServer",
+    "RawHeaders",
+    "Request",
+    "Response",
+    "run",
+    "serve_until_stopped",
+]
