@@ -85,33 +85,47 @@ class SyncCall:
     """Awaits a blocking method: inline while its calls are short, in a thread otherwise.
 
     A thread hop costs more CPU than a small model's predict (~0.1 ms for scikit-learn on one
-    row), so a method whose recent calls averaged under :attr:`INLINE_BELOW_S` runs on the
-    event loop; a slower one (or one never timed yet) runs in a worker thread so the replica
-    keeps answering health checks and accepting requests meanwhile. The average is an
-    exponentially weighted one over every call, wherever it ran.
+    row), so a method whose recent calls averaged under :attr:`INLINE_BELOW_S` of CPU time (and
+    under :attr:`INLINE_WALL_BELOW_S` of wall time, so a method that waits on I/O keeps its
+    threads) runs on the event loop; a slower one, or one never timed yet, runs in a worker
+    thread so the replica keeps answering health checks and accepting requests meanwhile. CPU
+    time is what decides, because wall time also counts the moments another process had the
+    core. The averages are exponentially weighted over every call, wherever it ran.
     """
 
     INLINE_BELOW_S = 0.002
+    INLINE_WALL_BELOW_S = 0.02
     _WEIGHT = 0.2
 
     def __init__(self, method: Callable[[Any], Any]) -> None:
         self._method = method
-        self.average_s: float | None = None
+        self.cpu_s: float | None = None
+        self.wall_s: float | None = None
+
+    @property
+    def inline(self) -> bool:
+        """Whether the next call runs on the event loop."""
+        cpu, wall = self.cpu_s, self.wall_s
+        if cpu is None or wall is None:
+            return False
+        return cpu < self.INLINE_BELOW_S and wall < self.INLINE_WALL_BELOW_S
 
     async def __call__(self, payload: Any) -> Any:
-        average = self.average_s
-        if average is not None and average < self.INLINE_BELOW_S:
+        if self.inline:
             return self._timed(payload)
         return await asyncio.to_thread(self._timed, payload)
 
     def _timed(self, payload: Any) -> Any:
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.thread_time()
         try:
             return self._method(payload)
         finally:
-            took = time.perf_counter() - started
-            average = self.average_s
-            self.average_s = took if average is None else average + self._WEIGHT * (took - average)
+            self.cpu_s = _average(self.cpu_s, time.thread_time() - cpu, self._WEIGHT)
+            self.wall_s = _average(self.wall_s, time.perf_counter() - wall, self._WEIGHT)
+
+
+def _average(average: float | None, sample: float, weight: float) -> float:
+    return sample if average is None else average + weight * (sample - average)
 
 
 def _bind(obj: object, method_name: str, source: str) -> Call:

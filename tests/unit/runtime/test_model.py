@@ -57,12 +57,26 @@ async def test_sync_predict_starts_in_a_thread_then_runs_inline_once_known_fast(
 async def test_a_slow_sync_predict_keeps_running_in_threads():
     class Slow:
         def predict(self, inputs):
-            time.sleep(SyncCall.INLINE_BELOW_S * 3)
+            started = time.thread_time()
+            while time.thread_time() - started < SyncCall.INLINE_BELOW_S * 3:
+                pass  # busy: CPU time, not waiting
             return threading.current_thread() is threading.main_thread()
 
     model = adapted(Slow())
     await model.load()
     assert [await model.predict(None) for _ in range(3)] == [False, False, False]
+
+
+async def test_a_predict_that_mostly_waits_keeps_its_threads_and_cpu_decides_otherwise():
+    waits, spins = SyncCall(lambda _: time.sleep(0.03)), SyncCall(lambda _: None)
+    for _ in range(3):
+        await waits(None)
+        await spins(None)
+    assert waits.cpu_s is not None and waits.cpu_s < SyncCall.INLINE_BELOW_S
+    assert not waits.inline  # little CPU, but long waits: the loop must not block on it
+    assert spins.inline
+    spins.wall_s = 0.015  # preempted now and then: wall time alone does not move it off
+    assert spins.inline
 
 
 async def test_methods_are_chained_in_order():
