@@ -27,7 +27,7 @@ from bench import bytecode, payloads
 from bench import shipyard_timing as timing
 from bench.load import Request
 from bench.peers import QUIET_ENV
-from bench.procs import Launched, ProcInfo, launched, log_tail
+from bench.procs import Launched, ProcInfo, launched, log_tail, read_proc
 from bench.settings import LOOPBACK, MODEL_NAME, REPO, WORK, WORKERS
 from bench.target import Endpoint, Started, TargetFailed, free_port
 from shipyard import InferenceBatcher, PredictorScalingConfig
@@ -35,6 +35,7 @@ from shipyard.resources import PredictorResources, Resources
 
 HOME = WORK / "shipyard-home"
 LOG = WORK / "logs" / "shipyard.log"
+ZYGOTE = "shipyard.runtime.zygote"
 BATCHER = InferenceBatcher(enabled=True, max_batch_size=32, max_latency=5, timeout=60)
 """Adaptive batching of the batching target: up to 32 instances or 5 ms (README's example)."""
 RESOURCES = PredictorResources(
@@ -47,6 +48,9 @@ RESOURCES = PredictorResources(
 
 
 def _role(proc: ProcInfo, is_root: bool) -> str:
+    if ZYGOTE in proc.cmdline:  # a forked replica keeps its parent's command line
+        parent = read_proc(proc.ppid)
+        return "replica" if parent is not None and ZYGOTE in parent.cmdline else "zygote"
     if "shipyard.runtime" in proc.cmdline:
         return "replica"
     if "shipyard.gateway" in proc.cmdline:
@@ -117,6 +121,8 @@ def _notes(batching: bool) -> list[str]:
         f"{WORKERS} replicas (requests 0.25 cores / 128 MiB, limits 2 cores / 1024 MiB), "
         "built-in scikit-learn loader (bare model file), no environment",
         "called through the gateway with `Authorization: ApiKey ...`",
+        "replicas after the first of their kind are forked from a pre-imported zygote "
+        "(`SHIPYARD_PRELOAD_REPLICAS`, on by default); its memory is listed as role `zygote`",
     ]
     if batching:
         notes.append(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
 import secrets
@@ -23,10 +22,11 @@ import uvicorn
 
 from shipyard.api.app import create_app
 from shipyard.api.services import Services
-from shipyard.backends import capacity
+from shipyard.backends import capacity, processes
 from shipyard.backends.gpus import GpuInventory
 from shipyard.backends.limits import detect_enforcer
 from shipyard.backends.local import LocalBackend
+from shipyard.backends.zygotes import Zygotes
 from shipyard.controller.reconcile import Controller
 from shipyard.environments.manager import EnvironmentManager
 from shipyard.errors import ShipyardError
@@ -37,7 +37,6 @@ from shipyard.store import Store, open_store
 
 log = logging.getLogger("shipyard.server")
 MIB = 1024 * 1024
-_PR_SET_PDEATHSIG = 1
 
 
 def prepare_home(settings: ServerSettings) -> None:
@@ -78,6 +77,7 @@ def build_services(settings: ServerSettings) -> Services:
         capacity=node_capacity(settings, gpus),
         enforcer=enforcer,
         host=settings.bind,
+        zygotes=Zygotes(settings.run_dir) if settings.preload_replicas else None,
     )
     storage = ArtifactStorage(
         settings.artifacts_dir,
@@ -97,13 +97,6 @@ def build_services(settings: ServerSettings) -> Services:
         environments=environments,
         internal_token=secrets.token_urlsafe(32),
     )
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the server dies, however it dies (Linux)."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def check_ports_free(settings: ServerSettings) -> None:
@@ -137,7 +130,7 @@ def _gateway_process(settings: ServerSettings, token: str) -> subprocess.Popen[b
         }
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "shipyard.gateway"], env=env, preexec_fn=_die_with_parent
+        [sys.executable, "-m", "shipyard.gateway"], env=env, preexec_fn=processes.die_with_parent
     )
 
 

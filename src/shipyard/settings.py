@@ -88,6 +88,11 @@ class ServerSettings(BaseSettings):
     best_effort_limits: bool = False
     """Do not use cgroups even where they work: watchdog + CPU affinity only."""
 
+    preload_replicas: bool = True
+    """Fork replicas from a pre-imported parent (one per interpreter and framework, started
+    beside the first replica of its kind): scale-ups, restarts and wake-ups from zero skip the
+    imports. Costs that parent's memory (~100 MB for scikit-learn). False: always start Python."""
+
     index_url: str | None = None
     """Package index environments are built from (``--index-url`` of uv); default: PyPI."""
 

@@ -4,11 +4,16 @@ Replicas run in their own session (so a crash of the server does not take them d
 stdout and stderr appended to ``logs/<deployment>/<component>/<replica>.log``. A handle file in
 ``run/replicas/`` records pid, start time and port, so a restarted server adopts replicas that
 still run (a reused pid is told apart by its start time) instead of starting duplicates.
+
+With :class:`~shipyard.backends.zygotes.Zygotes`, a replica whose kind of process started before
+is forked from a pre-imported parent instead (same session, environment, limits and log file);
+its exit code then comes from the file the zygote writes when it reaps it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -31,6 +36,7 @@ from shipyard.backends.protocol import (
     ReplicaSpec,
     UsageSample,
 )
+from shipyard.backends.zygotes import ForkRequest, Zygotes
 from shipyard.spec.capacity import Capacity
 from shipyard.spec.resources import Resources
 from shipyard.spec.status import ReplicaExit
@@ -47,6 +53,7 @@ class LocalBackend:
         capacity: Capacity,
         enforcer: Enforcer,
         host: str = "127.0.0.1",
+        zygotes: Zygotes | None = None,
     ) -> None:
         self._capacity = capacity
         self._enforcer = enforcer
@@ -55,6 +62,7 @@ class LocalBackend:
         self._logs_dir = logs_dir
         self._host = host
         self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._zygotes = zygotes
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(2.0, connect=0.5))
         self._run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -106,24 +114,30 @@ class LocalBackend:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         res = spec.resources
         limits = self._enforcer.prepare(spec.replica_id, res.requests, res.limits)
+        command = self._command(spec, port)
+        env = {**self._environment(spec), **limits.env()}
         try:
-            with log_path.open("ab") as log:
-                child = subprocess.Popen(
-                    self._command(spec, port),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env={**self._environment(spec), **limits.env()},
-                    cwd=spec.model_dir,
-                    start_new_session=True,
-                    preexec_fn=limits.preexec,  # joins its cgroup before exec: never unlimited
-                )
+            pid = await self._fork(spec, command, env, log_path, limits)
+            started_by = "zygote"
+            if pid is None:
+                with log_path.open("ab") as log:
+                    child = subprocess.Popen(
+                        command,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        env=env,
+                        cwd=spec.model_dir,
+                        start_new_session=True,
+                        preexec_fn=limits.preexec,  # joins its cgroup before exec: never unlimited
+                    )
+                pid, started_by = child.pid, "process"
+                self._children[spec.replica_id] = child
         except BaseException:
             limits.release()
             raise
-        limits.started(child.pid)
+        limits.started(pid)
         self._limits[spec.replica_id] = limits
-        self._children[spec.replica_id] = child
         ref = ReplicaRef(
             replica_id=spec.replica_id,
             deployment_id=spec.deployment_id,
@@ -132,10 +146,11 @@ class LocalBackend:
             revision=spec.revision,
             template=spec.template,
             url=f"http://{self._host}:{port}",
-            pid=child.pid,
+            pid=pid,
             started_at=time.time(),
             extra={
-                "ticks": str(processes.start_ticks(child.pid) or ""),
+                "ticks": str(processes.start_ticks(pid) or ""),
+                "started_by": started_by,
                 "requests": res.requests.model_dump_json(),
                 "limits": res.limits.model_dump_json(),
                 "gpus": ",".join(limits.gpus),
@@ -145,8 +160,45 @@ class LocalBackend:
         self._handle_file(spec.replica_id).write_text(json.dumps(asdict(ref)))
         return ref
 
+    async def _fork(
+        self,
+        spec: ReplicaSpec,
+        command: list[str],
+        env: dict[str, str],
+        log_path: Path,
+        limits: Enforcement,
+    ) -> int | None:
+        """The pid of the replica forked by a zygote, or None to start it as a process."""
+        if self._zygotes is None:
+            return None
+        exit_file = self._exit_file(spec.replica_id)
+        exit_file.unlink(missing_ok=True)
+        request = ForkRequest(
+            argv=command[3:],  # after "<python> -m shipyard.runtime"
+            env=env,
+            cwd=spec.model_dir,
+            log=log_path,
+            exit_file=exit_file,
+            setup=limits.fork_setup(),
+        )
+        return await self._zygotes.fork(command[0], env, spec.framework, request)
+
     def _handle_file(self, replica_id: str) -> Path:
         return self._run_dir / f"{replica_id}.json"
+
+    def _exit_file(self, replica_id: str) -> Path:
+        return self._run_dir / f"{replica_id}.exit"
+
+    def _exit_code(self, replica_id: str) -> int | None:
+        """The code a zygote recorded for a replica it forked (it writes it when it reaps)."""
+        path = self._exit_file(replica_id)
+        for _ in range(20):  # gone but not reaped yet: the zygote writes within milliseconds
+            with contextlib.suppress(OSError, ValueError):
+                return int(path.read_text())
+            if not path.parent.is_dir():
+                break
+            time.sleep(0.01)
+        return None
 
     def _alive(self, ref: ReplicaRef) -> tuple[bool, ReplicaExit | None]:
         child = self._children.get(ref.replica_id)
@@ -158,7 +210,8 @@ class LocalBackend:
         ticks = int(ref.extra["ticks"]) if ref.extra.get("ticks") else None
         if processes.is_same_process(ref.pid, ticks):
             return True, None
-        return False, self._exit(ref, None)
+        forked = ref.extra.get("started_by") == "zygote"
+        return False, self._exit(ref, self._exit_code(ref.replica_id) if forked else None)
 
     def _exit(self, ref: ReplicaRef, code: int | None) -> ReplicaExit:
         """How it ended: OOMKilled (with limit and peak) when its limits say so."""
@@ -222,6 +275,7 @@ class LocalBackend:
         if limits is not None:
             limits.release()
         self._handle_file(ref.replica_id).unlink(missing_ok=True)
+        self._exit_file(ref.replica_id).unlink(missing_ok=True)
 
     def discard(self, ref: ReplicaRef) -> None:
         """Forget a replica that has exited on its own."""
@@ -274,6 +328,8 @@ class LocalBackend:
 
     async def close(self) -> None:
         await self._client.aclose()
+        if self._zygotes is not None:
+            self._zygotes.close()
         self._enforcer.close()
 
 

@@ -48,6 +48,8 @@ class Enforcement(Protocol):
 
     def env(self) -> dict[str, str]: ...  # extra environment for the child
 
+    def fork_setup(self) -> dict[str, list[str] | list[int] | int]: ...  # preexec, as data
+
     def started(self, pid: int) -> None: ...  # after Popen: the child's pid
 
     def usage(self, pid: int | None = None) -> ReplicaUsage: ...

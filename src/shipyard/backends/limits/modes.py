@@ -59,6 +59,11 @@ class _Common:
         """Tell the enforcement which process was started (call right after ``Popen``)."""
         self._pid = pid
 
+    def fork_setup(self) -> dict[str, list[str] | list[int] | int]:
+        """What :meth:`preexec` does, as data for a pre-imported parent that forks the replica
+        (``shipyard.runtime.zygote``): cgroup files to join, CPUs to run on, thread-pool size."""
+        return {"cgroup_procs": [], "cpus": [], "threads": thread_count(self.limits)}
+
 
 class CgroupEnforcement(_Common):
     """Limits held by the kernel: the replica runs in its own cgroups from its first instruction."""
@@ -86,6 +91,10 @@ class CgroupEnforcement(_Common):
     def preexec(self) -> None:
         """Runs in the child between fork and exec: join the replica's cgroups."""
         self._join()
+
+    def fork_setup(self) -> dict[str, list[str] | list[int] | int]:
+        procs = [str(self.cgroups.inside(d / "cgroup.procs")) for d in self.cgroups.distinct_dirs()]
+        return {**super().fork_setup(), "cgroup_procs": procs}
 
     def usage(self, pid: int | None = None) -> ReplicaUsage:
         """The cgroup's counters (after :meth:`release`, the last ones read)."""
@@ -156,6 +165,9 @@ class BestEffortEnforcement(_Common):
         """Runs in the child between fork and exec: restrict it to its CPUs."""
         if self.cpus:
             os.sched_setaffinity(0, self.cpus)
+
+    def fork_setup(self) -> dict[str, list[str] | list[int] | int]:
+        return {**super().fork_setup(), "cpus": list(self.cpus)}
 
     def started(self, pid: int) -> None:
         """Start the memory watchdog on ``pid`` (and the tree it will spawn)."""

@@ -1,0 +1,181 @@
+"""Pre-imported replica parents for the LOCAL backend: fork a replica instead of starting Python.
+
+A replica's start is mostly imports (Python, numpy, SciPy, scikit-learn: over a second on a
+small machine), paid again by every scale-up, restart and wake-up from zero. The backend keeps
+one zygote (``python -m shipyard.runtime.zygote``) per interpreter, ``PYTHONPATH`` and preload
+set, started next to the first replica that needs it (that replica starts normally), and forks
+later replicas from it: the child has the libraries imported already and only loads its model.
+
+Whenever a zygote is not ready, died, or answers badly, :meth:`Zygotes.fork` returns None and
+the backend starts the replica the normal way: a zygote can make a start faster, never fail it.
+A zygote costs the memory of its imports (~100 MB for scikit-learn) while it lives, shared
+copy-on-write with the replicas it forked; it dies with the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from shipyard.backends import processes
+from shipyard.backends.limits.modes import THREAD_VARS
+
+log = logging.getLogger(__name__)
+
+PRELOAD: dict[str, tuple[str, ...]] = {
+    "sklearn": (
+        "numpy",
+        "scipy",
+        "joblib",
+        "sklearn.base",
+        "sklearn.utils.validation",
+        "sklearn.linear_model",
+        "sklearn.ensemble",
+        "sklearn.tree",
+        "sklearn.pipeline",
+        "sklearn.preprocessing",
+    ),
+    "xgboost": ("numpy", "xgboost"),
+    "lightgbm": ("numpy", "lightgbm"),
+    "python": ("numpy",),
+}
+"""What a zygote imports, by the replica's ``--framework`` (a module missing is skipped)."""
+
+_SINGLE_THREADED = dict.fromkeys(THREAD_VARS, "1")
+_PER_REPLICA = (
+    "MODEL_FILES_PATH",
+    "ARTIFACT_FILES_PATH",
+    "DEPLOYMENT_NAME",
+    "DEPLOYMENT_VERSION",
+    "MODEL_NAME",
+    "MODEL_VERSION",
+    "SCRIPT_PATH",
+    "IS_TRANSFORMER",
+    "SHIPYARD_REPLICA_ID",
+)
+"""Variables of one replica, kept out of the zygote's own environment."""
+_MAX_SOCKET_PATH = 100  # AF_UNIX paths are limited to 108 bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ForkRequest:
+    """One replica to fork: what ``python -m shipyard.runtime`` would have been started with."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    log: Path
+    exit_file: Path
+    setup: dict[str, list[str] | list[int] | int]
+    """Cgroup files to join, CPUs, thread-pool size (``Enforcement.fork_setup``)."""
+
+
+@dataclass
+class _Zygote:
+    proc: subprocess.Popen[bytes]
+    socket: Path
+
+    def ready(self) -> bool:
+        return self.proc.poll() is None and self.socket.exists()
+
+
+class Zygotes:
+    """The zygotes of one backend (see the module docstring)."""
+
+    def __init__(self, run_dir: Path, *, answer_timeout_s: float = 5.0) -> None:
+        self._dir = run_dir / "zygotes"
+        self._timeout_s = answer_timeout_s
+        self._zygotes: dict[str, _Zygote] = {}
+
+    async def fork(
+        self, python: str, env: dict[str, str], framework: str, request: ForkRequest
+    ) -> int | None:
+        """Fork the replica from the zygote for ``python``/``env``/``framework``.
+
+        Returns:
+            The replica's pid, or None: start it the normal way (the zygote is being started,
+            or is not usable).
+        """
+        preload = PRELOAD.get(framework, ())
+        identity = "\0".join(
+            [python, env.get("PYTHONPATH", ""), env.get("VIRTUAL_ENV", ""), *preload]
+        )
+        key = hashlib.sha256(identity.encode()).hexdigest()[:16]
+        zygote = self._zygotes.get(key)
+        if zygote is None or zygote.proc.poll() is not None:
+            self._start(key, python, env, preload)
+            return None
+        if not zygote.ready():
+            return None
+        try:
+            return await asyncio.wait_for(self._ask(zygote.socket, request), self._timeout_s)
+        except (OSError, TimeoutError, ValueError, KeyError, TypeError) as exc:
+            log.warning("zygote %s could not fork a replica (%r): starting it normally", key, exc)
+            return None
+
+    def _start(self, key: str, python: str, env: dict[str, str], preload: tuple[str, ...]) -> None:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        socket_path = self._dir / f"{key}.sock"
+        if len(str(socket_path)) > _MAX_SOCKET_PATH:
+            return  # too long for AF_UNIX: replicas of this kind always start normally
+        socket_path.unlink(missing_ok=True)
+        with (self._dir / f"{key}.log").open("ab") as out:
+            proc = subprocess.Popen(
+                [
+                    *(python, "-m", "shipyard.runtime.zygote"),
+                    *("--socket", str(socket_path), "--preload", ",".join(preload)),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={
+                    **{k: v for k, v in env.items() if k not in _PER_REPLICA},
+                    **_SINGLE_THREADED,
+                    "CUDA_VISIBLE_DEVICES": "",  # a zygote never touches a GPU
+                    "PYTHONUNBUFFERED": "1",
+                },
+                cwd=self._dir,
+                start_new_session=True,
+                preexec_fn=processes.die_with_parent,
+            )
+        self._zygotes[key] = _Zygote(proc, socket_path)
+        log.info("started zygote %s (pid %s) preloading %s", key, proc.pid, ",".join(preload))
+
+    @staticmethod
+    async def _ask(socket_path: Path, request: ForkRequest) -> int:
+        reader, writer = await asyncio.open_unix_connection(str(socket_path))
+        try:
+            payload = {
+                "argv": request.argv,
+                "env": request.env,
+                "cwd": str(request.cwd),
+                "log": str(request.log),
+                "exit_file": str(request.exit_file),
+                **request.setup,
+            }
+            writer.write(json.dumps(payload).encode() + b"\n")
+            await writer.drain()
+            answer = json.loads(await reader.readline())
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        if "pid" not in answer:
+            raise ValueError(answer.get("error", "no pid in the answer"))
+        return int(answer["pid"])
+
+    def close(self) -> None:
+        """Stop every zygote (replicas they forked keep running)."""
+        for zygote in self._zygotes.values():
+            if zygote.proc.poll() is None:
+                zygote.proc.terminate()
+        for zygote in self._zygotes.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                zygote.proc.wait(timeout=5)
+        self._zygotes.clear()
