@@ -16,7 +16,7 @@ PATHS = {
     "v2": f"Open Inference Protocol V2 (`POST /v2/models/{MODEL_NAME}/infer`, one FP32 [1, 4])",
 }
 QUIET_CORES = 0.15
-"""Background load (cores busy with neither the target nor wrk) below which a run counts as quiet."""
+"""Background load (cores busy with neither the target nor wrk) below which a run is quiet."""
 
 
 def _background_cores(r: Results) -> list[tuple[float, str]]:
