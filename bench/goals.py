@@ -165,7 +165,15 @@ def _memory(results: Results) -> Verdict:
     if extra is None:
         return Verdict(goal, "not measured (Shipyard did not run)", None)
     extra_mb = extra * MIB / MB
-    return Verdict(goal, f"+{extra:.1f} MiB (+{extra_mb:.1f} MB), largest replica", extra_mb <= 20)
+    measured = f"{extra:+.1f} MiB ({extra_mb:+.1f} MB), largest replica"
+    shipyard = results.target("shipyard")
+    zygotes = [m.rss_mib for m in shipyard.memory if m.role == "zygote"] if shipyard else []
+    if zygotes:  # forked replicas share its pages: their RSS counts only the pages they touched
+        measured += (
+            f"; replicas are forked from a zygote of {max(zygotes):.0f} MiB RSS (shared "
+            "copy-on-write, one per interpreter and framework)"
+        )
+    return Verdict(goal, measured, extra_mb <= 20)
 
 
 def environment(builds: EnvBuilds | None) -> Verdict:

@@ -90,8 +90,9 @@ class ServerSettings(BaseSettings):
 
     preload_replicas: bool = True
     """Fork replicas from a pre-imported parent (one per interpreter and framework, started
-    beside the first replica of its kind): scale-ups, restarts and wake-ups from zero skip the
-    imports. Costs that parent's memory (~100 MB for scikit-learn). False: always start Python."""
+    once the first replica of its kind is ready): scale-ups, restarts and wake-ups from zero
+    skip the imports. Costs that parent's memory (~100 MB for scikit-learn). False: always start
+    Python."""
 
     index_url: str | None = None
     """Package index environments are built from (``--index-url`` of uv); default: PyPI."""

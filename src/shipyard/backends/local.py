@@ -63,6 +63,8 @@ class LocalBackend:
         self._host = host
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._zygotes = zygotes
+        self._kinds: dict[str, tuple[str, dict[str, str], str]] = {}
+        """Replicas started as processes, until ready: the zygote their kind then gets."""
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(2.0, connect=0.5))
         self._run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -133,6 +135,7 @@ class LocalBackend:
                     )
                 pid, started_by = child.pid, "process"
                 self._children[spec.replica_id] = child
+                self._kinds[spec.replica_id] = (command[0], env, spec.framework)
         except BaseException:
             limits.release()
             raise
@@ -246,7 +249,12 @@ class LocalBackend:
             answer = await self._client.get(f"{ref.url}/v2/health/ready")
         except httpx.HTTPError:
             return ReplicaHealth(Health.STARTING)
-        return ReplicaHealth(Health.READY if answer.status_code == 200 else Health.STARTING)
+        if answer.status_code != 200:
+            return ReplicaHealth(Health.STARTING)
+        kind = self._kinds.pop(ref.replica_id, None)
+        if kind is not None and self._zygotes is not None:
+            self._zygotes.ensure(*kind)  # its kind's next replicas are forked
+        return ReplicaHealth(Health.READY)
 
     async def stop(self, ref: ReplicaRef, *, grace_s: float) -> ReplicaExit:
         """SIGTERM (the runtime drains in-flight requests), then SIGKILL after ``grace_s``."""
@@ -271,6 +279,7 @@ class LocalBackend:
 
     def _forget(self, ref: ReplicaRef) -> None:
         self._children.pop(ref.replica_id, None)
+        self._kinds.pop(ref.replica_id, None)
         limits = self._limits.pop(ref.replica_id, None)
         if limits is not None:
             limits.release()

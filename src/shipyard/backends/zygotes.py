@@ -1,15 +1,16 @@
 """Pre-imported replica parents for the LOCAL backend: fork a replica instead of starting Python.
 
-A replica's start is mostly imports (Python, numpy, SciPy, scikit-learn: over a second on a
-small machine), paid again by every scale-up, restart and wake-up from zero. The backend keeps
-one zygote (``python -m shipyard.runtime.zygote``) per interpreter, ``PYTHONPATH`` and preload
-set, started next to the first replica that needs it (that replica starts normally), and forks
-later replicas from it: the child has the libraries imported already and only loads its model.
+A replica's start is mostly imports (Python, numpy, SciPy, scikit-learn: over a second on a small
+machine), paid again by every scale-up, restart and wake-up from zero. The backend keeps one zygote
+(``python -m shipyard.runtime.zygote``) per interpreter, ``PYTHONPATH`` and preload set, started
+once the first replica of that kind is ready (that replica starts normally, without a zygote's
+imports competing for the CPU), and forks later replicas from it: the child has the libraries
+imported already and only loads its model.
 
-Whenever a zygote is not ready, died, or answers badly, :meth:`Zygotes.fork` returns None and
-the backend starts the replica the normal way: a zygote can make a start faster, never fail it.
-A zygote costs the memory of its imports (~100 MB for scikit-learn) while it lives, shared
-copy-on-write with the replicas it forked; it dies with the server.
+Whenever a zygote is not ready, died, or answers badly, :meth:`Zygotes.fork` returns None and the
+backend starts the replica the normal way: a zygote can make a start faster, never fail it. A
+zygote costs the memory of its imports (~100 MB for scikit-learn) while it lives, shared copy-on-
+write with the replicas it forked; it dies with the server.
 """
 
 from __future__ import annotations
@@ -93,25 +94,36 @@ class Zygotes:
         self._timeout_s = answer_timeout_s
         self._zygotes: dict[str, _Zygote] = {}
 
+    def _key(self, python: str, env: dict[str, str], framework: str) -> tuple[str, tuple[str, ...]]:
+        preload = PRELOAD.get(framework, ())
+        identity = "\0".join(
+            [python, env.get("PYTHONPATH", ""), env.get("VIRTUAL_ENV", ""), *preload]
+        )
+        return hashlib.sha256(identity.encode()).hexdigest()[:16], preload
+
+    def ensure(self, python: str, env: dict[str, str], framework: str) -> None:
+        """Start the zygote for this kind of replica unless it runs.
+
+        Called once a replica of the kind is ready, so the zygote's imports never compete with
+        that replica's own start for the CPU.
+        """
+        key, preload = self._key(python, env, framework)
+        zygote = self._zygotes.get(key)
+        if zygote is None or zygote.proc.poll() is not None:
+            self._start(key, python, env, preload)
+
     async def fork(
         self, python: str, env: dict[str, str], framework: str, request: ForkRequest
     ) -> int | None:
         """Fork the replica from the zygote for ``python``/``env``/``framework``.
 
         Returns:
-            The replica's pid, or None: start it the normal way (the zygote is being started,
-            or is not usable).
+            The replica's pid, or None: start it the normal way (no zygote of this kind is
+            ready, or it could not fork).
         """
-        preload = PRELOAD.get(framework, ())
-        identity = "\0".join(
-            [python, env.get("PYTHONPATH", ""), env.get("VIRTUAL_ENV", ""), *preload]
-        )
-        key = hashlib.sha256(identity.encode()).hexdigest()[:16]
+        key, _ = self._key(python, env, framework)
         zygote = self._zygotes.get(key)
-        if zygote is None or zygote.proc.poll() is not None:
-            self._start(key, python, env, preload)
-            return None
-        if not zygote.ready():
+        if zygote is None or not zygote.ready():
             return None
         try:
             return await asyncio.wait_for(self._ask(zygote.socket, request), self._timeout_s)

@@ -72,6 +72,7 @@ class _Connection(asyncio.Protocol):
         self._busy = False
         self._closing = False
         self._continued = False
+        self._eof = False  # the client sent all it will send
         self._writable: asyncio.Future[None] | None = None
         self.last_active = time.monotonic()
 
@@ -96,6 +97,7 @@ class _Connection(asyncio.Protocol):
             self._transport.pause_reading()
 
     def eof_received(self) -> bool | None:
+        self._eof = True
         if not self._busy:
             self.close()
         return True  # keep the transport: an answer in progress is still written
@@ -228,7 +230,7 @@ class _Connection(asyncio.Protocol):
             await self._writable
         self._busy = False
         self.last_active = time.monotonic()
-        if not keep_alive or self._closing:
+        if not keep_alive or self._closing or (self._eof and not self._buffer):
             self.close()
             return
         if self._transport is not None and len(self._buffer) <= _PAUSE_ABOVE:

@@ -160,7 +160,7 @@ def test_scale_to_zero_wakes_on_a_burst_and_goes_back_to_zero(
             running = state_of(api, "sleepy")
             started = [r for r in running["replicas"] if r["phase"] == "READY"]
             assert len(started) == 1  # every held request waited for the same replica
-            if wake:  # a zygote started beside the first replica of its kind: this one is forked
+            if wake:  # a zygote started once the first replica of its kind was ready: forked
                 assert _started_by(node, [r["id"] for r in started]) == {"zygote"}
             idle = wait_state(api, "sleepy", "IDLE", timeout=30)
             assert any("scaled to zero" in note for note in idle["notes"])
