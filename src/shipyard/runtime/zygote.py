@@ -120,6 +120,7 @@ def _become_replica(
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
         os.setsid()
+        _retitle([sys.executable, "-m", "shipyard.runtime", *argv])
         for path in request.get("cgroup_procs") or []:
             fd = os.open(path, os.O_WRONLY)
             try:
@@ -157,6 +158,27 @@ def _become_replica(
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code)
+
+
+def _retitle(words: list[str]) -> None:
+    """Show ``words`` as this process's command line (``ps``, ``/proc/PID/cmdline``).
+
+    A forked replica would otherwise show the zygote's command line, so ``pkill -f`` aimed at
+    a zygote would hit its replicas too. The words are written in place over the original
+    argument area (truncated to its size), as ``setproctitle`` does; any failure is ignored.
+    """
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        with open("/proc/self/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end (fields 48, 49)
+        size = end - start
+        if size <= 1:
+            return
+        title = b"\0".join(os.fsencode(word) for word in words)[: size - 1]
+        ctypes.memset(start, 0, size)
+        ctypes.memmove(start, title, len(title))
 
 
 def _size_thread_pools(threads: int) -> None:

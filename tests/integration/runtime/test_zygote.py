@@ -132,6 +132,9 @@ def test_a_forked_replica_serves_with_its_own_setup_and_its_exit_code_is_recorde
         "path0": str(model),  # as `python -m shipyard.runtime` run in the model folder
     }
     assert "shipyard-runtime ready model=first" in (tmp_path / "first.log").read_text()
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    assert cmdline[1:4] == [b"-m", b"shipyard.runtime", b"--host"]  # as `ps` shows a replica
+    assert b"shipyard.runtime.zygote" not in b" ".join(cmdline)
     assert "not preloaded not_a_module_at_all" in zygote_log.read_text()
 
     os.kill(pid, signal.SIGTERM)  # graceful stop: exit code 0, written by the zygote
