@@ -71,23 +71,12 @@ class LocalBackend:
     def log_path(self, deployment_id: str, component: str, replica_id: str) -> Path:
         return self._logs_dir / deployment_id / component / f"{replica_id}.log"
 
-    def _environment(self, spec: ReplicaSpec) -> dict[str, str]:
+    def _base_environment(self, spec: ReplicaSpec) -> dict[str, str]:
+        """What every replica on this interpreter shares (and its zygote runs with): the
+        server's environment without ``SHIPYARD_*``, plus a built environment's venv and the
+        runtime overlay."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
-        script = str(spec.model_dir / spec.script_file) if spec.script_file else ""
-        env.update(
-            {
-                "MODEL_FILES_PATH": str(spec.model_dir),
-                "ARTIFACT_FILES_PATH": str(spec.model_dir),
-                "DEPLOYMENT_NAME": spec.deployment_name,
-                "DEPLOYMENT_VERSION": str(spec.revision),
-                "MODEL_NAME": spec.model_name,
-                "MODEL_VERSION": str(spec.model_version),
-                "SCRIPT_PATH": script,
-                "IS_TRANSFORMER": "true" if spec.component == "transformer" else "false",
-                "PYTHONUNBUFFERED": "1",
-                "SHIPYARD_REPLICA_ID": spec.replica_id,
-            }
-        )
+        env["PYTHONUNBUFFERED"] = "1"
         if spec.python is not None:  # a built environment: its venv plus the runtime overlay
             env.pop("PYTHONPATH", None)
             venv = Path(spec.python).parent.parent
@@ -96,6 +85,22 @@ class LocalBackend:
             if spec.runtime_path is not None:
                 env["PYTHONPATH"] = str(spec.runtime_path)
         return env
+
+    @staticmethod
+    def _replica_variables(spec: ReplicaSpec) -> dict[str, str]:
+        """The variables of this one replica (contract section 1)."""
+        script = str(spec.model_dir / spec.script_file) if spec.script_file else ""
+        return {
+            "MODEL_FILES_PATH": str(spec.model_dir),
+            "ARTIFACT_FILES_PATH": str(spec.model_dir),
+            "DEPLOYMENT_NAME": spec.deployment_name,
+            "DEPLOYMENT_VERSION": str(spec.revision),
+            "MODEL_NAME": spec.model_name,
+            "MODEL_VERSION": str(spec.model_version),
+            "SCRIPT_PATH": script,
+            "IS_TRANSFORMER": "true" if spec.component == "transformer" else "false",
+            "SHIPYARD_REPLICA_ID": spec.replica_id,
+        }
 
     def _command(self, spec: ReplicaSpec, port: int) -> list[str]:
         cmd = [spec.python or sys.executable, "-m", "shipyard.runtime", "--host", self._host]
@@ -117,9 +122,10 @@ class LocalBackend:
         res = spec.resources
         limits = self._enforcer.prepare(spec.replica_id, res.requests, res.limits)
         command = self._command(spec, port)
-        env = {**self._environment(spec), **limits.env()}
+        base = self._base_environment(spec)
+        env = {**base, **self._replica_variables(spec), **limits.env()}
         try:
-            pid = await self._fork(spec, command, env, log_path, limits)
+            pid = await self._fork(spec, command, base, env, log_path, limits)
             started_by = "zygote"
             if pid is None:
                 with log_path.open("ab") as log:
@@ -135,7 +141,7 @@ class LocalBackend:
                     )
                 pid, started_by = child.pid, "process"
                 self._children[spec.replica_id] = child
-                self._kinds[spec.replica_id] = (command[0], env, spec.framework)
+                self._kinds[spec.replica_id] = (command[0], base, spec.framework)
         except BaseException:
             limits.release()
             raise
@@ -167,6 +173,7 @@ class LocalBackend:
         self,
         spec: ReplicaSpec,
         command: list[str],
+        base: dict[str, str],
         env: dict[str, str],
         log_path: Path,
         limits: Enforcement,
@@ -184,7 +191,7 @@ class LocalBackend:
             exit_file=exit_file,
             setup=limits.fork_setup(),
         )
-        return await self._zygotes.fork(command[0], env, spec.framework, request)
+        return await self._zygotes.fork(command[0], base, spec.framework, request)
 
     def _handle_file(self, replica_id: str) -> Path:
         return self._run_dir / f"{replica_id}.json"

@@ -49,18 +49,6 @@ PRELOAD: dict[str, tuple[str, ...]] = {
 """What a zygote imports, by the replica's ``--framework`` (a module missing is skipped)."""
 
 _SINGLE_THREADED = dict.fromkeys(THREAD_VARS, "1")
-_PER_REPLICA = (
-    "MODEL_FILES_PATH",
-    "ARTIFACT_FILES_PATH",
-    "DEPLOYMENT_NAME",
-    "DEPLOYMENT_VERSION",
-    "MODEL_NAME",
-    "MODEL_VERSION",
-    "SCRIPT_PATH",
-    "IS_TRANSFORMER",
-    "SHIPYARD_REPLICA_ID",
-)
-"""Variables of one replica, kept out of the zygote's own environment."""
 _MAX_SOCKET_PATH = 100  # AF_UNIX paths are limited to 108 bytes
 
 
@@ -117,6 +105,9 @@ class Zygotes:
     ) -> int | None:
         """Fork the replica from the zygote for ``python``/``env``/``framework``.
 
+        ``env`` is what every replica of the kind shares (the zygote runs with it); the replica's
+        own variables travel in ``request``.
+
         Returns:
             The replica's pid, or None: start it the normal way (no zygote of this kind is
             ready, or it could not fork).
@@ -147,10 +138,9 @@ class Zygotes:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env={
-                    **{k: v for k, v in env.items() if k not in _PER_REPLICA},
+                    **env,
                     **_SINGLE_THREADED,
                     "CUDA_VISIBLE_DEVICES": "",  # a zygote never touches a GPU
-                    "PYTHONUNBUFFERED": "1",
                 },
                 cwd=self._dir,
                 start_new_session=True,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
@@ -30,7 +29,7 @@ from shipyard.gateway.sync import RouteSync
 from shipyard.gateway.table import DeploymentRoute, ReplicaPicker, RoutingTable
 from shipyard.gateway.traffic import Traffic, TrafficReporter
 from shipyard.gateway.upstream import HttpxUpstream, RawUpstream, Upstream
-from shipyard.http1 import Request, Response
+from shipyard.http1 import Request, Response, error_response, json_response
 from shipyard.settings import GatewaySettings
 
 _POOL_LIMITS = httpx.Limits(
@@ -38,14 +37,6 @@ _POOL_LIMITS = httpx.Limits(
     max_keepalive_connections=256,
     keepalive_expiry=4.0,  # below uvicorn's 5 s idle timeout: reuse never races a replica's close
 )
-
-
-def _json(body: object, status: int = 200) -> Response:
-    return Response(status, json.dumps(body, separators=(",", ":")).encode())
-
-
-def _error(status: int, message: str) -> Response:
-    return _json({"error": message}, status)
 
 
 def _unavailable(route: DeploymentRoute) -> NotReady:
@@ -92,9 +83,9 @@ class GatewayApp:
             return await self._model(request, parse_v2(request.method, path[11:]))
         endpoint = self._exact.get(path)
         if endpoint is None:
-            return _error(404, "Not Found")
+            return error_response(404, "Not Found")
         if request.method not in ("GET", "HEAD"):
-            return _error(405, "Method Not Allowed")
+            return error_response(405, "Method Not Allowed")
         return await endpoint(request)
 
     @contextlib.asynccontextmanager
@@ -170,14 +161,16 @@ class GatewayApp:
         return self._sync.table if self._sync is not None else None
 
     async def live(self, request: Request) -> Response:
-        return _json({"live": True})
+        return json_response({"live": True})
 
     async def ready(self, request: Request) -> Response:
         ready = self._table() is not None
-        return _json({"ready": ready}, 200 if ready else 503)
+        return json_response({"ready": ready}, 200 if ready else 503)
 
     async def server_metadata(self, request: Request) -> Response:
-        return _json({"name": "shipyard", "version": self._server_version, "extensions": []})
+        return json_response(
+            {"name": "shipyard", "version": self._server_version, "extensions": []}
+        )
 
     async def metrics(self, request: Request) -> Response:
         return Response(200, self._metrics.render(), content_type=CONTENT_TYPE)
@@ -203,7 +196,7 @@ class GatewayApp:
             finally:
                 self.traffic.end(route.key)
         except ShipyardError as exc:
-            response = _error(int(exc.status), exc.message)
+            response = error_response(int(exc.status), exc.message)
         project, name = route.key if route is not None else ("", "")
         self._metrics.observe(project, name, response.status, time.perf_counter() - started)
         return response

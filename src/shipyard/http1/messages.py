@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -50,6 +51,16 @@ class Response:
     content_type: bytes | None = JSON
     headers: RawHeaders = field(default_factory=list)
     """Further headers (lowercase names); never ``content-length`` or hop-by-hop ones."""
+
+
+def json_response(body: object, status: int = 200) -> Response:
+    """``body`` as compact JSON."""
+    return Response(status, json.dumps(body, separators=(",", ":")).encode())
+
+
+def error_response(status: int, message: str) -> Response:
+    """The ``{"error": "<message>"}`` answer of every error on the data path."""
+    return json_response({"error": message}, status)
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -19,14 +19,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import json
 import logging
 import time
 from http import HTTPStatus
 from typing import cast
 
 from shipyard.http1.chunked import BodyTooLarge, dechunk
-from shipyard.http1.messages import Handler, RawHeaders, Request, Response
+from shipyard.http1.messages import Handler, RawHeaders, Request, Response, error_response
 
 log = logging.getLogger("shipyard.http1")
 
@@ -56,10 +55,6 @@ class _Clock:
             self._second = now
             self._value = email.utils.formatdate(now, usegmt=True).encode()
         return self._value
-
-
-def _error_body(message: str) -> bytes:
-    return json.dumps({"error": message}).encode()
 
 
 class _Connection(asyncio.Protocol):
@@ -135,7 +130,7 @@ class _Connection(asyncio.Protocol):
         try:
             parsed = self._parse()
         except _BadRequest as exc:
-            self._write(Response(exc.status, _error_body(str(exc))), keep_alive=False)
+            self._write(error_response(exc.status, str(exc)), keep_alive=False)
             self.close()
             return
         if parsed is None:
@@ -223,7 +218,7 @@ class _Connection(asyncio.Protocol):
         except Exception as exc:
             log.exception("handler failed for %s %s", request.method, request.target)
             message = f"internal error: {type(exc).__name__}"
-            response = Response(500, _error_body(message))
+            response = error_response(500, message)
         keep_alive = keep_alive and not self._closing
         self._write(response, keep_alive=keep_alive, head_only=request.method == "HEAD")
         if self._writable is not None:

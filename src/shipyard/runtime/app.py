@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from shipyard.errors import InferenceError, InvalidInput, ShipyardError
-from shipyard.http1 import Request, Response
+from shipyard.http1 import Request, Response, error_response
 from shipyard.runtime.batching import BatchPolicy
 from shipyard.runtime.codec import json_default
 from shipyard.runtime.config import RuntimeConfig
@@ -195,16 +195,16 @@ class RuntimeApp:
         try:
             matched = self._router.match(request.method, request.path)
             if matched is None:
-                return _plain_error(404, f"Not Found: {request.method} {request.path}")
+                return error_response(404, f"Not Found: {request.method} {request.path}")
             endpoint, name = matched
             return await endpoint(request, name)
         except ShipyardError as exc:
             return json_response({"error": exc.message}, int(exc.status))
         except _MethodNotAllowed:
-            return _plain_error(405, f"Method Not Allowed: {request.method} {request.path}")
+            return error_response(405, f"Method Not Allowed: {request.method} {request.path}")
         except Exception as exc:
             log.exception("internal error answering %s %s", request.method, request.path)
-            return _plain_error(500, f"internal error: {type(exc).__name__}: {exc}")
+            return error_response(500, f"internal error: {type(exc).__name__}: {exc}")
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -216,10 +216,6 @@ class RuntimeApp:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-
-def _plain_error(status: int, message: str) -> Response:
-    return Response(status, json.dumps({"error": message}).encode())
 
 
 async def _load(plane: DataPlane, on_loaded: LoadCallback | None) -> None:
