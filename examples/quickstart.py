@@ -16,7 +16,7 @@ import shipyard
 from shipyard.resources import PredictorResources, Resources
 
 sys.path.insert(0, str(Path(__file__).parent / "iris"))
-from train import train  # noqa: E402
+from train import train
 
 SAMPLES = [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6], [5.1, 3.5, 1.4, 0.2]]
 
@@ -54,7 +54,9 @@ def main() -> None:
         requests=Resources(cores=0.2, memory=128, gpus=0),
         limits=Resources(cores=1, memory=512, gpus=0),
     )
-    predictor = ms.create_predictor(model, name="iris", script_file="predictor.py", resources=resources)
+    predictor = ms.create_predictor(
+        model, name="iris", script_file="predictor.py", resources=resources
+    )
     deployment = predictor.deploy()
     print(f"deployment iris is {deployment.get_state().state}")
 

@@ -485,6 +485,9 @@ class Controller:
                 if tracked.phase is ReplicaPhase.READY and tracked.stop_reason is None:
                     urls[tracked.ref.component].append(tracked.ref.url)
             saved = self._saved.get(record.id)
+            batching = record.spec.predictor.batching
+            if batching is None or not batching.enabled:
+                batching = None
             routes.append(
                 {
                     "project_id": record.project_id,
@@ -496,6 +499,8 @@ class Controller:
                     "transformer": sorted(urls[Component.TRANSFORMER.value]),
                     "wakeable": record.active and self._wakeable(record.spec),
                     "has_transformer": record.spec.transformer is not None,
+                    "max_batch_size": batching.batch_size if batching else 0,
+                    "max_latency_ms": batching.latency_ms if batching else 0.0,
                 }
             )
         keys = await asyncio.to_thread(self._store.key_hashes)

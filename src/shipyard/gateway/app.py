@@ -21,6 +21,7 @@ import httpx
 
 from shipyard.errors import NotFound, NotReady, ShipyardError, Unauthorized
 from shipyard.gateway.auth import UNAUTHORIZED_MESSAGE, KeyHasher, parse_api_key
+from shipyard.gateway.bundling import Bundler
 from shipyard.gateway.coldstart import ColdStarts
 from shipyard.gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from shipyard.gateway.protocol import ModelCall, parse_v1, parse_v2
@@ -42,6 +43,11 @@ _POOL_LIMITS = httpx.Limits(
 def _unavailable(route: DeploymentRoute) -> NotReady:
     detail = f" ({route.message})" if route.message else ""
     return NotReady(f"deployment '{route.name}' is not available: state {route.state}{detail}")
+
+
+def _bundled(route: DeploymentRoute, request: Request) -> bool:
+    """Whether a model call goes through the gateway's batching (see :mod:`.bundling`)."""
+    return route.max_batch_size > 1 and not route.has_transformer and request.method == "POST"
 
 
 def _package_version() -> str:
@@ -66,6 +72,7 @@ class GatewayApp:
         self._sync: RouteSync | None = None
         self._forwarder: Forwarder | None = None
         self._cold: ColdStarts | None = None
+        self._bundler: Bundler | None = None
         self.traffic = Traffic()
         self._exact = {
             "/v2/health/live": self.live,
@@ -124,6 +131,7 @@ class GatewayApp:
             self._forwarder = Forwarder(
                 replicas, self._picker, self._metrics, attempts=s.gateway_attempts
             )
+            self._bundler = Bundler(self._forwarder.forward_bundle)
             self._sync, self._cold = sync, cold
             tasks = [
                 asyncio.create_task(sync.run(), name="shipyard-gateway-route-sync"),
@@ -135,8 +143,9 @@ class GatewayApp:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                await self._bundler.close()
                 await replicas.aclose()
-                self._sync = self._forwarder = self._cold = None
+                self._sync = self._forwarder = self._cold = self._bundler = None
 
     def _replica_client(self) -> Upstream:
         """The gateway's own pooled client; httpx only when a test injected a transport."""
@@ -178,7 +187,7 @@ class GatewayApp:
     async def _model(self, request: Request, call: ModelCall | None) -> Response:
         started = time.perf_counter()
         route: DeploymentRoute | None = None
-        forwarder, cold = self._forwarder, self._cold
+        forwarder, cold, bundler = self._forwarder, self._cold, self._bundler
         try:
             if forwarder is None or cold is None:
                 raise NotReady("gateway is starting")
@@ -190,9 +199,13 @@ class GatewayApp:
                         raise _unavailable(route)
                     route = await cold.wait_for_replica(route)
                 headers = request_headers(request.headers)
-                response = await forwarder.forward(
-                    route, request.method, request.target, headers, request.body
-                )
+                if bundler is not None and _bundled(route, request):
+                    forwarded = Request(request.method, request.target, headers, request.body)
+                    response = await bundler.submit(route, forwarded)
+                else:
+                    response = await forwarder.forward(
+                        route, request.method, request.target, headers, request.body
+                    )
             finally:
                 self.traffic.end(route.key)
         except ShipyardError as exc:

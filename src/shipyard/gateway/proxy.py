@@ -10,6 +10,7 @@ is: status, body bytes and end-to-end headers.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterable
@@ -20,7 +21,8 @@ from shipyard.errors import BackendUnavailable, TimeoutExpired
 from shipyard.gateway.metrics import GatewayMetrics
 from shipyard.gateway.table import DeploymentRoute, ReplicaPicker
 from shipyard.gateway.upstream import Upstream
-from shipyard.http1 import Response
+from shipyard.http1 import Request, Response
+from shipyard.http1.bundle import BUNDLE_PATH, BUNDLE_TYPE, decode_responses, encode_requests
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ def route_ready(route: DeploymentRoute) -> bool:
 
 STAGE_HEADER = b"x-shipyard-stage"
 _JSON = (b"content-type", b"application/json")
+_BUNDLE_HEADERS: RawHeaders = [(b"content-type", BUNDLE_TYPE)]
 
 
 class Forwarder:
@@ -139,6 +142,42 @@ class Forwarder:
             route, route.transformer, method, target, staged, predicted.body, "transformer"
         )
         return _blame("transformer", post) if post.status >= 300 else post
+
+    async def forward_bundle(
+        self, route: DeploymentRoute, requests: list[Request]
+    ) -> list[Response]:
+        """Answer several model calls of one deployment (no transformer) with one exchange.
+
+        Two or more go to one predictor replica as one ``POST /internal/bundle`` (one replica
+        choice and retry loop for all); a bundle answered with anything but a well-formed
+        ``200`` (a replica of an older version, say) is sent again as single requests, so
+        each caller still gets its own answer.
+        """
+        if len(requests) == 1:
+            return [await self._forward_one(route, requests[0])]
+        answer = await self._forward(
+            route, route.predictor, "POST", BUNDLE_PATH, _BUNDLE_HEADERS, encode_requests(requests)
+        )
+        if answer.status == 200:
+            try:
+                parts = decode_responses(answer.body)
+            except ValueError as exc:
+                logger.warning("bundle answer of %r is malformed: %s", route.name, exc)
+                parts = []
+            if len(parts) == len(requests):
+                return [
+                    Response(part.status, part.body, None, response_headers(part.headers))
+                    for part in parts
+                ]
+        logger.debug(
+            "bundle of %r answered %d: sending its parts singly", route.name, answer.status
+        )
+        return list(await asyncio.gather(*(self._forward_one(route, r) for r in requests)))
+
+    async def _forward_one(self, route: DeploymentRoute, request: Request) -> Response:
+        return await self._forward(
+            route, route.predictor, request.method, request.target, request.headers, request.body
+        )
 
     async def _forward(
         self,

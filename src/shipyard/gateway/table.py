@@ -41,6 +41,10 @@ class DeploymentRoute:
     """Scaled to zero (or on its way back): requests are held while a replica starts."""
     has_transformer: bool = False
     """Requests go through the transformer (preprocess, predictor, postprocess)."""
+    max_batch_size: int = 0
+    """Adaptive batching: most requests the gateway bundles for one replica (0 = off)."""
+    max_latency_s: float = 0.0
+    """Adaptive batching: longest a request waits for its bundle to fill."""
 
     @property
     def key(self) -> DeploymentKey:
@@ -77,6 +81,8 @@ class _WireDeployment(BaseModel):
     transformer: list[str] = []
     wakeable: bool = False
     has_transformer: bool = False
+    max_batch_size: int = 0
+    max_latency_ms: float = 0.0
 
 
 class _WireTable(BaseModel):
@@ -115,6 +121,8 @@ def parse_table(payload: Any) -> RoutingTable:
             transformer=_urls(d.transformer),
             wakeable=d.wakeable,
             has_transformer=d.has_transformer,
+            max_batch_size=d.max_batch_size if d.max_batch_size > 1 else 0,
+            max_latency_s=max(0.0, d.max_latency_ms) / 1000.0,
         )
         for d in wire.deployments
     }

@@ -14,14 +14,16 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from shipyard.errors import InferenceError, InvalidInput, ShipyardError
 from shipyard.http1 import Request, Response, error_response
+from shipyard.http1.bundle import BUNDLE_PATH, BUNDLE_TYPE, decode_requests, encode_responses
 from shipyard.runtime.batching import BatchPolicy
 from shipyard.runtime.codec import json_default
 from shipyard.runtime.config import RuntimeConfig
-from shipyard.runtime.dataplane import DataPlane
+from shipyard.runtime.dataplane import STAGES, DataPlane
 from shipyard.runtime.model import ServedModel
 from shipyard.runtime.protocols import v1, v2
 
@@ -62,8 +64,41 @@ def read_json(request: Request) -> Any:
 
 
 def _stage(request: Request) -> str | None:
+    """The transformer step a request asks for, or None for a model call."""
     value = request.header(STAGE_HEADER)
-    return value.decode("latin-1") if value is not None else None
+    if value is None:
+        return None
+    stage = value.decode("latin-1")
+    if stage not in STAGES:
+        raise InvalidInput(f"unknown x-shipyard-stage {stage!r}: use one of {', '.join(STAGES)}")
+    return stage
+
+
+def _refuse_binary(request: Request) -> None:
+    if request.header(b"inference-header-content-length") is not None:
+        raise InvalidInput("binary tensor data is not supported: send JSON (binary_data=False)")
+
+
+def _finish_v1(result: Any) -> Response:
+    return json_response(v1.encode_response(result))
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """A decoded model call: its model input and how its prediction becomes the answer."""
+
+    payload: Any
+    finish: Callable[[Any], Response]
+
+
+def _error_answer(exc: BaseException, request: Request) -> Response:
+    """The answer to a request whose handling raised ``exc`` (one mapping for all paths)."""
+    if isinstance(exc, ShipyardError):
+        return json_response({"error": exc.message}, int(exc.status))
+    if isinstance(exc, _MethodNotAllowed):
+        return error_response(405, f"Method Not Allowed: {request.method} {request.path}")
+    log.error("internal error answering %s %s", request.method, request.path, exc_info=exc)
+    return error_response(500, f"internal error: {type(exc).__name__}: {exc}")
 
 
 class _Endpoints:
@@ -77,10 +112,47 @@ class _Endpoints:
         ready = self._plane.ready
         return json_response({"name": name, "ready": ready}, 200 if ready else 503)
 
+    def plan(self, endpoint: _Endpoint, request: Request, name: str) -> _Planned | None:
+        """A model call split around its prediction, or None for any other request.
+
+        Raises:
+            ShipyardError: the request is refused before the model is called.
+        """
+        if _stage(request) is not None:
+            return None
+        if endpoint == self.v1_predict:
+            return self._plan_v1(request, name)
+        if endpoint == self.v2_infer:
+            return self._plan_v2(request, name)
+        return None
+
+    def _plan_v1(self, request: Request, name: str) -> _Planned:
+        self._plane.check(name)
+        payload = v1.decode_request(read_json(request), self._plane.input_kind)
+        return _Planned(payload, _finish_v1)
+
+    def _plan_v2(self, request: Request, name: str) -> _Planned:
+        self._plane.check(name)
+        _refuse_binary(request)
+        infer_request = v2.parse_request(read_json(request))
+        payload = v2.decode_inputs(infer_request, self._plane.input_kind)
+        version = self._plane.version
+
+        def finish(result: Any) -> Response:
+            answer = v2.encode_response(
+                result, infer_request, model_name=name, model_version=version
+            )
+            return json_response(answer)
+
+        return _Planned(payload, finish)
+
     async def v1_predict(self, request: Request, name: str) -> Response:
+        stage = _stage(request)
+        if stage is None:
+            planned = self._plan_v1(request, name)
+            return planned.finish(await self._plane.infer(planned.payload))
         self._plane.check(name)
         body = read_json(request)
-        stage = _stage(request)
         if stage == "preprocess":  # a transformer: its answer is the predictor's request
             payload = v1.decode_request(body, self._plane.input_kind)
             return json_response({"instances": await self._plane.stage(stage, payload)})
@@ -89,8 +161,7 @@ class _Endpoints:
                 raise InvalidInput("postprocess needs the predictor's answer {'predictions': ...}")
             result = await self._plane.stage(stage, body["predictions"])
             return json_response(v1.encode_response(result))
-        payload = v1.decode_request(body, self._plane.input_kind)
-        return json_response(v1.encode_response(await self._plane.infer(payload)))
+        raise AssertionError(f"unknown stage {stage!r}")  # _stage only returns the two
 
     async def live(self, request: Request, name: str) -> Response:
         return json_response({"live": True})
@@ -106,11 +177,13 @@ class _Endpoints:
         return json_response(self._plane.model_metadata(name))
 
     async def v2_infer(self, request: Request, name: str) -> Response:
-        self._plane.check(name)
-        if request.header(b"inference-header-content-length") is not None:
-            raise InvalidInput("binary tensor data is not supported: send JSON (binary_data=False)")
-        body = read_json(request)
         stage = _stage(request)
+        if stage is None:
+            planned = self._plan_v2(request, name)
+            return planned.finish(await self._plane.infer(planned.payload))
+        self._plane.check(name)
+        _refuse_binary(request)
+        body = read_json(request)
         if stage == "postprocess":  # the predictor's outputs are this step's inputs
             if not isinstance(body, dict) or not isinstance(body.get("outputs"), list):
                 raise InvalidInput("postprocess needs the predictor's answer {'outputs': [...]}")
@@ -120,10 +193,7 @@ class _Endpoints:
         if stage == "preprocess":
             result = await self._plane.stage(stage, payload)
             return json_response(v2.encode_request(result, infer_request))
-        if stage == "postprocess":
-            result = await self._plane.stage(stage, payload)
-        else:
-            result = await self._plane.infer(payload)
+        result = await self._plane.stage(stage, payload)
         answer = v2.encode_response(
             result, infer_request, model_name=name, model_version=self._plane.version
         )
@@ -188,23 +258,81 @@ class RuntimeApp:
     def __init__(self, plane: DataPlane, on_loaded: LoadCallback | None) -> None:
         self._plane = plane
         self._on_loaded = on_loaded
-        self._router = _Router(_Endpoints(plane))
+        self._endpoints = _Endpoints(plane)
+        self._router = _Router(self._endpoints)
 
     async def handle(self, request: Request) -> Response:
         """Answer one request (errors included)."""
+        if request.path == BUNDLE_PATH:
+            return await self._bundle(request)
+        return await self._answer(request)
+
+    async def _bundle(self, request: Request) -> Response:
+        """Answer the requests of a gateway's bundle together (:mod:`shipyard.http1.bundle`).
+
+        Each part is answered exactly as if it had come alone; they run concurrently, so the
+        batcher combines them into as few model calls as its policy allows.
+        """
+        if request.method != "POST":
+            return error_response(405, f"Method Not Allowed: {request.method} {request.path}")
+        try:
+            parts = decode_requests(request.body)
+        except ValueError as exc:
+            return error_response(400, str(exc))
+        if any(part.path == BUNDLE_PATH for part in parts):
+            return error_response(400, "bundle: a bundle cannot hold another bundle")
+        answers: list[Response | None] = [None] * len(parts)
+        calls: list[tuple[int, _Planned]] = []
+        others: list[int] = []
+        for index, part in enumerate(parts):
+            try:
+                planned = self._plan(part)
+            except Exception as exc:
+                answers[index] = _error_answer(exc, part)
+                continue
+            if planned is None:
+                others.append(index)
+            else:
+                calls.append((index, planned))
+
+        async def predict() -> None:
+            results = await self._plane.infer_many([planned.payload for _, planned in calls])
+            for (index, planned), result in zip(calls, results, strict=True):
+                try:
+                    if isinstance(result, BaseException):
+                        raise result
+                    answers[index] = planned.finish(result)
+                except Exception as exc:
+                    answers[index] = _error_answer(exc, parts[index])
+
+        async def answer(index: int) -> None:
+            answers[index] = await self._answer(parts[index])
+
+        pending = [answer(index) for index in others] + ([predict()] if calls else [])
+        if len(pending) == 1:
+            await pending[0]
+        elif pending:
+            await asyncio.gather(*pending)
+        done = [a if a is not None else error_response(500, "no answer") for a in answers]
+        return Response(200, encode_responses(done), content_type=BUNDLE_TYPE)
+
+    def _plan(self, request: Request) -> _Planned | None:
+        """A bundle part that is a model call, decoded; None for any other request."""
+        matched = self._router.match(request.method, request.path)
+        if matched is None:
+            return None
+        endpoint, name = matched
+        return self._endpoints.plan(endpoint, request, name)
+
+    async def _answer(self, request: Request) -> Response:
         try:
             matched = self._router.match(request.method, request.path)
             if matched is None:
                 return error_response(404, f"Not Found: {request.method} {request.path}")
             endpoint, name = matched
             return await endpoint(request, name)
-        except ShipyardError as exc:
-            return json_response({"error": exc.message}, int(exc.status))
-        except _MethodNotAllowed:
-            return error_response(405, f"Method Not Allowed: {request.method} {request.path}")
         except Exception as exc:
-            log.exception("internal error answering %s %s", request.method, request.path)
-            return error_response(500, f"internal error: {type(exc).__name__}: {exc}")
+            return _error_answer(exc, request)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

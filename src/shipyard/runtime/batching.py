@@ -86,6 +86,34 @@ def _split(result: Any, sizes: list[int]) -> list[Any]:
     return parts
 
 
+@dataclass
+class _Call:
+    """Payloads (by index) that go to the model together in :meth:`Batcher.submit_many`."""
+
+    signature: tuple[Any, ...]
+    indexes: list[int] = field(default_factory=list)
+    rows: int = 0
+
+
+def _calls(payloads: list[Any], max_rows: int) -> list[_Call]:
+    """``payloads`` grouped into model calls: one signature and at most ``max_rows`` rows each."""
+    calls: list[_Call] = []
+    filling: dict[tuple[Any, ...], _Call] = {}
+    for index, payload in enumerate(payloads):
+        signature = _signature(payload)
+        rows = len(payload) if signature is not None else 0
+        if signature is None or rows == 0 or rows >= max_rows:
+            calls.append(_Call(("alone",), [index], rows))
+            continue
+        call = filling.get(signature)
+        if call is None or call.rows + rows > max_rows:
+            call = filling[signature] = _Call(signature)
+            calls.append(call)
+        call.indexes.append(index)
+        call.rows += rows
+    return calls
+
+
 class Batcher:
     """Combines concurrent calls of ``call`` into batches under ``policy``."""
 
@@ -121,6 +149,28 @@ class Batcher:
         if batch.rows >= self._policy.max_batch_size:
             self._close()
         return await future
+
+    async def submit_many(self, payloads: list[Any]) -> list[Any]:
+        """Predictions for payloads that arrived together, in as few model calls as allowed.
+
+        Payloads of one signature are concatenated up to ``max_batch_size`` rows per call (one
+        larger than that is called alone), others are called one by one; calls run one after
+        the other. Per payload: its prediction, or the exception its call raised.
+        """
+        results: list[Any] = [None] * len(payloads)
+        for call in _calls(payloads, self._policy.max_batch_size):
+            try:
+                if len(call.indexes) == 1:
+                    outputs = [await self._call_counted(payloads[call.indexes[0]])]
+                else:
+                    parts = [payloads[index] for index in call.indexes]
+                    combined = await self._call_counted(_concat(call.signature, parts))
+                    outputs = _split(combined, [len(part) for part in parts])
+            except Exception as exc:
+                outputs = [exc] * len(call.indexes)
+            for index, output in zip(call.indexes, outputs, strict=True):
+                results[index] = output
+        return results
 
     def _expire(self, batch: _Batch) -> None:
         error = TimeoutExpired(

@@ -129,6 +129,33 @@ class DataPlane:
             log.exception("%s raised while predicting", self._model.source)
             raise InferenceError(f"{type(exc).__name__}: {exc}") from exc
 
+    async def infer_many(self, payloads: list[Any]) -> list[Any]:
+        """Run the model on payloads that arrived together (the parts of a gateway's bundle).
+
+        Returns:
+            Per payload, its prediction or the ``ShipyardError`` its model call raised (the
+            other payloads' predictions are unaffected).
+        """
+        if self._batcher is not None:
+            results = await self._batcher.submit_many(payloads)
+        else:
+            results = []
+            for payload in payloads:
+                try:
+                    results.append(await self._model.predict(payload))
+                except Exception as exc:
+                    results.append(exc)
+        logged: set[int] = set()
+        for index, result in enumerate(results):
+            if isinstance(result, Exception) and not isinstance(result, ShipyardError):
+                if id(result) not in logged:  # one model call failing for several payloads
+                    logged.add(id(result))
+                    log.error("%s raised while predicting", self._model.source, exc_info=result)
+                error = InferenceError(f"{type(result).__name__}: {result}")
+                error.__cause__ = result
+                results[index] = error
+        return results
+
     async def stage(self, name: str, payload: Any) -> Any:
         """Run a transformer step on a decoded payload.
 

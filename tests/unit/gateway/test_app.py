@@ -15,6 +15,8 @@ import httpx
 import pytest
 
 from shipyard.gateway.app import create_app
+from shipyard.http1 import Response
+from shipyard.http1.bundle import BUNDLE_PATH, BUNDLE_TYPE, decode_requests, encode_responses
 from shipyard.settings import GatewaySettings
 from tests.handler_transport import HandlerTransport
 
@@ -95,6 +97,8 @@ class World:
             return streamed(500, b'{"error": "user code raised"}', "application/json")
         stage = request.headers.get("x-shipyard-stage")
         await request.aread()
+        if request.url.path == BUNDLE_PATH:
+            return self.bundle(host, request)
         if host.startswith("t"):  # a transformer replica
             self.received.append(request)
             if host == "tbad":
@@ -106,6 +110,19 @@ class World:
         self.received.append(request)
         body = b'{"predictions":[1] ,  "by":"' + host.encode() + b'"}'
         return streamed(201, body, "application/x-test", x_replica=host)
+
+    def bundle(self, host: str, request: httpx.Request) -> httpx.Response:
+        """A replica's answer to a bundle: each part echoed (``old`` predates bundles)."""
+        self.received.append(request)
+        if host == "old":
+            return streamed(
+                404, b'{"error": "Not Found: POST /internal/bundle"}', "application/json"
+            )
+        answers = [
+            Response(200, b'{"echo":%s,"by":"%s"}' % (part.body, host.encode()))
+            for part in decode_requests(request.content)
+        ]
+        return streamed(200, encode_responses(answers), BUNDLE_TYPE.decode())
 
     async def control(self, request: httpx.Request) -> httpx.Response:
         assert request.headers["authorization"] == "Bearer tok"
