@@ -46,8 +46,8 @@ def _unavailable(route: DeploymentRoute) -> NotReady:
 
 
 def _bundled(route: DeploymentRoute, request: Request) -> bool:
-    """Whether a model call goes through the gateway's batching (see :mod:`.bundling`)."""
-    return route.max_batch_size > 1 and not route.has_transformer and request.method == "POST"
+    """Whether a model call goes through the gateway's bundles (see :mod:`.bundling`)."""
+    return request.method == "POST" and not route.has_transformer
 
 
 def _package_version() -> str:

@@ -8,6 +8,7 @@ raised; its traceback is logged).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from importlib import metadata
@@ -138,13 +139,12 @@ class DataPlane:
         """
         if self._batcher is not None:
             results = await self._batcher.submit_many(payloads)
-        else:
-            results = []
-            for payload in payloads:
-                try:
-                    results.append(await self._model.predict(payload))
-                except Exception as exc:
-                    results.append(exc)
+        else:  # each its own call, concurrently as if they had come alone
+            calls = (self._model.predict(payload) for payload in payloads)
+            results = list(await asyncio.gather(*calls, return_exceptions=True))
+            for result in results:
+                if isinstance(result, BaseException) and not isinstance(result, Exception):
+                    raise result
         logged: set[int] = set()
         for index, result in enumerate(results):
             if isinstance(result, Exception) and not isinstance(result, ShipyardError):

@@ -93,6 +93,8 @@ class World:
             raise httpx.RemoteProtocolError("server disconnected", request=request)
         if host == "slow":
             raise httpx.ReadTimeout("slow", request=request)
+        if host == "lag":  # answers like any replica, 50 ms later
+            await asyncio.sleep(0.05)
         if host == "broken":
             return streamed(500, b'{"error": "user code raised"}', "application/json")
         stage = request.headers.get("x-shipyard-stage")

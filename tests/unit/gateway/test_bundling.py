@@ -8,7 +8,7 @@ import json
 import pytest
 
 from shipyard.errors import BackendUnavailable, TimeoutExpired
-from shipyard.gateway.bundling import Bundler
+from shipyard.gateway.bundling import MAX_COALESCED, Bundler
 from shipyard.gateway.table import DeploymentRoute
 from shipyard.http1 import Request, Response
 
@@ -147,13 +147,37 @@ async def test_a_replica_without_bundles_gets_the_calls_one_by_one():
     assert {json.loads(r.content)["instances"][0][0] for r in world.received[1:]} == {0, 1, 2}
 
 
-@pytest.mark.parametrize(
-    "extra",
-    [{}, {"max_batch_size": 8, "has_transformer": True, "transformer": ["http://t1"]}],
-    ids=["batching-off", "with-transformer"],
-)
-async def test_transformer_deployments_and_batching_off_are_not_bundled(extra):
+async def test_transformer_deployments_are_not_bundled():
+    extra = {"max_batch_size": 8, "has_transformer": True, "transformer": ["http://t1"]}
     world = World(deployments=[deployment("iris", ["http://r1"], **extra)])
     answers = await post_together(world, 3)
-    assert [a.status_code for a in answers] == [answers[0].status_code] * 3
-    assert world.received and all(r.url.path != "/internal/bundle" for r in world.received)
+    assert [a.status_code for a in answers] == [200] * 3
+    assert len(world.received) == 9  # preprocess, predict, postprocess: each call alone
+    assert all(r.url.path != "/internal/bundle" for r in world.received)
+
+
+async def test_without_batching_a_lone_call_goes_at_once_and_others_spread_over_free_replicas():
+    replicas = Replicas(hold=True)
+    bundler = Bundler(replicas.send)
+    r = route(replicas=3, max_batch_size=0)
+    alone = asyncio.ensure_future(bundler.submit(r, call(0)))
+    await asyncio.sleep(0)
+    assert replicas.bundles == [[b"0"]]  # no loop turn waited
+    rest = await submit_all(bundler, r, range(1, 10))
+    await asyncio.sleep(0.01)
+    assert replicas.bundles[1:3] == [[b"1", b"2", b"3", b"4"], [b"5", b"6", b"7", b"8"]]
+    assert replicas.bundles[3:] == [[b"9"]]  # MAX_COALESCED = 8 closed the first at once
+    assert bundler.in_flight(r.key) == 4  # nothing waits for a free replica without batching
+    replicas.released.set()
+    answers = await asyncio.gather(alone, *rest)
+    assert [a.body for a in answers] == [b"answer to %d" % i for i in range(10)]
+    assert MAX_COALESCED == 8
+
+
+async def test_without_batching_the_gateway_still_sends_calls_read_together_as_a_bundle():
+    world = World(deployments=[deployment("iris", ["http://lag"])])
+    answers = await post_together(world, 3)
+    paths = [r.url.path for r in world.received]
+    assert paths == ["/v1/models/iris:predict", "/internal/bundle"]  # the first went alone
+    assert [a.status_code for a in answers] == [201, 200, 200]
+    assert [a.json()["echo"]["instances"] for a in answers[1:]] == [[[1]], [[2]]]
