@@ -79,6 +79,24 @@ async def test_a_predict_that_mostly_waits_keeps_its_threads_and_cpu_decides_oth
     assert spins.inline
 
 
+async def test_a_predict_that_turns_cpu_heavy_leaves_the_loop_within_a_sampling_period():
+    heavy = False
+
+    def predict(_):
+        started = time.thread_time()
+        while heavy and time.thread_time() - started < SyncCall.INLINE_BELOW_S * 3:
+            pass
+
+    call = SyncCall(predict)
+    for _ in range(3):
+        await call(None)
+    assert call.inline
+    heavy = True
+    for _ in range(SyncCall.CPU_EVERY * 3):  # CPU time is sampled, the average moves over
+        await call(None)
+    assert not call.inline
+
+
 async def test_methods_are_chained_in_order():
     model = adapted(Pipeline(), ("preprocess", "postprocess"))
     await model.load()
