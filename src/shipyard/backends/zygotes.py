@@ -7,8 +7,11 @@ once the first replica of that kind is ready (that replica starts normally, with
 imports competing for the CPU), and forks later replicas from it: the child has the libraries
 imported already and only loads its model.
 
-Whenever a zygote is not ready, died, or answers badly, :meth:`Zygotes.fork` returns None and the
-backend starts the replica the normal way: a zygote can make a start faster, never fail it. A
+A start that finds its zygote still importing waits for it (a few seconds at most, and only
+while the zygote is young): it is ready sooner than a new process importing the same libraries
+beside it. Whenever a zygote is not ready by then, died, or answers badly, :meth:`Zygotes.fork`
+returns None and the backend starts the replica the normal way: a zygote can make a start
+faster, never fail it. A
 zygote costs the memory of its imports (~100 MB for scikit-learn) while it lives, shared copy-on-
 write with the replicas it forked; it dies with the server.
 """
@@ -21,6 +24,7 @@ import hashlib
 import json
 import logging
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,17 +73,45 @@ class ForkRequest:
 class _Zygote:
     proc: subprocess.Popen[bytes]
     socket: Path
+    started: float
+    """``time.monotonic()`` at its start."""
 
     def ready(self) -> bool:
         return self.proc.poll() is None and self.socket.exists()
+
+    async def wait_ready(self, until: float) -> bool:
+        """Whether it is ready by ``until`` (monotonic), polled every 20 ms (bounded)."""
+        while not self.ready():
+            if self.proc.poll() is not None or time.monotonic() >= until:
+                return False
+            await asyncio.sleep(0.02)
+        return True
 
 
 class Zygotes:
     """The zygotes of one backend (see the module docstring)."""
 
-    def __init__(self, run_dir: Path, *, answer_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        *,
+        answer_timeout_s: float = 5.0,
+        wait_s: float = 3.0,
+        starting_s: float = 6.0,
+    ) -> None:
+        """Keep zygotes under ``run_dir/zygotes``.
+
+        Args:
+            answer_timeout_s: longest wait for a zygote's answer to a fork.
+            wait_s: longest a start waits for a zygote that is still importing (it is ready
+                sooner than a new process that imports the same libraries beside it).
+            starting_s: no start waits for a zygote this long after the zygote's start (one
+                that takes longer is slow or stuck: replicas start normally meanwhile).
+        """
         self._dir = run_dir / "zygotes"
         self._timeout_s = answer_timeout_s
+        self._wait_s = wait_s
+        self._starting_s = starting_s
         self._zygotes: dict[str, _Zygote] = {}
 
     def _key(self, python: str, env: dict[str, str], framework: str) -> tuple[str, tuple[str, ...]]:
@@ -114,7 +146,10 @@ class Zygotes:
         """
         key, _ = self._key(python, env, framework)
         zygote = self._zygotes.get(key)
-        if zygote is None or not zygote.ready():
+        if zygote is None:
+            return None
+        until = min(time.monotonic() + self._wait_s, zygote.started + self._starting_s)
+        if not await zygote.wait_ready(until):
             return None
         try:
             return await asyncio.wait_for(self._ask(zygote.socket, request), self._timeout_s)
@@ -146,7 +181,7 @@ class Zygotes:
                 start_new_session=True,
                 preexec_fn=processes.die_with_parent,
             )
-        self._zygotes[key] = _Zygote(proc, socket_path)
+        self._zygotes[key] = _Zygote(proc, socket_path, time.monotonic())
         log.info("started zygote %s (pid %s) preloading %s", key, proc.pid, ",".join(preload))
 
     @staticmethod
