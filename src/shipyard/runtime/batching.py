@@ -47,9 +47,9 @@ def _signature(payload: Any) -> tuple[Any, ...] | None:
     """What must match for two payloads to share a model call; None = not batchable."""
     if isinstance(payload, list):
         return ("list",)
-    kind = type(payload).__module__.split(".")[0]
+    kind = type(payload).__module__.partition(".")[0]
     if kind == "numpy" and getattr(payload, "ndim", 0) >= 1:
-        return ("ndarray", payload.shape[1:], str(payload.dtype))
+        return ("ndarray", payload.shape[1:], payload.dtype)  # a dtype compares, no str needed
     if kind == "pandas" and hasattr(payload, "columns"):
         return ("dataframe", tuple(payload.columns))
     return None
