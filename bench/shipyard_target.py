@@ -13,6 +13,7 @@ see :mod:`bench.shipyard_timing`, before the deployment the load test uses) and
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import sys
 import time
@@ -68,6 +69,8 @@ def _env(api_port: int, gateway_port: int) -> dict[str, str]:
         SHIPYARD_GATEWAY_PORT=str(gateway_port),
         SHIPYARD_LOG_LEVEL="warning",
     )
+    if "BENCH_GATEWAY_WORKERS" in os.environ:  # A/B runs by hand
+        env["SHIPYARD_GATEWAY_WORKERS"] = os.environ["BENCH_GATEWAY_WORKERS"]
     return env
 
 

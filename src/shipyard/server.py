@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
+from prometheus_client.multiprocess import mark_process_dead
 
 from shipyard.api.app import create_app
 from shipyard.api.services import Services
@@ -116,10 +118,23 @@ def check_ports_free(settings: ServerSettings) -> None:
                 ) from exc
 
 
-def _gateway_process(settings: ServerSettings, token: str) -> subprocess.Popen[bytes]:
+def _gateway_metrics_dir(settings: ServerSettings) -> Path | None:
+    """Where several gateway processes keep their metrics together (None: one process)."""
+    if settings.resolved_gateway_workers < 2:
+        return None
+    return settings.run_dir / "gateway-metrics"
+
+
+def _gateway_process(settings: ServerSettings, token: str, worker: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    metrics_dir = _gateway_metrics_dir(settings)
+    if metrics_dir is not None:
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     env.update(
         {
+            "SHIPYARD_GATEWAY_WORKERS": str(settings.resolved_gateway_workers),
+            "SHIPYARD_GATEWAY_WORKER_ID": str(worker),
             "SHIPYARD_BIND": settings.bind,
             "SHIPYARD_GATEWAY_PORT": str(settings.gateway_port),
             "SHIPYARD_GATEWAY_CONTROL_URL": f"http://{settings.bind}:{settings.api_port}",
@@ -135,23 +150,37 @@ def _gateway_process(settings: ServerSettings, token: str) -> subprocess.Popen[b
 
 
 async def _supervise_gateway(settings: ServerSettings, token: str) -> None:
-    """Keep one gateway process running; stop it when cancelled."""
-    proc = _gateway_process(settings, token)
+    """Keep the gateway processes running (restarting any that exits); stop them when cancelled."""
+    metrics_dir = _gateway_metrics_dir(settings)
+    if metrics_dir is not None:  # the files of a previous run would add to this run's counts
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+    procs = [
+        _gateway_process(settings, token, worker)
+        for worker in range(settings.resolved_gateway_workers)
+    ]
     try:
         while True:
             await asyncio.sleep(0.5)
-            if proc.poll() is not None:
-                log.error("gateway exited with code %s; restarting it", proc.returncode)
-                await asyncio.sleep(1.0)
-                proc = _gateway_process(settings, token)
+            for worker, proc in enumerate(procs):
+                if proc.poll() is not None:
+                    log.error(
+                        "gateway %d exited with code %s; restarting it", worker, proc.returncode
+                    )
+                    if metrics_dir is not None:  # its counts stay; its gauges no longer count
+                        mark_process_dead(proc.pid, str(metrics_dir))  # type: ignore[no-untyped-call]
+                    await asyncio.sleep(1.0)
+                    procs[worker] = _gateway_process(settings, token, worker)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def banner(settings: ServerSettings, key: str | None) -> str:

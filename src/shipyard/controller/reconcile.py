@@ -126,8 +126,8 @@ class Controller:
 
     # -- traffic and autoscaling --------------------------------------------------------------
 
-    def record_traffic(self, reports: list[dict[str, Any]]) -> None:
-        """Cumulative counters per deployment from the gateway (``/internal/traffic``)."""
+    def record_traffic(self, reports: list[dict[str, Any]], *, gateway: str = "0") -> None:
+        """Cumulative counters per deployment from one gateway (``/internal/traffic``)."""
         ids = self._ids_by_name()
         now = self._clock()
         for report in reports:
@@ -139,6 +139,7 @@ class Controller:
                     busy_s=float(report.get("busy_s", 0.0)),
                     in_flight=int(report.get("in_flight", 0)),
                     now=now,
+                    gateway=gateway,
                 )
 
     def wake(self, project_id: str, name: str) -> bool:

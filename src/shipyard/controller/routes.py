@@ -1,9 +1,10 @@
-"""The routing table the gateway long-polls: ready replicas per deployment, and key hashes.
+"""The routing table the gateways long-poll: ready replicas per deployment, and key hashes.
 
 The controller publishes a new table after every pass; the version only moves when the content
-changed, so an idle gateway's long-poll simply waits. ``applied`` records the last version a
-gateway confirmed (it sends it back as ``after``), so the controller can tell that a replica
-removed from the table gets no new requests.
+changed, so an idle gateway's long-poll simply waits. Each gateway process (``gateway`` in its
+poll) sends back the last version it applied as ``after``; :attr:`RoutePublisher.applied` is the
+lowest of them among the gateways heard from recently, so the controller can tell that a
+replica removed from the table gets no new requests from any of them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import contextlib
 import time
 from typing import Any
 
+RECENT_S = 30.0
+"""A gateway that has not polled for this long is gone (it no longer holds anyone back)."""
+
 
 class RoutePublisher:
     def __init__(self) -> None:
@@ -20,8 +24,8 @@ class RoutePublisher:
         self._deployments: list[dict[str, Any]] = []
         self._keys: dict[str, str] = {}
         self._changed = asyncio.Condition()
-        self.applied = 0
-        self._last_poll: float | None = None
+        self._polls: dict[str, tuple[int, float]] = {}
+        """gateway -> (version it applied, monotonic time of its last poll)."""
 
     @property
     def version(self) -> int:
@@ -30,9 +34,18 @@ class RoutePublisher:
     def snapshot(self) -> dict[str, Any]:
         return {"version": self._version, "keys": self._keys, "deployments": self._deployments}
 
-    def gateway_connected(self, within_s: float = 30.0) -> bool:
+    def _recent(self, within_s: float) -> list[int]:
+        now = time.monotonic()
+        return [applied for applied, at in self._polls.values() if now - at < within_s]
+
+    def gateway_connected(self, within_s: float = RECENT_S) -> bool:
         """Whether a gateway has polled recently (else nobody needs to catch up)."""
-        return self._last_poll is not None and time.monotonic() - self._last_poll < within_s
+        return bool(self._recent(within_s))
+
+    @property
+    def applied(self) -> int:
+        """The oldest version applied by a gateway heard from within ``RECENT_S`` (0: none)."""
+        return min(self._recent(RECENT_S), default=0)
 
     async def publish(self, deployments: list[dict[str, Any]], keys: dict[str, str]) -> None:
         if deployments == self._deployments and keys == self._keys:
@@ -42,11 +55,13 @@ class RoutePublisher:
             self._version += 1
             self._changed.notify_all()
 
-    async def wait(self, after: int, timeout: float) -> dict[str, Any]:
-        """The table as soon as its version differs from ``after``, or as is after ``timeout``."""
-        if after <= self._version:  # a larger ``after`` is from before a restart of ours
-            self.applied = max(self.applied, after)
-        self._last_poll = time.monotonic()
+    async def wait(self, after: int, timeout: float, gateway: str = "0") -> dict[str, Any]:
+        """The table as soon as its version differs from ``after``, or as is after ``timeout``.
+
+        ``gateway`` names the polling process; ``after`` is the version it applied.
+        """
+        applied = after if after <= self._version else 0  # larger: from before our restart
+        self._polls[gateway] = (applied, time.monotonic())
         if self._version == after:
             async with self._changed:
                 with contextlib.suppress(TimeoutError):

@@ -1,9 +1,11 @@
-"""Traffic samples per deployment, made from the gateway's cumulative reports.
+"""Traffic samples per deployment, made from the gateways' cumulative reports.
 
-The gateway reports, about every second, cumulative counters per deployment (requests started,
-in-flight requests, and the in-flight integral ``busy_s``). Two successive reports give one
-``Sample``: average concurrency ``Δbusy_s / Δt`` and rate ``Δrequests / Δt``. A counter that went
-backwards (a restarted gateway) starts a new series.
+Each gateway process reports, about every second, cumulative counters per deployment (requests
+started, in-flight requests, and the in-flight integral ``busy_s``). Two successive reports of
+one gateway give its rates: average concurrency ``Δbusy_s / Δt`` and rate ``Δrequests / Δt``.
+Every such report adds one ``Sample`` of the deployment: the sum of the latest rates of the
+gateways heard from within ``STALE_S`` (with one gateway: exactly its rates). A gateway whose
+counters went backwards (it restarted) starts over without a sample.
 """
 
 from __future__ import annotations
@@ -14,13 +16,25 @@ from dataclasses import dataclass, field
 from shipyard.controller.autoscale import Sample
 
 KEEP_S = 900.0  # longer than any window worth configuring
+STALE_S = 10.0
+"""A gateway silent for this long (stopped, restarted under a new name) no longer counts."""
+
+
+@dataclass
+class _Source:
+    """One gateway's counters for one deployment, and the rates its last two reports gave."""
+
+    at: float
+    requests: int
+    busy_s: float
+    in_flight: int
+    concurrency: float = 0.0
+    rps: float = 0.0
 
 
 @dataclass
 class _Series:
-    at: float
-    requests: int
-    busy_s: float
+    sources: dict[str, _Source] = field(default_factory=dict)
     samples: deque[Sample] = field(default_factory=deque)
 
 
@@ -31,23 +45,36 @@ class TrafficLog:
         self._series: dict[str, _Series] = {}
 
     def record(
-        self, deployment_id: str, *, requests: int, busy_s: float, in_flight: int, now: float
+        self,
+        deployment_id: str,
+        *,
+        requests: int,
+        busy_s: float,
+        in_flight: int,
+        now: float,
+        gateway: str = "0",
     ) -> None:
-        series = self._series.get(deployment_id)
-        if series is None or requests < series.requests or busy_s < series.busy_s:
-            self._series[deployment_id] = _Series(now, requests, busy_s)
+        """One report of ``gateway``'s cumulative counters for a deployment."""
+        series = self._series.setdefault(deployment_id, _Series())
+        source = series.sources.get(gateway)
+        if source is None or requests < source.requests or busy_s < source.busy_s:
+            series.sources[gateway] = _Source(now, requests, busy_s, in_flight)
             return
-        elapsed = now - series.at
+        elapsed = now - source.at
         if elapsed <= 0:
             return
+        source.concurrency = (busy_s - source.busy_s) / elapsed
+        source.rps = (requests - source.requests) / elapsed
+        source.at, source.requests, source.busy_s = now, requests, busy_s
+        source.in_flight = in_flight
+        live = [s for s in series.sources.values() if now - s.at <= STALE_S]
         sample = Sample(
             at=now,
-            concurrency=(busy_s - series.busy_s) / elapsed,
-            rps=(requests - series.requests) / elapsed,
-            in_flight=in_flight,
+            concurrency=sum(s.concurrency for s in live),
+            rps=sum(s.rps for s in live),
+            in_flight=sum(s.in_flight for s in live),
         )
         series.samples.append(sample)
-        series.at, series.requests, series.busy_s = now, requests, busy_s
         while series.samples and series.samples[0].at < now - KEEP_S:
             series.samples.popleft()
 

@@ -23,7 +23,9 @@ never reuses a connection at the moment the gateway closes it."""
 async def _serve(app: GatewayApp, settings: GatewaySettings) -> None:
     server = HttpServer(app.handle, keep_alive_s=KEEP_ALIVE_S)
     async with app.running():
-        await serve_until_stopped(server, settings.bind, settings.gateway_port)
+        await serve_until_stopped(
+            server, settings.bind, settings.gateway_port, reuse_port=settings.gateway_workers > 1
+        )
 
 
 def main() -> None:

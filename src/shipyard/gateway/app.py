@@ -67,7 +67,7 @@ class GatewayApp:
         self._transport = transport
         self._picker = ReplicaPicker()
         self._keys = KeyHasher()
-        self._metrics = GatewayMetrics()
+        self._metrics = GatewayMetrics(settings.metrics_dir)
         self._server_version = _package_version()
         self._sync: RouteSync | None = None
         self._forwarder: Forwarder | None = None
@@ -120,6 +120,7 @@ class GatewayApp:
                 token=s.internal_token,
                 wait_s=s.gateway_poll_wait_s,
                 on_table=lambda table: self._table_applied(table, cold),
+                gateway=s.gateway_worker_id,
             )
             reporter = TrafficReporter(
                 control,
@@ -127,6 +128,7 @@ class GatewayApp:
                 control_url=s.gateway_control_url,
                 token=s.internal_token,
                 interval_s=s.gateway_report_interval_s,
+                gateway=s.gateway_worker_id,
             )
             self._forwarder = Forwarder(
                 replicas, self._picker, self._metrics, attempts=s.gateway_attempts

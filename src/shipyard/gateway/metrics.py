@@ -3,12 +3,20 @@
 Each :func:`shipyard.gateway.app.create_app` builds its own :class:`GatewayMetrics`, so several
 gateways (tests) never share the process-global registry. Label values come from the routing
 table only, never from the request, so an unknown name cannot grow the label sets.
+
+When the server runs several gateway processes on one port, it starts them with
+``PROMETHEUS_MULTIPROC_DIR`` set (prometheus_client's multiprocess mode: values live in files
+there) and ``/metrics``, whichever process answers, renders all of them together: counters and
+histograms summed, the table version the lowest among live processes.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST.encode()
 
@@ -18,7 +26,14 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 class GatewayMetrics:
     """Request counts and latency per deployment, upstream failures, the applied table version."""
 
-    def __init__(self) -> None:
+    def __init__(self, multiprocess_dir: Path | None = None) -> None:
+        """Create the metrics in a registry of their own.
+
+        Args:
+            multiprocess_dir: the ``PROMETHEUS_MULTIPROC_DIR`` all gateway processes write to
+                (set in their environment before they start), or None for one process.
+        """
+        self._multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry()
         self._requests = Counter(
             "shipyard_gateway_requests",
@@ -43,6 +58,7 @@ class GatewayMetrics:
             "shipyard_gateway_routing_table_version",
             "Version of the routing table in use (-1 until the first one arrives).",
             registry=self.registry,
+            multiprocess_mode="livemin",
         )
         self._table_version.set(-1)
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
@@ -67,5 +83,9 @@ class GatewayMetrics:
         self._table_version.set(version)
 
     def render(self) -> bytes:
-        """The Prometheus text exposition of this gateway's metrics."""
-        return generate_latest(self.registry)
+        """The Prometheus text exposition of this gateway's metrics (all its processes')."""
+        if self._multiprocess_dir is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(self._multiprocess_dir))  # type: ignore[no-untyped-call]
+        return generate_latest(registry)

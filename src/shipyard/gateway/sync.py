@@ -29,6 +29,7 @@ class RouteSync:
         token: the internal token, sent as ``Authorization: Bearer <token>``.
         wait_s: how long one poll may be held open by the control plane.
         on_table: called with each table once it is in use.
+        gateway: this gateway process's name among the server's gateways (sent with polls).
         backoff_min_s: first delay after a failed poll (doubles per failure) and the pause
             after an answer without change.
         backoff_max_s: upper bound of the delay after failures.
@@ -43,6 +44,7 @@ class RouteSync:
         token: str,
         wait_s: float,
         on_table: Callable[[RoutingTable], None] | None = None,
+        gateway: str = "0",
         backoff_min_s: float = 0.2,
         backoff_max_s: float = 2.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -51,6 +53,7 @@ class RouteSync:
         self._url = control_url.rstrip("/") + "/internal/routes"
         self._headers = {"Authorization": f"Bearer {token}"}
         self._wait_s = wait_s
+        self._gateway = gateway
         self._on_table = on_table
         self._backoff_min_s = backoff_min_s
         self._backoff_max_s = backoff_max_s
@@ -80,6 +83,7 @@ class RouteSync:
         params = {
             "after": str(current.version if current is not None else 0),
             "wait": f"{self._wait_s if current is not None else 0:g}",
+            "gateway": self._gateway,
         }
         response = await self._client.get(self._url, params=params, headers=self._headers)
         response.raise_for_status()

@@ -86,15 +86,17 @@ class TrafficReporter:
         control_url: str,
         token: str,
         interval_s: float = 1.0,
+        gateway: str = "0",
     ) -> None:
         self._client = client
+        self._gateway = gateway
         self._traffic = traffic
         self._url = control_url.rstrip("/") + "/internal/traffic"
         self._headers = {"Authorization": f"Bearer {token}"}
         self._interval_s = interval_s
 
     async def report_once(self) -> None:
-        body = {"deployments": self._traffic.snapshot()}
+        body = {"deployments": self._traffic.snapshot(), "gateway": self._gateway}
         response = await self._client.post(self._url, json=body, headers=self._headers)
         response.raise_for_status()
 

@@ -25,6 +25,7 @@ async def serve_until_stopped(
     *,
     stop: asyncio.Event | None = None,
     grace_s: float = 30.0,
+    reuse_port: bool = False,
 ) -> None:
     """Serve until a stop signal (or ``stop`` is set), then shut down gracefully.
 
@@ -34,13 +35,14 @@ async def serve_until_stopped(
         port: Port to bind (0: any free port).
         stop: Set to stop (default: a new event only the signals set).
         grace_s: How long answers in progress may take after the stop.
+        reuse_port: Share the port with other processes (see :meth:`HttpServer.start`).
     """
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     try:
-        await server.start(host, port)
+        await server.start(host, port, reuse_port=reuse_port)
         await stop.wait()
     finally:
         for sig in STOP_SIGNALS:

@@ -295,11 +295,20 @@ class HttpServer:
         assert self._port is not None, "the server is not started"
         return self._port
 
-    async def start(self, host: str, port: int) -> None:
-        """Bind and start accepting (returns at once)."""
+    async def start(self, host: str, port: int, *, reuse_port: bool = False) -> None:
+        """Bind and start accepting (returns at once).
+
+        ``reuse_port``: several processes bind the same port (``SO_REUSEPORT``) and the kernel
+        spreads new connections among them.
+        """
         self._loop = asyncio.get_running_loop()
         self._server = await self._loop.create_server(
-            lambda: _Connection(self), host, port, reuse_address=True, backlog=2048
+            lambda: _Connection(self),
+            host,
+            port,
+            reuse_address=True,
+            reuse_port=reuse_port or None,
+            backlog=2048,
         )
         self._port = int(self._server.sockets[0].getsockname()[1])
         self._sweeper = self._loop.create_task(self._sweep(), name="shipyard-http1-idle")

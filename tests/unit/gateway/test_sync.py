@@ -61,9 +61,9 @@ async def test_first_poll_does_not_wait_and_later_ones_report_the_applied_versio
     assert sync.table.version == 4
     assert [t.version for t in applied] == [3, 4]
     assert [dict(r.url.params) for r in seen] == [
-        {"after": "0", "wait": "0"},
-        {"after": "3", "wait": "10"},
-        {"after": "3", "wait": "10"},
+        {"after": "0", "wait": "0", "gateway": "0"},
+        {"after": "3", "wait": "10", "gateway": "0"},
+        {"after": "3", "wait": "10", "gateway": "0"},
     ]
     assert all(r.url.path == "/internal/routes" for r in seen)
     assert all(r.headers["authorization"] == "Bearer tok" for r in seen)

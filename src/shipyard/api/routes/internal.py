@@ -6,7 +6,7 @@ import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shipyard.api.deps import ServicesDep
 from shipyard.api.services import Services
@@ -28,6 +28,8 @@ GatewayDep = Annotated[Services, Depends(_gateway)]
 
 class TrafficReport(BaseModel):
     deployments: list[dict[str, Any]]
+    gateway: str = Field("0", max_length=64)
+    """Which gateway process sends it: each keeps its own cumulative counters."""
 
 
 class WakeRequest(BaseModel):
@@ -40,15 +42,16 @@ async def routes(
     svc: GatewayDep,
     after: int = Query(0, ge=0),
     wait: float = Query(0.0, ge=0.0, le=60.0),
+    gateway: str = Query("0", max_length=64),
 ) -> dict[str, Any]:
     """The routing table, as soon as its version differs from ``after`` (long poll)."""
-    return await svc.controller.routes.wait(after, wait)
+    return await svc.controller.routes.wait(after, wait, gateway)
 
 
 @router.post("/internal/traffic", status_code=204)
 async def traffic(body: TrafficReport, svc: GatewayDep) -> None:
     """Cumulative traffic counters per deployment, for the autoscaler."""
-    svc.controller.record_traffic(body.deployments)
+    svc.controller.record_traffic(body.deployments, gateway=body.gateway)
 
 
 @router.post("/internal/wake", status_code=202)
