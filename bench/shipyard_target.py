@@ -126,6 +126,8 @@ def _notes(batching: bool) -> list[str]:
         "called through the gateway with `Authorization: ApiKey ...`",
         "replicas after the first of their kind are forked from a pre-imported zygote "
         "(`SHIPYARD_PRELOAD_REPLICAS`, on by default); its memory is listed as role `zygote`",
+        "one gateway process (the default up to 2 CPUs); it sends requests it reads together "
+        "to a replica as one bundle (`POST /internal/bundle`, each request answered on its own)",
     ]
     if batching:
         notes.append(
