@@ -16,7 +16,8 @@ parts into model calls, and the policy mirrors that batcher, counted in requests
 With batching off, nothing waits: a request to a deployment with nothing in flight goes alone at
 once (no bundle, no extra loop turn), and the calls read in one turn leave on the next, split
 evenly across the replicas that are free (at most :data:`MAX_COALESCED` per bundle), so
-replicas still predict in parallel.
+replicas still predict in parallel. Either way a bundle leaves once its bodies reach
+:data:`MAX_BUNDLE_BYTES`, and a request that large goes alone.
 
 Pure asyncio with the sending injected: unit-tested with a fake ``send`` and no sockets.
 """
@@ -35,6 +36,10 @@ from shipyard.http1 import Request, Response
 MAX_COALESCED = 8
 """Most requests in one bundle when batching is off."""
 
+MAX_BUNDLE_BYTES = 1 << 20
+"""A bundle leaves once its bodies reach this size; a bigger request goes alone (large bodies
+gain nothing from sharing an exchange, and many together could pass a replica's body limit)."""
+
 SendBundle = Callable[[DeploymentRoute, list[Request]], Awaitable[list[Response]]]
 """Sends requests of one deployment together; one answer per request, in order."""
 
@@ -45,6 +50,8 @@ class _Open:
     requests: list[Request] = field(default_factory=list)
     futures: list[asyncio.Future[Response]] = field(default_factory=list)
     timer: asyncio.Handle | None = None
+    size: int = 0
+    """Bytes of the requests' bodies."""
 
 
 class Bundler:
@@ -68,7 +75,8 @@ class Bundler:
         """
         key = route.key
         batching = route.max_batch_size > 1
-        if not batching and key not in self._open and key not in self._in_flight:
+        idle = key not in self._open and key not in self._in_flight
+        if (not batching and idle) or len(request.body) >= MAX_BUNDLE_BYTES:
             return await self._alone(route, request)
         loop = asyncio.get_running_loop()
         bundle = self._open.get(key)
@@ -83,13 +91,15 @@ class Bundler:
         future: asyncio.Future[Response] = loop.create_future()
         bundle.requests.append(request)
         bundle.futures.append(future)
-        if len(bundle.requests) >= (route.max_batch_size if batching else MAX_COALESCED):
+        bundle.size += len(request.body)
+        full = len(bundle.requests) >= (route.max_batch_size if batching else MAX_COALESCED)
+        if full or bundle.size >= MAX_BUNDLE_BYTES:
             self._close(key)
         return await future
 
     async def _alone(self, route: DeploymentRoute, request: Request) -> Response:
         key = route.key
-        self._in_flight[key] = 1
+        self._in_flight[key] = self._in_flight.get(key, 0) + 1
         try:
             answers = await self._send(route, [request])
         finally:

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from shipyard.errors import BackendUnavailable, TimeoutExpired
+from shipyard.gateway import bundling
 from shipyard.gateway.bundling import MAX_COALESCED, Bundler
 from shipyard.gateway.table import DeploymentRoute
 from shipyard.http1 import Request, Response
@@ -181,3 +182,20 @@ async def test_without_batching_the_gateway_still_sends_calls_read_together_as_a
     assert paths == ["/v1/models/iris:predict", "/internal/bundle"]  # the first went alone
     assert [a.status_code for a in answers] == [201, 200, 200]
     assert [a.json()["echo"]["instances"] for a in answers[1:]] == [[[1]], [[2]]]
+
+
+async def test_large_bodies_go_alone_and_close_a_bundle_at_the_byte_bound(monkeypatch):
+    monkeypatch.setattr(bundling, "MAX_BUNDLE_BYTES", 100)
+    replicas = Replicas(hold=True)
+    bundler = Bundler(replicas.send)
+    r = route(max_batch_size=32)
+    big = Request("POST", "/v1/models/iris:predict", [], b"x" * 100)
+    half = Request("POST", "/v1/models/iris:predict", [], b"y" * 60)
+    tasks = [asyncio.ensure_future(bundler.submit(r, req)) for req in (half, big, half, half)]
+    await asyncio.sleep(0.01)
+    sizes = [sum(len(body) for body in bundle) for bundle in replicas.bundles]
+    assert sizes == [100, 120]  # the big one alone; two halves reached the bound together
+    assert bundler.in_flight(r.key) == 2  # the last half waits for a free replica
+    replicas.released.set()
+    await asyncio.gather(*tasks)
+    assert [len(b) for b in replicas.bundles[2]] == [60]
