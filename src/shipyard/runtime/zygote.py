@@ -144,6 +144,7 @@ def _become_replica(
         if sys.path and sys.path[0] in ("", home):  # as `python -m` in cwd would have it
             sys.path[0] = cwd
         _size_thread_pools(int(request.get("threads") or 0))
+        _reseed()
         sys.argv = ["shipyard.runtime", *argv]
         from shipyard.runtime.server import main
 
@@ -158,6 +159,18 @@ def _become_replica(
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code)
+
+
+def _reseed() -> None:
+    """Give this replica its own numpy global random state (fork copied the zygote's).
+
+    Python's ``random`` reseeds itself after a fork; numpy's legacy global generator does not,
+    so replicas forked from one zygote would draw the same "random" numbers.
+    """
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        with contextlib.suppress(Exception):
+            numpy.random.seed()  # fresh entropy from the OS
 
 
 def _retitle(words: list[str]) -> None:

@@ -31,6 +31,7 @@ class Predictor:
             "cpus": sorted(os.sched_getaffinity(0)),
             "preloaded": "json" in __import__("sys").modules,
             "path0": __import__("sys").path[0],
+            "draw": __import__("numpy").random.random(),
         }
 """
 
@@ -73,7 +74,8 @@ def zygote(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
         proc = subprocess.Popen(
             [
                 *(sys.executable, "-m", "shipyard.runtime.zygote"),
-                *("--socket", str(sock), "--preload", "json,not_a_module_at_all"),
+                # numpy.random: numpy 2 imports it lazily, scikit-learn zygotes import it
+                *("--socket", str(sock), "--preload", "json,numpy.random,not_a_module_at_all"),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -123,6 +125,7 @@ def test_a_forked_replica_serves_with_its_own_setup_and_its_exit_code_is_recorde
 
     wait_for(ready, what="the forked replica")
     answer = httpx.post(f"{url}/v1/models/first:predict", json={"instances": [1]}).json()
+    draw = answer["predictions"].pop("draw")
     assert answer["predictions"] == {
         "mark": "first",
         "cwd": str(model),
@@ -136,6 +139,17 @@ def test_a_forked_replica_serves_with_its_own_setup_and_its_exit_code_is_recorde
     assert cmdline[1:4] == [b"-m", b"shipyard.runtime", b"--host"]  # as `ps` shows a replica
     assert b"shipyard.runtime.zygote" not in b" ".join(cmdline)
     assert "not preloaded not_a_module_at_all" in zygote_log.read_text()
+
+    # a second replica of the same zygote draws its own random numbers (numpy reseeded)
+    second_port = free_port()
+    second = int(
+        ask(sock, fork_request(tmp_path, "second", second_port, model / "predictor.py"))["pid"]
+    )
+    url = f"http://127.0.0.1:{second_port}"
+    wait_for(ready, what="the second forked replica")
+    answer = httpx.post(f"{url}/v1/models/second:predict", json={"instances": [1]}).json()
+    assert answer["predictions"]["draw"] != draw
+    os.kill(second, signal.SIGTERM)
 
     os.kill(pid, signal.SIGTERM)  # graceful stop: exit code 0, written by the zygote
     exit_file = tmp_path / "first.exit"
