@@ -175,8 +175,8 @@ class Forwarder:
         return list(await asyncio.gather(*(self._forward_one(route, r) for r in requests)))
 
     async def _forward_one(self, route: DeploymentRoute, request: Request) -> Response:
-        return await self._forward(
-            route, route.predictor, request.method, request.target, request.headers, request.body
+        return await self.forward(
+            route, request.method, request.target, request.headers, request.body
         )
 
     async def _forward(
