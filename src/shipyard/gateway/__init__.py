@@ -4,7 +4,8 @@ Serves KServe V1 and Open Inference Protocol V2 to clients, authenticates their 
 forwards each request to a ready replica of the named deployment, following a routing table
 long-polled from the control plane (``docs/contracts.md`` section 2). Modules:
 
-- :mod:`~shipyard.gateway.table`: the immutable routing table and the round-robin replica picker;
+- :mod:`~shipyard.gateway.table`: the immutable routing table and the replica picker
+  (least outstanding requests);
 - :mod:`~shipyard.gateway.sync`: the long-poll client that swaps tables in;
 - :mod:`~shipyard.gateway.auth`: API-key parsing and hashing;
 - :mod:`~shipyard.gateway.protocol`: which V1/V2 endpoint a path names;

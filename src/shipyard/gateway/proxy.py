@@ -95,7 +95,7 @@ class Forwarder:
 
     Args:
         upstream: the pooled client to replicas (its timeout bounds one replica's answer).
-        picker: the round-robin picker, shared by all requests.
+        picker: the replica picker (least outstanding requests), shared by all requests.
         metrics: where upstream failures are counted.
         attempts: most distinct replicas tried for one request.
     """
@@ -213,7 +213,7 @@ class Forwarder:
         tried: list[str] = []
         last_error: httpx.HTTPError | None = None
         while len(tried) < self._attempts:
-            url = self._picker.pick(route.key, urls, tried)
+            url = self._picker.pick(urls, tried)
             if url is None:
                 break
             tried.append(url)
@@ -232,6 +232,8 @@ class Forwarder:
                 raise BackendUnavailable(
                     f"{what} could not be reached: {type(exc).__name__}: {exc}"
                 ) from exc
+            finally:
+                self._picker.release(url)
         reason = f"{type(last_error).__name__}: {last_error}" if last_error else "no replica"
         raise BackendUnavailable(
             f"{what} is unreachable: {len(tried)} replica(s) tried, last error {reason}"

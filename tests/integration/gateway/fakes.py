@@ -169,7 +169,10 @@ class FakeControl:
 
 
 class FakeReplica:
-    """Answers V1/V2 like a replica runtime, echoes V2 bodies, counts hits."""
+    """Answers V1/V2 like a replica runtime, echoes V2 bodies, counts hits.
+
+    A V1 request with ``x-delay-ms: N`` is answered after N ms.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -198,6 +201,9 @@ class FakeReplica:
 
     async def _v1(self, request: Request) -> Response:
         await self._record(request)
+        delay_ms = request.headers.get("x-delay-ms")
+        if delay_ms:  # a slow prediction: keeps this replica busy
+            await asyncio.sleep(int(delay_ms) / 1000)
         rest = request.path_params["rest"]
         if request.method == "GET":
             return JSONResponse({"name": rest, "ready": True})

@@ -239,22 +239,22 @@ async def test_request_and_answer_are_forwarded_unchanged(world, gateway):
     assert "authorization" not in sent.headers
 
 
-async def test_requests_round_robin_over_replicas(world, gateway):
+async def test_sequential_requests_stay_on_the_first_free_replica(world, gateway):
     for _ in range(6):
         r = await gateway.post("/v1/models/iris:predict", json={"instances": [1]}, headers=AUTH_A)
         assert r.status_code == 201
-    assert world.hits == {"r1": 3, "r2": 3}
+    assert world.hits == {"r1": 6}  # nothing in flight: the first in table order, kept warm
 
 
 async def test_connection_failures_are_retried_elsewhere_and_ejected(world, gateway):
-    world.publish([deployment("iris", ["http://dead", "http://r1", "http://dropper"])])
-    await world.wait_applied()
-    for _ in range(10):
-        r = await gateway.post("/v1/models/iris:predict", json={}, headers=AUTH_A)
-        assert r.status_code == 201
-    assert world.hits["dead"] == 1
-    assert world.hits["dropper"] == 1
-    assert world.hits["r1"] == 10
+    for broken in ("http://dead", "http://dropper"):  # refused, and closed without an answer
+        world.hits.clear()
+        world.publish([deployment("iris", [broken, "http://r1"])])
+        await world.wait_applied()
+        for _ in range(5):
+            r = await gateway.post("/v1/models/iris:predict", json={}, headers=AUTH_A)
+            assert r.status_code == 201
+        assert world.hits == {broken.removeprefix("http://"): 1, "r1": 5}
 
 
 async def test_all_attempts_failing_is_502_naming_the_deployment(world, gateway):
