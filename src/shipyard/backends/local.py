@@ -102,9 +102,16 @@ class LocalBackend:
             "SHIPYARD_REPLICA_ID": spec.replica_id,
         }
 
-    def _command(self, spec: ReplicaSpec, port: int) -> list[str]:
+    def _socket_path(self, replica_id: str) -> Path | None:
+        """The replica's Unix socket for the gateway, or None when the path is too long."""
+        path = self._run_dir / f"{replica_id}.sock"
+        return path if len(str(path)) <= processes.MAX_SOCKET_PATH else None
+
+    def _command(self, spec: ReplicaSpec, port: int, socket: Path | None) -> list[str]:
         cmd = [spec.python or sys.executable, "-m", "shipyard.runtime", "--host", self._host]
         cmd += ["--port", str(port), "--component", spec.component]
+        if socket is not None:
+            cmd += ["--unix-socket", str(socket)]
         cmd += ["--name", spec.deployment_name, "--framework", spec.framework]
         if spec.script_file:
             cmd += ["--script", str(spec.model_dir / spec.script_file)]
@@ -121,7 +128,8 @@ class LocalBackend:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         res = spec.resources
         limits = self._enforcer.prepare(spec.replica_id, res.requests, res.limits)
-        command = self._command(spec, port)
+        socket = self._socket_path(spec.replica_id)
+        command = self._command(spec, port, socket)
         base = self._base_environment(spec)
         env = {**base, **self._replica_variables(spec), **limits.env()}
         try:
@@ -164,6 +172,7 @@ class LocalBackend:
                 "limits": res.limits.model_dump_json(),
                 "gpus": ",".join(limits.gpus),
                 "enforcement": limits.mode,
+                **({"socket": str(socket)} if socket is not None else {}),
             },
         )
         self._handle_file(spec.replica_id).write_text(json.dumps(asdict(ref)))
@@ -292,6 +301,8 @@ class LocalBackend:
             limits.release()
         self._handle_file(ref.replica_id).unlink(missing_ok=True)
         self._exit_file(ref.replica_id).unlink(missing_ok=True)
+        if "socket" in ref.extra:  # left behind when the replica was killed
+            Path(ref.extra["socket"]).unlink(missing_ok=True)
 
     def discard(self, ref: ReplicaRef) -> None:
         """Forget a replica that has exited on its own."""

@@ -14,6 +14,9 @@ from shipyard.spec.status import ReplicaExit
 
 _PR_SET_PDEATHSIG = 1
 
+MAX_SOCKET_PATH = 100
+"""Longest Unix socket path we bind (``AF_UNIX`` paths are limited to 108 bytes)."""
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that was free on ``host`` a moment ago."""

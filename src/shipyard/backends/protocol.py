@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from shipyard.http1.addresses import unix_url
 from shipyard.spec.batching import InferenceBatcher
 from shipyard.spec.capacity import Capacity
 from shipyard.spec.resources import ComponentResources
@@ -55,6 +56,13 @@ class ReplicaRef:
     pid: int | None = None
     started_at: float = 0.0  # wall-clock seconds
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def data_url(self) -> str:
+        """Where the gateway sends requests: the replica's Unix socket when it serves on one
+        too (``extra["socket"]``, see :mod:`shipyard.http1.addresses`), else :attr:`url`."""
+        socket = self.extra.get("socket")
+        return unix_url(socket) if socket else self.url
 
 
 class Health(StrEnum):

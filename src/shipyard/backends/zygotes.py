@@ -53,7 +53,6 @@ PRELOAD: dict[str, tuple[str, ...]] = {
 """What a zygote imports, by the replica's ``--framework`` (a module missing is skipped)."""
 
 _SINGLE_THREADED = dict.fromkeys(THREAD_VARS, "1")
-_MAX_SOCKET_PATH = 100  # AF_UNIX paths are limited to 108 bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +159,7 @@ class Zygotes:
     def _start(self, key: str, python: str, env: dict[str, str], preload: tuple[str, ...]) -> None:
         self._dir.mkdir(parents=True, exist_ok=True)
         socket_path = self._dir / f"{key}.sock"
-        if len(str(socket_path)) > _MAX_SOCKET_PATH:
+        if len(str(socket_path)) > processes.MAX_SOCKET_PATH:
             return  # too long for AF_UNIX: replicas of this kind always start normally
         socket_path.unlink(missing_ok=True)
         with (self._dir / f"{key}.log").open("ab") as out:

@@ -484,7 +484,7 @@ class Controller:
             urls: dict[str, list[str]] = {c.value: [] for c in Component}
             for tracked in self._observed.of(record.id):
                 if tracked.phase is ReplicaPhase.READY and tracked.stop_reason is None:
-                    urls[tracked.ref.component].append(tracked.ref.url)
+                    urls[tracked.ref.component].append(tracked.ref.data_url)
             saved = self._saved.get(record.id)
             batching = record.spec.predictor.batching
             if batching is None or not batching.enabled:

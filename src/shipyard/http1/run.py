@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 from shipyard.http1.server import HttpServer
@@ -26,6 +27,7 @@ async def serve_until_stopped(
     stop: asyncio.Event | None = None,
     grace_s: float = 30.0,
     reuse_port: bool = False,
+    unix_path: Path | None = None,
 ) -> None:
     """Serve until a stop signal (or ``stop`` is set), then shut down gracefully.
 
@@ -36,6 +38,7 @@ async def serve_until_stopped(
         stop: Set to stop (default: a new event only the signals set).
         grace_s: How long answers in progress may take after the stop.
         reuse_port: Share the port with other processes (see :meth:`HttpServer.start`).
+        unix_path: Also serve on a Unix socket there (see :meth:`HttpServer.start_unix`).
     """
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
@@ -43,6 +46,8 @@ async def serve_until_stopped(
         loop.add_signal_handler(sig, stop.set)
     try:
         await server.start(host, port, reuse_port=reuse_port)
+        if unix_path is not None:
+            await server.start_unix(unix_path)
         await stop.wait()
     finally:
         for sig in STOP_SIGNALS:

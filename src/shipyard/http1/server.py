@@ -22,6 +22,7 @@ import email.utils
 import logging
 import time
 from http import HTTPStatus
+from pathlib import Path
 from typing import cast
 
 from shipyard.http1.chunked import BodyTooLarge, dechunk
@@ -280,6 +281,7 @@ class HttpServer:
         self.clock = _Clock()
         self.connections: set[_Connection] = set()
         self._server: asyncio.Server | None = None
+        self._unix: tuple[asyncio.Server, Path] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._port: int | None = None
@@ -313,10 +315,21 @@ class HttpServer:
         self._port = int(self._server.sockets[0].getsockname()[1])
         self._sweeper = self._loop.create_task(self._sweep(), name="shipyard-http1-idle")
 
+    async def start_unix(self, path: Path) -> None:
+        """Also accept on a Unix socket at ``path`` (after :meth:`start`): local clients skip
+        the TCP stack. A file left there by an earlier process is replaced; the socket file is
+        removed at shutdown."""
+        path.unlink(missing_ok=True)
+        server = await self.loop.create_unix_server(lambda: _Connection(self), str(path))
+        self._unix = (server, path)
+
     async def shutdown(self, timeout_s: float = 30.0) -> None:
         """Stop accepting, wait up to ``timeout_s`` for answers in progress, close everything."""
-        if self._server is not None:
-            self._server.close()
+        servers = [server for server in (self._server, self._unix and self._unix[0]) if server]
+        for server in servers:
+            server.close()
+        if self._unix is not None:
+            self._unix[1].unlink(missing_ok=True)
         for conn in list(self.connections):
             conn.close_when_done()
         deadline = time.monotonic() + timeout_s
@@ -328,8 +341,8 @@ class HttpServer:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
-        if self._server is not None:
-            await self._server.wait_closed()
+        for server in servers:
+            await server.wait_closed()
 
     async def _sweep(self) -> None:
         """Close connections idle (or stalled mid-request) for longer than ``keep_alive_s``."""

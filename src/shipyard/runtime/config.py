@@ -24,6 +24,8 @@ class RuntimeConfig:
     """Interface to bind."""
     port: int = 8080
     """TCP port to bind."""
+    unix_socket: Path | None = None
+    """Also serve on a Unix socket at this path (the gateway's way in on the same machine)."""
     component: str = "predictor"
     """``predictor`` or ``transformer``."""
     name: str = "model"
@@ -52,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--unix-socket", type=Path, default=None, help="also serve on a Unix socket at this path"
+    )
     parser.add_argument("--component", choices=COMPONENTS, default="predictor")
     parser.add_argument("--script", type=Path, default=None)
     parser.add_argument("--framework", choices=FRAMEWORKS, default=None)
@@ -102,6 +107,7 @@ def parse_config(
     return RuntimeConfig(
         host=args.host,
         port=args.port,
+        unix_socket=args.unix_socket,
         component=args.component,
         name=name,
         any_name=args.any_name,

@@ -1,9 +1,9 @@
 """Composition root of ``python -m shipyard.runtime``: parse, detect, serve over HTTP/1.1.
 
-Lifecycle (contract section 1): the port is bound at once and the model loads in the
-background; when it is loaded one ``shipyard-runtime ready ...`` line goes to stdout. A failed
-detection or load prints the traceback to stderr and exits with code 3. SIGTERM stops accepting,
-lets the requests in progress finish and exits 0.
+Lifecycle (contract section 1): the port (and the Unix socket, if given) is bound at once and
+the model loads in the background; when it is loaded one ``shipyard-runtime ready ...`` line
+goes to stdout. A failed detection or load prints the traceback to stderr and exits with code 3.
+SIGTERM stops accepting, lets the requests in progress finish and exits 0.
 """
 
 from __future__ import annotations
@@ -59,7 +59,9 @@ async def _serve(config: RuntimeConfig, model: ServedModel) -> int:
     app = create_app(config, model, on_loaded=lifecycle.on_loaded)
     server = HttpServer(app.handle, keep_alive_s=KEEP_ALIVE_S)
     async with app.running():
-        await serve_until_stopped(server, config.host, config.port, stop=lifecycle.stop)
+        await serve_until_stopped(
+            server, config.host, config.port, stop=lifecycle.stop, unix_path=config.unix_socket
+        )
     return lifecycle.exit_code
 
 

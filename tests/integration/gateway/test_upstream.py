@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
 from shipyard.gateway.upstream import RawUpstream
+from shipyard.http1.addresses import unix_url
 
 pytestmark = pytest.mark.integration
 
@@ -17,8 +19,11 @@ Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]
 
 
 @contextlib.asynccontextmanager
-async def server(handler: Handler) -> AsyncIterator[tuple[str, list[int]]]:
-    """A loopback server; yields its base URL and a list counting connections."""
+async def server(
+    handler: Handler, unix: Path | None = None
+) -> AsyncIterator[tuple[str, list[int]]]:
+    """A loopback server (TCP, or on the Unix socket ``unix``); yields its base URL and a list
+    counting connections."""
     connections: list[int] = []
     writers: list[asyncio.StreamWriter] = []
 
@@ -31,11 +36,15 @@ async def server(handler: Handler) -> AsyncIterator[tuple[str, list[int]]]:
         finally:
             writer.close()
 
-    srv = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = srv.sockets[0].getsockname()[1]
+    if unix is None:
+        srv = await asyncio.start_server(serve, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{srv.sockets[0].getsockname()[1]}"
+    else:
+        srv = await asyncio.start_unix_server(serve, str(unix))
+        url = unix_url(str(unix))
     try:
         async with srv:
-            yield f"http://127.0.0.1:{port}", connections
+            yield url, connections
     finally:
         for writer in writers:
             writer.close()
@@ -68,6 +77,31 @@ async def test_answers_come_back_whole_over_one_kept_alive_connection() -> None:
             assert (answer.status, answer.content) == (201, b"hi%d" % i)
             assert (b"x-extra", b"yes") in answer.headers
         assert len(connections) == 1
+    await client.aclose()
+
+
+async def test_a_unix_socket_replica_is_reached_with_its_target_and_a_kept_connection(
+    tmp_path: Path,
+) -> None:
+    heads: list[bytes] = []
+
+    async def echo_head(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            heads.append(head)
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            await writer.drain()
+
+    client = RawUpstream(timeout_s=5)
+    async with server(echo_head, unix=tmp_path / "r 1.sock") as (url, connections):
+        assert url.startswith("http+unix://%2F")
+        for _ in range(3):
+            answer = await client.send(f"{url}/v2/models/m/infer?x=1", "GET", [], b"")
+            assert (answer.status, answer.content) == (200, b"ok")
+        assert len(connections) == 1
+    assert heads[0].startswith(b"GET /v2/models/m/infer?x=1 HTTP/1.1\r\nhost: localhost\r\n")
+    with pytest.raises(httpx.ConnectError):  # gone: refused, like a closed port (retryable)
+        await client.send(f"{url}/v1/x", "GET", [], b"")
     await client.aclose()
 
 

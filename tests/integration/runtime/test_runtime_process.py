@@ -187,6 +187,20 @@ def test_sigterm_lets_in_flight_requests_finish(model_dir):
         assert answers[0].json() == {"predictions": "done"}
 
 
+def test_a_unix_socket_serves_like_the_port_and_is_removed_at_exit(model_dir, tmp_path):
+    path = tmp_path / "replica.sock"
+    path.write_text("left by a killed replica")  # replaced, not an error
+    with start_runtime(model_dir, "--unix-socket", str(path)) as replica:
+        replica.wait_ready()
+        body = {"instances": ROWS}
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(path))) as local:
+            over_unix = local.post("http://replica/v1/models/iris:predict", json=body)
+        over_tcp = httpx.post(f"{replica.url}/v1/models/iris:predict", json=body)
+        assert over_unix.json() == over_tcp.json() == {"predictions": [1, 1, 0]}
+        assert stop(replica) == 0
+    assert not path.exists()
+
+
 def test_load_failure_exits_3_with_the_traceback(tmp_path):
     (tmp_path / "predictor.py").write_text(
         "class Predictor:\n    def __init__(self):\n        raise RuntimeError('no weights')\n"

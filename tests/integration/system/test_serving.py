@@ -9,6 +9,7 @@ import signal
 import tarfile
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -49,6 +50,20 @@ def test_calls_without_a_valid_key_get_401(server: Server) -> None:
     assert wrong.status_code == 401
     assert "Authorization: ApiKey" in wrong.json()["error"]["message"]
     assert httpx.post(f"{server.gateway}/v1/models/iris:predict", json={}).status_code == 401
+
+
+def test_the_gateway_reaches_local_replicas_over_their_unix_sockets(
+    server: Server, iris: dict
+) -> None:
+    handles = (server.home / "run" / "replicas").glob("*.json")
+    sockets = {json.loads(p.read_text())["extra"].get("socket") for p in handles} - {None}
+    assert sockets and all(os.path.exists(path) for path in sockets)
+    with gateway_client(server) as gw:
+        for _ in range(3):
+            assert gw.post("/v1/models/iris:predict", json={"instances": SAMPLES}).is_success
+    # /proc/net/unix: Num RefCount Protocol Flags Type St Inode Path; St 03 = connected
+    rows = [line.split() for line in Path("/proc/net/unix").read_text().splitlines()[1:]]
+    assert any(len(r) == 8 and r[7] in sockets and r[5] == "03" for r in rows)
 
 
 def test_two_instances_answer_v1_v2_and_tritonclient(server: Server, iris: dict) -> None:
