@@ -10,6 +10,7 @@ model in the background, so the port answers liveness while the model loads.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import json
 import logging
@@ -42,10 +43,14 @@ class _MethodNotAllowed(Exception):
     pass
 
 
+_ENCODER = json.JSONEncoder(default=json_default, separators=(",", ":"))
+"""What ``json.dumps`` with these options would build on every call (stateless, reusable)."""
+
+
 def json_response(body: Any, status: int = 200) -> Response:
     """A JSON response encoded with the stdlib (numpy/pandas values converted on the way)."""
     try:
-        content = json.dumps(body, default=json_default, separators=(",", ":"))
+        content = _ENCODER.encode(body)
     except (TypeError, ValueError) as exc:
         raise InferenceError(f"the prediction cannot be encoded as JSON: {exc}") from exc
     return Response(status, content.encode())
@@ -57,8 +62,11 @@ def read_json(request: Request) -> Any:
     Raises:
         InvalidInput: The body is not valid JSON.
     """
+    body = request.body
     try:
-        return json.loads(request.body)
+        if body[:3] == codecs.BOM_UTF8 or b"\x00" in body[:4]:
+            return json.loads(body)  # a BOM, or UTF-16/32: let json detect the encoding
+        return json.loads(body.decode())  # UTF-8, JSON's wire encoding: no detection pass
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
         raise InvalidInput(f"the request body is not valid JSON: {exc}") from None
 

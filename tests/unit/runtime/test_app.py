@@ -118,6 +118,23 @@ async def test_malformed_requests_are_400_and_the_replica_keeps_serving(serve, p
     assert ok.status_code == 200
 
 
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: text.encode(),
+        lambda text: text.encode("utf-8-sig"),  # with a BOM
+        lambda text: text.encode("utf-16-le"),
+        lambda text: text.encode("utf-32"),
+    ],
+    ids=["utf-8", "utf-8 with BOM", "utf-16", "utf-32"],
+)
+async def test_json_bodies_are_read_in_any_encoding_json_allows(serve, encode):
+    client = await serve(FakeModel(row_sums))
+    body = encode('{"instances": [[1, 2], [3, 4.5]], "note": "é"}')
+    response = await client.post("/v1/models/iris:predict", content=body)
+    assert response.json() == {"predictions": [3, 7.5]}
+
+
 async def test_wrong_shape_is_400_naming_the_input(serve):
     client = await serve(FakeModel(row_sums))
     response = await client.post("/v2/models/iris/infer", json=infer_body([1.0, 2.0, 3.0]))
