@@ -71,8 +71,10 @@ def _header(r: Results) -> list[str]:
         f"Made {r.date} with `{r.command}` ({mode}); the whole run took {r.wall_s / 60:.1f} min.",
         f"Each target: {s.warmup_s:g} s warm-up, then {s.duration_s:g} s per concurrency "
         f"({', '.join(map(str, s.concurrencies))}), wrk closed loop, loopback, one target at a "
-        "time. Ratios are to the **best peer** of the same table (highest req/s, lowest "
-        "latency): req/s above 1.00x and latency below 1.00x are better than the best peer.",
+        "time; then the headline V1 comparisons again with the targets taking turns (see "
+        "*Interleaved re-check*). Ratios are to the **best peer** of the same table (highest "
+        "req/s, lowest latency): req/s above 1.00x and latency below 1.00x are better than the "
+        "best peer.",
         "",
         _noise(r),
         "",
@@ -84,6 +86,36 @@ def _goals(r: Results) -> list[str]:
     for v in goals.verdicts(r):
         lines.append(f"| {v.goal} | {v.measured} | {_met(v.met)} |")
     return [*lines, ""]
+
+
+def _interleaved(r: Results) -> list[str]:
+    if not r.interleaved:
+        return []
+    lines = [
+        "## Interleaved re-check (V1)",
+        "",
+        "After the sweep, one Shipyard server with both deployments (batching off and on) and "
+        "the best V1 peer of each headline figure run side by side and take turns at one "
+        "concurrency, the order reversed every round; the V1 verdicts above use these medians. "
+        "Per round: req/s, then p50 ms.",
+        "",
+    ]
+    for check in r.interleaved:
+        rounds = max(len(runs) for runs in check.runs.values())
+        head = " | ".join(f"round {i + 1}" for i in range(rounds))
+        lines += [
+            f"Concurrency {check.concurrency}, {check.run_s:g} s per turn, first round's order: "
+            f"{', '.join(check.order)}.",
+            "",
+            f"| target | {head} | median req/s | median p50 ms | errors |",
+            "|---|" + "---:|" * (rounds + 3),
+        ]
+        for name, runs in check.runs.items():
+            cells = " | ".join(f"{run.rps:,.0f} / {run.p50_ms:.2f}" for run in runs)
+            rps, p50 = check.median(name, "rps") or 0.0, check.median(name, "p50_ms") or 0.0
+            lines.append(f"| {name} | {cells} | {rps:,.0f} | {p50:.2f} | {check.errors(name)} |")
+        lines.append("")
+    return lines
 
 
 def _load_tables(r: Results) -> list[str]:
@@ -365,6 +397,7 @@ def render(r: Results) -> str:
     sections = [
         _header(r),
         _goals(r),
+        _interleaved(r),
         _load_tables(r),
         _cpu(r),
         _startup(r),

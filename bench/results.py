@@ -10,6 +10,7 @@ from typing import Any
 
 from bench.baseline import Bare
 from bench.envbuild import EnvBuilds
+from bench.interleave import Interleaved
 from bench.load import LoadResult
 from bench.machine import Machine
 from bench.measure import TargetResult
@@ -46,6 +47,9 @@ class Results:
     targets: list[TargetResult] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     pending: list[NotMeasured] = field(default_factory=list)
+    interleaved: list[Interleaved] = field(default_factory=list)
+    """The headline comparisons measured again with the targets taking turns (one entry per
+    concurrency); empty when Shipyard or every V1 peer is missing."""
     environment_builds: EnvBuilds | None = None
     """Shipyard's environment builds (cold, warm uv cache, reuse) and plain pip's; None when no
     Shipyard target ran."""

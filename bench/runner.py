@@ -1,8 +1,9 @@
 """One bench run, start to end: model, peers' virtualenvs, each target in turn, the report.
 
-Targets run one after another, never together; each is stopped (its whole process tree) before
-the next starts. A target that cannot be installed or started is skipped with its reason, so
-one broken peer never loses the others' numbers.
+Targets run one after another; each is stopped (its whole process tree) before the next
+starts. Then the interleaved re-check (:mod:`bench.interleave`) starts Shipyard and the best V1
+peers again, side by side, for the headline ratios. A target that cannot be installed or
+started is skipped with its reason, so one broken peer never loses the others' numbers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from bench import (
     baseline,
     bytecode,
     envbuild,
+    goals,
+    interleave,
     machine,
     model,
     peers,
@@ -33,6 +36,11 @@ from bench.results import Results, Skipped
 from bench.settings import BENCH_DIR, REPO, WORK, RunSettings
 from bench.target import Started, TargetFailed
 from bench.venvs import Venv, ensure
+
+INTERLEAVE_TOP = 32
+"""The headline throughput concurrency (latency is judged at 1)."""
+INTERLEAVE_RUN_S = 8.0
+INTERLEAVE_WARMUP_S = 3.0
 
 KEY_PACKAGES = {
     "shipyard": ("shipyard", "starlette", "uvicorn", "httpx", "scikit-learn", "numpy"),
@@ -99,6 +107,52 @@ def _prepare(res: Results, s: RunSettings, model_file: Path) -> dict[str, Venv |
     return venvs
 
 
+def _best_v1_peers(res: Results) -> dict[int, str]:
+    """Per headline concurrency, the V1 peer to beat: highest req/s at 32, lowest p50 at 1."""
+    best: dict[int, str] = {}
+    for concurrency, figure in ((1, "p50"), (INTERLEAVE_TOP, "rps")):
+        rows = [r for r in goals.table(res, "v1", concurrency) if not _is_shipyard(r.target)]
+        if rows:
+            pick = max if figure == "rps" else min
+            key = (lambda r: r.run.load.rps) if figure == "rps" else (lambda r: r.run.load.p50_ms)
+            best[concurrency] = pick(rows, key=key).target
+    return best
+
+
+def _interleave(
+    res: Results, venvs: dict[str, Venv | None], model_file: Path, s: RunSettings
+) -> None:
+    """Measure the headline comparisons again, the targets taking turns (``bench.interleave``)."""
+    best = _best_v1_peers(res)
+    ours = {t.name for t in res.targets if _is_shipyard(t.name)}
+    if not best or ours != {"shipyard", "shipyard+batching"}:
+        return
+    print(f"== interleaved re-check: shipyard, shipyard+batching, {', '.join(set(best.values()))}")
+    run_s, warmup_s = (2.0, 1.0) if s.quick else (INTERLEAVE_RUN_S, INTERLEAVE_WARMUP_S)
+    try:
+        with contextlib.ExitStack() as stack:
+            pair = stack.enter_context(
+                shipyard_target.start_pair(model_file, timeout_s=s.start_timeout_s)
+            )
+            peers_started = {
+                name: stack.enter_context(_start(name, venvs[name], model_file, s))
+                for name in sorted(set(best.values()))
+            }
+            for concurrency, peer in sorted(best.items()):
+                res.interleaved.append(
+                    interleave.measure(
+                        [peers_started[peer], *pair],
+                        concurrency=concurrency,
+                        run_s=run_s,
+                        warmup_s=warmup_s,
+                        threads=s.wrk_threads,
+                    )
+                )
+    except (TargetFailed, RuntimeError) as exc:
+        print(f"   interleaved re-check skipped: {exc}", flush=True)
+        res.interleaved.clear()
+
+
 def run(s: RunSettings, command: str) -> Results:
     """Measure every target of ``s`` and return the results (nothing written yet)."""
     started_at = time.monotonic()
@@ -128,6 +182,7 @@ def run(s: RunSettings, command: str) -> Results:
             print(f"   skipped: {exc}", flush=True)
             res.skipped.append(Skipped(name, str(exc).splitlines()[0][:400]))
         time.sleep(2.0)  # let the machine settle between targets
+    _interleave(res, venvs, model_file, s)
     if any(_is_shipyard(name) for name in s.targets):
         print("== environment builds (Shipyard: cold, warm uv cache, reuse; plain pip)", flush=True)
         res.environment_builds = envbuild.measure()

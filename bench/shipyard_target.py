@@ -18,6 +18,7 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -145,15 +146,20 @@ def _prepare_upload(model_file: Path) -> Path:
     return upload
 
 
+@dataclass(frozen=True)
+class _Server:
+    """A started Shipyard with the model registered (what both kinds of start share)."""
+
+    proc: Launched
+    auth: str
+    serving: Any
+    model: Any
+    up_s: float
+    """From the server's start to a healthy API."""
+
+
 @contextlib.contextmanager
-def start(model_file: Path, *, timeout_s: float, batching: bool = False) -> Iterator[Started]:
-    """Start a fresh Shipyard, deploy ``model_file``, yield it; stop everything on exit.
-
-    Without ``batching`` the start-up figures are timed first (``bench.shipyard_timing``).
-
-    Raises:
-        TargetFailed: the server or a deployment did not come up.
-    """
+def _server(model_file: Path, timeout_s: float) -> Iterator[_Server]:
     shutil.rmtree(HOME, ignore_errors=True)
     LOG.unlink(missing_ok=True)
     upload = _prepare_upload(model_file)
@@ -164,35 +170,76 @@ def start(model_file: Path, *, timeout_s: float, batching: bool = False) -> Iter
     env = _env(api_port, gateway_port)
     with launched("shipyard", command, env=env, log=LOG, cwd=REPO) as proc:
         _wait_healthy(host, proc, timeout_s)
-        server_up_s = time.monotonic() - started_at
+        up_s = time.monotonic() - started_at
         key = (HOME / "api-key").read_text().strip()
-        auth = f"ApiKey {key}"
         with shipyard.login(host, key) as project:
             model = project.get_model_registry().sklearn.create_model(MODEL_NAME)
             model.save(str(upload))
-            ms = project.get_model_serving()
-            timings: list[timing.DeployTiming] = []
-            zero: list[timing.ColdStart] = []
-            if not batching:
-                timings = timing.deploy_trials(
-                    lambda n: _predictor(ms, model, n, batching=False), HOME, auth, proc, LOG
-                )
-                zero_predictor = _predictor(ms, model, "zero", batching=False, zero=True)
-                zero = timing.cold_starts(zero_predictor, HOME, auth)
-            predictor = _predictor(ms, model, MODEL_NAME, batching=batching)
-            deployment, last = timing.deploy(predictor, auth, proc, LOG, wait=True)
-            yield Started(
-                name="shipyard+batching" if batching else "shipyard",
-                proc=proc,
-                endpoints=_endpoints(deployment, auth)[: 1 if batching else 2],
-                classify=_role,
-                worker_role="replica",
-                python=Path(sys.executable),
-                # server up, then the first deploy to its first prediction (upload not counted)
-                start_to_first_s=server_up_s + (timings or [last])[0].first_prediction_s,
-                notes=_notes(batching),
-                extra={
-                    "server_up_s": server_up_s,
-                    "deploy": timing.summary([*timings, last], zero),
-                },
+            yield _Server(proc, f"ApiKey {key}", project.get_model_serving(), model, up_s)
+
+
+def _started(server: _Server, deployment: Any, *, batching: bool, first_s: float) -> Started:
+    return Started(
+        name="shipyard+batching" if batching else "shipyard",
+        proc=server.proc,
+        endpoints=_endpoints(deployment, server.auth)[: 1 if batching else 2],
+        classify=_role,
+        worker_role="replica",
+        python=Path(sys.executable),
+        start_to_first_s=first_s,
+        notes=_notes(batching),
+    )
+
+
+@contextlib.contextmanager
+def start(model_file: Path, *, timeout_s: float, batching: bool = False) -> Iterator[Started]:
+    """Start a fresh Shipyard, deploy ``model_file``, yield it; stop everything on exit.
+
+    Without ``batching`` the start-up figures are timed first (``bench.shipyard_timing``).
+
+    Raises:
+        TargetFailed: the server or a deployment did not come up.
+    """
+    with _server(model_file, timeout_s) as server:
+        ms, auth = server.serving, server.auth
+        timings: list[timing.DeployTiming] = []
+        zero: list[timing.ColdStart] = []
+        if not batching:
+            timings = timing.deploy_trials(
+                lambda n: _predictor(ms, server.model, n, batching=False),
+                HOME,
+                auth,
+                server.proc,
+                LOG,
             )
+            zero_predictor = _predictor(ms, server.model, "zero", batching=False, zero=True)
+            zero = timing.cold_starts(zero_predictor, HOME, auth)
+        predictor = _predictor(ms, server.model, MODEL_NAME, batching=batching)
+        deployment, last = timing.deploy(predictor, auth, server.proc, LOG, wait=True)
+        # server up, then the first deploy to its first prediction (upload not counted)
+        first_s = server.up_s + (timings or [last])[0].first_prediction_s
+        started = _started(server, deployment, batching=batching, first_s=first_s)
+        started.extra = {
+            "server_up_s": server.up_s,
+            "deploy": timing.summary([*timings, last], zero),
+        }
+        yield started
+
+
+@contextlib.contextmanager
+def start_pair(model_file: Path, *, timeout_s: float) -> Iterator[tuple[Started, Started]]:
+    """One fresh Shipyard serving the model twice: as ``shipyard`` and as ``shipyard+batching``
+    (two deployments of ``WORKERS`` replicas each; nothing timed). For
+    :mod:`bench.interleave`.
+
+    Raises:
+        TargetFailed: the server or a deployment did not come up.
+    """
+    with _server(model_file, timeout_s) as server:
+        pair = []
+        for batching, name in ((False, MODEL_NAME), (True, f"{MODEL_NAME}b")):
+            predictor = _predictor(server.serving, server.model, name, batching=batching)
+            deployment, last = timing.deploy(predictor, server.auth, server.proc, LOG, wait=True)
+            first_s = server.up_s + last.first_prediction_s
+            pair.append(_started(server, deployment, batching=batching, first_s=first_s))
+        yield pair[0], pair[1]
