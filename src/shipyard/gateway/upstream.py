@@ -7,10 +7,11 @@ keeps a LIFO stack of idle connections per replica and nothing else; each connec
 ``asyncio.Protocol`` that parses the answer as its bytes arrive (no stream reader, one timer per
 request). A replica on this machine is reached over its Unix socket when the routing table gives
 one (``http+unix://<percent-encoded socket path>``): the same HTTP/1.1 without the TCP stack,
-about a fifth less time per exchange on loopback. Failures are raised as the ``httpx`` exception
-classes the forwarder already sorts into
-"retry elsewhere" and "give up": a connection refused, reset or closed before a whole answer
-arrived is retryable; a replica that keeps a request longer than the timeout is a
+about a fifth less time per exchange on loopback.
+
+Failures are raised as the ``httpx`` exception classes the forwarder already sorts into "retry
+elsewhere" and "give up": a connection refused, reset or closed before a whole answer arrived is
+retryable; a replica that keeps a request longer than the timeout is a
 ``ReadTimeout``. A request sent on a reused connection that the replica had just closed (nothing
 of an answer received) is retried once on a new connection here.
 
