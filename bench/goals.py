@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.envbuild import EnvBuilds
-from bench.interleave import Interleaved
 from bench.measure import Run, TargetResult
 from bench.results import Results
 
@@ -89,17 +88,28 @@ def _best_peer(rows: list[Row], key: str) -> Row | None:
     return min(peers, key=lambda r: r.run.load.p50_ms)
 
 
-def _interleaved(results: Results, concurrency: int, target: str) -> tuple[Interleaved, str] | None:
-    """The interleaved re-check at ``concurrency`` and its peer, if it measured ``target``."""
+@dataclass(frozen=True)
+class _Turns:
+    """A headline figure from the interleaved re-check: ours and the peer's medians."""
+
+    label: str
+    peer: str
+    ours: float
+    theirs: float
+
+
+def _taking_turns(results: Results, concurrency: int, target: str, figure: str) -> _Turns | None:
+    """``figure`` (``rps`` or ``p50_ms``) of ``target`` and its peer in the re-check, if it ran."""
     for check in results.interleaved:
         peer = next((name for name in check.runs if not is_shipyard(name)), None)
-        if check.concurrency == concurrency and peer and check.runs.get(target):
-            return check, peer
+        if check.concurrency != concurrency or peer is None:
+            continue
+        ours, theirs = check.median(target, figure), check.median(peer, figure)
+        if ours and theirs:
+            rounds = len(check.runs[target])
+            label = f"taking turns, median of {rounds} x {check.run_s:g} s"
+            return _Turns(label, peer, ours, theirs)
     return None
-
-
-def _turns(check: Interleaved) -> str:
-    return f"taking turns, median of {len(next(iter(check.runs.values())))} x {check.run_s:g} s"
 
 
 def _throughput(results: Results, target: str, factor: float, goal: str) -> Verdict:
@@ -110,18 +120,14 @@ def _throughput(results: Results, target: str, factor: float, goal: str) -> Verd
         best = _best_peer(rows, "rps")
         if ours is None or best is None or ours.rps_ratio is None:
             continue
-        found = _interleaved(results, 32, target) if protocol == "v1" else None
-        mine, peer = (
-            (found[0].median(target, "rps"), found[0].median(found[1], "rps"))
-            if found
-            else (None, None)
-        )
-        if found and mine and peer:
-            ratio = mine / peer
+        turns = _taking_turns(results, 32, target, "rps") if protocol == "v1" else None
+        if turns is not None:
+            ratio = turns.ours / turns.theirs
             met.append(ratio >= factor)
             parts.append(
-                f"{protocol.upper()} ({_turns(found[0])}): {mine:,.0f} vs {found[1]} "
-                f"{peer:,.0f} req/s = {ratio:.2f}x (one after another: {ours.rps_ratio:.2f}x)"
+                f"{protocol.upper()} ({turns.label}): {turns.ours:,.0f} vs {turns.peer} "
+                f"{turns.theirs:,.0f} req/s = {ratio:.2f}x "
+                f"(one after another: {ours.rps_ratio:.2f}x)"
             )
             continue
         met.append(ours.rps_ratio >= factor)
@@ -142,17 +148,12 @@ def _latency(results: Results) -> Verdict:
         best = _best_peer(rows, "p50")
         if ours is None or best is None:
             continue
-        found = _interleaved(results, 1, "shipyard") if protocol == "v1" else None
-        mine, peer = (
-            (found[0].median("shipyard", "p50_ms"), found[0].median(found[1], "p50_ms"))
-            if found
-            else (None, None)
-        )
-        if found and mine and peer:
-            met.append(mine < peer)
+        turns = _taking_turns(results, 1, "shipyard", "p50_ms") if protocol == "v1" else None
+        if turns is not None:
+            met.append(turns.ours < turns.theirs)
             parts.append(
-                f"{protocol.upper()} ({_turns(found[0])}): {mine:.2f} ms vs {found[1]} "
-                f"{peer:.2f} ms (one after another: {ours.run.load.p50_ms:.2f} vs "
+                f"{protocol.upper()} ({turns.label}): {turns.ours:.2f} ms vs {turns.peer} "
+                f"{turns.theirs:.2f} ms (one after another: {ours.run.load.p50_ms:.2f} vs "
                 f"{best.run.load.p50_ms:.2f} ms)"
             )
             continue

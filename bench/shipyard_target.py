@@ -178,7 +178,14 @@ def _server(model_file: Path, timeout_s: float) -> Iterator[_Server]:
             yield _Server(proc, f"ApiKey {key}", project.get_model_serving(), model, up_s)
 
 
-def _started(server: _Server, deployment: Any, *, batching: bool, first_s: float) -> Started:
+def _started(
+    server: _Server,
+    deployment: Any,
+    *,
+    batching: bool,
+    first_s: float,
+    extra: dict[str, Any] | None = None,
+) -> Started:
     return Started(
         name="shipyard+batching" if batching else "shipyard",
         proc=server.proc,
@@ -188,6 +195,7 @@ def _started(server: _Server, deployment: Any, *, batching: bool, first_s: float
         python=Path(sys.executable),
         start_to_first_s=first_s,
         notes=_notes(batching),
+        extra=extra or {},
     )
 
 
@@ -218,12 +226,8 @@ def start(model_file: Path, *, timeout_s: float, batching: bool = False) -> Iter
         deployment, last = timing.deploy(predictor, auth, server.proc, LOG, wait=True)
         # server up, then the first deploy to its first prediction (upload not counted)
         first_s = server.up_s + (timings or [last])[0].first_prediction_s
-        started = _started(server, deployment, batching=batching, first_s=first_s)
-        started.extra = {
-            "server_up_s": server.up_s,
-            "deploy": timing.summary([*timings, last], zero),
-        }
-        yield started
+        extra = {"server_up_s": server.up_s, "deploy": timing.summary([*timings, last], zero)}
+        yield _started(server, deployment, batching=batching, first_s=first_s, extra=extra)
 
 
 @contextlib.contextmanager

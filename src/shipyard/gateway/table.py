@@ -167,10 +167,11 @@ class ReplicaPicker:
         best: str | None = None
         best_load = 0
         ejected: list[str] = []
+        now = self._clock() if self._ejected_until else 0.0
         for url in urls:
             if url in exclude:
                 continue
-            if self._ejected_until and self._ejected_until.get(url, 0.0) > self._clock():
+            if self._ejected_until.get(url, 0.0) > now:
                 ejected.append(url)
                 continue
             load = outstanding.get(url, 0)
