@@ -43,10 +43,11 @@ BATCHER = InferenceBatcher(enabled=True, max_batch_size=32, max_latency=5, timeo
 RESOURCES = PredictorResources(
     num_instances=WORKERS,
     requests=Resources(cores=0.25, memory=128, gpus=0),
-    limits=Resources(cores=2, memory=1024, gpus=0),
+    limits=Resources(cores=1, memory=1024, gpus=0),
 )
-"""Requests small enough for a second deployment to fit beside the first; limits = the machine
-(peers run unlimited, so Shipyard's replicas are not held back by a CPU quota either)."""
+"""Requests small enough for a second deployment to fit beside the first. A limit of one core
+each, what a replica that predicts on one thread can use anyway: the LOCAL backend pins each to a
+core of its own (peers run unlimited and unpinned, so they are held back by neither)."""
 
 
 def _role(proc: ProcInfo, is_root: bool) -> str:
@@ -122,8 +123,9 @@ def _predictor(ms: Any, model: Any, name: str, *, batching: bool, zero: bool = F
 
 def _notes(batching: bool) -> list[str]:
     notes = [
-        f"{WORKERS} replicas (requests 0.25 cores / 128 MiB, limits 2 cores / 1024 MiB), "
-        "built-in scikit-learn loader (bare model file), no environment",
+        f"{WORKERS} replicas (requests 0.25 cores / 128 MiB, limits 1 core / 1024 MiB, so each "
+        "is pinned to a core of its own), built-in scikit-learn loader (bare model file), "
+        "no environment",
         "called through the gateway with `Authorization: ApiKey ...`",
         "replicas after the first of their kind are forked from a pre-imported zygote "
         "(`SHIPYARD_PRELOAD_REPLICAS`, on by default); its memory is listed as role `zygote`",

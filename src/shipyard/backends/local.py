@@ -255,6 +255,7 @@ class LocalBackend:
             memory_peak_bytes=used.memory_peak_bytes,
             enforcement=limits.mode,
             note=limits.note,
+            cpus=tuple(limits.cpus),
         )
 
     async def health(self, ref: ReplicaRef) -> ReplicaHealth:

@@ -86,6 +86,7 @@ class UsageSample:
     memory_peak_bytes: int | None
     enforcement: str = ""  # how its limits are enforced ("cgroup-v1", "best-effort", ...)
     note: str = ""
+    cpus: tuple[int, ...] = ()  # the CPUs it is pinned to; () = not pinned
 
 
 @dataclass(frozen=True)

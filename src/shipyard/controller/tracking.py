@@ -53,6 +53,7 @@ class Tracked:
             requests=resources.requests if resources else None,
             limits=resources.limits if resources else None,
             enforcement=used.enforcement,
+            cpus=list(used.cpus),
         )
 
     ready_since: float | None = None

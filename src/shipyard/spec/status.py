@@ -75,6 +75,7 @@ class ReplicaUsage(BaseModel):
     requests: Resources | None = None
     limits: Resources | None = None
     enforcement: str = ""  # "cgroup-v1", "cgroup-v2" or "best-effort"
+    cpus: list[int] = Field(default_factory=list)  # the CPUs it is pinned to; [] = not pinned
 
 
 class ReplicaStatus(BaseModel):

@@ -8,7 +8,7 @@ import pytest
 
 from shipyard.backends.gpus import GpuInventory, InsufficientGpus
 from shipyard.backends.limits.cgroups import BASE_DIR
-from shipyard.backends.limits.enforcement import Enforcer, detect_enforcer, pick_cpus
+from shipyard.backends.limits.enforcement import Enforcer, detect_enforcer
 from shipyard.backends.limits.modes import BestEffortEnforcement, CgroupEnforcement
 from shipyard.backends.limits.watchdog import MemoryWatchdog
 from shipyard.spec.resources import Resources
@@ -91,7 +91,9 @@ def test_a_cgroup_that_cannot_be_made_falls_back_to_best_effort(v1_host: FakeHos
     enforcement = enforcer(v1_host).prepare("r1", REQUESTS, LIMITS)
     assert enforcement.mode == "best-effort"
     assert enforcement.note.startswith("enforcement is best-effort: cannot prepare")
-    assert "memory watched every 0.25 s, CPU pinned to 2 cores by affinity" in enforcement.note
+    assert "memory watched every 0.25 s, CPU limited by affinity only: pinned to CPU 0,1" in (
+        enforcement.note
+    )
 
 
 def test_detect_enforcer_on_a_v1_host_prepares_the_base_cgroups(v1_host: FakeHost):
@@ -122,19 +124,46 @@ def test_sweep_removes_only_stale_empty_replica_cgroups(v1_host: FakeHost):
     assert all((own / BASE_DIR / "keep").is_dir() for own in v1_host.hierarchy.dirs())
 
 
-@pytest.mark.parametrize(
-    ("available", "count", "offset", "expected"),
-    [([0, 1, 2, 3], 2, 0, [0, 1]), ([0, 1, 2, 3], 2, 3, [0, 3]), ([4, 5], 9, 1, [4, 5])],
-)
-def test_pick_cpus_wraps_around(available: list[int], count: int, offset: int, expected):
-    assert pick_cpus(available, count, offset) == expected
-
-
 def test_best_effort_replicas_are_spread_over_the_cpus():
     node = Enforcer(None, why="test", cpus=[0, 1, 2])
     one_core = Resources(cores=0.5, memory=100)
     picked = [node.prepare(f"r{i}", REQUESTS, one_core) for i in range(4)]
     assert [e.cpus for e in picked if isinstance(e, BestEffortEnforcement)] == [[0], [1], [2], [0]]
+    assert "CPU limited by affinity only: pinned to CPU 0" in picked[0].note
+
+
+def test_cgroup_replicas_are_pinned_too_and_free_their_cpus_on_release(v1_host: FakeHost):
+    node = enforcer(v1_host)  # CPUs 0-3
+    first = node.prepare("r1", REQUESTS, Resources(cores=1, memory=100))
+    second = node.prepare("r2", REQUESTS, Resources(cores=1.5, memory=100))
+    assert isinstance(first, CgroupEnforcement)
+    assert (first.cpus, second.cpus) == ([0], [1, 2])
+    assert first.fork_setup()["cpus"] == [0]
+    assert "pinned to CPU 0" in first.note
+    first.release()  # CPU 0 is free again: the next two take 3 and 0, not a busy 1 or 2
+    one_core = Resources(cores=1, memory=100)
+    assert [node.prepare(r, REQUESTS, one_core).cpus for r in ("r3", "r4")] == [[3], [0]]
+
+
+def test_a_limit_spanning_every_cpu_or_none_is_not_pinned(v1_host: FakeHost):
+    node = enforcer(v1_host)
+    for limits in (Resources(cores=4, memory=100), Resources(cores=0, memory=100)):
+        enforcement = node.prepare(f"r{limits.cores}", REQUESTS, limits)
+        assert enforcement.cpus == []
+        assert enforcement.fork_setup()["cpus"] == []
+        assert "not pinned to CPUs" in enforcement.note
+
+
+def test_a_failed_prepare_frees_its_cpus(v1_host: FakeHost, monkeypatch: pytest.MonkeyPatch):
+    node = enforcer(v1_host)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(node, "_enforce", broken)
+    with pytest.raises(KeyboardInterrupt):
+        node.prepare("r1", REQUESTS, Resources(cores=1, memory=100))
+    assert node.cpus.load() == {0: 0, 1: 0, 2: 0, 3: 0}
 
 
 def test_watchdog_kills_the_tree_once_it_is_over_the_limit():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -28,6 +27,7 @@ from shipyard.backends.limits.cgroups import (
 )
 from shipyard.backends.limits.hierarchy import Hierarchy, detect_hierarchy
 from shipyard.backends.limits.modes import BestEffortEnforcement, CgroupEnforcement
+from shipyard.backends.limits.placement import CpuPlacer
 from shipyard.backends.limits.usage import ReplicaUsage
 from shipyard.spec.resources import Resources
 
@@ -43,6 +43,7 @@ class Enforcement(Protocol):
     mode: str  # "cgroup-v2" | "cgroup-v1" | "best-effort"
     note: str  # human explanation, e.g. why enforcement is best-effort
     gpus: list[str]
+    cpus: list[int]  # pinned to these; [] = not pinned
 
     def preexec(self) -> None: ...  # Popen(preexec_fn=...): runs in the child before exec
 
@@ -57,15 +58,6 @@ class Enforcement(Protocol):
     def exit_reason(self, returncode: int | None) -> tuple[str, str] | None: ...
 
     def release(self) -> None: ...  # after the replica is gone; never raises
-
-
-def pick_cpus(available: Sequence[int], count: int, offset: int) -> list[int]:
-    """``count`` CPUs of ``available`` starting at ``offset`` (wrapping), so replicas spread."""
-    pool = sorted(available)
-    if not pool:
-        return []
-    count = max(1, min(count, len(pool)))
-    return sorted(pool[(offset + i) % len(pool)] for i in range(count))
 
 
 class Enforcer:
@@ -84,8 +76,7 @@ class Enforcer:
         self.hierarchy = hierarchy
         self.gpus = gpus or GpuInventory([])
         self._why = why or "no usable cgroup hierarchy"
-        self._cpus = sorted(cpus if cpus is not None else os.sched_getaffinity(0))
-        self._next_cpu = 0
+        self.cpus = CpuPlacer(cpus if cpus is not None else sorted(os.sched_getaffinity(0)))
         self._proc = proc
         self._interval_s = watch_interval_s
 
@@ -99,13 +90,16 @@ class Enforcer:
         if self.hierarchy is None:
             return (
                 f"enforcement is best-effort: {self._why}; memory watched every "
-                f"{self._interval_s:g} s, CPU pinned by affinity"
+                f"{self._interval_s:g} s, CPU limited by affinity only"
             )
         where = ", ".join(str(d / BASE_DIR) for d in self.hierarchy.dirs())
-        return f"limits enforced by cgroup v{self.hierarchy.version} beneath {where}"
+        return (
+            f"limits enforced by cgroup v{self.hierarchy.version} beneath {where}; replicas "
+            "pinned to as many CPUs as their CPU limit rounded up"
+        )
 
     def prepare(self, replica_id: str, requests: Resources, limits: Resources) -> Enforcement:
-        """Allocate GPUs and create the replica's cgroups (or its best-effort watch).
+        """Allocate GPUs and CPUs, create the replica's cgroups (or its best-effort watch).
 
         Raises:
             InsufficientGpus: the replica asks for more GPUs than are free.
@@ -113,9 +107,10 @@ class Enforcer:
         count = max(requests.gpus, limits.gpus)
         devices = self.gpus.allocate(replica_id, count)
         try:
-            return self._enforce(replica_id, requests, limits, devices, create=True)
+            cpus = self.cpus.assign(replica_id, limits)
+            return self._enforce(replica_id, requests, limits, devices, cpus, create=True)
         except BaseException:
-            self.gpus.release(replica_id)
+            self._free(replica_id)
             raise
 
     def adopt(
@@ -129,7 +124,12 @@ class Enforcer:
     ) -> Enforcement:
         """Take over a replica a previous server started (its cgroups stay as they are)."""
         devices = self.gpus.restore(replica_id, gpus)
-        enforcement = self._enforce(replica_id, requests, limits, devices, create=False)
+        try:
+            affinity: Collection[int] = os.sched_getaffinity(pid)
+        except OSError:  # gone already: whatever it was pinned to is free
+            affinity = ()
+        cpus = self.cpus.adopt(replica_id, affinity)
+        enforcement = self._enforce(replica_id, requests, limits, devices, cpus, create=False)
         enforcement.started(pid)
         return enforcement
 
@@ -139,11 +139,12 @@ class Enforcer:
         requests: Resources,
         limits: Resources,
         devices: list[str],
+        cpus: list[int],
         *,
         create: bool,
     ) -> Enforcement:
         if self.hierarchy is None:
-            return self._best_effort(replica_id, limits, devices, self._why)
+            return self._best_effort(replica_id, limits, devices, cpus, self._why)
         try:
             if create:
                 cgroups = CgroupSet.create(self.hierarchy, replica_id)
@@ -157,32 +158,34 @@ class Enforcer:
             if create:
                 with contextlib.suppress(CgroupError):
                     CgroupSet(self.hierarchy, replica_id).remove(timeout_s=0)
-            return self._best_effort(replica_id, limits, devices, exc.message)
+            return self._best_effort(replica_id, limits, devices, cpus, exc.message)
         return CgroupEnforcement(
             replica_id,
             limits,
             cgroups,
             gpus=devices,
-            release_gpus=lambda: self.gpus.release(replica_id),
+            cpus=cpus,
+            on_release=lambda: self._free(replica_id),
             proc=self._proc,
         )
 
     def _best_effort(
-        self, replica_id: str, limits: Resources, devices: list[str], why: str
+        self, replica_id: str, limits: Resources, devices: list[str], cpus: list[int], why: str
     ) -> Enforcement:
-        want = max(1, math.ceil(limits.cores)) if limits.cores > 0 else len(self._cpus)
-        cpus = pick_cpus(self._cpus, want, self._next_cpu)
-        self._next_cpu = (self._next_cpu + len(cpus)) % max(1, len(self._cpus))
         return BestEffortEnforcement(
             replica_id,
             limits,
             cpus=cpus,
             why=why,
             gpus=devices,
-            release_gpus=lambda: self.gpus.release(replica_id),
+            on_release=lambda: self._free(replica_id),
             proc=self._proc,
             interval_s=self._interval_s,
         )
+
+    def _free(self, replica_id: str) -> None:
+        self.cpus.release(replica_id)
+        self.gpus.release(replica_id)
 
     def sweep(self, keep: Collection[str]) -> list[str]:
         """Remove empty replica cgroups left by replicas not in ``keep``; returns their names."""

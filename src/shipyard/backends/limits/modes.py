@@ -29,7 +29,7 @@ def thread_count(limits: Resources) -> int:
 
 
 class _Common:
-    """What both modes share: the environment, the GPUs and the replica's identity."""
+    """What both modes share: the environment, the GPUs, the CPUs and the replica's identity."""
 
     mode = ""
 
@@ -38,16 +38,29 @@ class _Common:
         replica_id: str,
         limits: Resources,
         gpus: list[str],
-        release_gpus: Callable[[], None],
+        cpus: list[int],
+        on_release: Callable[[], None],
         proc: Path,
     ) -> None:
         self.replica_id = replica_id
         self.limits = limits
         self.gpus = list(gpus)
+        self.cpus = sorted(cpus)
+        """CPUs the replica is pinned to (:mod:`~shipyard.backends.limits.placement`); [] = any."""
         self.note = ""
-        self._release_gpus = release_gpus
+        self._on_release = on_release
         self._proc = proc
         self._pid: int | None = None
+
+    def preexec(self) -> None:
+        """Runs in the child between fork and exec: pin it to its CPUs."""
+        if self.cpus:
+            os.sched_setaffinity(0, self.cpus)
+
+    def _cpu_note(self) -> str:
+        if not self.cpus:
+            return "not pinned to CPUs"
+        return f"pinned to CPU {','.join(map(str, self.cpus))}"
 
     def env(self) -> dict[str, str]:
         """Variables to add to the replica's environment (thread pools, visible GPUs)."""
@@ -62,7 +75,7 @@ class _Common:
     def fork_setup(self) -> dict[str, list[str] | list[int] | int]:
         """What :meth:`preexec` does, as data for a pre-imported parent that forks the replica
         (``shipyard.runtime.zygote``): cgroup files to join, CPUs to run on, thread-pool size."""
-        return {"cgroup_procs": [], "cpus": [], "threads": thread_count(self.limits)}
+        return {"cgroup_procs": [], "cpus": list(self.cpus), "threads": thread_count(self.limits)}
 
 
 class CgroupEnforcement(_Common):
@@ -75,22 +88,25 @@ class CgroupEnforcement(_Common):
         cgroups: CgroupSet,
         *,
         gpus: list[str],
-        release_gpus: Callable[[], None],
+        cpus: list[int],
+        on_release: Callable[[], None],
         proc: Path = procfs.PROC,
     ) -> None:
-        super().__init__(replica_id, limits, gpus, release_gpus, proc)
+        super().__init__(replica_id, limits, gpus, cpus, on_release, proc)
         self.cgroups = cgroups
         self.mode = f"cgroup-v{cgroups.hierarchy.version}"
         where = ", ".join(str(d) for d in cgroups.distinct_dirs())
         self.note = (
-            f"memory and CPU limits enforced by cgroup v{cgroups.hierarchy.version} ({where})"
+            f"memory and CPU limits enforced by cgroup v{cgroups.hierarchy.version} ({where}); "
+            f"{self._cpu_note()}"
         )
         self._join = cgroups.join_function()
         self._final: ReplicaUsage | None = None
 
     def preexec(self) -> None:
-        """Runs in the child between fork and exec: join the replica's cgroups."""
+        """Runs in the child between fork and exec: join the replica's cgroups, pin its CPUs."""
         self._join()
+        super().preexec()
 
     def fork_setup(self) -> dict[str, list[str] | list[int] | int]:
         procs = [str(self.cgroups.inside(d / "cgroup.procs")) for d in self.cgroups.distinct_dirs()]
@@ -132,7 +148,7 @@ class CgroupEnforcement(_Common):
         except Exception:
             log.exception("releasing the cgroups of replica %s failed", self.replica_id)
         finally:
-            self._release_gpus()
+            self._on_release()
 
 
 class BestEffortEnforcement(_Common):
@@ -148,26 +164,17 @@ class BestEffortEnforcement(_Common):
         cpus: list[int],
         why: str,
         gpus: list[str],
-        release_gpus: Callable[[], None],
+        on_release: Callable[[], None],
         proc: Path = procfs.PROC,
         interval_s: float = 0.25,
     ) -> None:
-        super().__init__(replica_id, limits, gpus, release_gpus, proc)
-        self.cpus = sorted(cpus)
+        super().__init__(replica_id, limits, gpus, cpus, on_release, proc)
         self.interval_s = interval_s
         self.watchdog: MemoryWatchdog | None = None
         self.note = (
             f"enforcement is best-effort: {why}; memory watched every {interval_s:g} s, "
-            f"CPU pinned to {len(self.cpus)} cores by affinity"
+            f"CPU limited by affinity only: {self._cpu_note()}"
         )
-
-    def preexec(self) -> None:
-        """Runs in the child between fork and exec: restrict it to its CPUs."""
-        if self.cpus:
-            os.sched_setaffinity(0, self.cpus)
-
-    def fork_setup(self) -> dict[str, list[str] | list[int] | int]:
-        return {**super().fork_setup(), "cpus": list(self.cpus)}
 
     def started(self, pid: int) -> None:
         """Start the memory watchdog on ``pid`` (and the tree it will spawn)."""
@@ -205,4 +212,4 @@ class BestEffortEnforcement(_Common):
             if self.watchdog is not None:
                 self.watchdog.stop()
         finally:
-            self._release_gpus()
+            self._on_release()
