@@ -4,12 +4,13 @@ Ratios are against the *best peer* of the same protocol table: the highest reque
 lowest p50 or p99 among the peers measured in the same run. A target over several protocol
 tables is met only when it is met in each table that has a peer. On V1 the headline ratios are
 judged on the interleaved re-check when it ran (:mod:`bench.interleave`: the targets taking
-turns, so the machine's drift between one target and the next cancels out); the ratio of the
-main sweep is shown beside it.
+turns, each round's ratio taken between turns seconds apart, the verdict the median of those
+ratios, so the machine's drift cancels out); the ratio of the main sweep is shown beside it.
 """
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 
 from bench.envbuild import EnvBuilds
@@ -90,12 +91,21 @@ def _best_peer(rows: list[Row], key: str) -> Row | None:
 
 @dataclass(frozen=True)
 class _Turns:
-    """A headline figure from the interleaved re-check: ours and the peer's medians."""
+    """A headline figure from the interleaved re-check: per-round ratios and both medians."""
 
     label: str
     peer: str
     ours: float
     theirs: float
+    ratios: list[float]
+
+    @property
+    def ratio(self) -> float:
+        """The median of the per-round ratios (what the verdict is judged on)."""
+        return statistics.median(self.ratios)
+
+    def rounds(self, digits: int) -> str:
+        return ", ".join(f"{r:.{digits}f}" for r in self.ratios)
 
 
 def _taking_turns(results: Results, concurrency: int, target: str, figure: str) -> _Turns | None:
@@ -105,10 +115,10 @@ def _taking_turns(results: Results, concurrency: int, target: str, figure: str) 
         if check.concurrency != concurrency or peer is None:
             continue
         ours, theirs = check.median(target, figure), check.median(peer, figure)
-        if ours and theirs:
-            rounds = len(check.runs[target])
-            label = f"taking turns, median of {rounds} x {check.run_s:g} s"
-            return _Turns(label, peer, ours, theirs)
+        ratios = check.ratios(target, peer, figure)
+        if ours and theirs and ratios:
+            label = f"taking turns: median of {len(ratios)} rounds' ratios, {check.run_s:g} s turns"
+            return _Turns(label, peer, ours, theirs, ratios)
     return None
 
 
@@ -122,12 +132,11 @@ def _throughput(results: Results, target: str, factor: float, goal: str) -> Verd
             continue
         turns = _taking_turns(results, 32, target, "rps") if protocol == "v1" else None
         if turns is not None:
-            ratio = turns.ours / turns.theirs
-            met.append(ratio >= factor)
+            met.append(turns.ratio >= factor)
             parts.append(
-                f"{protocol.upper()} ({turns.label}): {turns.ours:,.0f} vs {turns.peer} "
-                f"{turns.theirs:,.0f} req/s = {ratio:.2f}x "
-                f"(one after another: {ours.rps_ratio:.2f}x)"
+                f"{protocol.upper()} ({turns.label}): **{turns.ratio:.2f}x** {turns.peer} "
+                f"(rounds: {turns.rounds(2)}; medians {turns.ours:,.0f} vs {turns.theirs:,.0f} "
+                f"req/s; one after another: {ours.rps_ratio:.2f}x)"
             )
             continue
         met.append(ours.rps_ratio >= factor)
@@ -150,11 +159,11 @@ def _latency(results: Results) -> Verdict:
             continue
         turns = _taking_turns(results, 1, "shipyard", "p50_ms") if protocol == "v1" else None
         if turns is not None:
-            met.append(turns.ours < turns.theirs)
+            met.append(turns.ratio < 1)
             parts.append(
-                f"{protocol.upper()} ({turns.label}): {turns.ours:.2f} ms vs {turns.peer} "
-                f"{turns.theirs:.2f} ms (one after another: {ours.run.load.p50_ms:.2f} vs "
-                f"{best.run.load.p50_ms:.2f} ms)"
+                f"{protocol.upper()} ({turns.label}): p50 **{turns.ratio:.2f}x** {turns.peer}'s "
+                f"(rounds: {turns.rounds(2)}; medians {turns.ours:.2f} vs {turns.theirs:.2f} ms; "
+                f"one after another: {ours.run.load.p50_ms:.2f} vs {best.run.load.p50_ms:.2f} ms)"
             )
             continue
         met.append(ours.run.load.p50_ms < best.run.load.p50_ms)

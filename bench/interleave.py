@@ -4,8 +4,12 @@ The main sweep measures one target after another, minutes apart, and this kind o
 small VM) changes speed by tens of percent within minutes, peers included. So the ratios the
 targets are judged on are measured again here: Shipyard (with and without batching, one server)
 and the best peer of each headline figure run side by side, idle while not measured, and take
-turns at one concurrency for a few short rounds, the order reversed every round. Each figure is
-the median of its rounds, and the ratios compare medians taken over the same minutes.
+turns at one concurrency for a few short rounds, the order reversed every round.
+
+A ratio is judged per round, between turns taken seconds apart, and the verdict is the median
+of those per-round ratios (a paired comparison): the drift between rounds cancels out of each
+ratio, where a ratio of medians could set one round's Shipyard against another round's peer.
+The medians of each figure are reported beside it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from bench import load
 from bench.load import LoadResult
 from bench.target import Started
 
-ROUNDS = 3
+ROUNDS = 5
 PAUSE_S = 1.0
 
 
@@ -36,6 +40,15 @@ class Interleaved:
         """Median of ``figure`` (``rps`` or ``p50_ms``) over ``target``'s rounds."""
         values = [getattr(r, figure) for r in self.runs.get(target, [])]
         return statistics.median(values) if values else None
+
+    def ratios(self, target: str, peer: str, figure: str) -> list[float]:
+        """Per round, ``target``'s ``figure`` over ``peer``'s (rounds where both ran)."""
+        pairs = zip(self.runs.get(target, []), self.runs.get(peer, []), strict=False)
+        return [
+            getattr(ours, figure) / getattr(theirs, figure)
+            for ours, theirs in pairs
+            if getattr(theirs, figure) > 0
+        ]
 
     def errors(self, target: str) -> int:
         return sum(r.errors for r in self.runs.get(target, []))

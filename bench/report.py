@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from pathlib import Path
 
@@ -96,8 +97,9 @@ def _interleaved(r: Results) -> list[str]:
         "",
         "After the sweep, one Shipyard server with both deployments (batching off and on) and "
         "the best V1 peer of each headline figure run side by side and take turns at one "
-        "concurrency, the order reversed every round; the V1 verdicts above use these medians. "
-        "Per round: req/s, then p50 ms.",
+        "concurrency, the order reversed every round. The V1 verdicts above are the median of "
+        "the per-round ratios to the peer (turns seconds apart, so drift cancels out); the "
+        "medians of each figure are beside them. Per round: req/s, then p50 ms.",
         "",
     ]
     for check in r.interleaved:
@@ -114,6 +116,16 @@ def _interleaved(r: Results) -> list[str]:
             cells = " | ".join(f"{run.rps:,.0f} / {run.p50_ms:.2f}" for run in runs)
             rps, p50 = check.median(name, "rps") or 0.0, check.median(name, "p50_ms") or 0.0
             lines.append(f"| {name} | {cells} | {rps:,.0f} | {p50:.2f} | {check.errors(name)} |")
+        peer = next((name for name in check.runs if not goals.is_shipyard(name)), "")
+        for name in (n for n in check.runs if peer and goals.is_shipyard(n)):
+            rps_r, p50_r = check.ratios(name, peer, "rps"), check.ratios(name, peer, "p50_ms")
+            if not rps_r or not p50_r:
+                continue
+            cells = " | ".join(f"{a:.2f}x / {b:.2f}x" for a, b in zip(rps_r, p50_r, strict=False))
+            lines.append(
+                f"| {name} ÷ {peer} | {cells} | **{statistics.median(rps_r):.2f}x** "
+                f"| **{statistics.median(p50_r):.2f}x** | |"
+            )
         lines.append("")
     return lines
 
