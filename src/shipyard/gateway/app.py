@@ -20,18 +20,20 @@ from importlib.metadata import PackageNotFoundError, version
 import httpx
 
 from shipyard.errors import NotFound, NotReady, ShipyardError, Unauthorized
-from shipyard.gateway.auth import UNAUTHORIZED_MESSAGE, KeyHasher, parse_api_key
 from shipyard.gateway.bundling import Bundler
 from shipyard.gateway.coldstart import ColdStarts
 from shipyard.gateway.metrics import CONTENT_TYPE, GatewayMetrics
-from shipyard.gateway.protocol import ModelCall, parse_v1, parse_v2
+from shipyard.gateway.picker import ReplicaPicker
 from shipyard.gateway.proxy import Forwarder, request_headers, route_ready
 from shipyard.gateway.sync import RouteSync
-from shipyard.gateway.table import DeploymentRoute, ReplicaPicker, RoutingTable
 from shipyard.gateway.traffic import Traffic, TrafficReporter
 from shipyard.gateway.upstream import HttpxUpstream, RawUpstream, Upstream
 from shipyard.http1 import Request, Response, error_response, json_response
 from shipyard.settings import GatewaySettings
+from shipyard.wire import paths
+from shipyard.wire.keys import UNAUTHORIZED_MESSAGE, KeyHasher, parse_api_key
+from shipyard.wire.paths import Action, Call
+from shipyard.wire.routes import DeploymentRoute, RoutingTable
 
 _POOL_LIMITS = httpx.Limits(
     max_connections=512,
@@ -74,26 +76,25 @@ class GatewayApp:
         self._cold: ColdStarts | None = None
         self._bundler: Bundler | None = None
         self.traffic = Traffic()
-        self._exact = {
-            "/v2/health/live": self.live,
-            "/v2/health/ready": self.ready,
-            "/v2": self.server_metadata,
-            "/metrics": self.metrics,
+        self._server = {
+            Action.LIVE: self.live,
+            Action.SERVER_READY: self.ready,
+            Action.SERVER_METADATA: self.server_metadata,
         }
 
     async def handle(self, request: Request) -> Response:
         """Answer one request: a model call, a health or metadata endpoint, or a 404/405."""
         path = request.path
-        if path.startswith("/v1/models/"):
-            return await self._model(request, parse_v1(request.method, path[11:]))
-        if path.startswith("/v2/models/"):
-            return await self._model(request, parse_v2(request.method, path[11:]))
-        endpoint = self._exact.get(path)
-        if endpoint is None:
-            return error_response(404, "Not Found")
-        if request.method not in ("GET", "HEAD"):
+        call = paths.match(request.method, path)
+        if call is None and path == "/metrics":
+            if request.method not in ("GET", "HEAD"):
+                return error_response(405, "Method Not Allowed")
+            return await self.metrics(request)
+        if isinstance(call, paths.WrongMethod):
             return error_response(405, "Method Not Allowed")
-        return await endpoint(request)
+        if call is not None and call.protocol == "server":
+            return await self._server[call.action](request)
+        return await self._model(request, call)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -186,7 +187,7 @@ class GatewayApp:
     async def metrics(self, request: Request) -> Response:
         return Response(200, self._metrics.render(), content_type=CONTENT_TYPE)
 
-    async def _model(self, request: Request, call: ModelCall | None) -> Response:
+    async def _model(self, request: Request, call: Call | None) -> Response:
         started = time.perf_counter()
         route: DeploymentRoute | None = None
         forwarder, cold, bundler = self._forwarder, self._cold, self._bundler
@@ -216,15 +217,14 @@ class GatewayApp:
         self._metrics.observe(project, name, response.status, time.perf_counter() - started)
         return response
 
-    def _resolve(self, request: Request, call: ModelCall | None) -> DeploymentRoute:
+    def _resolve(self, request: Request, call: Call | None) -> DeploymentRoute:
         """The deployment a request may reach, or the error to answer."""
         if call is None:
             raise NotFound(f"no such endpoint: {request.method} {request.path}")
         table = self._table()
         if table is None:
             raise NotReady("gateway is starting")
-        authorization = request.header(b"authorization")
-        key = parse_api_key(authorization.decode("latin-1") if authorization else None)
+        key = parse_api_key(request.header(b"authorization"))
         project = table.project_for(self._keys(key)) if key is not None else None
         if project is None:
             raise Unauthorized(UNAUTHORIZED_MESSAGE)

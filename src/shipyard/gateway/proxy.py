@@ -1,7 +1,7 @@
 """Forwarding one inference request to a deployment's replicas, byte for byte.
 
 Called by the handlers of :mod:`shipyard.gateway.app` once the caller is authenticated and the
-deployment resolved. Picks replicas with the :class:`~shipyard.gateway.table.ReplicaPicker`
+deployment resolved. Picks replicas with the :class:`~shipyard.gateway.picker.ReplicaPicker`
 over one shared, pooled keep-alive ``httpx.AsyncClient``. A replica that fails before an answer
 arrives (refused, reset, killed mid-request) is ejected and the request goes to another one;
 predictions are treated as safe to retry. A replica's own answer, error or not, is returned as
@@ -19,29 +19,17 @@ import httpx
 
 from shipyard.errors import BackendUnavailable, TimeoutExpired
 from shipyard.gateway.metrics import GatewayMetrics
-from shipyard.gateway.table import DeploymentRoute, ReplicaPicker
+from shipyard.gateway.picker import ReplicaPicker
 from shipyard.gateway.upstream import Upstream
 from shipyard.http1 import Request, Response
-from shipyard.http1.bundle import BUNDLE_PATH, BUNDLE_TYPE, decode_responses, encode_requests
+from shipyard.wire.bundle import BUNDLE_PATH, BUNDLE_TYPE, decode_responses, encode_requests
+from shipyard.wire.headers import HOP_BY_HOP, STAGE_HEADER
+from shipyard.wire.routes import DeploymentRoute
 
 logger = logging.getLogger(__name__)
 
 RawHeaders = list[tuple[bytes, bytes]]
 
-HOP_BY_HOP = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"proxy-connection",
-        b"te",
-        b"trailer",
-        b"trailers",
-        b"transfer-encoding",
-        b"upgrade",
-    }
-)
 # Besides hop-by-hop headers: the key stays here (replicas need none); length and host are
 # set again by the client for the new connection.
 _REQUEST_DROP = HOP_BY_HOP | {b"authorization", b"host", b"content-length", b"expect"}
@@ -85,7 +73,6 @@ def route_ready(route: DeploymentRoute) -> bool:
     return bool(route.predictor) and (not route.has_transformer or bool(route.transformer))
 
 
-STAGE_HEADER = b"x-shipyard-stage"
 _JSON = (b"content-type", b"application/json")
 _BUNDLE_HEADERS: RawHeaders = [(b"content-type", BUNDLE_TYPE)]
 

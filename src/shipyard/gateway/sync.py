@@ -2,7 +2,7 @@
 
 Runs as one background task of the gateway process (started and cancelled by the lifespan in
 :mod:`shipyard.gateway.app`). Each round asks ``GET {control}/internal/routes?after=<v>&wait=<s>``
-(contract section 2) and swaps in the new :class:`~shipyard.gateway.table.RoutingTable` with one
+(contract section 2) and swaps in the new :class:`~shipyard.wire.routes.RoutingTable` with one
 attribute assignment, so a request handler always sees one whole table. Errors never stop the
 loop: it backs off (bounded) and keeps serving the last good table.
 """
@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from shipyard.gateway.table import RoutingTable, parse_table
+from shipyard.wire.routes import RoutingTable, parse_table
 
 logger = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from typing import Protocol, cast
 
 import httpx
 
-from shipyard.http1.addresses import Address, parse_address, split_url
 from shipyard.http1.chunked import dechunk
+from shipyard.wire.addresses import Address, parse_address, split_url
 
 RawHeaders = list[tuple[bytes, bytes]]
 _MAX_HEAD = 64 * 1024

@@ -60,7 +60,7 @@ def test_v1_paths_with_a_colon_are_parsed_and_forwarded(client, routes, replicas
     assert r.status_code == 200
     assert r.json()["predictions"] == [0]
     assert {rep.last_target for rep in replicas} >= {"/v1/models/iris:predict"}
-    assert client.get("/v1/models/iris:predict", headers=AUTH_A).status_code == 404
+    assert client.get("/v1/models/iris:predict", headers=AUTH_A).status_code == 405
 
 
 def test_sequential_requests_stay_on_one_replica_and_concurrent_ones_spread(

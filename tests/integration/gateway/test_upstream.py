@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from shipyard.gateway.upstream import RawUpstream
-from shipyard.http1.addresses import unix_url
+from shipyard.wire.addresses import unix_url
 
 pytestmark = pytest.mark.integration
 

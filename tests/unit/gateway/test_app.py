@@ -16,8 +16,8 @@ import pytest
 
 from shipyard.gateway.app import create_app
 from shipyard.http1 import Response
-from shipyard.http1.bundle import BUNDLE_PATH, BUNDLE_TYPE, decode_requests, encode_responses
 from shipyard.settings import GatewaySettings
+from shipyard.wire.bundle import BUNDLE_PATH, BUNDLE_TYPE, decode_requests, encode_responses
 from tests.handler_transport import HandlerTransport
 
 pytestmark = pytest.mark.unit
@@ -206,7 +206,7 @@ async def test_unknown_endpoints_are_404_json(gateway):
     assert r.status_code == 404
     assert r.json() == {"error": "no such endpoint: POST /v1/models/iris:explain"}
     r = await gateway.get("/nothing/here")
-    assert (r.status_code, r.json()) == (404, {"error": "Not Found"})
+    assert (r.status_code, r.json()) == (404, {"error": "no such endpoint: GET /nothing/here"})
 
 
 async def test_stopped_deployment_is_503_with_its_state(world, gateway):

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from shipyard.gateway.sync import RouteSync
-from shipyard.gateway.table import RoutingTable
+from shipyard.wire.routes import RoutingTable
 
 pytestmark = pytest.mark.unit
 
