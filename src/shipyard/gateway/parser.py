@@ -75,9 +75,10 @@ class HttptoolsParser:
         self._check_head_size()
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name.lower(), value))
         self._head_bytes += len(name) + len(value) + 4
-        self._check_head_size()
+        self._check_head_size()  # trailers count against the bound too
+        if self._in_head:  # trailers are dropped: nothing may join the head once it is judged
+            self._headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
         self._in_head = False

@@ -55,6 +55,10 @@ _PAUSE_ABOVE = 1 << 20
 """Bytes buffered behind a request in progress before reading pauses (pipelined floods)."""
 
 
+_LINGER_S = 1.0
+"""How long a refused connection keeps reading (and dropping) before it closes."""
+
+
 class _Refused(Exception):
     """The head was refused by the server's ``admit``; its answer is already chosen."""
 
@@ -126,6 +130,8 @@ class _Connection(asyncio.Protocol):
             self._writable.set_result(None)
 
     def data_received(self, data: bytes) -> None:
+        if self._closing:
+            return  # lingering after a refusal: what the client still sends is dropped
         self.last_active = time.monotonic()
         if self._busy or self._ready:
             self._held += data
@@ -229,7 +235,20 @@ class _Connection(asyncio.Protocol):
             answer = error_response(400, "malformed request")
         self._ready.clear()
         self._write(answer, keep_alive=False)
-        self.close()
+        self._linger()
+
+    def _linger(self) -> None:
+        """Close after a refusal without losing the answer: stop sending, drop what still
+        arrives for a moment, then close (closing at once with unread bytes would reset the
+        connection, and the client would never read why it was refused)."""
+        self._closing = True
+        self._enter(_Phase.IDLE)  # no deadline of a request applies any more
+        transport = self._transport
+        if transport is None or transport.is_closing() or not transport.can_write_eof():
+            self.close()
+            return
+        transport.write_eof()
+        self._server.loop.call_later(_LINGER_S, self.close)
 
     def _next(self) -> None:
         """Answer the next whole request, if one is ready."""
