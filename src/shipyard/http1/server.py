@@ -208,7 +208,7 @@ class _Connection(asyncio.Protocol):
     def expire(self, message: str) -> None:
         """Give up on a request that arrives too slowly: 408 and close."""
         self._write(error_response(408, message), keep_alive=False)
-        self.close()
+        self._linger()
 
     def _enter(self, phase: _Phase) -> None:
         self.phase, self.phase_since = phase, time.monotonic()
