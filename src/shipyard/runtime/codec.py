@@ -183,6 +183,27 @@ def to_nested(tensor: Tensor) -> Any:
     return _reshape(flat, tensor.shape)
 
 
+def _fits(np: Any, tensor: Tensor) -> bool:
+    """Whether the data surely fits the datatype, checked by numpy in bulk (False: check each
+    element, to refuse the first that does not fit, or to find that all do)."""
+    try:
+        raw = np.asarray(tensor.data)
+    except (ValueError, TypeError):
+        return False
+    kind, datatype = raw.dtype.kind, tensor.datatype
+    if raw.size == 0:
+        return True
+    bounds = _INT_RANGES.get(datatype)
+    if bounds is not None:
+        return kind in "iu" and bounds[0] <= int(raw.min()) and int(raw.max()) <= bounds[1]
+    if datatype in _FLOAT_MAX:
+        if kind not in "iuf":
+            return False
+        finite = raw[np.isfinite(raw)] if kind == "f" else raw
+        return finite.size == 0 or float(np.abs(finite).max()) <= _FLOAT_MAX[datatype]
+    return (kind == "b") if datatype == "BOOL" else False
+
+
 def to_numpy(tensor: Tensor) -> Any:
     """The tensor as a ``numpy.ndarray`` of its datatype and shape.
 
@@ -191,8 +212,9 @@ def to_numpy(tensor: Tensor) -> Any:
     """
     import numpy as np
 
-    data = tensor.data
-    check_values(tensor, data if data and type(data[0]) is not list else _flatten(data))
+    if not _fits(np, tensor):
+        data = tensor.data
+        check_values(tensor, data if data and type(data[0]) is not list else _flatten(data))
     dtype = NUMPY_DTYPES[tensor.datatype]
     try:
         array = np.asarray(tensor.data, dtype=dtype)

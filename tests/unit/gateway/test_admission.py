@@ -3,6 +3,7 @@ the deployed version, the project's model list, V2 metadata tensors, the body bo
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -120,3 +121,19 @@ async def test_a_body_over_the_deployments_bound_is_413(world: World) -> None:
     assert r.status_code == 413
     assert r.json() == {"error": "request body larger than 1024 bytes for 'iris'"}
     assert world.hits == {}
+
+
+async def test_nothing_is_held_for_a_cold_start_the_control_plane_cannot_make(world: World):
+    world.publish([deployment("sleepy", [], state="IDLE", wakeable=True)])
+    async with open_gateway(world, gateway_cold_start_timeout_s=30) as gateway:
+        await world.wait_applied()
+        world.reachable = False  # the control plane crashed: nobody can start a replica
+        r = await asyncio.wait_for(
+            gateway.post("/v1/models/sleepy:predict", json={}, headers=AUTH_A), 5
+        )
+        assert r.status_code == 503
+        assert (
+            "the control plane, which starts its replicas, cannot be reached" in r.json()["error"]
+        )
+        ok = await gateway.get("/v2/health/ready")
+        assert ok.status_code == 200  # the gateway itself keeps serving its table

@@ -51,6 +51,8 @@ class World:
     version: int = 1
     deployments: list[dict[str, Any]] = field(default_factory=list)
     control_up: bool = True
+    reachable: bool = True
+    """False: the control plane's connections are refused (it crashed)."""
     hits: Counter[str] = field(default_factory=Counter)
     received: list[httpx.Request] = field(default_factory=list)
     """What replicas received, as httpx requests (for their url, headers and content)."""
@@ -138,6 +140,8 @@ class World:
     async def handle(self, request: httpx.Request) -> httpx.Response:
         """The control plane, behind an httpx MockTransport."""
         assert request.url.host == "control"
+        if not self.reachable:
+            raise httpx.ConnectError("connection refused", request=request)
         return await self.control(request)
 
     async def control(self, request: httpx.Request) -> httpx.Response:

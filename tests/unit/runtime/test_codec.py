@@ -130,6 +130,7 @@ def test_data_that_does_not_fit_the_datatype_is_invalid_input():
         ([True], "INT64", "integers only"),
         ([2], "BOOL", "element 0 (2) is not a valid BOOL: true or false only"),
         ([1e10], "FP16", "too large for the datatype"),
+        ([1, 100000], "FP16", "element 1 (100000) is not a valid FP16: too large"),
         ([1e39], "FP32", "too large for the datatype"),
         (["a"], "FP64", "numbers only"),
         ([None], "FP32", "numbers only"),
