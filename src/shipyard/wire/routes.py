@@ -30,6 +30,55 @@ class TensorSpec:
         return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
 
 
+def _datatype(values: list[Any]) -> str:
+    kinds = {type(value) for value in values}
+    if kinds and kinds <= {bool}:
+        return "BOOL"
+    if kinds and kinds <= {int}:
+        return "INT64"
+    if kinds and kinds <= {int, float}:
+        return "FP64"
+    return "BYTES"
+
+
+def _tensor(name: str, value: Any) -> TensorSpec:
+    """One input described by its example value; the first dimension is the batch (-1)."""
+    if not isinstance(value, list):
+        return TensorSpec(name, _datatype([value]), (-1,))
+    rows = [row for row in value if isinstance(row, list)]
+    if rows and len(rows) == len(value):
+        width = len(rows[0]) if all(len(row) == len(rows[0]) for row in rows) else -1
+        return TensorSpec(name, _datatype([x for row in rows for x in row]), (-1, width))
+    return TensorSpec(name, _datatype(value), (-1,))
+
+
+def tensors_from_example(example: Any) -> tuple[TensorSpec, ...]:
+    """V2 input metadata from a model version's registered input example (for the publisher).
+
+    A list of rows is one input ``input-0`` of shape ``[-1, <row length>]``; a flat list one of
+    shape ``[-1]``; an object, one input per key (in the V1 ``instances``/``inputs`` form, or the
+    V2 ``inputs`` list of named tensors). Anything else, or nothing, describes nothing.
+    """
+    if isinstance(example, dict):
+        tensors = example.get("inputs")
+        if isinstance(tensors, list) and all(isinstance(t, dict) for t in tensors):
+            return tuple(
+                TensorSpec(
+                    str(t.get("name", f"input-{i}")),
+                    str(t.get("datatype", "")),
+                    tuple(n for n in t.get("shape", []) if isinstance(n, int)),
+                )
+                for i, t in enumerate(tensors)
+            )
+        rows = example.get("instances", example.get("inputs"))
+        if rows is not None:
+            return tensors_from_example(rows)
+        return tuple(_tensor(str(name), value) for name, value in example.items())
+    if isinstance(example, list) and example:
+        return (_tensor("input-0", example),)
+    return ()
+
+
 @dataclass(frozen=True, slots=True)
 class DeploymentRoute:
     """Where one deployment's requests go, as of one table version."""

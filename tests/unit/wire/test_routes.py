@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shipyard.wire.routes import DeploymentRoute, TensorSpec, parse_table
+from shipyard.wire.routes import DeploymentRoute, TensorSpec, parse_table, tensors_from_example
 
 pytestmark = pytest.mark.unit
 
@@ -86,3 +86,22 @@ def test_a_route_round_trips_through_its_wire_shape():
     table = parse_table({"version": 2, "deployments": [route.to_wire()], "epoch": "e1"})
     assert table.route("p", "iris") == route
     assert table.epoch == "e1" and table.names("p") == ("iris",) and table.names("q") == ()
+
+
+@pytest.mark.parametrize(
+    ("example", "tensors"),
+    [
+        ([[5.1, 3.5, 1.4, 0.2]], (TensorSpec("input-0", "FP64", (-1, 4)),)),
+        ({"instances": [[1, 2], [3, 4]]}, (TensorSpec("input-0", "INT64", (-1, 2)),)),
+        ([1, 2, 3], (TensorSpec("input-0", "INT64", (-1,)),)),
+        ([["a"], ["b"]], (TensorSpec("input-0", "BYTES", (-1, 1)),)),
+        ({"age": [30, 40], "smoker": [True, False]},
+         (TensorSpec("age", "INT64", (-1,)), TensorSpec("smoker", "BOOL", (-1,)))),
+        ({"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}]},
+         (TensorSpec("x", "FP32", (1, 4)),)),
+        (None, ()),
+        ([], ()),
+    ],
+)  # fmt: skip
+def test_input_metadata_comes_from_the_registered_example(example, tensors):
+    assert tensors_from_example(example) == tensors
