@@ -188,9 +188,13 @@ def _is_gateway_supervisor(pid: int) -> bool:
 class GatewayHandle:
     """The gateway supervisor this server runs: started by it, or adopted from a previous one."""
 
-    def __init__(self, pid: int, proc: subprocess.Popen[bytes] | None = None) -> None:
+    def __init__(
+        self, pid: int, proc: subprocess.Popen[bytes] | None = None, config: str = ""
+    ) -> None:
         self.pid = pid
         self._proc = proc
+        self.config = config
+        """The configuration digest the gateway recorded (adopted ones)."""
 
     @classmethod
     def start(cls, env: dict[str, str]) -> GatewayHandle:
@@ -206,12 +210,8 @@ class GatewayHandle:
             pid = int(record["pid"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        handle = cls(pid)
-        handle.config = str(record.get("config", ""))
+        handle = cls(pid, config=str(record.get("config", "")))
         return handle if handle.alive() else None
-
-    config = ""
-    """The configuration digest a previous gateway recorded."""
 
     def alive(self) -> bool:
         if self._proc is not None:
