@@ -61,16 +61,23 @@ def describe(env: dict[str, str]) -> str:
 class Supervisor:
     """Runs and replaces the workers (see the module docstring)."""
 
-    def __init__(self, env: dict[str, str], record: Path) -> None:
+    def __init__(self, env: dict[str, str], record: Path, command: list[str] | None = None) -> None:
         self._env = env
         self._record = record
+        self._command = command or [sys.executable, "-m", "shipyard.gateway"]
         self._count = max(1, int(env.get("SHIPYARD_GATEWAY_WORKERS", "1")))
         self._metrics = env.get("PROMETHEUS_MULTIPROC_DIR")
         self._stopping = False
         self._workers: list[subprocess.Popen[bytes]] = []
 
-    def stop(self, signum: int, frame: FrameType | None) -> None:
+    def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
+        """Stop (a signal handler, or called directly)."""
         self._stopping = True
+
+    @property
+    def workers(self) -> list[int]:
+        """The pids of the current workers."""
+        return [proc.pid for proc in self._workers]
 
     def run(self) -> int:
         if self._metrics:  # the files of a previous run would add to this run's counts
@@ -90,7 +97,7 @@ class Supervisor:
     def _start(self, worker: int) -> subprocess.Popen[bytes]:
         env = {**self._env, "SHIPYARD_GATEWAY_WORKER_ID": str(worker)}
         env[PARENT_ENV] = str(os.getpid())
-        return subprocess.Popen([sys.executable, "-m", "shipyard.gateway"], env=env)
+        return subprocess.Popen(self._command, env=env)
 
     def _replace_exited(self) -> None:
         for worker, proc in enumerate(self._workers):
