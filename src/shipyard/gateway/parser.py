@@ -78,7 +78,7 @@ class HttptoolsParser:
         self._head_bytes += len(name) + len(value) + 4
         self._check_head_size()  # trailers count against the bound too
         if self._in_head:  # trailers are dropped: nothing may join the head once it is judged
-            self._headers.append((name.lower(), value))
+            self._headers.append((name.lower(), value.strip(b" \t")))  # no OWS in values
 
     def on_headers_complete(self) -> None:
         self._in_head = False

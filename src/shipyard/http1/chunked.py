@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from shipyard.http1.messages import valid_name, valid_value
+
 MAX_SIZE_LINE = 1024
 """Longest chunk-size line, extensions included (bytes)."""
 MAX_TRAILERS = 8 * 1024
@@ -130,6 +132,8 @@ class ChunkedDecoder:
             raise ChunkError(f"trailer section longer than {MAX_TRAILERS} bytes")
         if not line:
             self._state = _State.DONE
-        elif line[:1] in (b" ", b"\t") or b":" not in line:
+            return True
+        name, sep, value = line.partition(b":")
+        if not sep or not valid_name(name) or not valid_value(value.strip(b" \t")):
             raise ChunkError("malformed trailer line")
         return True

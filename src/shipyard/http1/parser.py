@@ -32,8 +32,6 @@ from shipyard.http1.messages import (
 )
 
 _REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP/(\d)\.(\d)")
-_MAX_LEADING_EMPTY = 8
-"""Empty lines tolerated before a request line (RFC 9112 2.2 allows at least one)."""
 
 
 def _framing(headers: RawHeaders, http11: bool) -> tuple[int | None, bool]:
@@ -79,12 +77,8 @@ def parse_head(raw: bytes) -> Head:
     if b"\n" in raw.replace(b"\r\n", b"") or b"\r" in raw.replace(b"\r\n", b""):
         raise BadRequest(400, "bare CR or LF in the request head")
     lines = raw.split(b"\r\n")
-    skipped = 0
-    while lines and not lines[0]:
-        lines.pop(0)
-        skipped += 1
-    if not lines or skipped > _MAX_LEADING_EMPTY:
-        raise BadRequest(400, "no request line")
+    if not lines[0]:  # RFC 9112 2.2 lets a server ignore them; nobody of ours sends them
+        raise BadRequest(400, "an empty line before the request line")
     found = _REQUEST_LINE.fullmatch(lines[0])
     if found is None:
         raise BadRequest(400, "malformed request line")

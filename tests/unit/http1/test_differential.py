@@ -7,6 +7,7 @@ body. Ours may be stricter than h11 (bare LF line endings, say), never laxer.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -160,6 +161,47 @@ def test_ours_refuse_what_h11_refuses_and_agree_on_what_they_accept(factory, dat
 @pytest.mark.parametrize("data", INVALID)
 def test_every_invalid_input_is_refused(factory, data):
     assert not ours(factory, data, 1 << 20)
+
+
+def llhttp_request_line_leniency(data: bytes) -> bool:
+    """What llhttp accepts and h11 does not, none of it about framing or headers: empty lines
+    before the request line (RFC 9112 2.2 lets a server ignore them) and extra spaces between
+    the request line's parts."""
+    line = data.lstrip(b"\r\n").split(b"\r\n", 1)[0]
+    return data[:1] in (b"\r", b"\n") or b"  " in line
+
+
+MUTATIONS = [b"\r", b"\n", b" ", b"\t", b"\x00", b":", b";", b"0", b"x", b"-", b",", b"\x7f",
+             b"\xff", b"\r\n", b"A"]  # fmt: skip
+
+
+def mutants(count: int, seed: int) -> list[bytes]:
+    """Valid requests with one to three bytes inserted, deleted or replaced (reproducible)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        data = bytearray(rng.choice(VALID))
+        for _ in range(rng.randint(1, 3)):
+            at, op = rng.randrange(len(data) + 1), rng.random()
+            if op < 0.4:
+                data[at:at] = rng.choice(MUTATIONS)
+            elif at < len(data):
+                data[at : at + 1] = b"" if op < 0.7 else rng.choice(MUTATIONS)
+        out.append(bytes(data))
+    return out
+
+
+@pytest.mark.parametrize("factory", PARSERS)
+def test_mutated_requests_are_never_read_more_leniently_than_h11_reads_them(factory):
+    for data in mutants(3000, seed=17):
+        got = ours(factory, data, 1 << 20)
+        if not got:
+            continue
+        expected = reference(data)
+        if factory is HttptoolsParser and llhttp_request_line_leniency(data):
+            continue
+        assert expected, f"we accepted {data!r}, h11 refused it"
+        assert got[: len(expected)] == expected, data
 
 
 @pytest.mark.parametrize("factory", PARSERS)
