@@ -32,6 +32,10 @@ from shipyard.http1.messages import (
 )
 
 _REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP/(\d)\.(\d)")
+_HEADER_LINE = re.compile(
+    rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*\r\n"
+)
+"""One well-formed header line: a token, a colon, a value of visible bytes, spaces and tabs."""
 
 
 def _framing(headers: RawHeaders, http11: bool) -> tuple[int | None, bool]:
@@ -68,33 +72,58 @@ def _header(line: bytes) -> tuple[bytes, bytes]:
     return name.lower(), value
 
 
+def _headers(block: bytes) -> RawHeaders:
+    """The header lines of ``block`` (each ending with CRLF), matched whole in one pass; a line
+    that does not match is named by :func:`_header`."""
+    headers: RawHeaders = []
+    at = 0
+    for found in _HEADER_LINE.finditer(block):
+        if found.start() != at:
+            break
+        headers.append((found[1].lower(), found[2]))
+        at = found.end()
+    if at != len(block):
+        bad = block[at : block.find(b"\r\n", at)]
+        if b"\r" in bad or b"\n" in bad:
+            raise BadRequest(400, "bare CR or LF in the request head")
+        _header(bad)
+        raise BadRequest(400, "malformed header line")
+    return headers
+
+
 def parse_head(raw: bytes) -> Head:
     """The head in ``raw`` (everything before the empty line, without it).
 
     Raises:
         BadRequest: anything RFC 9112 does not allow, or that could be read two ways.
     """
-    if b"\n" in raw.replace(b"\r\n", b"") or b"\r" in raw.replace(b"\r\n", b""):
-        raise BadRequest(400, "bare CR or LF in the request head")
-    lines = raw.split(b"\r\n")
-    if not lines[0]:  # RFC 9112 2.2 lets a server ignore them; nobody of ours sends them
+    end = raw.find(b"\r\n")
+    line = raw if end < 0 else raw[:end]
+    if not line:  # RFC 9112 2.2 lets a server ignore them; nobody of ours sends them
         raise BadRequest(400, "an empty line before the request line")
-    found = _REQUEST_LINE.fullmatch(lines[0])
+    found = _REQUEST_LINE.fullmatch(line)
     if found is None:
         raise BadRequest(400, "malformed request line")
     method, target, major, minor = found.groups()
     if (major, minor) not in ((b"1", b"1"), (b"1", b"0")):
         raise BadRequest(505, "HTTP version not supported: use HTTP/1.1")
     http11 = minor == b"1"
-    headers = [_header(line) for line in lines[1:]]
-    hosts = [value for name, value in headers if name == b"host"]
-    if len(hosts) > 1 or (http11 and not hosts):
+    headers = _headers(raw[end + 2 :] + b"\r\n") if end >= 0 else []
+    hosts = 0
+    connection: list[bytes] = []
+    expect = b""
+    for name, value in headers:
+        if name == b"host":
+            hosts += 1
+        elif name == b"connection":
+            connection.append(value)
+        elif name == b"expect":
+            expect = value
+    if hosts > 1 or (http11 and not hosts):
         raise BadRequest(400, "an HTTP/1.1 request needs exactly one host header")
     length, chunked = _framing(headers, http11)
-    connection = b",".join(v for n, v in headers if n == b"connection").lower()
-    tokens = {token.strip() for token in connection.split(b",")}
+    tokens = {token.strip() for token in b",".join(connection).lower().split(b",")}
     keep_alive = b"close" not in tokens and (http11 or b"keep-alive" in tokens)
-    expect = next((v for n, v in headers if n == b"expect"), b"").lower() == b"100-continue"
     return Head(
         method.decode("ascii"),
         target.decode("ascii"),
@@ -102,7 +131,7 @@ def parse_head(raw: bytes) -> Head:
         keep_alive,
         length,
         chunked,
-        expect and http11,
+        http11 and expect.lower() == b"100-continue",
     )
 
 
