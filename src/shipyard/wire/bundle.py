@@ -6,7 +6,8 @@ it had come alone (its own status, headers and body, so one bad request fails al
 the answers in one body, in order. One exchange per batch instead of one per request is what makes
 batching pay off on the hop between gateway and replica.
 
-Framing: one version byte (:data:`VERSION`), then for each part, in order::
+Framing: one version byte (:data:`VERSION`) on a line of its own (:data:`PREAMBLE`), then for
+each part, in order::
 
     request part:  <method> SP <target> SP <body length> SP <header count> CRLF
                    (<name> ": " <value> CRLF) * header count
@@ -26,6 +27,10 @@ from shipyard.http1.messages import RawHeaders, Request, Response
 
 VERSION = b"\x01"
 """The first byte of every bundle and bundle answer of this format."""
+PREAMBLE = VERSION + b"\r\n"
+"""How a bundle starts. On a line of its own, so that a replica from before versions (which
+reads the first line as a part's head) refuses the whole bundle (400) instead of misreading it,
+and the gateway then sends the parts singly."""
 
 BUNDLE_PATH = "/internal/bundle"
 """Where a replica takes bundles; the gateway never forwards callers' requests to it."""
@@ -42,7 +47,7 @@ def _headers_lines(headers: RawHeaders) -> list[bytes]:
 
 def encode_requests(requests: list[Request]) -> bytes:
     """One bundle body holding ``requests``, in order."""
-    chunks: list[bytes] = [VERSION]
+    chunks: list[bytes] = [PREAMBLE]
     for request in requests:
         chunks.append(
             b"%s %s %d %d\r\n"
@@ -60,7 +65,7 @@ def encode_requests(requests: list[Request]) -> bytes:
 
 def encode_responses(responses: list[Response]) -> bytes:
     """One bundle answer body holding ``responses``, in order."""
-    chunks: list[bytes] = [VERSION]
+    chunks: list[bytes] = [PREAMBLE]
     for response in responses:
         headers = response.headers
         if response.content_type is not None:
@@ -73,10 +78,10 @@ def encode_responses(responses: list[Response]) -> bytes:
 
 class _Reader:
     def __init__(self, data: bytes) -> None:
-        if data[:1] != VERSION:
+        if data[: len(PREAMBLE)] != PREAMBLE:
             raise ValueError(f"bundle: version byte {data[:1]!r}, this side reads {VERSION!r}")
         self.data = data
-        self.at = 1
+        self.at = len(PREAMBLE)
 
     def line(self) -> bytes:
         end = self.data.find(b"\r\n", self.at)
