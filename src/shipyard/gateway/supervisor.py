@@ -6,8 +6,8 @@ them instead of starting an outage. So the server does not run the gateway worke
 starts this small process in a session of its own, which runs ``SHIPYARD_GATEWAY_WORKERS``
 workers (``python -m shipyard.gateway``, sharing the port with ``SO_REUSEPORT``) and replaces
 any that exits, at once (the others keep serving meanwhile). It records itself in
-``<run dir>/gateway.json`` (pid, start time and the configuration it serves, see
-:func:`describe`), so the next server can tell whether it may adopt it. It stops its workers
+``<run dir>/gateway.json`` (pid and a digest of the configuration it serves and of its code,
+see :func:`describe`), so the next server can tell whether it may adopt it. It stops its workers
 and exits on SIGTERM or SIGINT (what the server sends when it stops on purpose). Workers watch
 this process and exit when it is gone, so nothing is left behind.
 
@@ -18,6 +18,8 @@ the record).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -52,9 +54,25 @@ CONFIG_KEYS = (
 POLL_S = 0.1
 
 
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A digest of the code a gateway worker runs (after an upgrade, a new gateway is due)."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    files = [root / "settings.py", root / "errors.py"]
+    for package in ("gateway", "wire", "http1"):
+        files += sorted((root / package).rglob("*.py"))
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        with contextlib.suppress(OSError):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def describe(env: dict[str, str]) -> str:
-    """A digest of the configuration a gateway started with ``env`` serves."""
+    """A digest of what a gateway started with ``env`` serves, and of its code."""
     picked = {key: env.get(key, "") for key in CONFIG_KEYS}
+    picked["code"] = code_digest()
     return hashlib.sha256(json.dumps(picked, sort_keys=True).encode()).hexdigest()
 
 
