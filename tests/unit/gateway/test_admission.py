@@ -137,3 +137,13 @@ async def test_nothing_is_held_for_a_cold_start_the_control_plane_cannot_make(wo
         )
         ok = await gateway.get("/v2/health/ready")
         assert ok.status_code == 200  # the gateway itself keeps serving its table
+
+
+async def test_an_enormous_replica_answer_is_a_502_and_the_gateway_serves_on(world: World):
+    world.publish([deployment("iris", ["http://huge"]), deployment("ok", ["http://r1"])])
+    async with open_gateway(world, gateway_max_answer_bytes=64 * 1024) as gateway:
+        await world.wait_applied()
+        r = await gateway.post("/v1/models/iris:predict", json={}, headers=AUTH_A)
+        assert r.status_code == 502
+        assert "answered badly: answer body larger than 65536 bytes" in r.json()["error"]
+        assert (await gateway.post("/v1/models/ok:predict", json={}, headers=AUTH_A)).is_success

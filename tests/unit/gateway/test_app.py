@@ -106,6 +106,8 @@ class World:
             await asyncio.sleep(0.05)
         if host == "broken":
             return streamed(500, b'{"error": "user code raised"}', "application/json")
+        if host == "huge":  # an answer far larger than the gateway takes
+            return streamed(200, b"x" * (1 << 20), "application/octet-stream")
         if host == "meta":  # a replica's V2 metadata: no tensors of its own
             body = {"name": "iris", "versions": ["4"], "platform": "sklearn", "inputs": []}
             return streamed(200, json.dumps({**body, "outputs": []}).encode(), "application/json")
