@@ -2,9 +2,9 @@
 
 ``create_app(settings)`` is the factory used by ``python -m shipyard.gateway``
 (:mod:`shipyard.gateway.__main__`), which serves :meth:`GatewayApp.handle` with the lean
-:mod:`shipyard.http1` server; nothing here runs at import. Per request the handlers parse
-the path (the shared table of :mod:`shipyard.wire.paths`), authenticate the key against the routing table kept
-by :mod:`~shipyard.gateway.sync`, resolve the deployment within the key's project and hand the
+:mod:`shipyard.http1` server; nothing here runs at import. Per request the handlers match the
+path (the table of :mod:`shipyard.wire.paths`), authenticate the key against the routing table
+kept by :mod:`~shipyard.gateway.sync`, resolve the deployment within the key's project and hand the
 request to :mod:`~shipyard.gateway.proxy`. :meth:`GatewayApp.admit` does the same checks on the
 request head alone, before any body is read (auth first: a caller without a valid key never gets
 a byte buffered), and sets the body bound of the deployment. Errors are ``ShipyardError``
