@@ -13,7 +13,7 @@ from shipyard.gateway.app import GatewayApp, create_app
 from shipyard.http1 import Head, Response
 from shipyard.settings import GatewaySettings
 
-from .test_app import AUTH_A, World, deployment, open_gateway
+from .world import AUTH_A, World, deployment, open_gateway
 
 pytestmark = pytest.mark.unit
 

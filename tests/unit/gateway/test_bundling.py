@@ -13,7 +13,7 @@ from shipyard.gateway.bundling import MAX_COALESCED, Bundler
 from shipyard.http1 import Request, Response
 from shipyard.wire.routes import DeploymentRoute
 
-from .test_app import AUTH_A, World, deployment, open_gateway
+from .world import AUTH_A, World, deployment, open_gateway
 
 pytestmark = pytest.mark.unit
 
