@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from shipyard.gateway.supervisor import PARENT_ENV, Supervisor, describe
+from shipyard.server import adopt_or_retire_gateway, gateway_env, internal_token, prepare_home
+from shipyard.settings import ServerSettings
 
 pytestmark = pytest.mark.integration
 
@@ -63,3 +66,31 @@ def test_the_configuration_digest_ignores_what_does_not_make_a_gateway_differ() 
     assert describe(base) == describe({**base, "PATH": "/elsewhere", PARENT_ENV: "9"})
     assert describe(base) != describe({**base, "SHIPYARD_GATEWAY_PORT": "2"})
     assert describe(base) != describe({**base, "SHIPYARD_INTERNAL_TOKEN": "other"})
+
+
+def stand_in_supervisor() -> subprocess.Popen[bytes]:
+    """A process that looks like a gateway supervisor to the server (by its command line)."""
+    command = [sys.executable, "-c", "import time; time.sleep(60)", "shipyard.gateway.supervisor"]
+    return subprocess.Popen(command)
+
+
+async def test_the_server_adopts_a_same_gateway_and_retires_another(tmp_path: Path) -> None:
+    settings = ServerSettings(home=tmp_path / "home")
+    prepare_home(settings)
+    env = gateway_env(settings, internal_token(settings))
+    record = settings.run_dir / "gateway.json"
+    same, other = stand_in_supervisor(), stand_in_supervisor()
+    try:
+        record.write_text(json.dumps({"pid": same.pid, "config": describe(env)}))
+        adopted = await adopt_or_retire_gateway(settings, env)
+        assert adopted is not None and adopted.pid == same.pid and same.poll() is None
+        record.write_text(json.dumps({"pid": other.pid, "config": "from another version"}))
+        assert await adopt_or_retire_gateway(settings, env) is None
+        assert other.wait(timeout=10) == -signal.SIGTERM  # retired: its settings differ
+        record.write_text(json.dumps({"pid": other.pid, "config": describe(env)}))
+        assert await adopt_or_retire_gateway(settings, env) is None  # gone: nothing to adopt
+        assert internal_token(settings) == env["SHIPYARD_INTERNAL_TOKEN"]  # kept across starts
+    finally:
+        for proc in (same, other):
+            proc.kill()
+            proc.wait()
