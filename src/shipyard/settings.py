@@ -208,6 +208,10 @@ class GatewaySettings(BaseSettings):
     gateway_worker_id: str = "0"
     """This process's name among them, sent with its polls and traffic reports."""
 
+    gateway_table_cache: Path | None = None
+    """Where the workers share their latest routing table (set by the server), so that one
+    started while the control plane is down begins with its siblings' table."""
+
     metrics_dir: Path | None = Field(default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
     """Where the gateway processes keep their metrics together (prometheus_client's
     multiprocess mode; set by the server when it runs several)."""

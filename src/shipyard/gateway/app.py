@@ -132,7 +132,9 @@ class GatewayApp:
                 wait_s=s.gateway_poll_wait_s,
                 on_table=lambda table: self._table_applied(table, cold),
                 gateway=s.gateway_worker_id,
+                cache=s.gateway_table_cache,
             )
+            sync.load_cache()
             reporter = TrafficReporter(
                 control,
                 self.traffic,

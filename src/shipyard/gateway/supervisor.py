@@ -101,6 +101,9 @@ class Supervisor:
         if self._metrics:  # the files of a previous run would add to this run's counts
             shutil.rmtree(self._metrics, ignore_errors=True)
             Path(self._metrics).mkdir(parents=True)
+        cache = self._env.get("SHIPYARD_GATEWAY_TABLE_CACHE")
+        if cache:  # a table of a previous run may hold revoked keys: workers share this run's
+            Path(cache).unlink(missing_ok=True)
         self._workers = [self._start(worker) for worker in range(self._count)]
         self._write_record()
         try:

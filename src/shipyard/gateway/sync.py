@@ -11,13 +11,21 @@ so the gateway is not ready until it holds a table really published, and a gatew
 one keeps it instead of turning valid keys into 401s. After the control plane was unreachable,
 the next poll asks with ``after=0``: a restarted control plane counts versions from scratch, and
 its first table is taken whatever its number.
+
+With a ``cache`` file (shared by the workers of one supervisor, which empties it when it starts),
+each table taken from the control plane is also written there, and a worker that starts while
+the control plane is unreachable begins with its siblings' table instead of refusing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import httpx
 
@@ -40,6 +48,7 @@ class RouteSync:
             after an answer without change.
         backoff_max_s: upper bound of the delay after failures.
         sleep: the sleep function (tests pass a fake).
+        cache: where the workers of one gateway share their latest table (None: nowhere).
     """
 
     def __init__(
@@ -54,6 +63,7 @@ class RouteSync:
         backoff_min_s: float = 0.2,
         backoff_max_s: float = 2.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        cache: Path | None = None,
     ) -> None:
         self._client = client
         self._url = control_url.rstrip("/") + "/internal/routes"
@@ -64,6 +74,7 @@ class RouteSync:
         self._backoff_min_s = backoff_min_s
         self._backoff_max_s = backoff_max_s
         self._sleep = sleep
+        self._cache = cache
         self._table: RoutingTable | None = None
         self._lost = False
         """The control plane could not be reached since the last table: take the next one."""
@@ -98,11 +109,43 @@ class RouteSync:
         self._lost = False
         if current is not None and not fresh and table.version == current.version:
             return False
+        self._apply(table)
+        self._save(response.content)
+        return True
+
+    def load_cache(self) -> bool:
+        """Begin with the table the sibling workers hold (before any poll).
+
+        Returns:
+            True when a table was read; the first poll then takes any table.
+        """
+        if self._cache is None or self._table is not None:
+            return False
+        try:
+            table = parse_table(json.loads(self._cache.read_bytes()))
+        except (OSError, ValueError) as exc:
+            logger.debug("no shared routing table to begin with: %r", exc)
+            return False
+        if table.version == 0:
+            return False
+        self._lost = True  # the control plane may have moved on: take its next table
+        self._apply(table)
+        logger.info("began with the shared routing table (version %d)", table.version)
+        return True
+
+    def _apply(self, table: RoutingTable) -> None:
         self._table = table
         if self._on_table is not None:
             self._on_table(table)
         logger.debug("routing table version %d applied", table.version)
-        return True
+
+    def _save(self, payload: bytes) -> None:
+        if self._cache is None:
+            return
+        temporary = self._cache.with_name(f"{self._cache.name}.{os.getpid()}.tmp")
+        with contextlib.suppress(OSError):
+            temporary.write_bytes(payload)
+            temporary.replace(self._cache)  # readers see a whole table or the previous one
 
     async def run(self) -> None:
         """Poll forever; returns only by cancellation."""

@@ -136,6 +136,26 @@ class Server:
         )
         return sorted(int(pid) for pid in found.stdout.split())
 
+    def listening_workers(self) -> list[int]:
+        """The gateway workers that listen on the gateway port (from ``/proc``)."""
+        port = f":{self.gateway_port:04X}"
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(OSError), open(table) as handle:
+                for line in handle.read().splitlines()[1:]:
+                    fields = line.split()
+                    if fields[1].endswith(port) and fields[3] == "0A":  # LISTEN
+                        inodes.add(fields[9])
+        found = []
+        for pid in self.gateway_workers():
+            with contextlib.suppress(OSError):
+                links = [
+                    os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")
+                ]
+                if any(link[8:-1] in inodes for link in links if link.startswith("socket:[")):
+                    found.append(pid)
+        return found
+
     def log_text(self) -> str:
         path = self.home.parent / "server.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -312,7 +332,7 @@ class Load:
                 if 200 <= answer.status_code < 300:
                     self.ok += 1
                 else:
-                    self.failures.append(f"{answer.status_code} {answer.text[:300]}")
+                    self.failures.append(f"{answer.status_code} {answer.text[:600]}")
 
     def __enter__(self) -> Load:
         for thread in self._threads:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -49,6 +50,21 @@ BODY = {"instances": [[1]]}
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("dataplane")
     with own_server(root, SHIPYARD_GATEWAY_WORKERS="2") as srv:
+        folder = root / "poisonable"
+        folder.mkdir()
+        (folder / "predictor.py").write_text(MODEL)
+        with srv.client() as api:
+            model = upload(api, "poisonable", folder, framework="python")
+            deploy(api, "poisonable", model, instances=3, script_file="predictor.py")
+            wait_state(api, "poisonable", "RUNNING")
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The same deployment behind a gateway of one worker."""
+    root = tmp_path_factory.mktemp("dataplane-single")
+    with own_server(root, SHIPYARD_GATEWAY_WORKERS="1") as srv:
         folder = root / "poisonable"
         folder.mkdir()
         (folder / "predictor.py").write_text(MODEL)
@@ -111,20 +127,64 @@ def test_kill_9_of_one_gateway_worker_fails_at_most_its_requests_in_flight(node:
     assert second in node.gateway_workers() and first not in node.gateway_workers()
 
 
-def test_a_poison_request_kills_one_replica_and_fails_no_other_request(node: Server) -> None:
-    wait_until(lambda: ready_replicas(node) == 3, 60, "three ready replicas")
-    before = pids(node)
-    with Load(node, "poisonable", BODY, workers=2) as load:
+def test_a_worker_replaced_while_the_control_plane_is_down_serves_its_siblings_table(
+    node: Server,
+) -> None:
+    wait_until(lambda: len(node.listening_workers()) == 2, 30, "both workers listening")
+    first, second = node.gateway_workers()
+    node.crash()
+    try:
+        os.kill(first, signal.SIGKILL)
+
+        def replaced() -> bool:
+            listening = node.listening_workers()
+            return len(listening) == 2 and first not in listening
+
+        wait_until(replaced, 30, "the replacement to listen without the control plane")
+        replacement = next(pid for pid in node.gateway_workers() if pid != second)
+        for i in range(40):  # new connections: the kernel spreads them over both workers
+            answer = predict(node, {"instances": [[i]]})
+            assert (answer.status_code, answer.json()) == (200, {"predictions": [i]})
+        log = node.log_text()
+        assert replacement and "began with the shared routing table" in log
+    finally:
+        node.start()
+
+
+def poison_under_load(server: Server) -> tuple[Load, str]:
+    """One poison request while two threads predict; the load and the poison's error."""
+    wait_until(lambda: ready_replicas(server) == 3, 60, "three ready replicas")
+    before = pids(server)
+    with Load(server, "poisonable", BODY, workers=2) as load:
         wait_until(lambda: load.ok > 20, 30, "load to run")
-        poisoned = predict(node, {"instances": [[-1]]})
+        poisoned = predict(server, {"instances": [[-1]]})
         assert poisoned.status_code == 502
-        assert "closed the connection before answering" in poisoned.json()["error"]
-        assert "not retried elsewhere" in poisoned.json()["error"]
+        error = poisoned.json()["error"]
+        assert "closed the connection before answering" in error
+        assert "not retried elsewhere" in error
         after = load.ok
         wait_until(lambda: load.ok > after + 50, 30, "predictions after the poison")
+    wait_until(lambda: ready_replicas(server) == 3, 60, "the dead replica to be restarted")
+    assert len(before - pids(server)) == 1  # one victim, never a second
+    return load, error
+
+
+def test_a_poison_request_kills_one_replica_and_fails_no_other_request(single: Server) -> None:
+    load, _ = poison_under_load(single)  # one gateway worker: its picker sees all the load
     assert load.failures == []
-    wait_until(lambda: ready_replicas(node) == 3, 60, "the dead replica to be restarted")
-    assert len(before - pids(node)) == 1  # one victim, never a second
+
+
+def test_with_several_workers_a_poison_fails_at_most_what_shared_its_replica(
+    node: Server,
+) -> None:
+    load, error = poison_under_load(node)
+    # each worker picks replicas on its own: a request another worker had just sent to the same
+    # replica dies with it (a 502 naming that replica), never one elsewhere
+    tail = error.rsplit(" closed the connection before answering", 1)[0]
+    victim = Path(tail.rsplit("): ", 1)[1]).name  # the dead replica's socket
+    assert len(load.failures) <= 2, load.failures
+    assert all("closed the connection before answering" in f for f in load.failures)
+    assert all(victim in f for f in load.failures)
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ class FakeSleep:
             raise asyncio.CancelledError
 
 
-def make_sync(handler, sleep=None, applied=None) -> tuple[RouteSync, httpx.AsyncClient]:
+def make_sync(handler, sleep=None, applied=None, cache=None) -> tuple[RouteSync, httpx.AsyncClient]:
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     sync = RouteSync(
         client,
@@ -38,6 +38,7 @@ def make_sync(handler, sleep=None, applied=None) -> tuple[RouteSync, httpx.Async
         wait_s=10.0,
         on_table=applied.append if applied is not None else None,
         sleep=sleep or FakeSleep(1000),
+        cache=cache,
     )
     return sync, client
 
@@ -171,3 +172,31 @@ async def test_after_losing_the_control_plane_the_next_table_is_taken_whatever_i
             await sync.run()
     assert [r.url.params["after"] for r in seen] == ["0", "4", "0", "0", "0", "4"]
     assert sync.table is not None and dict(sync.table.keys) == {"h2": "p"}
+
+
+async def test_a_worker_begins_with_the_table_its_siblings_share(tmp_path):
+    cache = tmp_path / "gateway-table.json"
+    sync, client = make_sync(lambda r: httpx.Response(200, json=table(6)), cache=cache)
+    async with client:
+        assert sync.load_cache() is False  # nothing shared yet
+        assert await sync.poll_once() is True
+    assert json.loads(cache.read_bytes())["version"] == 6
+
+    seen: list[httpx.Request] = []
+
+    def down(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        raise httpx.ConnectError("refused", request=request)
+
+    applied: list[RoutingTable] = []
+    fresh, client = make_sync(down, applied=applied, cache=cache)
+    async with client:
+        assert fresh.load_cache() is True  # the control plane is down: the siblings' table
+        assert fresh.table is not None and fresh.table.version == 6 and applied
+        with pytest.raises(httpx.ConnectError):
+            await fresh.poll_once()
+    assert seen[0].url.params["after"] == "0"  # then whatever the control plane publishes
+    cache.write_text(json.dumps(table(0)))
+    unpublished, client = make_sync(down, cache=cache)
+    async with client:
+        assert unpublished.load_cache() is False and unpublished.table is None
