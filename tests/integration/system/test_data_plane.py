@@ -164,6 +164,7 @@ def poison_under_load(server: Server) -> tuple[Load, str]:
         assert "not retried elsewhere" in error
         after = load.ok
         wait_until(lambda: load.ok > after + 50, 30, "predictions after the poison")
+    wait_until(lambda: before - pids(server), 60, "the controller to see the victim go")
     wait_until(lambda: ready_replicas(server) == 3, 60, "the dead replica to be restarted")
     assert len(before - pids(server)) == 1  # one victim, never a second
     return load, error
