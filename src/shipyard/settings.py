@@ -188,6 +188,21 @@ class GatewaySettings(BaseSettings):
     gateway_report_interval_s: float = 1.0
     """Seconds between two traffic reports to the control plane (for the autoscaler)."""
 
+    gateway_max_body_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    """Largest request body forwarded, unless the route sets a smaller one for its deployment."""
+
+    gateway_max_answer_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    """Largest answer accepted from a replica (a larger one is a 502)."""
+
+    gateway_max_connections: int = Field(default=2048, ge=1)
+    """Open client connections per gateway process; more are answered 503 with retry-after."""
+
+    gateway_head_timeout_s: float = Field(default=10.0, gt=0)
+    """Longest a client may take to send a request head (then 408)."""
+
+    gateway_min_body_rate: float = Field(default=64 * 1024, ge=0)
+    """Fewest body bytes per second a client must keep up after that grace (then 408)."""
+
     gateway_workers: int = Field(default=1, ge=1)
     """Gateway processes sharing the port (``SO_REUSEPORT``); set by the server."""
 

@@ -3,7 +3,9 @@
 Started by ``shipyard server`` with ``SHIPYARD_*`` settings in its environment (contract
 section 2); this is the only place that reads them. Serves the app of
 :func:`shipyard.gateway.app.create_app` with the :mod:`shipyard.http1` server (on uvloop) until
-SIGTERM/SIGINT, then lets the requests in progress finish.
+SIGTERM/SIGINT, then lets the requests in progress finish. Requests are parsed by llhttp
+(:mod:`shipyard.gateway.parser`) and admitted on their head (:meth:`GatewayApp.admit`: the key
+is checked before any body is read).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from shipyard.gateway.app import GatewayApp, create_app
+from shipyard.gateway.parser import HttptoolsParser
 from shipyard.http1 import HttpServer, run, serve_until_stopped
 from shipyard.settings import GatewaySettings
 
@@ -21,7 +24,16 @@ never reuses a connection at the moment the gateway closes it."""
 
 
 async def _serve(app: GatewayApp, settings: GatewaySettings) -> None:
-    server = HttpServer(app.handle, keep_alive_s=KEEP_ALIVE_S)
+    server = HttpServer(
+        app.handle,
+        keep_alive_s=KEEP_ALIVE_S,
+        max_body=settings.gateway_max_body_bytes,
+        admit=app.admit,
+        parser=HttptoolsParser,
+        head_timeout_s=settings.gateway_head_timeout_s,
+        min_body_rate=settings.gateway_min_body_rate,
+        max_connections=settings.gateway_max_connections,
+    )
     async with app.running():
         await serve_until_stopped(
             server, settings.bind, settings.gateway_port, reuse_port=settings.gateway_workers > 1

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import httpx
 
 from shipyard.errors import NotFound, NotReady
-from shipyard.gateway.table import DeploymentKey, DeploymentRoute, RoutingTable
+from shipyard.wire.routes import DeploymentKey, DeploymentRoute, RoutingTable
 
 logger = logging.getLogger(__name__)
 

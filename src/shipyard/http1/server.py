@@ -3,15 +3,21 @@
 Both hops of a prediction (the gateway and the replica runtime) spend most of a small request's
 CPU in their HTTP server, not in the model: an ASGI stack (uvicorn, Starlette) costs hundreds of
 microseconds per request in Python (measured in ``bench/``). This server does only what those two
-need: parse a request head, read a ``content-length`` or chunked body whole, call one
+need: parse a request head, let ``admit`` judge it (the gateway checks the API key there, before
+any body is buffered), read a ``content-length`` or chunked body whole, call one
 ``async handler(Request) -> Response``, write the answer with ``content-length``, and keep the
 connection for the next request. Requests on one connection are answered in order (pipelined
-ones wait in the buffer). It uses the stdlib only, so it runs inside users' environments.
+ones wait, unparsed, in a bounded buffer). The parser is pluggable: the replica runtime uses the
+strict stdlib one (:mod:`shipyard.http1.parser`), the gateway llhttp through ``httptools``.
 
-Limits: heads over ``max_head`` are answered 431, bodies over ``max_body`` 413, a malformed
-request 400 (each closes the connection). A connection idle for ``keep_alive_s`` (or stuck in a
-partial request that long) is closed. :meth:`HttpServer.shutdown` stops accepting, lets the
-requests in progress finish (bounded), then closes every connection.
+Nothing is unbounded: heads over ``max_head`` are answered 431, bodies over ``max_body`` (or
+what ``admit`` allows) 413, a malformed request 400/501 (each closes the connection); a head
+must be complete within ``head_timeout_s`` and a body must arrive at ``min_body_rate`` bytes/s
+(after a grace of ``head_timeout_s``), else 408 and close; a connection idle for
+``keep_alive_s`` is closed; past ``max_connections`` a new connection is answered 503 with
+``retry-after`` and closed. Header values are checked before they are written.
+:meth:`HttpServer.shutdown` stops accepting, lets the requests in progress finish (bounded),
+then closes every connection. Standard library only.
 """
 
 from __future__ import annotations
@@ -21,26 +27,40 @@ import contextlib
 import email.utils
 import logging
 import time
+from collections import deque
+from enum import Enum
 from http import HTTPStatus
 from pathlib import Path
 from typing import cast
 
-from shipyard.http1.chunked import BodyTooLarge, dechunk
-from shipyard.http1.messages import Handler, RawHeaders, Request, Response, error_response
+from shipyard.http1.messages import (
+    Admit,
+    BadRequest,
+    Handler,
+    Head,
+    ParserFactory,
+    Request,
+    Response,
+    error_response,
+    valid_name,
+    valid_value,
+)
+from shipyard.http1.parser import StrictParser
 
 log = logging.getLogger("shipyard.http1")
 
-_HEAD_END = b"\r\n\r\n"
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _PAUSE_ABOVE = 1 << 20
 """Bytes buffered behind a request in progress before reading pauses (pipelined floods)."""
 
 
-class _BadRequest(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+_LINGER_S = 1.0
+"""How long a refused connection keeps reading (and dropping) before it closes."""
+
+
+class _Refused(Exception):
+    """The head was refused by the server's ``admit``; its answer is already chosen."""
 
 
 class _Clock:
@@ -58,24 +78,49 @@ class _Clock:
         return self._value
 
 
+class _Phase(Enum):
+    IDLE = 1
+    """Between requests (keep-alive); bounded by ``keep_alive_s``."""
+    HEAD = 2
+    """A head has begun; it must end within ``head_timeout_s``."""
+    BODY = 3
+    """A body is arriving; it must keep ``min_body_rate``."""
+    BUSY = 4
+    """The handler is answering."""
+
+
 class _Connection(asyncio.Protocol):
-    """One client connection: parse, call the handler, answer, repeat."""
+    """One client connection: parse, admit the head, read the body, answer, repeat."""
 
     def __init__(self, server: HttpServer) -> None:
         self._server = server
         self._transport: asyncio.Transport | None = None
-        self._buffer = bytearray()
+        self._parser = server.parser(self, server.max_head)
+        self._held = bytearray()
+        """Bytes received while a request is answered, parsed once it is (pipelining)."""
+        self._ready: deque[tuple[Request, bool]] = deque()
+        self._head: Head | None = None
+        self._body = bytearray()
+        self._max_body = server.max_body
+        self._refusal: Response | None = None
         self._busy = False
         self._closing = False
-        self._continued = False
         self._eof = False  # the client sent all it will send
         self._writable: asyncio.Future[None] | None = None
-        self.last_active = time.monotonic()
+        self.phase = _Phase.IDLE
+        self.phase_since = self.last_active = time.monotonic()
 
     # asyncio.Protocol -------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+        if len(self._server.connections) >= self._server.max_connections:
+            retry = str(self._server.retry_after_s).encode()
+            busy = error_response(503, "server busy: too many connections, retry shortly")
+            busy.headers.append((b"retry-after", retry))
+            self._write(busy, keep_alive=False)
+            self.close()
+            return
         self._server.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -85,12 +130,15 @@ class _Connection(asyncio.Protocol):
             self._writable.set_result(None)
 
     def data_received(self, data: bytes) -> None:
-        self._buffer += data
+        if self._closing:
+            return  # lingering after a refusal: what the client still sends is dropped
         self.last_active = time.monotonic()
-        if not self._busy:
-            self._next()
-        elif len(self._buffer) > _PAUSE_ABOVE and self._transport is not None:
-            self._transport.pause_reading()
+        if self._busy or self._ready:
+            self._held += data
+            if len(self._held) > _PAUSE_ABOVE and self._transport is not None:
+                self._transport.pause_reading()
+            return
+        self._feed(data)
 
     def eof_received(self) -> bool | None:
         self._eof = True
@@ -106,12 +154,45 @@ class _Connection(asyncio.Protocol):
             self._writable.set_result(None)
         self._writable = None
 
+    # ParserEvents -----------------------------------------------------------------------------
+
+    def on_head(self, head: Head) -> None:
+        self._enter(_Phase.BODY)
+        verdict = self._server.admit(head) if self._server.admit is not None else None
+        if isinstance(verdict, Response):
+            self._refusal = verdict
+            raise _Refused()
+        self._max_body = self._server.max_body if verdict is None else verdict
+        if head.length is not None and head.length > self._max_body:
+            raise BadRequest(413, f"request body larger than {self._max_body} bytes")
+        self._head, self._body = head, bytearray()
+        if head.expect_continue and self._transport is not None:
+            self._transport.write(_CONTINUE)  # admitted: now the client may send the body
+
+    def on_body(self, data: bytes) -> None:
+        if len(self._body) + len(data) > self._max_body:
+            raise BadRequest(413, f"request body larger than {self._max_body} bytes")
+        self._body += data
+
+    def on_complete(self) -> None:
+        head = self._head
+        assert head is not None
+        request = Request(head.method, head.target, head.headers, bytes(self._body))
+        self._ready.append((request, head.keep_alive))
+        self._head, self._body = None, bytearray()
+        self._enter(_Phase.IDLE)
+
     # ours -------------------------------------------------------------------------------------
 
     @property
     def busy(self) -> bool:
         """A request of this connection is being answered."""
         return self._busy
+
+    @property
+    def body_bytes(self) -> int:
+        """Bytes of the body being read."""
+        return len(self._body)
 
     def close(self) -> None:
         self._closing = True
@@ -124,94 +205,59 @@ class _Connection(asyncio.Protocol):
         if not self._busy:
             self.close()
 
-    def _next(self) -> None:
-        """Start the next whole request in the buffer, if there is one."""
+    def expire(self, message: str) -> None:
+        """Give up on a request that arrives too slowly: 408 and close."""
+        self._write(error_response(408, message), keep_alive=False)
+        self.close()
+
+    def _enter(self, phase: _Phase) -> None:
+        self.phase, self.phase_since = phase, time.monotonic()
+
+    def _feed(self, data: bytes) -> None:
         if self._closing:
             return
+        if self.phase is _Phase.IDLE:
+            self._enter(_Phase.HEAD)
         try:
-            parsed = self._parse()
-        except _BadRequest as exc:
-            self._write(error_response(exc.status, str(exc)), keep_alive=False)
+            self._parser.feed(data)
+        except Exception as exc:
+            self._fail(exc)
+            return
+        self._next()
+
+    def _fail(self, exc: Exception) -> None:
+        if self._refusal is not None:
+            answer = self._refusal
+        elif isinstance(exc, BadRequest):
+            answer = error_response(exc.status, exc.message)
+        else:
+            log.exception("request parsing failed")
+            answer = error_response(400, "malformed request")
+        self._ready.clear()
+        self._write(answer, keep_alive=False)
+        self._linger()
+
+    def _linger(self) -> None:
+        """Close after a refusal without losing the answer: stop sending, drop what still
+        arrives for a moment, then close (closing at once with unread bytes would reset the
+        connection, and the client would never read why it was refused)."""
+        self._closing = True
+        self._enter(_Phase.IDLE)  # no deadline of a request applies any more
+        transport = self._transport
+        if transport is None or transport.is_closing() or not transport.can_write_eof():
             self.close()
             return
-        if parsed is None:
+        transport.write_eof()
+        self._server.loop.call_later(_LINGER_S, self.close)
+
+    def _next(self) -> None:
+        """Answer the next whole request, if one is ready."""
+        if self._closing or self._busy or not self._ready:
             return
-        request, keep_alive = parsed
+        request, keep_alive = self._ready.popleft()
         self._busy = True
+        self._enter(_Phase.BUSY)
         self._server.loop.create_task(self._answer(request, keep_alive))
-
-    def _parse(self) -> tuple[Request, bool] | None:
-        buf, server = self._buffer, self._server
-        end = buf.find(_HEAD_END)
-        if end < 0 and len(buf) <= server.max_head:
-            return None
-        if end < 0 or end > server.max_head:
-            raise _BadRequest(431, f"request head larger than {server.max_head} bytes")
-        lines = bytes(buf[:end]).split(b"\r\n")
-        while lines and not lines[0]:  # tolerated: empty lines before a request
-            lines.pop(0)
-        if not lines:
-            del buf[: end + 4]
-            return None
-        parts = lines[0].split(b" ")
-        if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
-            raise _BadRequest(400, "malformed request line")
-        method, target, version = parts
-        headers: RawHeaders = []
-        length = 0
-        chunked = False
-        keep_alive = version == b"HTTP/1.1"
-        expect_continue = False
-        for line in lines[1:]:
-            name, sep, value = line.partition(b":")
-            if not sep or not name or name[-1:] in (b" ", b"\t"):
-                raise _BadRequest(400, "malformed header line")
-            name, value = name.lower(), value.strip()
-            if name == b"content-length":
-                if not value.isdigit():
-                    raise _BadRequest(400, "invalid content-length")
-                length = int(value)
-            elif name == b"transfer-encoding":
-                chunked = value.lower().endswith(b"chunked")
-                if not chunked:
-                    raise _BadRequest(501, "unsupported transfer-encoding")
-            elif name == b"connection":
-                tokens = value.lower()
-                if b"close" in tokens:
-                    keep_alive = False
-                elif b"keep-alive" in tokens:
-                    keep_alive = True
-            elif name == b"expect" and value.lower() == b"100-continue":
-                expect_continue = True
-            headers.append((name, value))
-        start = end + 4
-        if chunked:
-            try:
-                decoded = dechunk(buf, start, server.max_body)
-            except BodyTooLarge as exc:
-                raise _BadRequest(413, f"request {exc}") from None
-            except ValueError as exc:
-                raise _BadRequest(400, str(exc)) from None
-            if decoded is None:
-                self._maybe_continue(expect_continue)
-                return None
-            body, consumed = decoded
-        else:
-            if length > server.max_body:
-                raise _BadRequest(413, f"request body larger than {server.max_body} bytes")
-            if len(buf) - start < length:
-                self._maybe_continue(expect_continue)
-                return None
-            body, consumed = bytes(buf[start : start + length]), start + length
-        del buf[:consumed]
-        self._continued = False
-        request = Request(method.decode("latin-1"), target.decode("latin-1"), headers, body)
-        return request, keep_alive
-
-    def _maybe_continue(self, expected: bool) -> None:
-        if expected and not self._continued and self._transport is not None:
-            self._continued = True
-            self._transport.write(_CONTINUE)
 
     async def _answer(self, request: Request, keep_alive: bool) -> None:
         try:
@@ -225,14 +271,19 @@ class _Connection(asyncio.Protocol):
         if self._writable is not None:
             await self._writable
         self._busy = False
+        self._enter(_Phase.IDLE)
         self.last_active = time.monotonic()
-        if not keep_alive or self._closing or (self._eof and not self._buffer):
+        if not keep_alive or self._closing or (self._eof and not self._held and not self._ready):
             self.close()
             return
-        if self._transport is not None and len(self._buffer) <= _PAUSE_ABOVE:
-            self._transport.resume_reading()
-        if self._buffer:
+        if self._ready:
             self._next()
+            return
+        if self._held:
+            held, self._held = bytes(self._held), bytearray()
+            if self._transport is not None:
+                self._transport.resume_reading()
+            self._feed(held)
 
     def _write(self, response: Response, *, keep_alive: bool, head_only: bool = False) -> None:
         transport = self._transport
@@ -244,10 +295,13 @@ class _Connection(asyncio.Protocol):
             b"HTTP/1.1 %d %s\r\ndate: %s\r\ncontent-length: %d\r\n"
             % (status, _REASONS.get(status, b"Unknown"), self._server.clock.date(), len(body))
         ]
-        if response.content_type is not None:
+        if response.content_type is not None and valid_value(response.content_type):
             head.append(b"content-type: " + response.content_type + b"\r\n")
         for name, value in response.headers:
-            head.append(name + b": " + value + b"\r\n")
+            if valid_name(name) and valid_value(value):
+                head.append(name + b": " + value + b"\r\n")
+            else:
+                log.warning("dropped an invalid header of the answer: %r", name[:40])
         if not keep_alive:
             head.append(b"connection: close\r\n")
         head.append(b"\r\n")
@@ -264,6 +318,12 @@ class HttpServer:
         keep_alive_s: Idle seconds before a connection is closed.
         max_head: Largest request head accepted (bytes).
         max_body: Largest request body accepted (bytes).
+        admit: Judges each head before its body is read (see :data:`~.messages.Admit`).
+        parser: Makes each connection's request parser (default: the strict stdlib one).
+        head_timeout_s: Longest a request head may take to arrive.
+        min_body_rate: Fewest body bytes per second a request must keep up.
+        max_connections: Most open connections; more are answered 503.
+        retry_after_s: The ``retry-after`` of that 503.
     """
 
     def __init__(
@@ -273,11 +333,23 @@ class HttpServer:
         keep_alive_s: float = 5.0,
         max_head: int = 64 * 1024,
         max_body: int = 256 * 1024 * 1024,
+        admit: Admit | None = None,
+        parser: ParserFactory = StrictParser,
+        head_timeout_s: float = 10.0,
+        min_body_rate: float = 64 * 1024,
+        max_connections: int = 1024,
+        retry_after_s: int = 1,
     ) -> None:
         self.handler = handler
         self.keep_alive_s = keep_alive_s
         self.max_head = max_head
         self.max_body = max_body
+        self.admit = admit
+        self.parser = parser
+        self.head_timeout_s = head_timeout_s
+        self.min_body_rate = min_body_rate
+        self.max_connections = max_connections
+        self.retry_after_s = retry_after_s
         self.clock = _Clock()
         self.connections: set[_Connection] = set()
         self._server: asyncio.Server | None = None
@@ -305,7 +377,7 @@ class HttpServer:
         """
         self._loop = asyncio.get_running_loop()
         self._server = await self._loop.create_server(
-            lambda: _Connection(self),
+            self.connection,
             host,
             port,
             reuse_address=True,
@@ -320,7 +392,7 @@ class HttpServer:
         the TCP stack. A file left there by an earlier process is replaced; the socket file is
         removed at shutdown."""
         path.unlink(missing_ok=True)
-        server = await self.loop.create_unix_server(lambda: _Connection(self), str(path))
+        server = await self.loop.create_unix_server(self.connection, str(path))
         self._unix = (server, path)
 
     async def shutdown(self, timeout_s: float = 30.0) -> None:
@@ -344,12 +416,29 @@ class HttpServer:
         for server in servers:
             await server.wait_closed()
 
+    def connection(self) -> asyncio.Protocol:
+        """A protocol for one more connection (what :meth:`start` gives each accepted socket;
+        also how a transport of another kind, in memory say, is served)."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return _Connection(self)
+
     async def _sweep(self) -> None:
-        """Close connections idle (or stalled mid-request) for longer than ``keep_alive_s``."""
-        interval = max(0.05, min(1.0, self.keep_alive_s / 4))
+        """Close connections idle too long, heads that take too long, bodies that trickle."""
+        interval = max(0.05, min(1.0, self.keep_alive_s / 4, self.head_timeout_s / 4))
         while True:
             await asyncio.sleep(interval)
-            limit = time.monotonic() - self.keep_alive_s
-            for conn in list(self.connections):
-                if conn.last_active < limit and not conn.busy:
-                    conn.close()
+            self.sweep_once(time.monotonic())
+
+    def sweep_once(self, now: float) -> None:
+        """One round of :meth:`_sweep` at time ``now`` (monotonic seconds)."""
+        for conn in list(self.connections):
+            age = now - conn.phase_since
+            if conn.phase is _Phase.IDLE and now - conn.last_active > self.keep_alive_s:
+                conn.close()
+            elif conn.phase is _Phase.HEAD and age > self.head_timeout_s:
+                conn.expire(f"request head not complete within {self.head_timeout_s:g} s")
+            elif conn.phase is _Phase.BODY and conn.body_bytes < self.min_body_rate * (
+                age - self.head_timeout_s
+            ):
+                conn.expire(f"request body slower than {self.min_body_rate:g} bytes/s")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shipyard.http1.addresses import Address, parse_address, split_url, unix_url
+from shipyard.wire.addresses import Address, parse_address, split_url, unix_url
 
 pytestmark = pytest.mark.unit
 

@@ -1,29 +1,12 @@
+"""The replica picker: least outstanding requests, ejection of failed replicas."""
+
 from __future__ import annotations
 
-import pydantic
 import pytest
 
-from shipyard.gateway.table import DeploymentRoute, ReplicaPicker, parse_table
+from shipyard.gateway.picker import ReplicaPicker
 
 pytestmark = pytest.mark.unit
-
-WIRE = {
-    "version": 7,
-    "keys": {"h-a": "proj-a", "h-b": "proj-b"},
-    "deployments": [
-        {
-            "project_id": "proj-a",
-            "name": "iris",
-            "state": "RUNNING",
-            "message": "",
-            "revision": 3,
-            "predictor": ["http://127.0.0.1:1/", "http://127.0.0.1:2"],
-            "transformer": [],
-            "some_future_field": 1,
-        },
-        {"project_id": "proj-b", "name": "other", "state": "STOPPED", "message": "stopped by user"},
-    ],
-}
 
 
 class FakeClock:
@@ -32,47 +15,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def test_parse_builds_lookups_and_strips_trailing_slashes():
-    table = parse_table(WIRE)
-    assert table.version == 7
-    assert table.project_for("h-a") == "proj-a"
-    assert table.project_for("nope") is None
-    route = table.route("proj-a", "iris")
-    assert route == DeploymentRoute(
-        project_id="proj-a",
-        name="iris",
-        state="RUNNING",
-        message="",
-        revision=3,
-        predictor=("http://127.0.0.1:1", "http://127.0.0.1:2"),
-        transformer=(),
-    )
-    assert route.key == ("proj-a", "iris")
-
-
-def test_a_name_is_only_found_in_its_own_project():
-    table = parse_table(WIRE)
-    assert table.route("proj-b", "iris") is None
-    assert table.route("proj-a", "other") is None
-    other = table.route("proj-b", "other")
-    assert other is not None
-    assert other.predictor == ()
-    assert other.message == "stopped by user"
-
-
-def test_malformed_payload_is_rejected():
-    with pytest.raises(pydantic.ValidationError):
-        parse_table({"keys": {}})
-    with pytest.raises(pydantic.ValidationError):
-        parse_table({"version": 1, "deployments": [{"name": "x"}]})
-
-
-def test_empty_table_parses():
-    table = parse_table({"version": 0})
-    assert table.keys == {}
-    assert table.deployments == {}
 
 
 DEP = ("p", "d")

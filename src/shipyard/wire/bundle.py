@@ -1,4 +1,4 @@
-"""Several requests (or their answers) in one HTTP body: the gateway's batches to a replica.
+"""Several requests (or their answers) in one HTTP body: the gateway's bundles to a replica.
 
 With adaptive batching on, the gateway gathers the concurrent requests of a deployment and sends
 them to one replica as one ``POST`` to :data:`BUNDLE_PATH`; the replica answers each of them as if
@@ -6,7 +6,7 @@ it had come alone (its own status, headers and body, so one bad request fails al
 the answers in one body, in order. One exchange per batch instead of one per request is what makes
 batching pay off on the hop between gateway and replica.
 
-Framing, for each part, in order::
+Framing: one version byte (:data:`VERSION`), then for each part, in order::
 
     request part:  <method> SP <target> SP <body length> SP <header count> CRLF
                    (<name> ": " <value> CRLF) * header count
@@ -16,12 +16,16 @@ Framing, for each part, in order::
                    <body bytes>
 
 Lengths are explicit, so bodies may hold any bytes; header names are lowercase. A malformed
-bundle raises ``ValueError`` as a whole.
+bundle, or one of another version, raises ``ValueError`` as a whole (a replica answers it 400 and
+the gateway then sends the parts singly, so mixed versions during an upgrade still answer).
 """
 
 from __future__ import annotations
 
 from shipyard.http1.messages import RawHeaders, Request, Response
+
+VERSION = b"\x01"
+"""The first byte of every bundle and bundle answer of this format."""
 
 BUNDLE_PATH = "/internal/bundle"
 """Where a replica takes bundles; the gateway never forwards callers' requests to it."""
@@ -38,7 +42,7 @@ def _headers_lines(headers: RawHeaders) -> list[bytes]:
 
 def encode_requests(requests: list[Request]) -> bytes:
     """One bundle body holding ``requests``, in order."""
-    chunks: list[bytes] = []
+    chunks: list[bytes] = [VERSION]
     for request in requests:
         chunks.append(
             b"%s %s %d %d\r\n"
@@ -56,7 +60,7 @@ def encode_requests(requests: list[Request]) -> bytes:
 
 def encode_responses(responses: list[Response]) -> bytes:
     """One bundle answer body holding ``responses``, in order."""
-    chunks: list[bytes] = []
+    chunks: list[bytes] = [VERSION]
     for response in responses:
         headers = response.headers
         if response.content_type is not None:
@@ -69,8 +73,10 @@ def encode_responses(responses: list[Response]) -> bytes:
 
 class _Reader:
     def __init__(self, data: bytes) -> None:
+        if data[:1] != VERSION:
+            raise ValueError(f"bundle: version byte {data[:1]!r}, this side reads {VERSION!r}")
         self.data = data
-        self.at = 0
+        self.at = 1
 
     def line(self) -> bytes:
         end = self.data.find(b"\r\n", self.at)

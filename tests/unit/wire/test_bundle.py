@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from shipyard.http1 import Request, Response
-from shipyard.http1.bundle import (
+from shipyard.wire.bundle import (
     MAX_PARTS,
+    VERSION,
     decode_requests,
     decode_responses,
     encode_requests,
@@ -35,18 +36,27 @@ def test_responses_round_trip_with_the_content_type_among_the_headers() -> None:
     assert [(r.status, r.body) for r in decoded] == [(200, b'{"predictions":[1]}'), (400, b"")]
     assert decoded[0].headers == [(b"content-type", b"application/json")]
     assert decoded[1].headers == [(b"x-extra", b"v: w")]
-    assert decode_requests(b"") == [] and decode_responses(b"") == []
+    assert decode_requests(VERSION) == [] and decode_responses(VERSION) == []
+    assert encode_requests([])[:1] == VERSION and encode_responses([])[:1] == VERSION
+
+
+@pytest.mark.parametrize("data", [b"", b"POST /x 0 0\r\n", b"\x02POST /x 0 0\r\n"])
+def test_a_bundle_without_this_version_byte_is_refused(data: bytes) -> None:
+    with pytest.raises(ValueError, match="version byte"):
+        decode_requests(data)
+    with pytest.raises(ValueError, match="version byte"):
+        decode_responses(data)
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"POST /x 5 0\r\nabc", "cut off"),
-        (b"POST /x 1\r\n", "is not '<method>"),
-        (b"POST /x five 0\r\n", "not numbers"),
-        (b"POST /x 0 1\r\nno-colon\r\n", "header line"),
-        (b"POST /x 0 2\r\na: 1\r\n", "cut off"),
-        (b"POST /x -1 0\r\n", "cut off"),
+        (VERSION + b"POST /x 5 0\r\nabc", "cut off"),
+        (VERSION + b"POST /x 1\r\n", "is not '<method>"),
+        (VERSION + b"POST /x five 0\r\n", "not numbers"),
+        (VERSION + b"POST /x 0 1\r\nno-colon\r\n", "header line"),
+        (VERSION + b"POST /x 0 2\r\na: 1\r\n", "cut off"),
+        (VERSION + b"POST /x -1 0\r\n", "cut off"),
     ],
 )
 def test_a_malformed_bundle_is_refused_as_a_whole(data: bytes, message: str) -> None:
@@ -56,6 +66,6 @@ def test_a_malformed_bundle_is_refused_as_a_whole(data: bytes, message: str) -> 
 
 def test_a_malformed_answer_is_refused_and_parts_are_capped() -> None:
     with pytest.raises(ValueError, match="is not '<status>"):
-        decode_responses(b"200 0\r\n")
+        decode_responses(VERSION + b"200 0\r\n")
     with pytest.raises(ValueError, match=f"more than {MAX_PARTS}"):
-        decode_requests(b"GET / 0 0\r\n" * (MAX_PARTS + 1))
+        decode_requests(VERSION + b"GET / 0 0\r\n" * (MAX_PARTS + 1))
