@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from shipyard.errors import InvalidSpec
 from shipyard.sdk import Deployment, DeploymentParams, Predictor
-from shipyard.sdk._components import default_deployment_name, deployment_name, spec_error
+from shipyard.sdk._components import default_deployment_name, deployment_name
+from shipyard.sdk._invalid import spec_error
 from shipyard.spec.deployment import NAME_RULE
 from shipyard.spec.status import DeploymentState
 from shipyard.spec.units import cores_to_millicpus

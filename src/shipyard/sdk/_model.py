@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 from shipyard.errors import InvalidInput, NotFound
 from shipyard.sdk._archive import packed, unpack
-from shipyard.sdk._components import spec_error
 from shipyard.sdk._http import Connection
+from shipyard.sdk._invalid import spec_error
 
 ProgressCallback = Callable[[int, int], None]
 """Called while uploading with (bytes sent, total bytes)."""

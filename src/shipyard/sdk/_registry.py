@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.sdk._components import spec_error
 from shipyard.sdk._http import Connection
+from shipyard.sdk._invalid import spec_error
 from shipyard.sdk._model import Model, model_url
 from shipyard.spec.deployment import Framework
 
