@@ -20,6 +20,14 @@ from shipyard.spec.status import DeploymentState
 from shipyard.spec.units import cores_to_millicpus
 
 
+def project_name_for(project_id: str) -> str:
+    """The Shipyard project a Fiddler ``project_id`` names: lowercased, ``_`` -> ``-``.
+
+    ``example_project`` -> ``example-project`` (the rule of ``deployment_name_for``).
+    """
+    return default_deployment_name(project_id)
+
+
 def deployment_name_for(model_id: str) -> str:
     """The name of the deployment serving ``model_id``: lowercased, ``_`` -> ``-``.
 
