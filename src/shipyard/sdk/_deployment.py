@@ -18,7 +18,7 @@ from shipyard.sdk._model import to_json_value
 from shipyard.sdk._predictor import PredictorSpecBuilder
 from shipyard.sdk._resolution import parse_resolution, warn_about
 from shipyard.sdk._revisions import Revision, parse_revisions
-from shipyard.sdk._wait import RUNNING, STOPPED, StatusCallback, await_goal
+from shipyard.sdk._wait import RUNNING, STOPPED, StatusCallback, await_goal, await_gone
 from shipyard.spec.deployment import DeploymentSpec
 from shipyard.spec.status import DeploymentState, DeploymentStatus
 from shipyard.spec.tools import Resolution
@@ -256,9 +256,19 @@ class Deployment:
             await_goal(self.name, self._fetch_status, STOPPED, await_stopped, on_status)
         return self
 
-    def delete(self) -> None:
-        """Delete the deployment (its replicas are stopped by the server)."""
+    def delete(self, await_deleted: float | None = 600) -> None:
+        """Delete the deployment; the server stops its replicas, then forgets it.
+
+        Args:
+            await_deleted: Seconds to wait until the server has forgotten it (so that its name
+                can be used again at once); None or 0 = return at once.
+
+        Raises:
+            TimeoutExpired: It was still being deleted after ``await_deleted`` seconds.
+        """
         self._connection.request("DELETE", self._url())
+        if await_deleted:
+            await_gone(self.name, self._fetch_status, await_deleted)
         self.saved = False
 
     def refresh(self) -> Deployment:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from shipyard.errors import ModelServeError, TimeoutExpired
+from shipyard.errors import ModelServeError, NotFound, TimeoutExpired
 from shipyard.spec.status import ConditionStatus, DeploymentState, DeploymentStatus
 
 POLL_INTERVAL_S = 0.25
@@ -100,5 +100,28 @@ def await_goal(
                 f"deployment {name!r} did not {goal.description} within {timeout:g} s: "
                 f"it is {status.state}{detail}",
                 details={"state": str(status.state)},
+            )
+        time.sleep(min(POLL_INTERVAL_S, remaining))
+
+
+def await_gone(name: str, fetch: Callable[[], DeploymentStatus], timeout: float) -> None:
+    """Poll ``fetch`` until it raises ``NotFound`` without ``details.deleting`` (gone for good).
+
+    Raises:
+        TimeoutExpired: It still existed after ``timeout`` seconds (the state it was in).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            state = str(fetch().state)
+        except NotFound as exc:
+            if not (exc.details or {}).get("deleting"):
+                return
+            state = "being deleted"  # its replicas are stopping; the name is still taken
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutExpired(
+                f"deployment {name!r} was not deleted within {timeout:g} s: it is {state}",
+                details={"state": state},
             )
         time.sleep(min(POLL_INTERVAL_S, remaining))
