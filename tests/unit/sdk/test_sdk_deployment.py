@@ -45,7 +45,8 @@ def test_wait_times_out_naming_the_state(fake, ms: ModelServing, my_model: Model
     with pytest.raises(TimeoutExpired) as caught:
         predictor.deploy(await_update=0.3)
     assert time.monotonic() - started < 2
-    assert "did not become RUNNING within 0.3 s: it is STARTING" in caught.value.message
+    message = caught.value.message
+    assert "did not become RUNNING at revision 1 within 0.3 s: it is STARTING" in message
     assert caught.value.details == {"state": "STARTING"}
 
 
