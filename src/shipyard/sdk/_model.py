@@ -154,6 +154,21 @@ class Model:
             archive.unlink(missing_ok=True)
         return str(dest)
 
+    def delete(self) -> None:
+        """Delete this version from the registry (as hsml's ``model.delete()``).
+
+        Its number is never given again.
+
+        Raises:
+            NotFound: The model has not been saved, or the version is gone already.
+            Conflict: A deployment uses this version (the message names it): delete the
+                deployment, or update it to another version, first.
+        """
+        if not self.saved or self.version is None:
+            raise NotFound(f"model {self.name!r} has not been saved yet: nothing to delete")
+        self._connection.request("DELETE", model_url(self.name, self.version))
+        self.saved = False
+
     def _metadata(self) -> dict[str, Any]:
         try:
             metrics = {str(k): float(v) for k, v in self.metrics.items()}
