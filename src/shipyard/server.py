@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
@@ -38,6 +39,7 @@ from shipyard.settings import ServerSettings
 from shipyard.spec.capacity import Capacity
 from shipyard.spec.deployment import ServingTool
 from shipyard.store import Store, open_store
+from shipyard.store.home_lock import hold_home
 
 log = logging.getLogger("shipyard.server")
 MIB = 1024 * 1024
@@ -248,4 +250,12 @@ def run(settings: ServerSettings) -> None:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health probe otherwise
-    asyncio.run(serve(settings))
+    owner = {
+        "pid": os.getpid(),
+        "bind": settings.bind,
+        "api_port": settings.api_port,
+        "gateway_port": settings.gateway_port,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    with hold_home(settings.home, owner):  # one server per data directory (adopts replicas)
+        asyncio.run(serve(settings))

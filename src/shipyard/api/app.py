@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from shipyard.api import errors
+from shipyard.api import docs, errors
 from shipyard.api.deps import AdminDep
 from shipyard.api.metrics import metrics_registry, render
 from shipyard.api.routes import deployments, environments, internal, models, projects
@@ -40,9 +40,12 @@ def create_app(services: Services, *, run_controller: bool = True) -> FastAPI:
         description="Model registry and deployments with explicit resource allocation. "
         "Authenticate with `Authorization: ApiKey <key>`.",
         lifespan=lifespan,
+        docs_url=None,  # docs.install serves them offline
+        redoc_url=None,
     )
     app.state.services = services
     errors.install(app)
+    docs.install(app)
     routers = (projects.router, models.router, deployments.router, environments.router)
     for router in routers:
         app.include_router(router, prefix="/api/v1")

@@ -105,3 +105,30 @@ def list_models(
     ]
     headers = ("VERSION", "FRAMEWORK", "FILES", "SIZE (MiB)", "METRICS", "CREATED")
     out().print(rows_table(versions, *headers))
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[
+        int | None, typer.Option("--version", "-v", help="Delete only this version.")
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Delete a whole model without asking.")
+    ] = False,
+) -> None:
+    """Delete one version of model NAME (--version), or the whole model with every version.
+
+    Refused (exit 1, naming them) while a deployment uses it.
+    """
+    registry = project_of(ctx).get_model_registry()
+    if version is not None:
+        registry.get_model(name, version).delete()
+        out().print(Text(f"deleted {name} version {version}"))
+        return
+    if not yes:
+        count = len(registry.get_models(name))
+        typer.confirm(f"delete model {name} and its {count} version(s)?", abort=True, err=True)
+    gone = registry.delete_model(name)
+    out().print(Text(f"deleted model {name} (versions {', '.join(map(str, gone)) or 'none'})"))

@@ -6,7 +6,6 @@ then ``deployment.save()`` sends the new ``DeploymentSpec`` (a new revision on t
 
 from __future__ import annotations
 
-from dataclasses import replace as dc_replace
 from typing import Any
 from urllib.parse import quote
 
@@ -18,7 +17,15 @@ from shipyard.sdk._model import to_json_value
 from shipyard.sdk._predictor import PredictorSpecBuilder
 from shipyard.sdk._resolution import parse_resolution, warn_about
 from shipyard.sdk._revisions import Revision, parse_revisions
-from shipyard.sdk._wait import RUNNING, STOPPED, StatusCallback, await_goal
+from shipyard.sdk._wait import (
+    RUNNING,
+    STOPPED,
+    Goal,
+    StatusCallback,
+    await_goal,
+    await_gone,
+    reporter,
+)
 from shipyard.spec.deployment import DeploymentSpec
 from shipyard.spec.status import DeploymentState, DeploymentStatus
 from shipyard.spec.tools import Resolution
@@ -85,6 +92,7 @@ class Deployment:
         *,
         on_status: StatusCallback | None = None,
         create_only: bool = False,
+        quiet: bool = False,
     ) -> Deployment:
         """Persist the deployment: create it, or update it to the predictor's spec (as hsml).
 
@@ -94,8 +102,10 @@ class Deployment:
         Args:
             await_update: Seconds to wait until the deployment is RUNNING at the new revision;
                 None or 0 = return at once.
-            on_status: Optional callback receiving each status polled while waiting.
+            on_status: Optional callback receiving each status polled while waiting (instead
+                of the progress lines on stderr).
             create_only: Raise ``AlreadyExists`` instead of updating an existing deployment.
+            quiet: Show no progress while waiting.
 
         Returns:
             This deployment.
@@ -125,11 +135,15 @@ class Deployment:
         self._apply(body)
         warn_about(self.resolution, self.name)
         if await_update and self.active:
-            self.await_running(await_update, on_status=on_status)
+            self.await_running(await_update, on_status=on_status, quiet=quiet)
         return self
 
     def await_running(
-        self, timeout: float = 600, *, on_status: StatusCallback | None = None
+        self,
+        timeout: float = 600,
+        *,
+        on_status: StatusCallback | None = None,
+        quiet: bool = False,
     ) -> DeploymentStatus:
         """Wait until the deployment is RUNNING (or IDLE) at its current revision.
 
@@ -137,17 +151,18 @@ class Deployment:
 
         Args:
             timeout: Seconds to wait at most.
-            on_status: Optional callback receiving each status polled while waiting.
+            on_status: Optional callback receiving each status polled while waiting (instead
+                of the progress lines on stderr).
+            quiet: Show no progress while waiting.
 
         Returns:
-            The status that ended the wait.
+            The status that ended the wait (one that has seen the current revision).
 
         Raises:
             ModelServeError: The deployment FAILED (e.g. the new revision's replicas crash).
             TimeoutExpired: It was not RUNNING in time.
         """
-        goal = dc_replace(RUNNING, min_revision=self.revision or 0)
-        return await_goal(self.name, self._fetch_status, goal, timeout, on_status)
+        return self._wait(RUNNING, timeout, on_status, quiet)
 
     def get_revisions(self) -> list[Revision]:
         """Every revision of the deployment's spec, oldest first.
@@ -165,6 +180,7 @@ class Deployment:
         await_update: float | None = 600,
         *,
         on_status: StatusCallback | None = None,
+        quiet: bool = False,
     ) -> Deployment:
         """Make an earlier revision's spec current again, as a new revision.
 
@@ -174,7 +190,8 @@ class Deployment:
             revision: The revision whose spec to restore (see ``get_revisions()``).
             await_update: Seconds to wait until the deployment is RUNNING at the new revision;
                 None or 0 = return at once.
-            on_status: Optional callback receiving each status polled while waiting.
+            on_status: Optional callback receiving each polled status (replaces the progress).
+            quiet: Show no progress (elapsed time, state) on stderr while waiting.
 
         Returns:
             This deployment.
@@ -192,7 +209,7 @@ class Deployment:
         self._apply(body)
         warn_about(self.resolution, self.name)
         if await_update and self.active:
-            self.await_running(await_update, on_status=on_status)
+            self.await_running(await_update, on_status=on_status, quiet=quiet)
         return self
 
     def dry_run(self) -> Resolution:
@@ -222,13 +239,18 @@ class Deployment:
         return resolution
 
     def start(
-        self, await_running: float | None = 600, *, on_status: StatusCallback | None = None
+        self,
+        await_running: float | None = 600,
+        *,
+        on_status: StatusCallback | None = None,
+        quiet: bool = False,
     ) -> Deployment:
         """Start the deployment's replicas.
 
         Args:
             await_running: Seconds to wait until it is RUNNING; None or 0 = return at once.
-            on_status: Optional callback receiving each status polled while waiting.
+            on_status: Optional callback receiving each polled status (replaces the progress).
+            quiet: Show no progress (elapsed time, state) on stderr while waiting.
 
         Raises:
             ModelServeError: The deployment FAILED while waiting.
@@ -236,29 +258,44 @@ class Deployment:
         """
         self._apply(self._connection.json("POST", self._url("/start")))
         if await_running:
-            await_goal(self.name, self._fetch_status, RUNNING, await_running, on_status)
+            self._wait(RUNNING, await_running, on_status, quiet)
         return self
 
     def stop(
-        self, await_stopped: float | None = 600, *, on_status: StatusCallback | None = None
+        self,
+        await_stopped: float | None = 600,
+        *,
+        on_status: StatusCallback | None = None,
+        quiet: bool = False,
     ) -> Deployment:
         """Stop the deployment's replicas, keeping its spec (``start()`` brings it back).
 
         Args:
             await_stopped: Seconds to wait until it is STOPPED; None or 0 = return at once.
-            on_status: Optional callback receiving each status polled while waiting.
+            on_status: Optional callback receiving each polled status (replaces the progress).
+            quiet: Show no progress (elapsed time, state) on stderr while waiting.
 
         Raises:
             TimeoutExpired: It was not STOPPED in time.
         """
         self._apply(self._connection.json("POST", self._url("/stop")))
         if await_stopped:
-            await_goal(self.name, self._fetch_status, STOPPED, await_stopped, on_status)
+            self._wait(STOPPED, await_stopped, on_status, quiet)
         return self
 
-    def delete(self) -> None:
-        """Delete the deployment (its replicas are stopped by the server)."""
+    def delete(self, await_deleted: float | None = 600) -> None:
+        """Delete the deployment; the server stops its replicas, then forgets it.
+
+        Args:
+            await_deleted: Seconds to wait until the server has forgotten it (so that its name
+                can be used again at once); None or 0 = return at once.
+
+        Raises:
+            TimeoutExpired: It was still being deleted after ``await_deleted`` seconds.
+        """
         self._connection.request("DELETE", self._url())
+        if await_deleted:
+            await_gone(self.name, self._fetch_status, await_deleted)
         self.saved = False
 
     def refresh(self) -> Deployment:
@@ -328,6 +365,15 @@ class Deployment:
         if not url:
             raise NotFound(f"deployment {self.name!r} has no {protocol} endpoint")
         return url
+
+    def _wait(
+        self, goal: Goal, timeout: float, on_status: StatusCallback | None, quiet: bool
+    ) -> DeploymentStatus:
+        """Wait for ``goal`` at this deployment's revision (statuses of older ones are not
+        judged), showing progress unless ``quiet`` or ``on_status`` is given."""
+        goal = goal.at(self.revision)
+        report = reporter(self.name, goal, on_status, quiet)
+        return await_goal(self.name, self._fetch_status, goal, timeout, report)
 
     def _fetch_status(self) -> DeploymentStatus:
         return self._apply(self._connection.json("GET", self._url()))

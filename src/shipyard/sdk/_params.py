@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.errors import InvalidSpec
-from shipyard.sdk._components import field_errors
-from shipyard.spec.resources import PredictorResources, Resources
+from shipyard.sdk._invalid import field_errors
+from shipyard.sdk._resources import PredictorResources, Resources
+from shipyard.spec import resources as spec
 from shipyard.spec.units import millicpus_to_cores
 from shipyard.spec.validation import FieldError
 
@@ -86,7 +87,7 @@ class DeploymentParams(BaseModel):
         """``cpu`` in cores, exactly (``250 -> 0.25``); None when unset."""
         return None if self.cpu is None else millicpus_to_cores(self.cpu)
 
-    def to_resources(self, base: PredictorResources | None = None) -> PredictorResources:
+    def to_resources(self, base: spec.PredictorResources | None = None) -> PredictorResources:
         """Predictor resources with these parameters applied over ``base`` (None = defaults).
 
         ``cpu`` and ``memory`` set the request and the limit alike (Fiddler reserves them);
@@ -94,7 +95,7 @@ class DeploymentParams(BaseModel):
         """
         res = base if base is not None else PredictorResources()
 
-        def apply(r: Resources) -> Resources:
+        def apply(r: spec.Resources) -> Resources:
             return Resources(
                 cores=self.cores if self.cores is not None else r.cores,
                 memory=self.memory if self.memory is not None else r.memory,

@@ -87,8 +87,8 @@ def test_create_timeout_exits_1(cli, fake, iris) -> None:
     result = cli("deployments", "create", "iris", "--model", "iris_model", "--timeout", "0.2")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1] == (
-        "error: deployment 'iris' did not become RUNNING within 0.2 s: it is STARTING "
-        "(0/1 predictor instances ready)"
+        "error: deployment 'iris' did not become RUNNING at revision 1 within 0.2 s: "
+        "it is STARTING (0/1 predictor instances ready)"
     )
 
 

@@ -48,7 +48,7 @@ def fiddler_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def client(fake: Any) -> Any:
-    fake.project_name = PROJECT_ID
+    fake.project_name = "example-project"  # Fiddler's 'example_project', as Shipyard names it
     with fdl.FiddlerApi(url=fake.host, auth_token=fake.api_key, transport=fake.transport) as api:
         yield api
 
@@ -313,8 +313,19 @@ def test_model_id_that_cannot_name_a_deployment(fake: Any, client: Any, model_id
 def test_project_id_must_be_the_keys_project(fake: Any, client: Any) -> None:
     with pytest.raises(Forbidden) as caught:
         client.get_model_deployment("other_project", MODEL_ID)
-    assert "'other_project' is not the project of this API key" in caught.value.message
-    assert "project_id='example_project'" in caught.value.message
+    message = caught.value.message
+    assert "'other_project' (project 'other-project') is not the project of this API key" in message
+    assert "project_id='example-project'" in message
+    assert "shipyard projects create other-project" in message
+
+
+@pytest.mark.parametrize("project_id", ["example_project", "example-project", "Example_Project"])
+def test_fiddler_style_project_ids_name_the_keys_project(
+    client: Any, fiddler_dir: Path, project_id: str
+) -> None:
+    deployed = client.add_model_artifact(project_id, MODEL_ID, "model_dir/")
+    assert deployed.name == "example-model"
+    assert client.get_model_deployment(project_id, MODEL_ID).replicas == 1
 
 
 def test_credentials_default_like_login(fake: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -227,7 +227,9 @@ def list_deployments(who: CallerDep, svc: ServicesDep) -> list[DeploymentOut]:
 def _visible(svc: Services, project_id: str, name: str) -> DeploymentRecord:
     record = svc.store.get_deployment(project_id, name)
     if record.deleting:
-        raise NotFound(f"deployment {name!r} not found (it is being deleted)")
+        raise NotFound(
+            f"deployment {name!r} not found (it is being deleted)", details={"deleting": True}
+        )
     return record
 
 
