@@ -12,7 +12,15 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from shipyard.api import errors
 from shipyard.api.deps import AdminDep
 from shipyard.api.metrics import metrics_registry, render
-from shipyard.api.routes import deployments, environments, internal, models, projects, usage
+from shipyard.api.routes import (
+    deployments,
+    environments,
+    internal,
+    models,
+    predict,
+    projects,
+    usage,
+)
 from shipyard.api.routes.ui import ui_router
 from shipyard.api.services import Services
 from shipyard.api.usage_history import UsageHistory
@@ -53,6 +61,7 @@ def create_app(
         projects.router,
         models.router,
         usage.router,
+        predict.router,
         deployments.router,
         environments.router,
     )
