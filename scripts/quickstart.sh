@@ -30,6 +30,7 @@ uv run --frozen python examples/quickstart.py
 cat <<MSG
 
 Shipyard is up:
+  web UI    $SHIPYARD_HOST/ui/  (sign in with the API key below)
   web API   $SHIPYARD_HOST/docs  (OpenAPI: $SHIPYARD_HOST/openapi.json)
   gateway   http://127.0.0.1:${SHIPYARD_GATEWAY_PORT:-8471}/v1/models/iris:predict
   API key   $SHIPYARD_HOME/api-key
