@@ -82,6 +82,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/deployments/{name}/predict": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Prediction
+         * @description Send ``body`` to the deployment's V1 endpoint on the gateway and return its answer.
+         */
+        post: operations["test_prediction_api_v1_deployments__name__predict_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/deployments/{name}/revisions": {
         parameters: {
             query?: never;
@@ -897,6 +917,11 @@ export interface components {
             component: string;
             /** @description What it may use (cores, MiB, GPUs). */
             limits: components["schemas"]["Resources"] | null;
+            /**
+             * Live
+             * @description Running at the latest sample (else exited or replaced).
+             */
+            live: boolean;
             /** Replica */
             replica: string;
             /** @description What it requested (cores, MiB, GPUs). */
@@ -1369,6 +1394,43 @@ export interface operations {
                 };
                 content: {
                     "application/x-ndjson": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    test_prediction_api_v1_deployments__name__predict_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */

@@ -34,6 +34,7 @@ function label(what: string, value: number | null, unit: string): string {
 export class UsageChart {
   readonly element: HTMLElement;
   private plot: uPlot | null = null;
+  private resize: ResizeObserver | null = null;
   private current: ChartColumns;
   private readonly caption: HTMLElement;
 
@@ -53,7 +54,7 @@ export class UsageChart {
   /** Draws into the element (call once it is in the document, so it has a width). */
   mount(): void {
     const c = this.current;
-    const width = Math.max(260, Math.min(this.element.clientWidth || 480, 720));
+    const width = this.width();
     const unit = c.unit;
     const opts: uPlot.Options = {
       width,
@@ -70,7 +71,16 @@ export class UsageChart {
       legend: { live: false },
     };
     this.plot = new uPlot(opts, this.data(), this.element);
+    this.resize = new ResizeObserver(() => {
+      const w = this.width();
+      if (this.plot && Math.abs(this.plot.width - w) > 4) this.plot.setSize({ width: w, height: 180 });
+    });
+    this.resize.observe(this.element);
     this.describe();
+  }
+
+  private width(): number {
+    return Math.max(240, Math.floor(this.element.getBoundingClientRect().width) - 4);
   }
 
   update(usage: ReplicaUsageOut, events: UsageEventOut[]): void {
@@ -98,6 +108,7 @@ export class UsageChart {
   }
 
   destroy(): void {
+    this.resize?.disconnect();
     this.plot?.destroy();
     this.plot = null;
   }

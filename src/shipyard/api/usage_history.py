@@ -65,6 +65,7 @@ class ReplicaSeries:
     restarts: int = 0
     last_exit_at: float | None = None
     last_seen: float = 0.0
+    live: bool = False  # running at the latest sample (not exited, still in the status)
 
 
 @dataclass
@@ -111,6 +112,8 @@ class UsageHistory:
     ) -> None:
         first = not series.last_seen
         series.last_seen = at
+        for known in series.replicas.values():
+            known.live = False
         instances: dict[str, int] = {}
         for replica in status.replicas:
             if _live(replica):
@@ -137,6 +140,7 @@ class UsageHistory:
             series.events.append(UsageEvent(at, "restart", replica.component, replica.id, message))
         known.restarts = replica.restarts
         known.last_seen = at
+        known.live = _live(replica)
         self._mark_exit(series, known, replica)
         usage = replica.usage
         if usage is not None:
@@ -182,6 +186,7 @@ class UsageHistory:
                 r.restarts,
                 r.last_exit_at,
                 r.last_seen,
+                r.live,
             )
             for r in sorted(series.replicas.values(), key=lambda r: (r.component, r.replica))
             if r.last_seen >= since

@@ -173,6 +173,8 @@ def test_deployment_page_charts_logs_scale_stop_start_and_predict(
     page.get_by_role("button", name="Start").click()
     expect(page.locator("h1 [data-state]")).to_have_text("RUNNING", timeout=RUNNING)
     expect(page.locator("[data-counts]")).to_have_text("predictor 2/2", timeout=RUNNING)
+    expect(page.locator(".instance-charts[data-instance]")).to_have_count(2, timeout=30_000)
+    expect(page.get_by_label("Usage events")).to_contain_text("SCALE")
     shot(page, "09-deployment-scaled")
 
 

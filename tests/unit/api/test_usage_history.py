@@ -108,7 +108,16 @@ def test_exited_replicas_take_no_samples_and_count_as_scale_down() -> None:
     history.record(2.0, snap(replica("r1", 10.0, phase=ReplicaPhase.EXITED)))
     replicas, events = history.query("p", "d", since=0)
     assert len(replicas[0].samples) == 1
+    assert not replicas[0].live
     assert [e.message for e in events] == ["predictor: 1 -> 0 instances"]
+
+
+def test_replicas_gone_from_the_status_are_no_longer_live() -> None:
+    history = UsageHistory(interval_s=1, retention_s=60)
+    history.record(1.0, snap(replica("r1", 10.0)))
+    history.record(2.0, snap(replica("r2", 10.0)))
+    replicas, _ = history.query("p", "d", since=0)
+    assert [(r.replica, r.live) for r in replicas] == [("r1", False), ("r2", True)]
 
 
 def test_settings_are_checked() -> None:

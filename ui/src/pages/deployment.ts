@@ -154,7 +154,7 @@ export async function deploymentPage(ctx: Ctx, main: HTMLElement, name: string):
   async function loadUsage() {
     const usage = await ctx.api.get<UsageOut>(`${path}/usage?window_s=3600`);
     const live = new Set<string>();
-    for (const r of usage.replicas) {
+    for (const r of usage.replicas.filter((x) => x.live)) {
       for (const metric of ["cpu", "memory"] as const) {
         const id = `${r.replica}/${metric}`;
         live.add(id);
@@ -184,13 +184,15 @@ export async function deploymentPage(ctx: Ctx, main: HTMLElement, name: string):
     for (const group of charts.querySelectorAll<HTMLElement>(".instance-charts")) {
       if (!group.querySelector(".chart")) group.remove();
     }
+    const earlier = usage.replicas.filter((x) => !x.live).map((x) => x.replica);
     const events = usage.events.slice(-8).reverse();
     charts.querySelector(".events")?.remove();
     charts.dataset.interval = String(usage.interval_s);
-    if (!usage.replicas.length) charts.dataset.empty = "true";
+    if (!live.size) charts.dataset.empty = "true";
     else delete charts.dataset.empty;
     charts.append(h("div", { class: "events" },
-      usage.replicas.length ? "" : h("p", {}, "No samples yet: they appear every few seconds while instances run."),
+      live.size ? "" : h("p", {}, "No running instance: samples appear every few seconds while instances run."),
+      earlier.length ? h("p", { class: "hint" }, `Earlier instances in the last hour (exited or replaced): ${earlier.join(", ")}`) : "",
       events.length ? h("ul", { "aria-label": "Usage events" }, events.map((e) => h("li", { class: `event ${e.kind}` }, `${new Date(e.at * 1000).toLocaleTimeString()} ${e.kind.toUpperCase()} ${e.replica} ${e.message}`))) : ""));
   }
 

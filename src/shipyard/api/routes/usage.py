@@ -44,6 +44,7 @@ class ReplicaUsageOut(BaseModel):
     requests: Resources | None = Field(description="What it requested (cores, MiB, GPUs).")
     limits: Resources | None = Field(description="What it may use (cores, MiB, GPUs).")
     restarts: int
+    live: bool = Field(description="Running at the latest sample (else exited or replaced).")
     samples: list[SampleOut]
 
 
@@ -102,6 +103,7 @@ def deployment_usage(
                 requests=r.requests,
                 limits=r.limits,
                 restarts=r.restarts,
+                live=r.live,
                 samples=[
                     SampleOut(
                         at=s.at,
