@@ -98,10 +98,16 @@ def page(browser: Browser) -> Iterator[Page]:
     context.set_default_timeout(30_000)
     tab = context.new_page()
     errors: list[str] = []
+    elsewhere: list[str] = []  # the UI works offline: every request goes to the server
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.on(
+        "request",
+        lambda r: None if r.url.startswith("http://127.0.0.1:") else elsewhere.append(r.url),
+    )
     yield tab
     context.close()
     assert errors == [], f"errors in the page: {errors}"
+    assert elsewhere == [], f"requests to other hosts: {elsewhere}"
 
 
 def sign_in(page: Page, server: Server, key: str | None = None) -> None:

@@ -1,4 +1,7 @@
-"""The web UI end to end: Chromium against a real server with real replicas (issue 21)."""
+"""The web UI end to end: Chromium against a real server with real replicas (issue 21).
+
+One server per module; the tests run in file order and build on each other (the deployments
+the form tests create are the ones the page tests drive), as a user would."""
 
 from __future__ import annotations
 
@@ -176,6 +179,59 @@ def test_deployment_page_charts_logs_scale_stop_start_and_predict(
     expect(page.locator(".instance-charts[data-instance]")).to_have_count(2, timeout=30_000)
     expect(page.get_by_label("Usage events")).to_contain_text("SCALE")
     shot(page, "09-deployment-scaled")
+
+
+UNLABELLED = """[...document.querySelectorAll('input, select, textarea')]
+  .filter((el) => el.type !== 'hidden' && !el.closest('[hidden]'))
+  .filter((el) => !el.labels?.length && !el.getAttribute('aria-label'))
+  .map((el) => el.name || el.outerHTML)"""
+
+
+def test_edit_resources_rolls_out_and_rollback_restores(
+    page: Page, server: Server, echo_model: dict, api: httpx.Client
+) -> None:
+    wait_state(api, "simple", "RUNNING", timeout=120)
+    before = api.get("/deployments/simple").json()["revision"]
+    sign_in(page, server)
+    page.goto(f"{server.api}/ui/#/deployments/simple")
+    page.get_by_role("link", name="Edit resources").click()
+    expect(page.get_by_role("heading", name="Edit deployment simple")).to_be_visible()
+    limit = page.locator('[name="predictor.resources.limits.memory"]')
+    expect(limit).to_have_value("1024")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("simple")
+    assert page.evaluate(UNLABELLED) == []
+    limit.fill("640")
+    expect(page.locator("#resolution")).to_contain_text("640 MiB")
+    page.get_by_role("button", name="Save (rolling update)").click()
+    expect(page.locator(f'tr[data-revision="{before + 1}"]')).to_contain_text("1024 -> 640")
+    memory = page.locator('.chart[data-metric="memory"]').first
+    expect(memory).to_have_attribute("data-limit", "640", timeout=RUNNING)
+    expect(page.locator("h1 [data-state]")).to_have_text("RUNNING", timeout=RUNNING)
+    shot(page, "13-after-edit")
+    page.locator(f'tr[data-revision="{before}"]').get_by_role("button", name="Roll back").click()
+    expect(page.locator(f'tr[data-revision="{before + 2}"]')).to_contain_text(
+        f"rollback to revision {before}"
+    )
+    spec = api.get("/deployments/simple").json()["spec"]
+    assert spec["predictor"]["resources"]["limits"]["memory"] == 1024
+
+
+def test_keyboard_only_sign_in_and_navigation(page: Page, server: Server) -> None:
+    page.goto(f"{server.api}/ui/")
+    page.keyboard.type(server.key)  # the key field has the focus
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Deployments")).to_be_visible()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Deployments").focus()
+    page.keyboard.press("Tab")
+    expect(nav.get_by_role("link", name="Models")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Models")).to_be_visible()
+    assert page.evaluate(UNLABELLED) == []
+    page.goto(f"{server.api}/ui/#/deployments/new")
+    page.get_by_role("button", name="Advanced options").press("Enter")
+    expect(page.get_by_role("heading", name="Resource allocation")).to_be_visible()
+    assert page.evaluate(UNLABELLED) == []
 
 
 def test_models_and_environments_pages(
