@@ -44,3 +44,23 @@ export function yMax(c: ChartColumns): number {
   );
   return Math.max(...values, c.unit === "MiB" ? 1 : 0.01) * 1.1;
 }
+
+/** The x range (seconds): the samples' span, widened to at least `minSpan` seconds ending at
+ * the last sample (a lone sample otherwise stretches the axis over years). */
+export function xRange(xs: number[], minSpan = 120): [number, number] {
+  if (!xs.length) {
+    const now = Date.now() / 1000;
+    return [now - minSpan, now];
+  }
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  return [Math.min(lo, hi - minSpan), hi];
+}
+
+/** The columns with a first point at the range's start (no measured value there), so the
+ * request and limit lines cross the whole chart even before samples fill it. */
+export function padded(c: ChartColumns): [number[], (number | null)[], (number | null)[], (number | null)[]] {
+  const [lo] = xRange(c.xs);
+  if (c.xs.length && c.xs[0] <= lo) return [c.xs, c.used, c.request, c.limit];
+  return [[lo, ...c.xs], [null, ...c.used], [c.requestValue, ...c.request], [c.limitValue, ...c.limit]];
+}

@@ -1,7 +1,7 @@
 // Live usage charts (uPlot): one chart per instance and metric, the measured value against its
 // request and limit lines, OOM kills marked as red vertical lines. `update` swaps the data.
 import uPlot from "uplot";
-import { columns, yMax, type ChartColumns, type Metric } from "./chart-data";
+import { columns, padded, xRange, yMax, type ChartColumns, type Metric } from "./chart-data";
 import { h } from "./dom";
 import type { ReplicaUsageOut, UsageEventOut } from "./types";
 
@@ -59,7 +59,7 @@ export class UsageChart {
     const opts: uPlot.Options = {
       width,
       height: 180,
-      scales: { x: { time: true }, y: { range: () => [0, yMax(this.current)] } },
+      scales: { x: { time: true, range: () => xRange(this.current.xs) }, y: { range: () => [0, yMax(this.current)] } },
       axes: [{}, { size: 56, values: (_u, ticks) => ticks.map((t) => (unit === "MiB" ? `${Math.round(t)}` : t.toFixed(2))) }],
       series: [
         {},
@@ -92,8 +92,7 @@ export class UsageChart {
   }
 
   private data(): uPlot.AlignedData {
-    const c = this.current;
-    return [c.xs, c.used, c.request, c.limit] as uPlot.AlignedData;
+    return padded(this.current) as uPlot.AlignedData;
   }
 
   private describe(): void {

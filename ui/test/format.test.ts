@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { columns, yMax } from "../src/chart-data";
+import { columns, padded, xRange, yMax } from "../src/chart-data";
 import { ago, bytes, readyDesired, stateClass } from "../src/format";
 import { href, parseRoute, section } from "../src/routes";
 import type { DeploymentOut, ReplicaUsageOut } from "../src/types";
@@ -85,5 +85,23 @@ describe("chart columns", () => {
     const c = columns({ ...replica, requests: null, limits: null, samples: [] }, "cpu", []);
     expect(c.limitValue).toBeNull();
     expect(yMax(c)).toBeCloseTo(0.011);
+  });
+});
+
+describe("xRange", () => {
+  it("spans the samples, at least two minutes ending at the last one", () => {
+    expect(xRange([1000])).toEqual([880, 1000]);
+    expect(xRange([100, 1000, 500])).toEqual([100, 1000]);
+    const [lo, hi] = xRange([]);
+    expect(hi - lo).toBe(120);
+  });
+});
+
+describe("padded", () => {
+  it("starts the request and limit lines at the range's start", () => {
+    const c = { xs: [1000], used: [5], request: [1], limit: [2], requestValue: 1, limitValue: 2, ooms: [], unit: "MiB" };
+    expect(padded(c)).toEqual([[880, 1000], [null, 5], [1, 1], [2, 2]]);
+    const wide = { ...c, xs: [0, 1000], used: [1, 2], request: [1, 1], limit: [2, 2] };
+    expect(padded(wide)[0]).toEqual([0, 1000]);
   });
 });
