@@ -930,6 +930,11 @@ export interface components {
             restarts: number;
             /** Samples */
             samples: components["schemas"]["SampleOut"][];
+            /**
+             * Slot
+             * @description The instance slot; a restarted replica keeps its slot.
+             */
+            slot: number;
         };
         /**
          * Resolution
@@ -1142,6 +1147,11 @@ export interface components {
              * @description Empty for a component-wide event (scale).
              */
             replica: string;
+            /**
+             * Slot
+             * @description The instance slot; null for a scale event.
+             */
+            slot: number | null;
         };
         /** UsageOut */
         UsageOut: {

@@ -14,7 +14,9 @@ export class ApiError extends Error {
 
 /** An error answer's body (`{"error": {"code", "message", "details": {"errors": [...]}}}`). */
 export function parseError(status: number, body: unknown): ApiError {
-  const err = (body as { error?: { code?: string; message?: string; details?: unknown } })?.error;
+  const raw = (body as { error?: unknown })?.error;
+  if (typeof raw === "string") return new ApiError(status, raw, "", []); // the gateway's shape
+  const err = raw as { code?: string; message?: string; details?: unknown } | undefined;
   const details = (err?.details ?? {}) as { errors?: FieldProblem[] };
   const problems = (details.errors ?? []).map((p) => ({ ...p, field: normalizeField(p.field) }));
   return new ApiError(status, err?.message ?? `HTTP ${status}`, err?.code ?? "", problems);

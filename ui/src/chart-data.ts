@@ -15,6 +15,7 @@ export interface ChartColumns {
   unit: string;
 }
 
+/** OOM kills are matched by component and slot: a restarted replica may have a new id. */
 export function columns(replica: ReplicaUsageOut, metric: Metric, events: UsageEventOut[]): ChartColumns {
   const xs = replica.samples.map((s) => s.at);
   const used = replica.samples.map((s) => (metric === "cpu" ? s.cpu_cores : s.memory_mb) ?? null);
@@ -23,7 +24,7 @@ export function columns(replica: ReplicaUsageOut, metric: Metric, events: UsageE
   const requestValue = pick(replica.requests);
   const limitValue = pick(replica.limits);
   const ooms = events
-    .filter((e) => e.kind === "oom" && e.replica === replica.replica)
+    .filter((e) => e.kind === "oom" && e.component === replica.component && e.slot === replica.slot)
     .map((e) => e.at);
   return {
     xs,

@@ -23,6 +23,7 @@ describe("parseError", () => {
   });
   it("copes with a body that is not the envelope", () => {
     expect(parseError(502, null).message).toBe("HTTP 502");
+    expect(parseError(502, { error: "no ready replica" }).message).toBe("no ready replica");
     expect(normalizeField("spec.name")).toBe("name");
     expect(normalizeField("predictor.spec")).toBe("predictor.spec");
   });

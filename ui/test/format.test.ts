@@ -57,7 +57,7 @@ describe("routes", () => {
 
 describe("chart columns", () => {
   const replica: ReplicaUsageOut = {
-    replica: "r1", component: "predictor", restarts: 1, live: true,
+    replica: "r1", component: "predictor", slot: 0, restarts: 1, live: true,
     requests: { cores: 0.5, memory: 128, gpus: 0 }, limits: { cores: 1, memory: 256, gpus: 0 },
     samples: [
       { at: 10, cpu_cores: 0.1, memory_mb: 100, memory_peak_mb: 100 },
@@ -65,9 +65,10 @@ describe("chart columns", () => {
     ],
   };
   const events = [
-    { at: 11, kind: "oom", component: "predictor", replica: "r1", message: "" },
-    { at: 11, kind: "oom", component: "predictor", replica: "r2", message: "" },
-    { at: 11, kind: "restart", component: "predictor", replica: "r1", message: "" },
+    { at: 11, kind: "oom", component: "predictor", replica: "r0", slot: 0, message: "" }, // before a restart
+    { at: 11, kind: "oom", component: "predictor", replica: "r2", slot: 1, message: "" },
+    { at: 11, kind: "oom", component: "transformer", replica: "t", slot: 0, message: "" },
+    { at: 11, kind: "restart", component: "predictor", replica: "r1", slot: 0, message: "" },
   ];
   it("draws the limit and request as flat lines and marks this replica's OOM kills", () => {
     const c = columns(replica, "memory", events);

@@ -51,6 +51,7 @@ class UsageEvent:
     component: str
     replica: str
     message: str
+    slot: int | None = None  # the instance slot (a restarted replica keeps its slot)
 
 
 @dataclass
@@ -60,6 +61,7 @@ class ReplicaSeries:
     replica: str
     component: str
     samples: deque[UsageSample]
+    slot: int = 0
     requests: Resources | None = None
     limits: Resources | None = None
     restarts: int = 0
@@ -76,6 +78,10 @@ class DeploymentSeries:
     events: deque[UsageEvent] = field(default_factory=lambda: deque(maxlen=MAX_EVENTS))
     instances: dict[str, int] = field(default_factory=dict)
     last_seen: float = 0.0
+    # per (component, slot): restarts and the last OOM kill's time seen; a restarted replica
+    # may come back under a new id, so events are told apart by slot, not by replica id
+    slot_restarts: dict[tuple[str, int], int] = field(default_factory=dict)
+    slot_oom_at: dict[tuple[str, int], float] = field(default_factory=dict)
 
 
 def _live(replica: ReplicaStatus) -> bool:
@@ -130,14 +136,15 @@ class UsageHistory:
         known = series.replicas.get(replica.id)
         if known is None:
             known = series.replicas[replica.id] = ReplicaSeries(
-                replica.id,
-                replica.component,
-                deque(maxlen=self._per_replica),
-                restarts=replica.restarts,
+                replica.id, replica.component, deque(maxlen=self._per_replica), replica.slot
             )
-        elif replica.restarts > known.restarts:
+        slot = (replica.component, replica.slot)
+        before = series.slot_restarts.get(slot)
+        if before is not None and replica.restarts > before:
             message = f"restarted ({replica.restarts} restart{'s' * (replica.restarts != 1)})"
-            series.events.append(UsageEvent(at, "restart", replica.component, replica.id, message))
+            event = UsageEvent(at, "restart", replica.component, replica.id, message, replica.slot)
+            series.events.append(event)
+        series.slot_restarts[slot] = max(replica.restarts, before or 0)
         known.restarts = replica.restarts
         known.last_seen = at
         known.live = _live(replica)
@@ -156,11 +163,15 @@ class UsageHistory:
         if exit_ is None or exit_.at is None or exit_.reason != "OOMKilled":
             return
         at = exit_.at.timestamp()
-        if known.last_exit_at is not None and at <= known.last_exit_at:
+        slot = (replica.component, replica.slot)
+        seen = series.slot_oom_at.get(slot)
+        if seen is not None and at <= seen:
             return
+        series.slot_oom_at[slot] = at
         known.last_exit_at = at
         message = f"OOMKilled: {exit_.message}" if exit_.message else "OOMKilled"
-        series.events.append(UsageEvent(at, "oom", replica.component, replica.id, message))
+        event = UsageEvent(at, "oom", replica.component, replica.id, message, replica.slot)
+        series.events.append(event)
 
     def _forget_older_than(self, cutoff: float) -> None:
         for key in [k for k, s in self._deployments.items() if s.last_seen < cutoff]:
@@ -172,7 +183,8 @@ class UsageHistory:
     def query(
         self, project_id: str, name: str, since: float
     ) -> tuple[list[ReplicaSeries], list[UsageEvent]]:
-        """Replicas (each with its samples from ``since`` on, oldest first) and events since."""
+        """Replicas (each with its samples from ``since`` on, oldest first) and the events since,
+        oldest first."""
         series = self._deployments.get((project_id, name))
         if series is None:
             return [], []
@@ -181,6 +193,7 @@ class UsageHistory:
                 r.replica,
                 r.component,
                 deque(s for s in r.samples if s.at >= since),
+                r.slot,
                 r.requests,
                 r.limits,
                 r.restarts,
@@ -191,7 +204,7 @@ class UsageHistory:
             for r in sorted(series.replicas.values(), key=lambda r: (r.component, r.replica))
             if r.last_seen >= since
         ]
-        return replicas, [e for e in series.events if e.at >= since]
+        return replicas, sorted((e for e in series.events if e.at >= since), key=lambda e: e.at)
 
 
 async def sample_forever(

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.ui.conftest import shot, sign_in
-from tests.integration.system.conftest import Server, wait_state
+from tests.e2e.ui.conftest import HOG, shot, sign_in
+from tests.integration.system.conftest import Server, deploy, upload, wait_state
 
 pytestmark = pytest.mark.e2e
 RUNNING = 120_000  # ms: replicas start on a busy machine
@@ -214,6 +214,32 @@ def test_edit_resources_rolls_out_and_rollback_restores(
     )
     spec = api.get("/deployments/simple").json()["spec"]
     assert spec["predictor"]["resources"]["limits"]["memory"] == 1024
+
+
+def test_an_oom_kill_shows_in_the_instances_and_is_marked_on_the_memory_chart(
+    page: Page, server: Server, api: httpx.Client, tmp_path
+) -> None:
+    (tmp_path / "predictor.py").write_text(HOG)
+    model = upload(api, "hog", tmp_path, framework="python")
+    limits = {"cores": 1, "memory": 200}
+    resources = {"num_instances": 1, "requests": {"cores": 0.1, "memory": 64}, "limits": limits}
+    deploy(api, "hog", model, script_file="predictor.py", resources=resources)
+    wait_state(api, "hog", "RUNNING", timeout=120)
+    sign_in(page, server)
+    page.goto(f"{server.api}/ui/#/deployments/hog")
+    memory = page.locator('.chart[data-metric="memory"]').first
+    expect(memory).to_have_attribute("data-limit", "200", timeout=30_000)
+    page.get_by_label("V1 request body (JSON)").fill('{"instances": [1]}')
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_label("Answer")).to_contain_text("50", timeout=60_000)  # a 5xx
+    expect(page.locator("tr[data-replica]").first).to_contain_text("OOMKilled", timeout=30_000)
+    expect(page.get_by_label("Usage events")).to_contain_text("OOM", timeout=30_000)
+    expect(page.locator('.chart[data-metric="memory"][data-ooms="1"]')).to_have_count(
+        1, timeout=30_000
+    )
+    expect(page.locator('.chart[data-metric="memory"]').first).to_contain_text("OOM kill")
+    shot(page, "14-oom-marked")
+    api.delete("/deployments/hog")
 
 
 def test_keyboard_only_sign_in_and_navigation(page: Page, server: Server) -> None:

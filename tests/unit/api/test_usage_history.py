@@ -31,6 +31,7 @@ def replica(
     restarts: int = 0,
     phase: ReplicaPhase = ReplicaPhase.READY,
     oom_at: float | None = None,
+    slot: int = 0,
 ) -> ReplicaStatus:
     exit_ = None
     if oom_at is not None:
@@ -40,7 +41,7 @@ def replica(
         cpu_cores=0.25, memory_mb=memory, memory_peak_mb=memory, requests=REQUESTS, limits=LIMITS
     )
     return ReplicaStatus(
-        id=rid, component=component, slot=0, revision=1, phase=phase, restarts=restarts,
+        id=rid, component=component, slot=slot, revision=1, phase=phase, restarts=restarts,
         last_exit=exit_, usage=usage,
     )  # fmt: skip
 
@@ -92,14 +93,25 @@ def test_gone_replicas_and_deployments_are_forgotten_after_the_retention() -> No
 def test_restart_oom_and_scale_are_marked_once() -> None:
     history = UsageHistory(interval_s=1, retention_s=60)
     history.record(1.0, snap(replica("r1", 100.0)))
-    history.record(2.0, snap(replica("r1", 100.0), replica("r2", 90.0)))  # scaled 1 -> 2
-    history.record(3.0, snap(replica("r1", 10.0, restarts=1, oom_at=2.5), replica("r2", 9.0)))
-    history.record(4.0, snap(replica("r1", 20.0, restarts=1, oom_at=2.5), replica("r2", 9.0)))
+    history.record(2.0, snap(replica("r1", 100.0), replica("r2", 90.0, slot=1)))  # 1 -> 2
+    r2 = replica("r2", 9.0, slot=1)
+    history.record(3.0, snap(replica("r1", 10.0, restarts=1, oom_at=2.5), r2))
+    history.record(4.0, snap(replica("r1", 20.0, restarts=1, oom_at=2.5), r2))
     _, events = history.query("p", "d", since=0)
     kinds = [(e.kind, e.replica, e.at) for e in events]
-    assert kinds == [("scale", "", 2.0), ("restart", "r1", 3.0), ("oom", "r1", 2.5)]
+    assert kinds == [("scale", "", 2.0), ("oom", "r1", 2.5), ("restart", "r1", 3.0)]
     assert events[0].message == "predictor: 1 -> 2 instances"
-    assert "peak 260 MiB" in events[2].message
+    assert "peak 260 MiB" in events[1].message
+
+
+def test_a_replica_restarted_under_a_new_id_is_marked_once_by_its_slot() -> None:
+    history = UsageHistory(interval_s=1, retention_s=60)
+    history.record(1.0, snap(replica("old", 100.0)))
+    exited = replica("old", 100.0, phase=ReplicaPhase.EXITED, oom_at=1.5)
+    history.record(2.0, snap(exited, replica("new", 5.0, restarts=1, oom_at=1.5)))
+    history.record(3.0, snap(replica("new", 6.0, restarts=1, oom_at=1.5)))
+    _, events = history.query("p", "d", since=0)
+    assert [(e.kind, e.at, e.slot) for e in events] == [("oom", 1.5, 0), ("restart", 2.0, 0)]
 
 
 def test_exited_replicas_take_no_samples_and_count_as_scale_down() -> None:

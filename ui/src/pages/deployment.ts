@@ -21,6 +21,16 @@ function conditionsTable(d: DeploymentOut): HTMLElement {
     h("tbody", {}, rows.length ? rows : [h("tr", {}, h("td", { colspan: 4 }, "No conditions reported yet."))]));
 }
 
+function environmentsList(d: DeploymentOut): HTMLElement | string {
+  const entries = Object.entries(d.status.environments ?? {});
+  if (!entries.length) return "";
+  return h("ul", { class: "environments", "aria-label": "Environments" }, entries.map(([component, e]) =>
+    h("li", { "data-environment-phase": e.phase ?? "" }, `${component}: ${e.base ?? "server interpreter"} ${e.phase ?? ""}`,
+      e.reused ? " (reused)" : e.build_seconds ? ` (built in ${e.build_seconds.toFixed(1)} s)` : "",
+      e.requirements?.length ? ` · requirements: ${e.requirements.join(", ")}` : "",
+      e.message ? h("pre", { class: e.phase === "FAILED" ? "env-error" : "" }, e.message) : "")));
+}
+
 function exitText(r: ReplicaStatus): string {
   const e = r.last_exit;
   if (!e) return "";
@@ -143,6 +153,7 @@ export async function deploymentPage(ctx: Ctx, main: HTMLElement, name: string):
         h("dt", {}, "Revision"), h("dd", {}, `${d.revision} (applied: ${d.status.observed_revision ?? 0}), changed ${ago(d.updated_at, Date.now())}`),
         h("dt", {}, "V1 endpoint"), h("dd", {}, h("code", {}, d.endpoints.v1 ?? ""))),
       update ? h("p", { class: "progress", role: "status" }, update) : "",
+      environmentsList(d),
       ...(d.status.notes ?? []).map((n) => h("p", { class: "note" }, n)));
     clear(conditions, conditionsTable(d));
     clear(replicas, replicasTable(d));

@@ -41,6 +41,7 @@ class SampleOut(BaseModel):
 class ReplicaUsageOut(BaseModel):
     replica: str
     component: str
+    slot: int = Field(description="The instance slot; a restarted replica keeps its slot.")
     requests: Resources | None = Field(description="What it requested (cores, MiB, GPUs).")
     limits: Resources | None = Field(description="What it may use (cores, MiB, GPUs).")
     restarts: int
@@ -53,6 +54,7 @@ class UsageEventOut(BaseModel):
     kind: str = Field(description="oom, restart or scale.")
     component: str
     replica: str = Field(description="Empty for a component-wide event (scale).")
+    slot: int | None = Field(description="The instance slot; null for a scale event.")
     message: str
 
 
@@ -100,6 +102,7 @@ def deployment_usage(
             ReplicaUsageOut(
                 replica=r.replica,
                 component=r.component,
+                slot=r.slot,
                 requests=r.requests,
                 limits=r.limits,
                 restarts=r.restarts,
@@ -118,7 +121,12 @@ def deployment_usage(
         ],
         events=[
             UsageEventOut(
-                at=e.at, kind=e.kind, component=e.component, replica=e.replica, message=e.message
+                at=e.at,
+                kind=e.kind,
+                component=e.component,
+                replica=e.replica,
+                slot=e.slot,
+                message=e.message,
             )
             for e in events
         ],
