@@ -25,6 +25,7 @@ from prometheus_client.multiprocess import mark_process_dead
 
 from shipyard.api.app import create_app
 from shipyard.api.services import Services
+from shipyard.api.usage_history import UsageHistory, sample_forever
 from shipyard.backends import capacity, processes
 from shipyard.backends.gpus import GpuInventory
 from shipyard.backends.limits import detect_enforcer
@@ -193,6 +194,7 @@ def banner(settings: ServerSettings, key: str | None) -> str:
     lines = [
         "Shipyard is running",
         f"  API       {api}/api/v1   (OpenAPI: {api}/openapi.json, docs: {api}/docs)",
+        f"  web UI    {api}/ui/",
         f"  gateway   http://{settings.bind}:{settings.gateway_port}   (KServe V1 and V2)",
         f"  data      {settings.home}",
     ]
@@ -218,7 +220,8 @@ async def serve(settings: ServerSettings) -> None:
     check_ports_free(settings)
     services = build_services(settings)
     key = bootstrap_key(services.store, settings.api_key_file)
-    app = create_app(services)
+    history = UsageHistory()
+    app = create_app(services, usage_history=history)
     config = uvicorn.Config(
         app,
         host=settings.bind,
@@ -232,6 +235,7 @@ async def serve(settings: ServerSettings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
     gateway = asyncio.create_task(_supervise_gateway(settings, services.internal_token))
+    sampler = asyncio.create_task(sample_forever(history, services.controller.snapshot))
     try:
         api = asyncio.create_task(server.serve())
         while not server.started and not api.done():
@@ -241,7 +245,8 @@ async def serve(settings: ServerSettings) -> None:
         await api
     finally:
         gateway.cancel()
-        await asyncio.gather(gateway, return_exceptions=True)
+        sampler.cancel()
+        await asyncio.gather(gateway, sampler, return_exceptions=True)
         services.store.close()
 
 
