@@ -19,8 +19,9 @@ import pytest
 import uv
 
 from shipyard.backends.docker.bootstrap import DEFAULT_TAG, BootstrapRequest, bootstrap
-from shipyard.backends.docker.engine import DockerEngine, EngineError
+from shipyard.backends.docker.engine import EngineError
 from shipyard.backends.docker.images import ImageBuilder
+from shipyard.backends.docker.sdk import DockerEngine
 
 REPO = Path(__file__).resolve().parents[3]
 SCRIPT = REPO / ".ci" / "docker.sh"

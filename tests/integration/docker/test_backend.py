@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from shipyard.backends.docker.backend import DockerBackend, scope_of
-from shipyard.backends.docker.engine import DockerEngine
 from shipyard.backends.docker.images import ImageBuilder
+from shipyard.backends.docker.sdk import DockerEngine
 from shipyard.backends.protocol import Health
 from tests.integration.docker.helpers import replica_spec, wait_health
 

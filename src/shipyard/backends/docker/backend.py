@@ -24,22 +24,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import stat
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 
 from shipyard.backends import processes
-from shipyard.backends.docker.engine import ContainerRequest, ContainerState, Engine, Mount
-from shipyard.backends.docker.images import ImageBuilder, ImageRecipe
+from shipyard.backends.docker.containers import (
+    ENFORCEMENT,
+    L,
+    applied,
+    container_name,
+    container_request,
+    readable_by_all,
+    ref_from,
+)
+from shipyard.backends.docker.engine import ContainerState, Engine
+from shipyard.backends.docker.images import ImageBuilder, ImageBuildFailed, ImageRecipe
 from shipyard.backends.docker.recipes import recipe_for
 from shipyard.backends.gpus import GpuInventory
-from shipyard.backends.limits.modes import THREAD_VARS, thread_count
 from shipyard.backends.limits.usage import OOM_REASON, oom_message
 from shipyard.backends.protocol import (
     Health,
@@ -53,11 +59,6 @@ from shipyard.errors import ShipyardError
 from shipyard.spec.capacity import Capacity
 from shipyard.spec.status import ReplicaExit
 
-MIB = 1024 * 1024
-PORT = 8080  # inside the container
-MODELS = "/mnt/models"
-L = "io.shipyard."  # label prefix
-ENFORCEMENT = "docker"
 _KEPT_LINES = 500
 
 
@@ -113,78 +114,6 @@ class DockerBackend:
 
     # -- start ------------------------------------------------------------------------------
 
-    def labels(self, spec: ReplicaSpec, port: int) -> dict[str, str]:
-        return {
-            f"{L}scope": self._scope,
-            f"{L}role": "replica",
-            f"{L}project": spec.project_id,
-            f"{L}deployment": spec.deployment_id,
-            f"{L}deployment-name": spec.deployment_name,
-            f"{L}component": spec.component,
-            f"{L}slot": str(spec.slot),
-            f"{L}revision": str(spec.revision),
-            f"{L}template": spec.template,
-            f"{L}replica": spec.replica_id,
-            f"{L}port": str(port),
-            f"{L}started-at": f"{time.time():.3f}",
-            f"{L}requests": spec.resources.requests.model_dump_json(),
-            f"{L}limits": spec.resources.limits.model_dump_json(),
-        }
-
-    @staticmethod
-    def command(spec: ReplicaSpec) -> list[str]:
-        cmd = ["python", "-m", "shipyard.runtime", "--host", "0.0.0.0", "--port", str(PORT)]
-        cmd += ["--component", spec.component, "--name", spec.deployment_name]
-        cmd += ["--framework", spec.framework]
-        if spec.script_file:
-            cmd += ["--script", f"{MODELS}/{spec.script_file}"]
-        batching = spec.batching
-        if batching is not None and batching.enabled:
-            cmd += ["--max-batch-size", str(batching.batch_size)]
-            cmd += ["--max-latency-ms", f"{batching.latency_ms:g}"]
-            cmd += ["--batch-timeout-s", f"{batching.timeout_s:g}"]
-        return cmd
-
-    @staticmethod
-    def environment(spec: ReplicaSpec, gpus: list[str]) -> dict[str, str]:
-        """The replica's variables (contract section 1), at the container's paths."""
-        env = dict.fromkeys(THREAD_VARS, str(thread_count(spec.resources.limits)))
-        env.update(
-            {
-                "MODEL_FILES_PATH": MODELS,
-                "ARTIFACT_FILES_PATH": MODELS,
-                "DEPLOYMENT_NAME": spec.deployment_name,
-                "DEPLOYMENT_VERSION": str(spec.revision),
-                "MODEL_NAME": spec.model_name,
-                "MODEL_VERSION": str(spec.model_version),
-                "SCRIPT_PATH": f"{MODELS}/{spec.script_file}" if spec.script_file else "",
-                "IS_TRANSFORMER": "true" if spec.component == "transformer" else "false",
-                "SHIPYARD_REPLICA_ID": spec.replica_id,
-                "CUDA_VISIBLE_DEVICES": ",".join(gpus),
-            }
-        )
-        return env
-
-    def request(
-        self, spec: ReplicaSpec, image: str, port: int, gpus: list[str]
-    ) -> ContainerRequest:
-        limits = spec.resources.limits  # fixed resources: request = limit on DOCKER
-        return ContainerRequest(
-            name=f"shipyard-{spec.replica_id}",
-            image=image,
-            command=self.command(spec),
-            env=self.environment(spec, gpus),
-            labels={**self.labels(spec, port), f"{L}gpus": ",".join(gpus)},
-            user="10001:10001",
-            nano_cpus=round(limits.cores * 1e9) if limits.cores > 0 else None,
-            memory_bytes=limits.memory * MIB if limits.memory > 0 else None,
-            gpus=tuple(gpus),
-            publish={PORT: (self._host, port)},
-            mounts=(Mount(str(spec.model_dir), MODELS),),
-            read_only=True,
-            tmpfs={"/tmp": "rw,nosuid,nodev,size=64m"},
-        )
-
     async def start(self, spec: ReplicaSpec) -> ReplicaRef:
         recipe = recipe_for(spec, self._base_image, self._index_url)
         gpus = self._gpus.allocate(spec.replica_id, spec.resources.limits.gpus)
@@ -199,7 +128,7 @@ class DockerBackend:
             url=f"http://{self._host}:{port}",
             started_at=time.time(),
             extra={
-                "container": f"shipyard-{spec.replica_id}",
+                "container": container_name(spec.replica_id),
                 "image": self._images.tag(recipe),
                 "requests": spec.resources.requests.model_dump_json(),
                 "limits": spec.resources.limits.model_dump_json(),
@@ -222,11 +151,12 @@ class DockerBackend:
         try:
             await asyncio.to_thread(readable_by_all, spec.model_dir)
             image = await asyncio.to_thread(self._images.ensure, recipe, on_line)
-            state = await asyncio.to_thread(self._engine.run, self.request(spec, image, port, gpus))
+            wanted = container_request(spec, image, self._scope, (self._host, port), gpus)
+            state = await asyncio.to_thread(self._engine.run, wanted)
             replica.container = state.id
             replica.applied = applied(state)
         except ShipyardError as exc:
-            reason = "ImageBuildFailed" if "image" in type(exc).__name__.lower() else "StartError"
+            reason = "ImageBuildFailed" if isinstance(exc, ImageBuildFailed) else "StartError"
             replica.failure = ReplicaExit(reason=reason, message=exc.message, at=_now())
         except Exception as exc:  # never lost: the replica reports it as its exit
             replica.failure = ReplicaExit(
@@ -343,7 +273,7 @@ class DockerBackend:
         )
         refs = []
         for state in found:
-            ref = _ref_from(state, self._host)
+            ref = ref_from(state, self._host)
             if ref is None:
                 continue
             refs.append(ref)
@@ -388,56 +318,6 @@ class DockerBackend:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._client.aclose()
-
-
-def _ref_from(state: ContainerState, host: str) -> ReplicaRef | None:
-    labels = state.labels
-    try:
-        port = state.ports.get(f"{PORT}/tcp") or int(labels[f"{L}port"])
-        return ReplicaRef(
-            replica_id=labels[f"{L}replica"],
-            deployment_id=labels[f"{L}deployment"],
-            component=labels[f"{L}component"],
-            slot=int(labels[f"{L}slot"]),
-            revision=int(labels[f"{L}revision"]),
-            template=labels[f"{L}template"],
-            url=f"http://{host}:{port}",
-            started_at=float(labels[f"{L}started-at"]),
-            extra={
-                "container": state.name,
-                "requests": labels.get(f"{L}requests", ""),
-                "limits": labels.get(f"{L}limits", ""),
-                "gpus": labels.get(f"{L}gpus", ""),
-                "enforcement": ENFORCEMENT,
-            },
-        )
-    except (KeyError, ValueError):
-        return None
-
-
-def readable_by_all(folder: Path) -> None:
-    """Let the container's user (uid 10001) read the model files it mounts: add ``o+rX``
-    (a no-op with the usual umask; the data directory above stays 0700 on the host)."""
-    for path in [folder, *folder.rglob("*")]:
-        mode = path.stat().st_mode
-        wanted = mode | stat.S_IROTH | (stat.S_IXOTH if path.is_dir() else 0)
-        if wanted != mode:
-            path.chmod(wanted)
-
-
-def applied(state: ContainerState) -> str:
-    """The limits the engine reports for a container, in the status's units."""
-    cores = state.nano_cpus / 1e9 if state.nano_cpus else None
-    if cores is None and state.cpu_quota > 0 and state.cpu_period > 0:
-        cores = state.cpu_quota / state.cpu_period
-    cpu = f"{cores:g} cores" if cores else "no CPU limit"
-    memory = f"{state.memory_bytes // MIB} MiB" if state.memory_bytes else "no memory limit"
-    swap = (
-        "no swap"
-        if state.memory_swap_bytes and state.memory_swap_bytes == state.memory_bytes
-        else f"swap limit {state.memory_swap_bytes // MIB} MiB"
-    )
-    return f"engine applied {cpu}, {memory} ({swap})"
 
 
 def _now() -> datetime:
