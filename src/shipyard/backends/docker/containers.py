@@ -2,10 +2,10 @@
 
 The container request carries the exact limit (request = limit on DOCKER: ``NanoCpus``, memory
 with the same swap limit, GPUs as device requests), the safe defaults (uid 10001, no
-capabilities, ``no-new-privileges``, read-only root with a small ``/tmp`` tmpfs, the default
-bridge, the port published on one host address), the model files read-only at
-``/mnt/models`` and labels naming scope, project, deployment, component, revision and replica,
-from which :func:`ref_from` rebuilds the handle after a server restart.
+capabilities, ``no-new-privileges``, at most 1024 processes, read-only root with a small
+``/tmp`` tmpfs, the default bridge, the port published on one host address), the model files
+read-only at ``/mnt/models`` and labels naming scope, project, deployment, component, revision
+and replica, from which :func:`ref_from` rebuilds the handle after a server restart.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ MODELS = "/mnt/models"
 L = "io.shipyard."  # label prefix
 ENFORCEMENT = "docker"
 RUNTIME_USER = "10001:10001"
+PIDS_LIMIT = 1024  # processes and threads: ample for thread pools, stops a fork bomb
 
 
 def container_name(replica_id: str) -> str:
@@ -104,6 +105,7 @@ def container_request(
         mounts=(Mount(str(spec.model_dir), MODELS),),
         read_only=True,
         tmpfs={"/tmp": "rw,nosuid,nodev,size=64m"},
+        pids_limit=PIDS_LIMIT,
     )
 
 

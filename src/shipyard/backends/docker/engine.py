@@ -47,6 +47,7 @@ class ContainerRequest:
     read_only: bool = True
     tmpfs: dict[str, str] = field(default_factory=dict)
     network: str | None = None  # None: the engine's default bridge
+    pids_limit: int | None = None  # most processes and threads in the container
     working_dir: str | None = None
 
 

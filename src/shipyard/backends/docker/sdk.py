@@ -145,6 +145,7 @@ class DockerEngine:
                 read_only=request.read_only,
                 tmpfs=request.tmpfs or None,
                 network=request.network,
+                pids_limit=request.pids_limit,
                 working_dir=request.working_dir,
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],

@@ -81,7 +81,7 @@ def test_the_container_gets_the_exact_limit_and_the_safe_defaults(tmp_path: Path
     wanted = container_request(spec(tmp_path), "img:1", "scope-1", ("127.0.0.1", 4100), [])
     assert wanted.nano_cpus == 500_000_000
     assert wanted.memory_bytes == 200 * MIB  # swap limit = memory: no swap
-    assert wanted.user == "10001:10001" and wanted.read_only
+    assert wanted.user == "10001:10001" and wanted.read_only and wanted.pids_limit == 1024
     assert wanted.publish == {8080: ("127.0.0.1", 4100)}
     assert wanted.network is None  # the engine's bridge, never the host network
     assert [(m.source, m.target, m.read_only) for m in wanted.mounts] == [
