@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import uv
 import uvicorn
 from prometheus_client.multiprocess import mark_process_dead
 
@@ -27,6 +28,9 @@ from shipyard.api.app import create_app
 from shipyard.api.services import Services
 from shipyard.api.usage_history import UsageHistory, sample_forever
 from shipyard.backends import capacity, processes
+from shipyard.backends.docker.backend import DockerBackend, scope_of
+from shipyard.backends.docker.images import ImageBuilder
+from shipyard.backends.docker.sdk import DockerEngine
 from shipyard.backends.gpus import GpuInventory
 from shipyard.backends.limits import detect_enforcer
 from shipyard.backends.local import LocalBackend
@@ -70,6 +74,29 @@ def node_capacity(settings: ServerSettings, gpus: GpuInventory) -> Capacity:
         cores=settings.node_cores or capacity.detect_cores(),
         memory=settings.node_memory_mb or capacity.detect_memory_mib(),
         gpus=len(gpus.devices),
+    )
+
+
+def docker_backend(settings: ServerSettings, gpus: GpuInventory) -> DockerBackend:
+    """The DOCKER serving tool's backend (the engine is only contacted once it is used)."""
+    engine = DockerEngine(settings.docker_host)
+    images = ImageBuilder(
+        engine=engine,
+        uv_binary=Path(uv.find_uv_bin()),
+        uv_cache=settings.resolved_uv_cache_dir,
+        work_dir=settings.run_dir / "image-builds",
+        registry=settings.image_registry,
+        scope=scope_of(str(settings.home)),
+        ca_bundle=settings.resolved_docker_ca_bundle,
+    )
+    return DockerBackend(
+        engine=engine,
+        images=images,
+        scope=scope_of(str(settings.home)),
+        capacity=node_capacity(settings, gpus),
+        gpus=gpus,
+        base_image=settings.docker_base_image,
+        index_url=settings.index_url,
     )
 
 

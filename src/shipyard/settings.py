@@ -120,6 +120,30 @@ class ServerSettings(BaseSettings):
     log_level: str = "info"
     """Log level of the server processes."""
 
+    docker_host: str | None = None
+    """Docker engine of the DOCKER serving tool (``unix:///path/docker.sock``,
+    ``tcp://host:2376``); default: ``DOCKER_HOST``, else the engine's default socket."""
+
+    image_registry: str | None = None
+    """Registry that DOCKER environment images are tagged for, pushed to after a build and
+    pulled from when another server built them (``host:port``); default: none, images stay in
+    the engine."""
+
+    docker_base_image: str = "python:3.11-slim"
+    """Image of components with no environment on DOCKER (the catalogue's bare base); make
+    it with ``shipyard images bootstrap`` where no registry is reachable."""
+
+    docker_ca_bundle: Path | None = None
+    """CA certificates the DOCKER image builds trust to reach the package index (mounted
+    into the build container only); default: the system bundle when there is one."""
+
+    @property
+    def resolved_docker_ca_bundle(self) -> Path | None:
+        if self.docker_ca_bundle is not None:
+            return self.docker_ca_bundle
+        system = Path("/etc/ssl/certs/ca-certificates.crt")
+        return system if system.is_file() else None
+
     @property
     def resolved_gateway_workers(self) -> int:
         if self.gateway_workers is not None:
