@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -143,6 +144,41 @@ class ServerSettings(BaseSettings):
             return self.docker_ca_bundle
         system = Path("/etc/ssl/certs/ca-certificates.crt")
         return system if system.is_file() else None
+
+    # KUBERNETES and KSERVE serving tools (docs/kubernetes.md)
+    kube_config: Path | None = None
+    """Kubeconfig file of the cluster; default: ``$KUBECONFIG`` or ``~/.kube/config``."""
+
+    kube_context: str | None = None
+    """Context of the kubeconfig to use; default: its current context."""
+
+    kube_in_cluster: bool = False
+    """Use the pod's service account instead of a kubeconfig (the server runs in the cluster)."""
+
+    kube_namespace: str = "shipyard-{project}"
+    """Namespace of a project's objects; ``{project}`` is the project's name. A fixed name puts
+    every project in one namespace (objects are told apart by labels)."""
+
+    kube_shipyard_url: str | None = None
+    """Shipyard's API as pods reach it (init containers download model files from it), e.g.
+    ``http://shipyard.shipyard-system:8470``; required to deploy on a cluster."""
+
+    kube_external_url: str | None = None
+    """Where the gateway reaches a component when the server runs outside the cluster: a
+    template with ``{service}`` and ``{namespace}`` (KUBERNETES), e.g.
+    ``http://{service}.{namespace}.example.com``; default: cluster DNS
+    (``http://{service}.{namespace}.svc.cluster.local``). KSERVE uses the InferenceService's
+    own URL from its status."""
+
+    kube_image_pull_secret: str | None = None
+    """Secret (type kubernetes.io/dockerconfigjson) pods pull the runtime images with."""
+
+    kube_api_attempts: int = Field(default=5, ge=1)
+    """Tries of one call to the Kubernetes API on a conflict (409) or a server error (5xx)."""
+
+    kserve_deployment_mode: Literal["Serverless", "RawDeployment", "Standard"] = "Serverless"
+    """KServe's deployment mode: Serverless (Knative; scale-to-zero) or Standard/RawDeployment
+    (plain Deployments; minimum 1 instance)."""
 
     @property
     def resolved_gateway_workers(self) -> int:

@@ -51,3 +51,9 @@ def test_script_path_env_is_used_and_relative_scripts_resolve_in_the_model_dir(t
 def test_unknown_framework_is_a_usage_error():
     with pytest.raises(SystemExit):
         parse_config(["--framework", "torch"], {})
+
+
+def test_kserves_transformer_arguments_are_accepted():
+    argv = ["--component", "transformer", "--predictor_host", "iris-predictor.ns"]
+    config = parse_config([*argv, "--model_name", "iris", "--http_port", "8081"], environ={})
+    assert (config.name, config.port, config.component) == ("iris", 8081, "transformer")

@@ -20,6 +20,7 @@ from shipyard.api.schemas import (
     RevisionOut,
 )
 from shipyard.api.services import Services
+from shipyard.backends.cluster.preview import preview
 from shipyard.controller.environments import base_of, environment_request
 from shipyard.controller.scheduling import never_fits
 from shipyard.errors import AlreadyExists, Conflict, InvalidSpec, NotFound
@@ -69,9 +70,14 @@ def _check(svc: Services, project_id: str, spec: DeploymentSpec, *, dry_run: boo
     _check_against_registry(svc, project_id, spec)
 
 
-def _dry_run(svc: Services, record: DeploymentRecord, message: str) -> DeploymentOut:
+def _dry_run(
+    svc: Services, record: DeploymentRecord, message: str, project: str = ""
+) -> DeploymentOut:
     status = DeploymentStatus(message=f"dry run: {message}; nothing was stored")
-    return DeploymentOut.of(record, status, svc.gateway_url, dry_run=True)
+    out = DeploymentOut.of(record, status, svc.gateway_url, dry_run=True)
+    objects = preview(svc.settings, project, record.spec, deployment_id=record.id)
+    resolution = out.resolution.model_copy(update={"objects": objects})
+    return out.model_copy(update={"resolution": resolution})
 
 
 def _check_against_registry(svc: Services, project_id: str, spec: DeploymentSpec) -> None:
@@ -128,7 +134,7 @@ def create_deployment(
             id="", project_id=who.project.id, name=spec.name, spec=spec, revision=0,
             active=body.start, deleting=False, created_at=now, updated_at=now,
         )  # fmt: skip
-        return _dry_run(svc, record, "the spec is valid")
+        return _dry_run(svc, record, "the spec is valid", who.project.name)
     try:
         existing = svc.store.get_deployment(who.project.id, spec.name)
     except NotFound:
@@ -174,7 +180,7 @@ def _replace_spec(
     if dry_run:
         revision = record.revision + (spec != record.spec)
         proposed = record.model_copy(update={"spec": spec, "revision": revision})
-        return _dry_run(svc, proposed, "the new spec is valid")
+        return _dry_run(svc, proposed, "the new spec is valid", who.project.name)
     if spec == record.spec:
         return _out(svc, record)
     updated = svc.store.update_spec(record.id, spec, author=who.project.name, reason=reason)
