@@ -52,8 +52,8 @@ class Tracked:
             cpu_cores=max(0.0, cores) if cores is not None else None,
             memory_mb=_mib(used.memory_bytes),
             memory_peak_mb=_mib(used.memory_peak_bytes),
-            requests=resources.requests if resources else None,
-            limits=resources.limits if resources else None,
+            requests=used.requests or (resources.requests if resources else None),
+            limits=used.limits or (resources.limits if resources else None),
             enforcement=used.enforcement,
             cpus=list(used.cpus),
         )

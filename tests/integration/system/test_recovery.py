@@ -119,3 +119,34 @@ def test_a_failed_deployment_stopped_fixed_and_started_runs(node: Server, model)
         api.post("/deployments/oom-stop/start").raise_for_status()
         at(api, "oom-stop", "RUNNING", 2)
         assert stays_running(node, api, "oom-stop")["revision"] == 2
+
+
+def test_each_replica_shows_the_limits_it_runs_with_through_a_rollout(node: Server, model) -> None:
+    """Issue 15, bug 4: an old replica mid-rollout shows its own cgroup's limits, not the new
+    spec's; ``ready_at`` is filled."""
+    first = spec("limits-shown", model, 512)
+    first["predictor"]["resources"]["limits"]["cores"] = 0.25
+    second = spec("limits-shown", model, 512)
+    second["predictor"]["resources"]["limits"]["cores"] = 1.5
+    wanted = {1: 0.25, 2: 1.5}
+    seen: list[tuple[int, float]] = []
+
+    def check(revision: int):
+        status = state_of(api, "limits-shown")
+        for replica in status["replicas"]:
+            usage = replica["usage"]
+            if usage and usage["limits"] and usage["enforcement"].startswith("cgroup"):
+                seen.append((replica["revision"], usage["limits"]["cores"]))
+        ready = [r for r in status["replicas"] if r["phase"] == "READY"]
+        done = status["state"] == "RUNNING" and status["observed_revision"] == revision
+        return status if done and [r["revision"] for r in ready] == [revision] else None
+
+    with node.client() as api:
+        api.post("/deployments", json={"spec": first}).raise_for_status()
+        running = wait_until(lambda: check(1), 120, "revision 1 running", step=0.1)
+        [replica] = running["replicas"]
+        assert replica["ready_at"] is not None and replica["ready_at"] >= replica["started_at"]
+        api.put("/deployments/limits-shown", json={"spec": second}).raise_for_status()
+        wait_until(lambda: check(2), 120, "revision 2 running alone", step=0.1)
+    assert {revision for revision, _ in seen} == {1, 2}, seen
+    assert all(cores == wanted[revision] for revision, cores in seen), seen

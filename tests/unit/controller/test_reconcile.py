@@ -393,3 +393,24 @@ async def test_stopping_a_failed_deployment_forgives_its_failures(world) -> None
     backend.set_health(next(iter(backend.replicas)), Health.READY)
     await settle(controller, 1)
     assert store.statuses[dep].state is DeploymentState.RUNNING
+
+
+async def test_a_replicas_status_shows_the_limits_it_runs_with_not_the_specs(world) -> None:
+    from shipyard.backends.protocol import UsageSample
+    from shipyard.spec.resources import Resources
+
+    store, backend, clock, controller = world
+    wanted = PredictorResources(requests=Resources(0.25, 64), limits=Resources(1.5, 512))
+    dep = store.add("iris", 1, resources=wanted)
+    await settle(controller, 1)
+    [replica] = backend.replicas.values()
+    held = Resources(0.25, 128)  # what its cgroup holds, read back by the backend
+    replica.usage = UsageSample(
+        cpu_seconds=1.0, memory_bytes=1 << 20, memory_peak_bytes=1 << 20, limits=held
+    )
+    clock.now += 5
+    await settle(controller, 1)
+    [status] = store.statuses[dep].replicas
+    assert status.usage is not None and status.usage.limits == held
+    assert status.usage.requests == wanted.requests  # not read back: the spec's
+    assert status.ready_at is not None and status.started_at is not None
