@@ -53,8 +53,9 @@ class Admission:
     async def admit(self, deployments: dict[str, Managed], starts: list[StartReplica]) -> None:
         """Start every planned replica that may start now."""
         for managed in deployments.values():
-            for state in managed.components.values():
-                state.unschedulable = []
+            if managed.tool is None or isinstance(self._backends.find(managed.tool), ReplicaShape):
+                for state in managed.components.values():
+                    state.unschedulable = []
         allocated: dict[ServingTool, Demand] = {}
         for managed in deployments.values():
             for tracked in managed.replicas.values():
