@@ -77,8 +77,7 @@ class ServerSettings(BaseSettings):
 
     gateway_workers: int | None = Field(default=None, ge=1)
     """Gateway processes sharing its port (the kernel spreads connections among them); default:
-    1 up to 2 CPUs (measured: a second one gains ~5% there, its CPU competes with the replicas),
-    then one per 2 CPUs, at most 4."""
+    one per 2 CPUs, at least 2 (so one that dies is never an outage), at most 4."""
 
     node_cores: float | None = None
     """Cores the LOCAL backend may hand out to replica requests; default: detected (the CPUs
@@ -185,7 +184,7 @@ class ServerSettings(BaseSettings):
         if self.gateway_workers is not None:
             return self.gateway_workers
         cpus = os.cpu_count() or 1
-        return 1 if cpus <= 2 else min(4, cpus // 2)
+        return max(2, min(4, cpus // 2))  # two at least: one dying is never an outage
 
     @property
     def resolved_database_url(self) -> str:

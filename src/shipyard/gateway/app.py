@@ -79,6 +79,8 @@ class GatewayApp:
         self._cold: ColdStarts | None = None
         self._bundler: Bundler | None = None
         self.traffic = Traffic()
+        self.table_ready = asyncio.Event()
+        """Set once a routing table published by the control plane is held."""
         self._server = {
             Action.LIVE: self.live,
             Action.SERVER_READY: self.ready,
@@ -159,6 +161,7 @@ class GatewayApp:
                 self._sync = self._forwarder = self._cold = self._bundler = None
 
     def _table_applied(self, table: RoutingTable, cold: ColdStarts) -> None:
+        self.table_ready.set()
         self._metrics.table_applied(table.version)
         cold.table_changed()
 

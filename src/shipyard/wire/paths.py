@@ -10,6 +10,7 @@ is accepted wherever ``GET`` is.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -99,6 +100,7 @@ def _compile(template: str) -> re.Pattern[str]:
 _COMPILED = tuple((_compile(e.template), e) for e in ENDPOINTS)
 
 
+@functools.lru_cache(maxsize=4096)
 def match(method: str, path: str) -> Call | WrongMethod | None:
     """The endpoint a request names.
 
@@ -108,7 +110,8 @@ def match(method: str, path: str) -> Call | WrongMethod | None:
 
     Returns:
         The call; :class:`WrongMethod` if the path exists for other methods only; None if no
-        endpoint has this path.
+        endpoint has this path. Answers are immutable and remembered for the most recent
+        paths (a deployment's requests repeat theirs).
     """
     wanted = "GET" if method == "HEAD" else method
     allowed: list[str] = []

@@ -51,6 +51,8 @@ class World:
     version: int = 1
     deployments: list[dict[str, Any]] = field(default_factory=list)
     control_up: bool = True
+    reachable: bool = True
+    """False: the control plane's connections are refused (it crashed)."""
     hits: Counter[str] = field(default_factory=Counter)
     received: list[httpx.Request] = field(default_factory=list)
     """What replicas received, as httpx requests (for their url, headers and content)."""
@@ -104,6 +106,9 @@ class World:
             await asyncio.sleep(0.05)
         if host == "broken":
             return streamed(500, b'{"error": "user code raised"}', "application/json")
+        if host == "meta":  # a replica's V2 metadata: no tensors of its own
+            body = {"name": "iris", "versions": ["4"], "platform": "sklearn", "inputs": []}
+            return streamed(200, json.dumps({**body, "outputs": []}).encode(), "application/json")
         stage = request.headers.get("x-shipyard-stage")
         if request.url.path == BUNDLE_PATH:
             return self.bundle(host, request)
@@ -135,6 +140,8 @@ class World:
     async def handle(self, request: httpx.Request) -> httpx.Response:
         """The control plane, behind an httpx MockTransport."""
         assert request.url.host == "control"
+        if not self.reachable:
+            raise httpx.ConnectError("connection refused", request=request)
         return await self.control(request)
 
     async def control(self, request: httpx.Request) -> httpx.Response:
@@ -369,7 +376,7 @@ async def test_traffic_is_reported_to_the_control_plane(world):
             await gateway.post("/v1/models/iris:predict", json={}, headers=AUTH_A)
         for _ in range(200):
             reports = [d for t in world.traffic for d in t["deployments"]]
-            if any(d["requests"] == 3 for d in reports):
+            if any(d["requests"] == 3 and d["in_flight"] == 0 for d in reports):
                 break
             await asyncio.sleep(0.01)
     last = next(d for d in reversed(reports) if d["name"] == "iris")
