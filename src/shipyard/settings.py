@@ -110,6 +110,12 @@ class ServerSettings(BaseSettings):
     offline: bool = False
     """Never touch the network for environments: only uv's cache and ``find_links``."""
 
+    torch_backend: str = "auto"
+    """Which build of PyTorch-family packages (torch, torchvision, ...) environments get: uv's
+    ``--torch-backend`` (``auto``: the CUDA build matching this machine's driver, the CPU build
+    where no GPU is present, both from PyTorch's own index; ``cpu``, ``cu126``, ...). Empty:
+    whatever the package index serves (PyPI's Linux wheels are the CUDA builds)."""
+
     uv_cache_dir: Path | None = None
     """uv's package cache, from which environments are hardlinked; default
     ``$SHIPYARD_HOME/cache/uv`` (on the same filesystem as the environments)."""

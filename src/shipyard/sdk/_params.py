@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.errors import InvalidSpec
 from shipyard.sdk._invalid import field_errors
-from shipyard.sdk._resources import PredictorResources, Resources
+from shipyard.sdk._resources import PredictorResources, editable
 from shipyard.spec import resources as spec
+from shipyard.spec.overlay import ResourceChange
 from shipyard.spec.units import millicpus_to_cores
 from shipyard.spec.validation import FieldError
 
@@ -91,19 +92,8 @@ class DeploymentParams(BaseModel):
         """Predictor resources with these parameters applied over ``base`` (None = defaults).
 
         ``cpu`` and ``memory`` set the request and the limit alike (Fiddler reserves them);
-        ``replicas`` sets ``num_instances``; GPUs and anything unset keep ``base``'s values.
+        ``replicas`` sets ``num_instances``; GPUs and anything unset keep ``base``'s values
+        (the one overlay rule, ``shipyard.spec.overlay``).
         """
-        res = base if base is not None else PredictorResources()
-
-        def apply(r: spec.Resources) -> Resources:
-            return Resources(
-                cores=self.cores if self.cores is not None else r.cores,
-                memory=self.memory if self.memory is not None else r.memory,
-                gpus=r.gpus,
-            )
-
-        return PredictorResources(
-            num_instances=self.replicas if self.replicas is not None else res.num_instances,
-            requests=apply(res.requests),
-            limits=apply(res.limits),
-        )
+        change = ResourceChange.reserved(self.cores, self.memory, self.replicas)
+        return change.apply(editable(base, PredictorResources))

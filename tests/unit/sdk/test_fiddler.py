@@ -24,7 +24,11 @@ from shipyard.errors import (
 )
 from shipyard.spec.status import DeploymentState
 
-pytestmark = pytest.mark.unit
+pytestmark = [
+    pytest.mark.unit,
+    # Fiddler's image names are aliases: each use warns (test_an_image_alias_warns checks it)
+    pytest.mark.filterwarnings("ignore:.*is an alias:shipyard.sdk._resolution.ShipyardWarning"),
+]
 
 PROJECT_ID = "example_project"
 MODEL_ID = "example_model"
@@ -69,6 +73,16 @@ def calls(fake: Any) -> list[tuple[str, str]]:
 
 
 # -- the seed example ----------------------------------------------------------------------
+
+
+def test_an_image_alias_warns(client: Any, fiddler_dir: Path) -> None:
+    params = fdl.DeploymentParams(image_uri=IMAGE, cpu=250, memory=512, replicas=1)
+    with pytest.warns(shipyard.ShipyardWarning) as caught:
+        client.add_model_artifact(PROJECT_ID, MODEL_ID, "model_dir/", deployment_params=params)
+    (warning,) = [str(w.message) for w in caught]
+    assert f"predictor.environment: {IMAGE} is an alias" in warning
+    assert "scikit-learn==1.1.1" in warning
+    assert f"shipyard environments show {IMAGE}" in warning
 
 
 def test_seed_example_runs_as_written(fake: Any, client: Any, fiddler_dir: Path) -> None:

@@ -162,9 +162,24 @@ def test_get_logs_prints_and_returns(fake, deployment: Deployment, capsys) -> No
     ]
     assert deployment.get_logs(tail=2) == ["line 3", "line 4"]
     assert capsys.readouterr().out == "line 3\nline 4\n"
-    assert fake.requests[-1].url.params["component"] == "predictor"
+    logs = [r for r in fake.requests if r.url.path.endswith("/logs")]
+    assert logs[-1].url.params["component"] == "predictor"
     with pytest.raises(InvalidInput, match="unknown component"):
         deployment.get_logs(component="router")
+
+
+def test_logs_show_the_current_replicas_unless_asked_for_all(
+    fake, deployment: Deployment, capsys
+) -> None:
+    fake.logs["iris"] = [
+        {"replica": "gone-1", "stream": "stdout", "line": "OOMKilled long ago"},
+        {"replica": "r0", "stream": "stdout", "line": "ready"},
+    ]
+    assert [x.line for x in deployment.read_logs()] == ["ready"]
+    everything = deployment.read_logs(current_only=False)
+    assert [x.replica for x in everything] == ["gone-1", "r0"]
+    assert deployment.get_logs(current_only=False) == ["OOMKilled long ago", "ready"]
+    assert capsys.readouterr().out == "[gone-1] OOMKilled long ago\n[r0] ready\n"
 
 
 def test_predict_inputs_go_to_the_gateway(fake, deployment: Deployment) -> None:
