@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shipyard.api.routes.usage import fresh_lines
-from shipyard.api.usage_history import UsageHistory, sample_forever
+from shipyard.api.usage_history import MAX_REPLICAS, UsageHistory, sample_forever
 from shipyard.spec.resources import Resources
 from shipyard.spec.status import (
     DeploymentStatus,
@@ -78,6 +78,16 @@ def test_samples_per_replica_are_bounded_by_the_retention() -> None:
     replicas, _ = history.query("p", "d", since=0)
     assert len(replicas[0].samples) == 11
     assert replicas[0].samples[-1].at == 999.0
+
+
+def test_replicas_per_deployment_are_bounded_forgetting_gone_ones_first() -> None:
+    history = UsageHistory(interval_s=1, retention_s=3600)
+    for t in range(MAX_REPLICAS + 50):  # a crash loop: a new replica id every second
+        history.record(float(t), snap(replica("steady", 1.0), replica(f"crash-{t}", 1.0, slot=1)))
+    replicas, _ = history.query("p", "d", since=0)
+    ids = {r.replica for r in replicas}
+    assert len(ids) == MAX_REPLICAS
+    assert "steady" in ids and f"crash-{MAX_REPLICAS + 49}" in ids and "crash-0" not in ids
 
 
 def test_gone_replicas_and_deployments_are_forgotten_after_the_retention() -> None:
