@@ -149,7 +149,7 @@ def _by_replica(
     svc: Services, deployment_id: str, component: str, tail: int
 ) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for entry in svc.backend.logs(deployment_id, component, tail):
+    for entry in svc.controller.logs(deployment_id, component, tail):
         out.setdefault(entry.replica_id, []).append(entry.line)
     return out
 
