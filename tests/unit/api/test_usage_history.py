@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shipyard.api.routes.usage import fresh_lines
+from shipyard.api.routes.usage import FollowSlots, fresh_lines
 from shipyard.api.usage_history import MAX_REPLICAS, UsageHistory, sample_forever
+from shipyard.errors import NotReady
 from shipyard.spec.resources import Resources
 from shipyard.spec.status import (
     DeploymentStatus,
@@ -185,3 +186,14 @@ async def test_sampler_records_on_every_tick_and_survives_a_failing_snapshot() -
 )
 def test_fresh_lines(before: list[str], after: list[str], fresh: list[str]) -> None:
     assert fresh_lines(before, after) == fresh
+
+
+def test_follow_slots_are_bounded_and_given_back() -> None:
+    slots = FollowSlots(limit=2)
+    slots.take()
+    slots.take()
+    with pytest.raises(NotReady, match="2 log follows are open"):
+        slots.take()
+    slots.give_back()
+    slots.take()
+    assert slots.open == 2
