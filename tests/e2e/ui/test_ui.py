@@ -295,6 +295,17 @@ def test_phone_width_keeps_the_navigation_and_the_list_readable(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400, f"the page scrolls sideways on a phone ({width}px)"
     shot(page, "12-phone")
+    for route, name in (("deployments/simple", "12-phone-deployment"), ("deployments/new", None)):
+        page.goto(f"{server.api}/ui/#/{route}")
+        expect(page.locator("main h1")).to_be_visible()
+        if name:
+            expect(page.locator('.chart[data-metric="memory"]').first).to_be_visible()
+        else:
+            page.get_by_role("button", name="Advanced options").click()
+            name = "12-phone-form"
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 400, f"{route} scrolls sideways on a phone ({width}px)"
+        shot(page, name)
 
 
 def test_delete_asks_for_confirmation(page: Page, server: Server, api: httpx.Client) -> None:
