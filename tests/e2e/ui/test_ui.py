@@ -246,6 +246,25 @@ def test_an_oom_kill_shows_in_the_instances_and_is_marked_on_the_memory_chart(
     api.delete("/deployments/hog")
 
 
+def test_scaling_an_autoscaled_deployment_changes_its_range(
+    page: Page, server: Server, api: httpx.Client, echo_model: dict
+) -> None:
+    scaling = {"min_instances": 1, "max_instances": 2}
+    deploy(api, "auto", echo_model, script_file="predictor.py", scaling=scaling)
+    sign_in(page, server)
+    page.goto(f"{server.api}/ui/#/deployments/auto")
+    expect(page.locator("[data-counts]")).to_have_text("predictor 1/1-2", timeout=RUNNING)
+    page.get_by_label("Predictor maximum instances").fill("3")
+    page.get_by_role("button", name="Scale predictor").click()
+    expect(page.locator('tr[data-revision="2"]')).to_contain_text("max_instances: 2 -> 3")
+    expect(page.locator("[data-counts]")).to_contain_text("1-3")
+    page.get_by_label("Predictor minimum instances").fill("-1")
+    page.get_by_role("button", name="Scale predictor").click()
+    expect(page.get_by_role("status").first).to_contain_text("whole numbers")
+    assert api.get("/deployments/auto").json()["revision"] == 2
+    api.delete("/deployments/auto")
+
+
 def test_keyboard_only_sign_in_and_navigation(page: Page, server: Server) -> None:
     page.goto(f"{server.api}/ui/")
     page.keyboard.type(server.key)  # the key field has the focus
