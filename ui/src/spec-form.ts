@@ -104,3 +104,16 @@ export function withInstances<T extends { predictor: { resources?: object }; tra
   if (part) part.resources = { ...(part.resources ?? {}), num_instances: instances };
   return copy;
 }
+
+/** A copy of `spec` with an autoscaled component's instance range changed. */
+export function withScalingRange<T extends { predictor: { scaling?: object | null }; transformer?: { scaling?: object | null } | null }>(
+  spec: T,
+  component: "predictor" | "transformer",
+  min: number,
+  max: number,
+): T {
+  const copy = structuredClone(spec);
+  const part = component === "predictor" ? copy.predictor : copy.transformer;
+  if (part?.scaling) part.scaling = { ...part.scaling, min_instances: min, max_instances: max };
+  return copy;
+}

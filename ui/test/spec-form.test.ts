@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildSpec, convert, flatten, placeProblems, withInstances } from "../src/spec-form";
+import { buildSpec, convert, flatten, placeProblems, withInstances, withScalingRange } from "../src/spec-form";
 
 describe("convert", () => {
   it("turns numbers into numbers and keeps what is not one as typed", () => {
@@ -76,5 +76,14 @@ describe("withInstances", () => {
     expect(scaled.predictor.resources).toEqual({ num_instances: 3, limits: { cores: 1 } });
     expect(spec.predictor.resources.num_instances).toBe(1);
     expect(withInstances(spec, "transformer", 2).transformer).toBeNull();
+  });
+});
+
+describe("withScalingRange", () => {
+  it("changes an autoscaled component's range and leaves a fixed one alone", () => {
+    const spec = { predictor: { scaling: { min_instances: 1, max_instances: 2, target: 5 } }, transformer: { scaling: null } };
+    expect(withScalingRange(spec, "predictor", 0, 4).predictor.scaling).toEqual({ min_instances: 0, max_instances: 4, target: 5 });
+    expect(withScalingRange(spec, "transformer", 0, 4).transformer.scaling).toBeNull();
+    expect(spec.predictor.scaling.max_instances).toBe(2);
   });
 });

@@ -58,6 +58,7 @@ def create_app(
     )
     app.state.services = services
     app.state.usage = usage_history or UsageHistory()
+    app.state.log_followers = usage.FollowSlots()
     errors.install(app)
     docs.install(app)
     routers = (

@@ -6,8 +6,9 @@ last ``DeploymentStatus`` of every deployment) and appends one sample per live r
 OOM kills, restarts and scale changes as events. ``sample_forever`` is the task the composition
 root (``shipyard.server``) runs to feed it; the routes in ``api.routes.usage`` read it.
 
-Bounded: at most ``retention_s / interval_s`` samples per replica and ``MAX_EVENTS`` events per
-deployment; replicas and deployments not seen for ``retention_s`` are forgotten. Kept in memory
+Bounded: at most ``retention_s / interval_s`` samples per replica, ``MAX_REPLICAS`` replicas and
+``MAX_EVENTS`` events per deployment, ``MAX_DEPLOYMENTS`` deployments; replicas and deployments
+not seen for ``retention_s`` are forgotten. Kept in memory
 only (it starts empty after a server restart).
 """
 
@@ -30,6 +31,7 @@ DEFAULT_INTERVAL_S = 2.0
 DEFAULT_RETENTION_S = 3600.0
 MAX_EVENTS = 500
 MAX_DEPLOYMENTS = 2000
+MAX_REPLICAS = 200  # series kept per deployment (a crash loop makes a new replica id per start)
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,8 @@ class UsageHistory:
     def _record_replica(self, series: DeploymentSeries, at: float, replica: ReplicaStatus) -> None:
         known = series.replicas.get(replica.id)
         if known is None:
+            if len(series.replicas) >= MAX_REPLICAS:
+                self._drop_oldest_gone(series)
             known = series.replicas[replica.id] = ReplicaSeries(
                 replica.id, replica.component, deque(maxlen=self._per_replica), replica.slot
             )
@@ -156,6 +160,12 @@ class UsageHistory:
             known.samples.append(
                 UsageSample(at, usage.cpu_cores, usage.memory_mb, usage.memory_peak_mb)
             )
+
+    @staticmethod
+    def _drop_oldest_gone(series: DeploymentSeries) -> None:
+        """Forget the replica seen longest ago (live ones last) to make room for a new one."""
+        oldest = min(series.replicas.values(), key=lambda r: (r.live, r.last_seen))
+        del series.replicas[oldest.replica]
 
     @staticmethod
     def _mark_exit(series: DeploymentSeries, known: ReplicaSeries, replica: ReplicaStatus) -> None:

@@ -98,6 +98,10 @@ def test_docker_shows_its_warning_and_refuses_a_transformer_before_submitting(
     expect(warning).to_contain_text(re.compile("limit", re.I))
     expect(page.locator("#resolution")).to_contain_text("What DOCKER applies")
     shot(page, "05-form-docker-warning")
+    page.get_by_label("Serving tool").select_option("KUBERNETES")
+    limits = field_problems(page, "predictor.resources.limits.cores")
+    expect(limits).to_contain_text("is not applied")
+    page.get_by_label("Serving tool").select_option("DOCKER")
     page.get_by_label("Add a transformer").check()
     page.get_by_label("Transformer script").select_option("transformer.py")
     expect(page.locator(".deploy-form .error").first).to_contain_text("transformer")
@@ -242,6 +246,25 @@ def test_an_oom_kill_shows_in_the_instances_and_is_marked_on_the_memory_chart(
     api.delete("/deployments/hog")
 
 
+def test_scaling_an_autoscaled_deployment_changes_its_range(
+    page: Page, server: Server, api: httpx.Client, echo_model: dict
+) -> None:
+    scaling = {"min_instances": 1, "max_instances": 2}
+    deploy(api, "auto", echo_model, script_file="predictor.py", scaling=scaling)
+    sign_in(page, server)
+    page.goto(f"{server.api}/ui/#/deployments/auto")
+    expect(page.locator("[data-counts]")).to_have_text("predictor 1/1-2", timeout=RUNNING)
+    page.get_by_label("Predictor maximum instances").fill("3")
+    page.get_by_role("button", name="Scale predictor").click()
+    expect(page.locator('tr[data-revision="2"]')).to_contain_text("max_instances: 2 -> 3")
+    expect(page.locator("[data-counts]")).to_contain_text("1-3")
+    page.get_by_label("Predictor minimum instances").fill("-1")
+    page.get_by_role("button", name="Scale predictor").click()
+    expect(page.get_by_role("status").first).to_contain_text("whole numbers")
+    assert api.get("/deployments/auto").json()["revision"] == 2
+    api.delete("/deployments/auto")
+
+
 def test_keyboard_only_sign_in_and_navigation(page: Page, server: Server) -> None:
     page.goto(f"{server.api}/ui/")
     page.keyboard.type(server.key)  # the key field has the focus
@@ -291,6 +314,17 @@ def test_phone_width_keeps_the_navigation_and_the_list_readable(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400, f"the page scrolls sideways on a phone ({width}px)"
     shot(page, "12-phone")
+    for route, name in (("deployments/simple", "12-phone-deployment"), ("deployments/new", None)):
+        page.goto(f"{server.api}/ui/#/{route}")
+        expect(page.locator("main h1")).to_be_visible()
+        if name:
+            expect(page.locator('.chart[data-metric="memory"]').first).to_be_visible()
+        else:
+            page.get_by_role("button", name="Advanced options").click()
+            name = "12-phone-form"
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 400, f"{route} scrolls sideways on a phone ({width}px)"
+        shot(page, name)
 
 
 def test_delete_asks_for_confirmation(page: Page, server: Server, api: httpx.Client) -> None:

@@ -52,6 +52,11 @@ async def test_never_serves_outside_its_folder(tmp_path: Path) -> None:
     (tmp_path / "secret.txt").write_text("secret")
     assert resolve_file(built, "../secret.txt") is None
     assert resolve_file(built, "") == (built / "index.html").resolve()
+    for hostile in ("/etc/passwd", "a\x00b", "a" * 5000, "x/" * 300, "assets/../../secret.txt"):
+        assert resolve_file(built, hostile) is None
     async with client_for(built) as client:
         answer = await client.get("/ui/..%2Fsecret.txt")
+        nul = await client.get("/ui/a%00b.js")
+        long = await client.get("/ui/" + "a" * 5000 + ".js")
     assert "secret" not in answer.text
+    assert nul.status_code == 404 and long.status_code == 404

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shipyard.api.routes.usage import fresh_lines
-from shipyard.api.usage_history import UsageHistory, sample_forever
+from shipyard.api.routes.usage import FollowSlots, fresh_lines
+from shipyard.api.usage_history import MAX_REPLICAS, UsageHistory, sample_forever
+from shipyard.errors import NotReady
 from shipyard.spec.resources import Resources
 from shipyard.spec.status import (
     DeploymentStatus,
@@ -78,6 +79,16 @@ def test_samples_per_replica_are_bounded_by_the_retention() -> None:
     replicas, _ = history.query("p", "d", since=0)
     assert len(replicas[0].samples) == 11
     assert replicas[0].samples[-1].at == 999.0
+
+
+def test_replicas_per_deployment_are_bounded_forgetting_gone_ones_first() -> None:
+    history = UsageHistory(interval_s=1, retention_s=3600)
+    for t in range(MAX_REPLICAS + 50):  # a crash loop: a new replica id every second
+        history.record(float(t), snap(replica("steady", 1.0), replica(f"crash-{t}", 1.0, slot=1)))
+    replicas, _ = history.query("p", "d", since=0)
+    ids = {r.replica for r in replicas}
+    assert len(ids) == MAX_REPLICAS
+    assert "steady" in ids and f"crash-{MAX_REPLICAS + 49}" in ids and "crash-0" not in ids
 
 
 def test_gone_replicas_and_deployments_are_forgotten_after_the_retention() -> None:
@@ -175,3 +186,14 @@ async def test_sampler_records_on_every_tick_and_survives_a_failing_snapshot() -
 )
 def test_fresh_lines(before: list[str], after: list[str], fresh: list[str]) -> None:
     assert fresh_lines(before, after) == fresh
+
+
+def test_follow_slots_are_bounded_and_given_back() -> None:
+    slots = FollowSlots(limit=2)
+    slots.take()
+    slots.take()
+    with pytest.raises(NotReady, match="2 log follows are open"):
+        slots.take()
+    slots.give_back()
+    slots.take()
+    assert slots.open == 2

@@ -8,7 +8,7 @@ import { clear, errorText, field, h } from "../dom";
 import { ago, cores, mib, readyDesired } from "../format";
 import { href } from "../routes";
 import type { DeploymentOut, ReplicaStatus, RevisionOut, UsageOut } from "../types";
-import { withInstances } from "../spec-form";
+import { withInstances, withScalingRange } from "../spec-form";
 import { stateBadge } from "./deployments";
 import { logsPanel } from "./logs";
 import { predictionPanel } from "./predict";
@@ -112,21 +112,37 @@ export async function deploymentPage(ctx: Ctx, main: HTMLElement, name: string):
   function renderScale(d: DeploymentOut) {
     if (scaleBox.dataset.revision === String(d.revision)) return; // keep what the user is typing
     scaleBox.dataset.revision = String(d.revision);
-    const parts: ["predictor" | "transformer", number][] = [["predictor", d.spec.predictor.resources?.num_instances ?? 1]];
-    if (d.spec.transformer) parts.push(["transformer", d.spec.transformer.resources?.num_instances ?? 1]);
-    clear(scaleBox, ...parts.map(([component, n]) => {
-      const box = h("input", { type: "number", min: 0, step: 1, value: n, name: `scale-${component}`, inputmode: "numeric" });
+    const parts: ("predictor" | "transformer")[] = d.spec.transformer ? ["predictor", "transformer"] : ["predictor"];
+    clear(scaleBox, ...parts.map((component) => scaleControl(d, component)));
+  }
+
+  function wholeNumbers(...values: number[]): boolean {
+    if (values.every((v) => Number.isInteger(v) && v >= 0)) return true;
+    notice.className = "notice error";
+    notice.textContent = "Instances must be whole numbers, 0 or more.";
+    return false;
+  }
+
+  function scaleControl(d: DeploymentOut, component: "predictor" | "transformer"): HTMLElement {
+    const part = component === "predictor" ? d.spec.predictor : d.spec.transformer;
+    const title = `${component[0].toUpperCase()}${component.slice(1)}`;
+    const number = (name: string, value: number) => h("input", { type: "number", min: 0, step: 1, value, name, inputmode: "numeric" });
+    const scaling = part?.scaling;
+    if (scaling) {
+      const lo = number(`scale-${component}-min`, scaling.min_instances ?? 1);
+      const hi = number(`scale-${component}-max`, scaling.max_instances ?? 1);
       const apply = h("button", { type: "button", onclick: () => {
-        const wanted = Number(box.value);
-        if (!Number.isInteger(wanted) || wanted < 0) {
-          notice.className = "notice error";
-          notice.textContent = "Instances must be a whole number, 0 or more.";
-          return;
-        }
-        void act(`Scale ${component} to ${wanted}`, () => ctx.api.put(path, { spec: withInstances(d.spec, component, wanted) }));
+        const [min, max] = [Number(lo.value), Number(hi.value)];
+        if (wholeNumbers(min, max)) void act(`Autoscale ${component} between ${min} and ${max}`, () => ctx.api.put(path, { spec: withScalingRange(d.spec, component, min, max) }));
       } }, `Scale ${component}`);
-      return h("div", { class: "inline" }, field(`${component[0].toUpperCase()}${component.slice(1)} instances`, box), apply);
-    }));
+      return h("div", { class: "inline" }, field(`${title} minimum instances`, lo), field(`${title} maximum instances`, hi), apply);
+    }
+    const box = number(`scale-${component}`, part?.resources?.num_instances ?? 1);
+    const apply = h("button", { type: "button", onclick: () => {
+      const wanted = Number(box.value);
+      if (wholeNumbers(wanted)) void act(`Scale ${component} to ${wanted}`, () => ctx.api.put(path, { spec: withInstances(d.spec, component, wanted) }));
+    } }, `Scale ${component}`);
+    return h("div", { class: "inline" }, field(`${title} instances`, box), apply);
   }
 
   async function refresh() {

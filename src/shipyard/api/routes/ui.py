@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 DEFAULT_UI_DIR = Path(__file__).resolve().parents[1] / "ui_static"
+MAX_PATH = 512  # longer asset paths are not ours
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -34,9 +35,14 @@ The REST API works without it: see <a href="/docs">/docs</a>.</p>"""
 def resolve_file(folder: Path, path: str) -> Path | None:
     """The file ``path`` names inside ``folder`` (``""`` = index.html), or None when it is
     missing or would lie outside the folder."""
+    if len(path) > MAX_PATH or "\x00" in path:
+        return None
     root = folder.resolve()
-    target = (root / (path or "index.html")).resolve()
-    if not target.is_relative_to(root) or not target.is_file():
+    try:
+        target = (root / (path or "index.html")).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            return None
+    except (OSError, ValueError):  # a name too long for the file system, and the like
         return None
     return target
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from shipyard.api.deps import CallerDep, ServicesDep
 from shipyard.api.services import Services
 from shipyard.api.usage_history import UsageHistory
-from shipyard.errors import InvalidSpec, NotFound
+from shipyard.errors import InvalidSpec, NotFound, NotReady
 from shipyard.spec.deployment import Component
 from shipyard.spec.resources import Resources
 from shipyard.store import DeploymentRecord
@@ -29,6 +29,27 @@ router = APIRouter(tags=["deployments"])
 FOLLOW_POLL_S = 0.5
 FOLLOW_WINDOW = 500  # lines per replica read on every poll
 MAX_FOLLOW_S = 900.0  # a follow ends after this long; the client may follow again
+MAX_FOLLOWERS = 64  # log follows open at once on this server
+
+
+class FollowSlots:
+    """How many log follows may be open at once (each polls the log files twice a second)."""
+
+    def __init__(self, limit: int = MAX_FOLLOWERS) -> None:
+        self.limit = limit
+        self.open = 0
+
+    def take(self) -> None:
+        """Take a slot, or raise ``NotReady`` (503) when all are taken."""
+        if self.open >= self.limit:
+            raise NotReady(
+                f"{self.open} log follows are open, the most this server allows: close one, "
+                "or read the last lines with GET /deployments/{name}/logs?tail=N"
+            )
+        self.open += 1
+
+    def give_back(self) -> None:
+        self.open -= 1
 
 
 class SampleOut(BaseModel):
@@ -157,6 +178,17 @@ def _by_replica(
 async def _follow(
     request: Request, svc: Services, deployment_id: str, component: str, tail: int
 ) -> AsyncIterator[bytes]:
+    slots: FollowSlots = request.app.state.log_followers
+    try:
+        async for chunk in _follow_lines(request, svc, deployment_id, component, tail):
+            yield chunk
+    finally:
+        slots.give_back()
+
+
+async def _follow_lines(
+    request: Request, svc: Services, deployment_id: str, component: str, tail: int
+) -> AsyncIterator[bytes]:
     seen = await asyncio.to_thread(_by_replica, svc, deployment_id, component, FOLLOW_WINDOW)
     for replica, lines in seen.items():
         for line in lines[-tail:] if tail else []:
@@ -189,6 +221,7 @@ def follow_logs(
     record = _visible(svc, who.project.id, name)
     if component not in {c.value for c in Component}:
         raise InvalidSpec(f"component {component!r} is invalid: use predictor or transformer")
+    request.app.state.log_followers.take()
     stream = _follow(request, svc, record.id, component, tail)
     return StreamingResponse(
         stream, media_type="application/x-ndjson", headers={"Cache-Control": "no-store"}
