@@ -1,0 +1,199 @@
+"""Apply, stop, delete and adopt the objects of one deployment on a cluster (both cluster tools).
+
+One pass of ``apply``: the namespace exists; the anchor ConfigMap is applied first (its uid owns
+everything else); the model Secret is created once per model version (a fresh short-lived token
+only then, never on every pass); the rendered objects are validated and applied (server-side
+apply: unchanged objects are no-ops); objects of the deployment that the rendering no longer has
+(an HPA after autoscaling was removed) are deleted. A revision that only changes instances or
+scaling keeps the pod template's revision, so it patches ``replicas`` and rolls nothing.
+
+``delete`` removes every object carrying the deployment's labels (the anchor last) and nothing
+else; after a server restart ``adopt`` lists the anchors, so deployments are found again by
+their labels instead of being created twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from shipyard.backends.cluster import common, naming, schemas
+from shipyard.backends.cluster.inputs import ClusterTarget, OwnerRef, RenderInput
+from shipyard.backends.kubernetes.client import ClusterApi, ClusterUnavailable
+from shipyard.spec.deployment import Component, DeploymentSpec
+
+Json = dict[str, Any]
+Renderer = Callable[[RenderInput, str | None], list[Json]]
+OWNED_KINDS = ("HorizontalPodAutoscaler", "Service", "Deployment", "InferenceService", "Secret")
+MODEL_ANNOTATION = "shipyard.dev/model"
+
+
+class ModelTokens(Protocol):
+    """Mints the short-lived, read-only token an init container downloads one model version
+    with (scoped to that version's archive)."""
+
+    def mint(self, project_id: str, model_name: str, model_version: int) -> str: ...
+
+
+@dataclass(frozen=True)
+class ClusterDeployment:
+    """One deployment as a cluster backend applies it."""
+
+    deployment_id: str
+    project_id: str
+    revision: int
+    spec: DeploymentSpec
+    target: ClusterTarget
+    images: dict[Component, str]
+    framework: str | None = None
+    stopped: bool = False
+
+
+@dataclass(frozen=True)
+class Adopted:
+    """A deployment found on the cluster by its anchor (after a restart)."""
+
+    deployment_id: str
+    name: str
+    namespace: str
+    revision: int
+    stopped: bool
+
+
+def template_key(spec: DeploymentSpec) -> str:
+    """Hash of what a spec's pods run: everything but instance counts and autoscaling."""
+    data = spec.model_dump(mode="json")
+    for part in ("predictor", "transformer"):
+        if data.get(part):
+            data[part]["scaling"] = None
+            data[part]["resources"]["num_instances"] = None
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _key(obj: Json) -> tuple[str, str]:
+    return obj["kind"], obj["metadata"]["name"]
+
+
+class ClusterEngine:
+    """The object bookkeeping shared by the KUBERNETES and KSERVE backends (blocking calls)."""
+
+    def __init__(self, api: ClusterApi, render: Renderer, tokens: ModelTokens) -> None:
+        self.api = api
+        self._render = render
+        self._tokens = tokens
+        self._applied: dict[str, str] = {}  # deployment id -> hash of what was applied last
+        self.failures: dict[str, str] = {}  # deployment id -> why its last apply failed
+
+    def apply(self, d: ClusterDeployment) -> list[Json]:
+        """Make the cluster hold ``d``'s objects; the objects as applied.
+
+        Raises:
+            ClusterUnavailable: The API kept failing (also kept in ``failures`` for the status,
+                until an apply of the deployment succeeds).
+        """
+        try:
+            objects = self._apply(d)
+        except ClusterUnavailable as exc:
+            self.failures[d.deployment_id] = exc.message
+            raise
+        self.failures.pop(d.deployment_id, None)
+        return objects
+
+    def _input(self, d: ClusterDeployment, anchor: Json | None) -> RenderInput:
+        key = template_key(d.spec)
+        template_revision = d.revision
+        if anchor is not None:
+            data = anchor.get("data") or {}
+            if data.get("template") == key and data.get("template-revision", "").isdigit():
+                template_revision = int(data["template-revision"])
+        return RenderInput(
+            deployment_id=d.deployment_id,
+            project_id=d.project_id,
+            revision=d.revision,
+            spec=d.spec,
+            target=d.target,
+            images=d.images,
+            framework=d.framework,
+            stopped=d.stopped,
+            template_revision=template_revision,
+        )
+
+    def _apply(self, d: ClusterDeployment) -> list[Json]:
+        ns = d.target.namespace
+        self.api.ensure_namespace(ns)
+        anchor_name = common.anchor_name(self._input(d, None))
+        live_anchor = self.api.get("ConfigMap", ns, anchor_name)
+        inp = self._input(d, live_anchor)
+        anchor = common.anchor(inp)
+        anchor["data"]["template"] = template_key(d.spec)
+        stored = self.api.apply(schemas.validate_all([anchor])[0])
+        uid = (stored.get("metadata") or {}).get("uid")
+        if uid:
+            inp = replace(inp, owner=OwnerRef("v1", "ConfigMap", anchor_name, str(uid)))
+        objects = schemas.validate_all(self._render(inp, None))
+        digest = hashlib.sha256(json.dumps(objects, sort_keys=True).encode()).hexdigest()
+        if self._applied.get(d.deployment_id) == digest:
+            return objects
+        for obj in objects[1:]:  # the anchor is applied above
+            if obj["kind"] == "Secret":
+                self._apply_secret(d, inp, obj)
+            else:
+                self.api.apply(obj)
+        self._prune(inp, {_key(o) for o in objects})
+        self._applied[d.deployment_id] = digest
+        return objects
+
+    def _apply_secret(self, d: ClusterDeployment, inp: RenderInput, obj: Json) -> None:
+        """Create the model Secret with a fresh token, only when the model version changed."""
+        model = f"{d.spec.predictor.model_name}:{d.spec.predictor.model_version}"
+        live = self.api.get("Secret", inp.target.namespace, obj["metadata"]["name"])
+        if (
+            live is not None
+            and (live["metadata"].get("annotations") or {}).get(MODEL_ANNOTATION) == model
+        ):
+            return
+        p = d.spec.predictor
+        token = self._tokens.mint(d.project_id, p.model_name, p.model_version)
+        secret = common.model_secret(inp, token)
+        secret["metadata"]["annotations"][MODEL_ANNOTATION] = model
+        self.api.apply(schemas.validate_all([secret])[0])
+
+    def _prune(self, inp: RenderInput, keep: set[tuple[str, str]]) -> None:
+        labels = naming.selector(inp.deployment_id)
+        for kind in OWNED_KINDS:
+            for obj in self.api.list(kind, inp.target.namespace, labels):
+                if _key({**obj, "kind": kind}) not in keep:
+                    self.api.delete(kind, inp.target.namespace, obj["metadata"]["name"])
+
+    def delete(self, deployment_id: str, namespace: str) -> int:
+        """Delete every object of the deployment (the anchor last); how many were deleted."""
+        labels = naming.selector(deployment_id)
+        deleted = 0
+        for kind in (*OWNED_KINDS, "ConfigMap"):
+            for obj in self.api.list(kind, namespace, labels):
+                deleted += self.api.delete(kind, namespace, obj["metadata"]["name"])
+        self._applied.pop(deployment_id, None)
+        self.failures.pop(deployment_id, None)
+        return deleted
+
+    def adopt(self, namespace: str | None = None) -> list[Adopted]:
+        """Deployments whose anchors exist (every namespace when ``namespace`` is None)."""
+        found = []
+        labels = {naming.MANAGED_BY: naming.MANAGER}
+        for anchor in self.api.list("ConfigMap", namespace, labels):
+            meta, data = anchor.get("metadata") or {}, anchor.get("data") or {}
+            if "deployment-id" not in data:
+                continue
+            found.append(
+                Adopted(
+                    deployment_id=data["deployment-id"],
+                    name=(meta.get("labels") or {}).get(naming.DEPLOYMENT_NAME, ""),
+                    namespace=str(meta.get("namespace", "")),
+                    revision=int(data.get("revision", "0") or 0),
+                    stopped=data.get("stopped") == "true",
+                )
+            )
+        return found
