@@ -255,12 +255,14 @@ def component_view(
     ready = sum(1 for p in pods if p.ready)
     looping = _first(pods, lambda p: p.crash_looping)
     ok = ready >= desired and looping is None and not extra_problem
-    if desired == 0:
-        msg = "scaled to zero"
-    elif looping is not None:
+    if looping is not None:
         msg = f"pod {looping.name}: {looping.message or looping.problem}"
+    elif extra_problem:
+        msg = extra_problem
+    elif desired == 0:
+        msg = "scaled to zero"
     else:
-        msg = extra_problem or f"{ready}/{desired} pods ready"
+        msg = f"{ready}/{desired} pods ready"
     ready_condition = _condition(
         ConditionType.READY,
         ok,

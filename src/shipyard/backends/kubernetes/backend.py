@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
+from typing import Any
 
 from shipyard.backends.cluster import kubernetes as render_kubernetes
-from shipyard.backends.cluster import naming, observe
-from shipyard.backends.cluster.observe import ComponentView
+from shipyard.backends.cluster import naming
+from shipyard.backends.cluster.observe import ComponentView, PodView, component_view, pod_view
 from shipyard.backends.cluster.quantities import cpu_cores, memory_bytes
 from shipyard.backends.kubernetes.client import ApiError, ClusterApi
 from shipyard.backends.kubernetes.engine import (
@@ -22,11 +23,13 @@ from shipyard.backends.kubernetes.engine import (
     ClusterDeployment,
     ClusterEngine,
     ModelTokens,
+    Renderer,
 )
 from shipyard.backends.protocol import LogLine
 from shipyard.spec.deployment import Component
 from shipyard.spec.status import ReplicaUsage
 
+Json = dict[str, Any]
 CONTAINER = "runtime"
 CLUSTER_DNS = "http://{service}.{namespace}.svc.cluster.local"
 NO_METRICS = "the cluster has no metrics API (install metrics-server): usage is unknown"
@@ -52,11 +55,18 @@ class ClusterView:
 class KubernetesBackend:
     """Runs whole components of KUBERNETES deployments (the component shape)."""
 
+    container = CONTAINER  # the runtime's container in each pod (for its logs)
+
     def __init__(
-        self, api: ClusterApi, tokens: ModelTokens, *, external_url: str | None = None
+        self,
+        api: ClusterApi,
+        tokens: ModelTokens,
+        *,
+        external_url: str | None = None,
+        render: Renderer = render_kubernetes.render,
     ) -> None:
         self.api = api
-        self.engine = ClusterEngine(api, render_kubernetes.render, tokens)
+        self.engine = ClusterEngine(api, render, tokens)
         self._url_template = external_url or CLUSTER_DNS
 
     async def apply(self, deployment: ClusterDeployment) -> None:
@@ -92,26 +102,33 @@ class KubernetesBackend:
         name = naming.component_name(d.spec.name, component)
         live = self.api.get("Deployment", ns, name)
         if live is None:
-            return observe.component_view(component.value, 1, [], "not created yet")
+            return component_view(component.value, 1, [], "not created yet")
         spec, status = live.get("spec") or {}, live.get("status") or {}
         desired = int(spec.get("replicas", status.get("replicas", 1)) or 0)
-        pods = self.api.list("Pod", ns, naming.selector(d.deployment_id, component))
-        events: list[observe.Json] = []
-        if any(observe.pod_view(p, []).scheduled is False for p in pods):
-            events = self.api.list("Event", ns, {})
-        views = [observe.pod_view(p, events) for p in pods]
-        return observe.component_view(component.value, desired, views)
+        return component_view(component.value, desired, self.pod_views(d, component))
+
+    def pod_views(self, d: ClusterDeployment, component: Component) -> list[PodView]:
+        """The pods of ``component`` with their scheduling events (read only when needed)."""
+        pods = self.pods(d, component)
+        events: list[Json] = []
+        if any(pod_view(p, []).scheduled is False for p in pods):
+            events = self.api.list("Event", d.target.namespace, {})
+        return [pod_view(p, events) for p in pods]
 
     def logs(self, d: ClusterDeployment, component: Component, tail: int) -> list[LogLine]:
         """The last ``tail`` lines of each pod of ``component`` (the pod log API)."""
-        return self.pod_logs(d, component, CONTAINER, tail)
+        return self.pod_logs(d, component, self.container, tail)
+
+    def pods(self, d: ClusterDeployment, component: Component) -> list[Json]:
+        """The pods of ``component``, found by the labels Shipyard gave them."""
+        return self.api.list("Pod", d.target.namespace, naming.selector(d.deployment_id, component))
 
     def pod_logs(
         self, d: ClusterDeployment, component: Component, container: str, tail: int
     ) -> list[LogLine]:
         ns = d.target.namespace
         out = []
-        for pod in self.api.list("Pod", ns, naming.selector(d.deployment_id, component)):
+        for pod in self.pods(d, component):
             name = pod["metadata"]["name"]
             try:
                 text = self.api.pod_log(ns, name, container, tail)
