@@ -146,6 +146,10 @@ class ServerSettings(BaseSettings):
     (``http://{service}.{namespace}.svc.cluster.local``). KSERVE uses the InferenceService's
     own URL from its status."""
 
+    kube_runtime_image: str | None = None
+    """Image of Shipyard's runtime for components whose environment has no image of its own
+    (built per environment and pushed to ``SHIPYARD_IMAGE_REGISTRY`` by the image builder)."""
+
     kube_image_pull_secret: str | None = None
     """Secret (type kubernetes.io/dockerconfigjson) pods pull the runtime images with."""
 

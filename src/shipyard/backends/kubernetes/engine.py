@@ -29,6 +29,7 @@ Json = dict[str, Any]
 Renderer = Callable[[RenderInput, str | None], list[Json]]
 OWNED_KINDS = ("HorizontalPodAutoscaler", "Service", "Deployment", "InferenceService", "Secret")
 MODEL_ANNOTATION = "shipyard.dev/model"
+STOP_ANNOTATION = "serving.kserve.io/stop"
 
 
 class ModelTokens(Protocol):
@@ -61,6 +62,7 @@ class Adopted:
     namespace: str
     revision: int
     stopped: bool
+    has_transformer: bool = False
 
 
 def template_key(spec: DeploymentSpec) -> str:
@@ -141,10 +143,27 @@ class ClusterEngine:
             if obj["kind"] == "Secret":
                 self._apply_secret(d, inp, obj)
             else:
-                self.api.apply(obj)
+                self._wake(obj, self.api.apply(obj), objects)
         self._prune(inp, {_key(o) for o in objects})
         self._applied[d.deployment_id] = digest
         return objects
+
+    def _wake(self, obj: Json, stored: Json, objects: list[Json]) -> None:
+        """A Deployment left at 0 replicas by a stop, now under an autoscaler again: an HPA
+        never scales up from 0, so start it at the autoscaler's minimum."""
+        if obj["kind"] != "Deployment" or "replicas" in obj["spec"]:
+            return
+        if (stored.get("spec") or {}).get("replicas") != 0:
+            return
+        name = obj["metadata"]["name"]
+        hpa = next(
+            (o for o in objects if o["kind"] == "HorizontalPodAutoscaler" and _key(o)[1] == name),
+            None,
+        )
+        replicas = hpa["spec"]["minReplicas"] if hpa else 1
+        self.api.patch(
+            "Deployment", obj["metadata"]["namespace"], name, {"spec": {"replicas": replicas}}
+        )
 
     def _apply_secret(self, d: ClusterDeployment, inp: RenderInput, obj: Json) -> None:
         """Create the model Secret with a fresh token, only when the model version changed."""
@@ -187,6 +206,10 @@ class ClusterEngine:
             meta, data = anchor.get("metadata") or {}, anchor.get("data") or {}
             if "deployment-id" not in data:
                 continue
+            try:
+                spec = json.loads(data.get("spec.json", "{}"))
+            except ValueError:
+                spec = {}
             found.append(
                 Adopted(
                     deployment_id=data["deployment-id"],
@@ -194,6 +217,25 @@ class ClusterEngine:
                     namespace=str(meta.get("namespace", "")),
                     revision=int(data.get("revision", "0") or 0),
                     stopped=data.get("stopped") == "true",
+                    has_transformer=bool(spec.get("transformer")),
                 )
             )
         return found
+
+    def stop_in_place(self, deployment_id: str, namespace: str) -> None:
+        """Stop a deployment known only by its labels (adopted): no pod, every object kept."""
+        labels = naming.selector(deployment_id)
+        for obj in self.api.list("HorizontalPodAutoscaler", namespace, labels):
+            self.api.delete("HorizontalPodAutoscaler", namespace, obj["metadata"]["name"])
+        for obj in self.api.list("Deployment", namespace, labels):
+            self.api.patch(
+                "Deployment", namespace, obj["metadata"]["name"], {"spec": {"replicas": 0}}
+            )
+        stop = {"metadata": {"annotations": {STOP_ANNOTATION: "true"}}}
+        for obj in self.api.list("InferenceService", namespace, labels):
+            self.api.patch("InferenceService", namespace, obj["metadata"]["name"], stop)
+        for obj in self.api.list("ConfigMap", namespace, labels):
+            self.api.patch(
+                "ConfigMap", namespace, obj["metadata"]["name"], {"data": {"stopped": "true"}}
+            )
+        self._applied.pop(deployment_id, None)
