@@ -26,6 +26,7 @@ from shipyard.api.app import create_app
 from shipyard.api.services import Services
 from shipyard.backends import capacity, processes
 from shipyard.backends.gpus import GpuInventory
+from shipyard.backends.kubernetes_setup import cluster_backends, model_token_signer
 from shipyard.backends.limits import detect_enforcer
 from shipyard.backends.local import LocalBackend
 from shipyard.backends.registry import BackendRegistry
@@ -91,6 +92,10 @@ def build_services(settings: ServerSettings) -> Services:
     environments = EnvironmentManager(settings)
     backends = BackendRegistry()
     backends.add_replicas(ServingTool.LOCAL, local)
+    model_tokens = model_token_signer(settings)
+    project_names = lambda project_id: store.get_project(project_id).name  # noqa: E731
+    for tool, cluster in cluster_backends(settings, model_tokens, project_names).items():
+        backends.add_components(tool, cluster)
     controller = Controller(
         store=store, backends=backends, settings=settings, environments=environments
     )
@@ -101,6 +106,7 @@ def build_services(settings: ServerSettings) -> Services:
         controller=controller,
         environments=environments,
         internal_token=secrets.token_urlsafe(32),
+        model_tokens=model_tokens,
     )
 
 

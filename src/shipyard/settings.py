@@ -153,6 +153,9 @@ class ServerSettings(BaseSettings):
     kube_image_pull_secret: str | None = None
     """Secret (type kubernetes.io/dockerconfigjson) pods pull the runtime images with."""
 
+    kube_model_token_ttl_s: float = Field(default=86400.0, gt=60)
+    """Lifetime of the token a pod downloads its model version with (re-minted at half-life)."""
+
     kube_api_attempts: int = Field(default=5, ge=1)
     """Tries of one call to the Kubernetes API on a conflict (409) or a server error (5xx)."""
 

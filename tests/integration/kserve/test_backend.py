@@ -31,6 +31,8 @@ REQ, LIM = Resources(cores=1, memory=128, gpus=1), Resources(cores=2, memory=256
 
 
 class Tokens:
+    ttl_s = 3600.0
+
     def __init__(self) -> None:
         self.minted = 0
 

@@ -26,6 +26,7 @@ IMAGE = "registry.example.com/shipyard/runtime:env-1"
 
 
 class Tokens:
+    ttl_s = 3600.0
     """Mints tokens the way the server would, counting them."""
 
     def __init__(self) -> None:
@@ -313,3 +314,15 @@ async def test_usage_comes_from_the_metrics_api_or_says_it_is_missing(cluster, b
     found = await asyncio.to_thread(backend.usage, NS, "iris-predictor-1")
     assert found.usage is not None
     assert (found.usage.cpu_cores, found.usage.memory_mb) == (0.25, 64.0)
+
+
+async def test_the_model_token_is_minted_again_at_half_its_lifetime(cluster, tokens):
+    now = [1000.0]
+    backend = KubernetesBackend(cluster.api, tokens, clock=lambda: now[0])
+    await backend.apply(deployment())
+    await backend.apply(deployment())
+    assert len(tokens.minted) == 1
+    now[0] += tokens.ttl_s / 2 + 1
+    await backend.apply(deployment())
+    assert len(tokens.minted) == 2
+    assert cluster.get("Secret", NS, "iris-model")["stringData"] == {"token": "token-2"}

@@ -28,6 +28,8 @@ IMAGE = "registry.example.com/shipyard/env:abc123"
 
 
 class Tokens:
+    ttl_s = 3600.0
+
     def mint(self, project_id: str, model_name: str, model_version: int) -> str:
         return "t"
 

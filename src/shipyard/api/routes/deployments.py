@@ -67,6 +67,8 @@ def _check(svc: Services, project_id: str, spec: DeploymentSpec, *, dry_run: boo
     if not dry_run:
         problems += backend_errors(spec, svc.controller.tools)
     raise_for(problems)
+    if not dry_run:  # what a cluster tool refuses in its configured mode (dry runs render later)
+        preview(svc.settings, project_id, spec, dry_run=False)
     _check_against_registry(svc, project_id, spec)
 
 

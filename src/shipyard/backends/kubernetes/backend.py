@@ -10,6 +10,8 @@ API, where the cluster has one). Calls block, so they run in worker threads.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -64,9 +66,10 @@ class KubernetesBackend:
         *,
         external_url: str | None = None,
         render: Renderer = render_kubernetes.render,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.api = api
-        self.engine = ClusterEngine(api, render, tokens)
+        self.engine = ClusterEngine(api, render, tokens, clock)
         self._url_template = external_url or CLUSTER_DNS
 
     async def apply(self, deployment: ClusterDeployment) -> None:

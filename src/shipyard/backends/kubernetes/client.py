@@ -26,7 +26,7 @@ import urllib3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from shipyard.errors import BackendUnavailable
+from shipyard.errors import BackendUnavailable, ShipyardError
 from shipyard.settings import ServerSettings
 
 FIELD_MANAGER = "shipyard"
@@ -91,6 +91,26 @@ class ApiError(Exception):
 def connect(settings: ServerSettings) -> k8s.ApiClient:
     """An ``ApiClient`` from the settings: the service account, or a kubeconfig and context."""
     configuration = k8s.Configuration()
+    try:
+        _load(settings, configuration)
+    except (k8s_config.ConfigException, OSError, TypeError, ValueError) as exc:
+        where = (
+            "the pod's service account"
+            if settings.kube_in_cluster
+            else (
+                f"kubeconfig {settings.kube_config or '$KUBECONFIG or ~/.kube/config'}"
+                + (f", context {settings.kube_context}" if settings.kube_context else "")
+            )
+        )
+        raise ShipyardError(
+            f"cannot connect to the cluster with {where}: {exc} (set SHIPYARD_KUBE_CONFIG and "
+            "SHIPYARD_KUBE_CONTEXT, or SHIPYARD_KUBE_IN_CLUSTER=true; or unset "
+            "SHIPYARD_KUBE_SHIPYARD_URL to run without cluster tools)"
+        ) from exc
+    return k8s.ApiClient(configuration)
+
+
+def _load(settings: ServerSettings, configuration: k8s.Configuration) -> None:
     if settings.kube_in_cluster:
         k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     else:
@@ -100,7 +120,6 @@ def connect(settings: ServerSettings) -> k8s.ApiClient:
             context=settings.kube_context,
             client_configuration=configuration,
         )
-    return k8s.ApiClient(configuration)
 
 
 def _status_message(body: bytes) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -29,12 +30,15 @@ Json = dict[str, Any]
 Renderer = Callable[[RenderInput, str | None], list[Json]]
 OWNED_KINDS = ("HorizontalPodAutoscaler", "Service", "Deployment", "InferenceService", "Secret")
 MODEL_ANNOTATION = "shipyard.dev/model"
+REFRESH_ANNOTATION = "shipyard.dev/token-refresh-at"
 STOP_ANNOTATION = "serving.kserve.io/stop"
 
 
 class ModelTokens(Protocol):
     """Mints the short-lived, read-only token an init container downloads one model version
     with (scoped to that version's archive)."""
+
+    ttl_s: float  # lifetime of a token: the Secret gets a new one at half of it
 
     def mint(self, project_id: str, model_name: str, model_version: int) -> str: ...
 
@@ -82,10 +86,18 @@ def _key(obj: Json) -> tuple[str, str]:
 class ClusterEngine:
     """The object bookkeeping shared by the KUBERNETES and KSERVE backends (blocking calls)."""
 
-    def __init__(self, api: ClusterApi, render: Renderer, tokens: ModelTokens) -> None:
+    def __init__(
+        self,
+        api: ClusterApi,
+        render: Renderer,
+        tokens: ModelTokens,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.api = api
         self._render = render
         self._tokens = tokens
+        self._clock = clock
+        self._refresh_at: dict[str, float] = {}  # deployment id -> when to mint a new token
         self._applied: dict[str, str] = {}  # deployment id -> hash of what was applied last
         self.failures: dict[str, str] = {}  # deployment id -> why its last apply failed
 
@@ -136,13 +148,16 @@ class ClusterEngine:
         if uid:
             inp = replace(inp, owner=OwnerRef("v1", "ConfigMap", anchor_name, str(uid)))
         objects = schemas.validate_all(self._render(inp, None))
+        for obj in objects:
+            if obj["kind"] == "Secret" and self._clock() >= self._refresh_at.get(
+                d.deployment_id, 0.0
+            ):
+                self._apply_secret(d, inp, obj)
         digest = hashlib.sha256(json.dumps(objects, sort_keys=True).encode()).hexdigest()
         if self._applied.get(d.deployment_id) == digest:
             return objects
-        for obj in objects[1:]:  # the anchor is applied above
-            if obj["kind"] == "Secret":
-                self._apply_secret(d, inp, obj)
-            else:
+        for obj in objects[1:]:  # the anchor is applied above, the Secret by _apply_secret
+            if obj["kind"] != "Secret":
                 self._wake(obj, self.api.apply(obj), objects)
         self._prune(inp, {_key(o) for o in objects})
         self._applied[d.deployment_id] = digest
@@ -166,19 +181,24 @@ class ClusterEngine:
         )
 
     def _apply_secret(self, d: ClusterDeployment, inp: RenderInput, obj: Json) -> None:
-        """Create the model Secret with a fresh token, only when the model version changed."""
+        """(Re)create the model Secret with a fresh token when the model version changed or
+        half the token's lifetime has passed; otherwise leave it (no token minted per pass)."""
         model = f"{d.spec.predictor.model_name}:{d.spec.predictor.model_version}"
         live = self.api.get("Secret", inp.target.namespace, obj["metadata"]["name"])
-        if (
-            live is not None
-            and (live["metadata"].get("annotations") or {}).get(MODEL_ANNOTATION) == model
-        ):
+        notes = (live or {}).get("metadata", {}).get("annotations") or {}
+        refresh_at = float(notes.get(REFRESH_ANNOTATION, "0") or 0)
+        now = self._clock()
+        if live is not None and notes.get(MODEL_ANNOTATION) == model and now < refresh_at:
+            self._refresh_at[d.deployment_id] = refresh_at
             return
         p = d.spec.predictor
         token = self._tokens.mint(d.project_id, p.model_name, p.model_version)
+        refresh_at = now + self._tokens.ttl_s / 2
         secret = common.model_secret(inp, token)
         secret["metadata"]["annotations"][MODEL_ANNOTATION] = model
+        secret["metadata"]["annotations"][REFRESH_ANNOTATION] = f"{refresh_at:.0f}"
         self.api.apply(schemas.validate_all([secret])[0])
+        self._refresh_at[d.deployment_id] = refresh_at
 
     def _prune(self, inp: RenderInput, keep: set[tuple[str, str]]) -> None:
         labels = naming.selector(inp.deployment_id)
@@ -195,6 +215,7 @@ class ClusterEngine:
             for obj in self.api.list(kind, namespace, labels):
                 deleted += self.api.delete(kind, namespace, obj["metadata"]["name"])
         self._applied.pop(deployment_id, None)
+        self._refresh_at.pop(deployment_id, None)
         self.failures.pop(deployment_id, None)
         return deleted
 
