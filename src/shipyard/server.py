@@ -36,6 +36,7 @@ from shipyard.backends.docker.backend import DockerBackend, scope_of
 from shipyard.backends.docker.images import ImageBuilder
 from shipyard.backends.docker.sdk import DockerEngine
 from shipyard.backends.gpus import GpuInventory
+from shipyard.backends.kubernetes_setup import cluster_backends, model_token_signer
 from shipyard.backends.limits import detect_enforcer
 from shipyard.backends.local import LocalBackend
 from shipyard.backends.registry import BackendRegistry
@@ -141,6 +142,10 @@ def build_services(settings: ServerSettings, token: str | None = None) -> Servic
     environments = EnvironmentManager(settings)
     backends = BackendRegistry()
     backends.add_replicas(ServingTool.LOCAL, local)
+    model_tokens = model_token_signer(settings)
+    project_names = lambda project_id: store.get_project(project_id).name  # noqa: E731
+    for tool, cluster in cluster_backends(settings, model_tokens, project_names).items():
+        backends.add_components(tool, cluster)
     controller = Controller(
         store=store, backends=backends, settings=settings, environments=environments
     )
@@ -151,6 +156,7 @@ def build_services(settings: ServerSettings, token: str | None = None) -> Servic
         controller=controller,
         environments=environments,
         internal_token=token or internal_token(settings),
+        model_tokens=model_tokens,
     )
 
 

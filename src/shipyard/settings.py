@@ -175,8 +175,15 @@ class ServerSettings(BaseSettings):
     (``http://{service}.{namespace}.svc.cluster.local``). KSERVE uses the InferenceService's
     own URL from its status."""
 
+    kube_runtime_image: str | None = None
+    """Image of Shipyard's runtime for components whose environment has no image of its own
+    (built per environment and pushed to ``SHIPYARD_IMAGE_REGISTRY`` by the image builder)."""
+
     kube_image_pull_secret: str | None = None
     """Secret (type kubernetes.io/dockerconfigjson) pods pull the runtime images with."""
+
+    kube_model_token_ttl_s: float = Field(default=86400.0, gt=60)
+    """Lifetime of the token a pod downloads its model version with (re-minted at half-life)."""
 
     kube_api_attempts: int = Field(default=5, ge=1)
     """Tries of one call to the Kubernetes API on a conflict (409) or a server error (5xx)."""

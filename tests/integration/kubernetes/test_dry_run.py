@@ -1,27 +1,44 @@
-"""``--dry-run -o yaml`` on KUBERNETES and KSERVE: the server's objects, printed by the CLI."""
+"""A server with the cluster tools configured: ``--dry-run -o yaml`` prints the objects the
+backends would apply, and a pod's model download token opens its model version only."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import yaml
 
 from shipyard.backends.cluster import schemas
+from shipyard.backends.cluster.tokens import ModelTokenSigner
 from tests.integration.system.conftest import Server, own_server, upload
 
 pytestmark = pytest.mark.integration
+
+KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]
+users: [{name: u, user: {token: "t"}}]
+contexts: [{name: ctx, context: {cluster: c, user: u}}]
+current-context: ctx
+"""
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("k8s-dry-run")
+    kubeconfig = root / "kubeconfig"  # a cluster that is never called: nothing is deployed
+    kubeconfig.write_text(KUBECONFIG)
     extra = {
         "SHIPYARD_KUBE_SHIPYARD_URL": "http://shipyard.shipyard-system:8470",
         "SHIPYARD_KSERVE_DEPLOYMENT_MODE": "Standard",
+        "SHIPYARD_KUBE_CONFIG": str(kubeconfig),
     }
     with own_server(root, **extra) as srv:
         model_dir = root / "echo"
@@ -100,3 +117,20 @@ def test_a_local_dry_run_has_no_objects(server: Server) -> None:
 def test_the_cli_refuses_an_unknown_output_format(server: Server) -> None:
     result = _cli(server, "deploy", "x", "-m", "echo", "--dry-run", "-o", "json")
     assert result.returncode == 2 and "the only output format is 'yaml'" in result.stderr
+
+
+def test_a_model_token_opens_its_model_version_and_nothing_else(server: Server) -> None:
+    signer = ModelTokenSigner((server.home / "model-token-key").read_bytes())
+    with server.client() as api:
+        project_id = api.get("/project").json()["id"]
+    token = signer.mint(project_id, "echo", 1)
+    bearer = {"Authorization": f"Bearer {token}"}
+    base = f"{server.api}/api/v1"
+    answer = httpx.get(f"{base}/models/echo/versions/1/artifact", headers=bearer)
+    assert answer.status_code == 200, answer.text
+    with tarfile.open(fileobj=io.BytesIO(answer.content), mode="r:gz") as archive:
+        assert "predictor.py" in archive.getnames()
+    other = {"Authorization": f"Bearer {signer.mint(project_id, 'echo', 2)}"}
+    assert httpx.get(f"{base}/models/echo/versions/1/artifact", headers=other).status_code == 401
+    assert httpx.get(f"{base}/models/echo/versions/1", headers=bearer).status_code == 401
+    assert httpx.get(f"{base}/deployments", headers=bearer).status_code == 401

@@ -44,7 +44,10 @@ def _check(
     deployment_id: str | None = None,
 ) -> Verdict:
     """Every problem of ``spec`` at once (``InvalidSpec``), else whether it waits for capacity."""
-    return svc.validator.check(project_id, spec, dry_run=dry_run, deployment_id=deployment_id)
+    verdict = svc.validator.check(project_id, spec, dry_run=dry_run, deployment_id=deployment_id)
+    if not dry_run:  # what a cluster tool refuses in its configured mode (dry runs render later)
+        preview(svc.settings, project_id, spec, dry_run=False)
+    return verdict
 
 
 def _waiting(status: DeploymentStatus, verdict: Verdict) -> DeploymentStatus:

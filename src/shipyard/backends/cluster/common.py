@@ -72,6 +72,7 @@ def anchor(inp: RenderInput) -> dict[str, Any]:
         "data": {
             "deployment-id": inp.deployment_id,
             "revision": str(inp.revision),
+            "template-revision": str(inp.pod_revision),
             "stopped": "true" if inp.stopped else "false",
             "spec.json": json.dumps(inp.spec.model_dump(mode="json"), sort_keys=True),
         },

@@ -72,8 +72,15 @@ class RenderInput:
     """Keep the spec, run no pod (KUBERNETES: replicas 0; KSERVE: the stop annotation)."""
     owner: OwnerRef | None = None
     """Set on apply (its uid exists once the anchor exists); None on a dry run."""
+    template_revision: int | None = None
+    """The revision the pod template was last changed at (``DEPLOYMENT_VERSION`` in pods), so a
+    revision that only scales renders the same pods; None = ``revision``."""
     annotations: Mapping[str, str] = field(default_factory=dict)
     """Extra annotations on the top objects (e.g. the template hash the backend compares)."""
+
+    @property
+    def pod_revision(self) -> int:
+        return self.revision if self.template_revision is None else self.template_revision
 
     def image(self, component: Component) -> str:
         try:

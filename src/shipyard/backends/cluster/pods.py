@@ -80,7 +80,7 @@ def runtime_env(inp: RenderInput, component: Component) -> list[dict[str, Any]]:
         "MODEL_FILES_PATH": MODEL_DIR,
         "ARTIFACT_FILES_PATH": MODEL_DIR,
         "DEPLOYMENT_NAME": inp.spec.name,
-        "DEPLOYMENT_VERSION": str(inp.revision),
+        "DEPLOYMENT_VERSION": str(inp.pod_revision),
         "MODEL_NAME": inp.spec.predictor.model_name,
         "MODEL_VERSION": str(inp.spec.predictor.model_version),
         "SCRIPT_PATH": f"{MODEL_DIR}/{script}" if script else "",
