@@ -22,14 +22,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import uv
 import uvicorn
 
 from shipyard.api.app import create_app
 from shipyard.api.services import Services
+from shipyard.api.usage_history import UsageHistory, sample_forever
 from shipyard.backends import capacity, processes
+from shipyard.backends.docker.backend import DockerBackend, scope_of
+from shipyard.backends.docker.images import ImageBuilder
+from shipyard.backends.docker.sdk import DockerEngine
 from shipyard.backends.gpus import GpuInventory
+from shipyard.backends.kubernetes_setup import cluster_backends, model_token_signer
 from shipyard.backends.limits import detect_enforcer
 from shipyard.backends.local import LocalBackend
 from shipyard.backends.registry import BackendRegistry
@@ -43,6 +50,7 @@ from shipyard.settings import ServerSettings
 from shipyard.spec.capacity import Capacity
 from shipyard.spec.deployment import ServingTool
 from shipyard.store import Store, open_store
+from shipyard.store.home_lock import hold_home
 
 log = logging.getLogger("shipyard.server")
 MIB = 1024 * 1024
@@ -72,6 +80,29 @@ def node_capacity(settings: ServerSettings, gpus: GpuInventory) -> Capacity:
         cores=settings.node_cores or capacity.detect_cores(),
         memory=settings.node_memory_mb or capacity.detect_memory_mib(),
         gpus=len(gpus.devices),
+    )
+
+
+def docker_backend(settings: ServerSettings, gpus: GpuInventory) -> DockerBackend:
+    """The DOCKER serving tool's backend (the engine is only contacted once it is used)."""
+    engine = DockerEngine(settings.docker_host)
+    images = ImageBuilder(
+        engine=engine,
+        uv_binary=Path(uv.find_uv_bin()),
+        uv_cache=settings.resolved_uv_cache_dir,
+        work_dir=settings.run_dir / "image-builds",
+        registry=settings.image_registry,
+        scope=scope_of(str(settings.home)),
+        ca_bundle=settings.resolved_docker_ca_bundle,
+    )
+    return DockerBackend(
+        engine=engine,
+        images=images,
+        scope=scope_of(str(settings.home)),
+        capacity=node_capacity(settings, gpus),
+        gpus=gpus,
+        base_image=settings.docker_base_image,
+        index_url=settings.index_url,
     )
 
 
@@ -111,6 +142,10 @@ def build_services(settings: ServerSettings, token: str | None = None) -> Servic
     environments = EnvironmentManager(settings)
     backends = BackendRegistry()
     backends.add_replicas(ServingTool.LOCAL, local)
+    model_tokens = model_token_signer(settings)
+    project_names = lambda project_id: store.get_project(project_id).name  # noqa: E731
+    for tool, cluster in cluster_backends(settings, model_tokens, project_names).items():
+        backends.add_components(tool, cluster)
     controller = Controller(
         store=store, backends=backends, settings=settings, environments=environments
     )
@@ -121,6 +156,7 @@ def build_services(settings: ServerSettings, token: str | None = None) -> Servic
         controller=controller,
         environments=environments,
         internal_token=token or internal_token(settings),
+        model_tokens=model_tokens,
     )
 
 
@@ -282,6 +318,7 @@ def banner(settings: ServerSettings, key: str | None) -> str:
     lines = [
         "Shipyard is running",
         f"  API       {api}/api/v1   (OpenAPI: {api}/openapi.json, docs: {api}/docs)",
+        f"  web UI    {api}/ui/",
         f"  gateway   http://{settings.bind}:{settings.gateway_port}   (KServe V1 and V2)",
         f"  data      {settings.home}",
     ]
@@ -311,7 +348,8 @@ async def serve(settings: ServerSettings) -> None:
     check_ports_free(settings, gateway=adopted is None)
     services = build_services(settings, token)
     key = bootstrap_key(services.store, settings.api_key_file)
-    app = create_app(services)
+    history = UsageHistory()
+    app = create_app(services, usage_history=history)
     config = uvicorn.Config(
         app,
         host=settings.bind,
@@ -325,6 +363,7 @@ async def serve(settings: ServerSettings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
     gateway = asyncio.create_task(_supervise_gateway(env, adopted))
+    sampler = asyncio.create_task(sample_forever(history, services.controller.snapshot))
     try:
         api = asyncio.create_task(server.serve())
         while not server.started and not api.done():
@@ -334,7 +373,8 @@ async def serve(settings: ServerSettings) -> None:
         await api
     finally:
         gateway.cancel()
-        await asyncio.gather(gateway, return_exceptions=True)
+        sampler.cancel()
+        await asyncio.gather(gateway, sampler, return_exceptions=True)
         services.store.close()
 
 
@@ -343,4 +383,12 @@ def run(settings: ServerSettings) -> None:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health probe otherwise
-    asyncio.run(serve(settings))
+    owner = {
+        "pid": os.getpid(),
+        "bind": settings.bind,
+        "api_port": settings.api_port,
+        "gateway_port": settings.gateway_port,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    with hold_home(settings.home, owner):  # one server per data directory (adopts replicas)
+        asyncio.run(serve(settings))

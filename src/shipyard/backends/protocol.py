@@ -170,6 +170,7 @@ class ObservedReplica:
     restarts: int = 0
     last_exit: ReplicaExit | None = None
     usage: UsageSample | None = None
+    unschedulable: str | None = None  # why it waits to be placed (the scheduler's message)
 
 
 class ComponentBackend(Protocol):

@@ -53,6 +53,12 @@ def test_unknown_framework_is_a_usage_error():
         parse_config(["--framework", "torch"], {})
 
 
+def test_kserves_transformer_arguments_are_accepted():
+    argv = ["--component", "transformer", "--predictor_host", "iris-predictor.ns"]
+    config = parse_config([*argv, "--model_name", "iris", "--http_port", "8081"], environ={})
+    assert (config.name, config.port, config.component) == ("iris", 8081, "transformer")
+
+
 def test_the_body_bound_follows_the_memory_limit(tmp_path):
     from shipyard.runtime.server import MAX_BODY, MIN_BODY, body_bound, memory_limit
 
