@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Iterator
@@ -46,10 +47,10 @@ class Predictor:
 BODY = {"instances": [[1]]}
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("dataplane")
-    with own_server(root, SHIPYARD_GATEWAY_WORKERS="2") as srv:
+@contextlib.contextmanager
+def poisonable(root: Path, workers: int) -> Iterator[Server]:
+    """A server whose gateway has ``workers`` workers, serving three replicas of MODEL."""
+    with own_server(root, SHIPYARD_GATEWAY_WORKERS=str(workers)) as srv:
         folder = root / "poisonable"
         folder.mkdir()
         (folder / "predictor.py").write_text(MODEL)
@@ -61,17 +62,15 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with poisonable(tmp_path_factory.mktemp("dataplane"), workers=2) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
 def single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The same deployment behind a gateway of one worker."""
-    root = tmp_path_factory.mktemp("dataplane-single")
-    with own_server(root, SHIPYARD_GATEWAY_WORKERS="1") as srv:
-        folder = root / "poisonable"
-        folder.mkdir()
-        (folder / "predictor.py").write_text(MODEL)
-        with srv.client() as api:
-            model = upload(api, "poisonable", folder, framework="python")
-            deploy(api, "poisonable", model, instances=3, script_file="predictor.py")
-            wait_state(api, "poisonable", "RUNNING")
+    with poisonable(tmp_path_factory.mktemp("dataplane-single"), workers=1) as srv:
         yield srv
 
 
