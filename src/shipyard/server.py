@@ -200,6 +200,7 @@ def gateway_env(settings: ServerSettings, token: str) -> dict[str, str]:
         {
             RECORD_ENV: str(_gateway_record(settings)),
             "SHIPYARD_GATEWAY_TABLE_CACHE": str(settings.run_dir / "gateway-table.json"),
+            "SHIPYARD_GATEWAY_LOAD_FILE": str(settings.run_dir / "gateway-load"),
             "SHIPYARD_GATEWAY_WORKERS": str(settings.resolved_gateway_workers),
             "SHIPYARD_BIND": settings.bind,
             "SHIPYARD_GATEWAY_PORT": str(settings.gateway_port),

@@ -281,6 +281,9 @@ class GatewaySettings(BaseSettings):
     gateway_worker_id: str = "0"
     """This process's name among them, sent with its polls and traffic reports."""
 
+    gateway_load_file: Path | None = None
+    """Where the workers share their requests in flight per replica (set by the server)."""
+
     gateway_table_cache: Path | None = None
     """Where the workers share their latest routing table (set by the server), so that one
     started while the control plane is down begins with its siblings' table."""

@@ -30,6 +30,7 @@ from shipyard.gateway.coldstart import ColdStarts
 from shipyard.gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from shipyard.gateway.picker import ReplicaPicker
 from shipyard.gateway.proxy import Forwarder, request_headers, route_ready
+from shipyard.gateway.shared import SharedLoad
 from shipyard.gateway.sync import RouteSync
 from shipyard.gateway.traffic import Traffic, TrafficReporter
 from shipyard.gateway.upstream import Connect, RawUpstream, connect_socket
@@ -70,7 +71,7 @@ class GatewayApp:
         self._settings = settings
         self._transport = transport
         self._connect = connect
-        self._picker = ReplicaPicker()
+        self._picker = ReplicaPicker(shared=_shared_load(settings))
         self._keys = KeyHasher()
         self._metrics = GatewayMetrics(settings.metrics_dir)
         self._server_version = _package_version()
@@ -277,6 +278,16 @@ class GatewayApp:
                 f"deployed is {deployed!r}"
             )
         return route
+
+
+def _shared_load(settings: GatewaySettings) -> SharedLoad | None:
+    """The counts shared with the sibling workers, when there are siblings."""
+    worker = settings.gateway_worker_id
+    if settings.gateway_load_file is None or not worker.isdigit():
+        return None
+    if not int(worker) < settings.gateway_workers or settings.gateway_workers < 2:
+        return None
+    return SharedLoad(settings.gateway_load_file, int(worker), settings.gateway_workers)
 
 
 _SMALL_BODY = 64 * 1024

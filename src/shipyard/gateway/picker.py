@@ -9,6 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Sequence
+from typing import Protocol
+
+
+class Shared(Protocol):
+    """Requests in flight counted by the other gateway workers (:mod:`.shared`)."""
+
+    def publish(self, url: str, count: int) -> None: ...
+
+    def others(self, url: str) -> int: ...
 
 
 class ReplicaPicker:
@@ -24,13 +33,21 @@ class ReplicaPicker:
     A replica whose connection failed is *ejected* for ``eject_s`` seconds: it is chosen again
     only when every other candidate is ejected too (then the one whose ejection ends first is
     tried, so a deployment whose replicas all blinked is not refused outright).
+
+    With ``shared``, the requests the other gateway workers have in flight count too, so two
+    workers do not both send to a replica each thinks idle.
     """
 
     def __init__(
-        self, *, eject_s: float = 5.0, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        eject_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        shared: Shared | None = None,
     ) -> None:
         self._eject_s = eject_s
         self._clock = clock
+        self._shared = shared
         self._outstanding: dict[str, int] = {}
         self._ejected_until: dict[str, float] = {}
 
@@ -57,6 +74,8 @@ class ReplicaPicker:
                 ejected.append(url)
                 continue
             load = outstanding.get(url, 0)
+            if self._shared is not None:
+                load += self._shared.others(url)
             if best is None or load < best_load:
                 best, best_load = url, load
                 if not load:
@@ -64,7 +83,9 @@ class ReplicaPicker:
         if best is None and ejected:
             best = min(ejected, key=lambda url: self._ejected_until[url])
         if best is not None:
-            outstanding[best] = outstanding.get(best, 0) + 1
+            count = outstanding[best] = outstanding.get(best, 0) + 1
+            if self._shared is not None:
+                self._shared.publish(best, count)
         return best
 
     def release(self, url: str) -> None:
@@ -74,6 +95,8 @@ class ReplicaPicker:
             self._outstanding[url] = left
         else:
             self._outstanding.pop(url, None)
+        if self._shared is not None:
+            self._shared.publish(url, left)
 
     def outstanding(self, url: str) -> int:
         """Requests sent to ``url`` and not released yet."""

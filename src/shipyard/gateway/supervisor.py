@@ -104,6 +104,9 @@ class Supervisor:
         cache = self._env.get("SHIPYARD_GATEWAY_TABLE_CACHE")
         if cache:  # a table of a previous run may hold revoked keys: workers share this run's
             Path(cache).unlink(missing_ok=True)
+        load = self._env.get("SHIPYARD_GATEWAY_LOAD_FILE")
+        if load:  # its rows may be sized for another number of workers
+            Path(load).unlink(missing_ok=True)
         self._workers = [self._start(worker) for worker in range(self._count)]
         self._write_record()
         try:

@@ -178,8 +178,9 @@ def test_with_several_workers_a_poison_fails_at_most_what_shared_its_replica(
     node: Server,
 ) -> None:
     load, error = poison_under_load(node)
-    # each worker picks replicas on its own: a request another worker had just sent to the same
-    # replica dies with it (a 502 naming that replica), never one elsewhere
+    # the workers share their counts of requests in flight (gateway/shared.py), yet two of them
+    # can still pick the same replica in the same instant: such a request dies with the poison
+    # (a 502 naming that replica), never one elsewhere
     tail = error.rsplit(" closed the connection before answering", 1)[0]
     victim = Path(tail.rsplit("): ", 1)[1]).name  # the dead replica's socket
     assert len(load.failures) <= 2, load.failures

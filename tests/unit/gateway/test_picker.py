@@ -105,3 +105,22 @@ def test_picker_survives_a_shrinking_replica_list():
     assert picker.pick(("x", "y")) == "y"
     for url in held:
         picker.release(url)
+
+
+def test_workers_see_each_others_requests_in_flight(tmp_path):
+    from shipyard.gateway.shared import SharedLoad
+
+    path = tmp_path / "gateway-load"
+    first = ReplicaPicker(shared=SharedLoad(path, 0, 2))
+    second = ReplicaPicker(shared=SharedLoad(path, 1, 2))
+    assert first.pick(URLS) == "a"
+    assert second.pick(URLS) == "b"  # "a" is busy in the other worker
+    assert first.pick(URLS) == "c"
+    first.release("a")
+    assert second.pick(URLS) == "a"  # free again everywhere
+    second.release("a")
+    second.release("b")
+    first.release("c")
+    assert [first.pick(URLS), second.pick(URLS)] == ["a", "b"]
+    replaced = SharedLoad(path, 0, 2)  # a replaced worker starts from zero
+    assert replaced.others("b") == 1 and SharedLoad(path, 1, 2).others("a") == 0
