@@ -52,6 +52,7 @@ class Cluster:
     emulator: ClusterEmulator
     api: ClusterApi
     sleeps: list[float]
+    url: str  # the emulated API server's address
 
     def get(self, kind: str, namespace: str | None, name: str) -> Json | None:
         key = (_resource(kind), namespace, name)
@@ -104,4 +105,4 @@ async def running_cluster(
         sleeps: list[float] = []
         configuration = k8s.Configuration(host=str(server.url))
         api = ClusterApi(k8s.ApiClient(configuration), attempts=attempts, sleep=sleeps.append)
-        yield Cluster(emulator, api, sleeps)
+        yield Cluster(emulator, api, sleeps, str(server.url))

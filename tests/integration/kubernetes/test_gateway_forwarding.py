@@ -45,7 +45,7 @@ def runtime(tmp_path: Path) -> Iterator[str]:
     env = {**os.environ, "MODEL_FILES_PATH": str(tmp_path), "DEPLOYMENT_NAME": "iris"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "shipyard.runtime", "--host", "127.0.0.1", "--port", str(port),
-         "--component", "predictor", "--script", str(tmp_path / "predictor.py")],
+         "--component", "predictor", "--script", str(tmp_path / "predictor.py"), "--any-name"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
