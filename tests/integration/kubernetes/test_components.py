@@ -168,3 +168,25 @@ async def test_logs_of_a_component(cluster, tmp_path):
     cluster.emulator[f"/api/v1/namespaces/{NS}/pods/iris-predictor-a/log"] << b"hello\n"
     lines = await asyncio.to_thread(seam.logs, DEP_ID, "predictor", 20)
     assert [(x.replica_id, x.line) for x in lines] == [("iris-predictor-a", "hello")]
+
+
+async def test_ready_replicas_carry_their_memory_from_the_metrics_api(cluster, tmp_path):
+    now = [0.0]
+    backend = KubernetesBackend(cluster.api, Tokens())
+    seam = ClusterComponents(
+        ServingTool.KUBERNETES, backend, settings(tmp_path), {"p1": "demo"}.__getitem__,
+        clock=lambda: now[0],
+    )  # fmt: skip
+    await seam.apply(spec())
+    cluster.put("Pod", NS, "iris-predictor-a", ready_pod("iris-predictor-a"))
+    [replica] = await seam.observe(DEP_ID, "predictor")
+    assert replica.usage.memory_bytes is None and "metrics-server" in replica.usage.note
+    metrics = {"window": "15s", "containers": [{"usage": {"cpu": "10m", "memory": "64Mi"}}]}
+    cluster.emulator[f"/apis/metrics.k8s.io/v1beta1/namespaces/{NS}/pods/iris-predictor-a"] << (
+        metrics
+    )
+    [replica] = await seam.observe(DEP_ID, "predictor")
+    assert replica.usage.memory_bytes is None  # read at most every 15 s
+    now[0] += 16
+    [replica] = await seam.observe(DEP_ID, "predictor")
+    assert replica.usage.memory_bytes == 64 * 2**20

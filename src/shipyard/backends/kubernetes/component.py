@@ -15,16 +15,24 @@ the scheduler's message.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from shipyard.backends.cluster import naming
 from shipyard.backends.cluster.observe import ComponentView, PodView
 from shipyard.backends.cluster.target import target_of
-from shipyard.backends.kubernetes.backend import KubernetesBackend
+from shipyard.backends.kubernetes.backend import ClusterView, KubernetesBackend, PodUsage
+from shipyard.backends.kubernetes.client import ApiError
 from shipyard.backends.kubernetes.engine import ClusterDeployment
-from shipyard.backends.protocol import ComponentSpec, Health, LogLine, ObservedReplica
-from shipyard.errors import InvalidSpec
+from shipyard.backends.protocol import (
+    ComponentSpec,
+    Health,
+    LogLine,
+    ObservedReplica,
+    UsageSample,
+)
+from shipyard.errors import InvalidSpec, ShipyardError
 from shipyard.settings import ServerSettings
 from shipyard.spec.capacity import Capacity
 from shipyard.spec.deployment import (
@@ -36,6 +44,9 @@ from shipyard.spec.deployment import (
 )
 from shipyard.spec.resources import PredictorResources, TransformerResources
 from shipyard.spec.status import ReplicaExit
+
+VIEW_REUSE_S = 0.5  # the components of one deployment are observed one after the other
+USAGE_EVERY_S = 15.0  # metrics-server's usual window: reading more often shows nothing new
 
 ProjectNames = Callable[[str], str]
 """project id -> project name (the namespace template's ``{project}``)."""
@@ -85,6 +96,19 @@ def _exit_of(pod: PodView) -> ReplicaExit | None:
     return pod.last_exit
 
 
+def _sample(found: PodUsage) -> UsageSample:
+    """The controller's usage sample of a pod (memory now; CPU is an average the metrics API
+    computes, not the cumulative seconds the controller differentiates, so it stays out)."""
+    memory = found.usage.memory_mb if found.usage is not None else None
+    return UsageSample(
+        cpu_seconds=None,
+        memory_bytes=round(memory * 2**20) if memory is not None else None,
+        memory_peak_bytes=None,
+        enforcement="kubernetes",
+        note=found.note,
+    )
+
+
 def replicas_of(
     view: ComponentView, url: str, spec: ComponentSpec | None, revision: int
 ) -> list[ObservedReplica]:
@@ -124,6 +148,7 @@ class ClusterComponents:
         project_names: ProjectNames,
         *,
         default_image: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.tool = tool
         self.backend = backend
@@ -131,6 +156,9 @@ class ClusterComponents:
         self._project_names = project_names
         self._default_image = default_image
         self._known: dict[str, _Known] = {}
+        self._clock = clock
+        self._views: dict[str, tuple[float, ClusterView]] = {}
+        self._usage: dict[str, tuple[float, UsageSample]] = {}
         self._deleting: list[asyncio.Future[int]] = []
 
     def _image(self, spec: ComponentSpec) -> str:
@@ -196,27 +224,49 @@ class ClusterComponents:
             return []
         d = known.deployment
         wanted = Component(component)
-        view = await self.backend.observe(d)
+        view = await self._view(d)
         if wanted not in view.components:
             return []
-        replicas = replicas_of(
-            view.components[wanted], view.urls[wanted], known.specs.get(wanted), d.revision
-        )
         component_view = view.components[wanted]
+        spec = known.specs.get(wanted)
+        replicas = replicas_of(component_view, view.urls[wanted], spec, d.revision)
         if not replicas and component_view.serving and component_view.desired == 0:
             # scaled to zero behind KServe's activator: the address answers, it wakes the pods
-            spec = known.specs.get(wanted)
-            replicas = [
+            replica_id = f"{naming.isvc_name(d.spec.name)}-{wanted.value}"
+            template = spec.template if spec else ""
+            return [
                 ObservedReplica(
-                    replica_id=f"{naming.isvc_name(d.spec.name)}-{wanted.value}",
-                    slot=0,
-                    revision=d.revision,
-                    template=spec.template if spec else "",
-                    health=Health.READY,
-                    url=view.urls[wanted],
+                    replica_id, 0, d.revision, template, Health.READY, view.urls[wanted]
                 )
             ]
-        return replicas
+        return [await self._with_usage(d, r) for r in replicas]
+
+    async def _view(self, d: ClusterDeployment) -> ClusterView:
+        """The deployment as observed, read once for all its components in one pass."""
+        cached = self._views.get(d.deployment_id)
+        now = self._clock()
+        if cached is not None and now - cached[0] < VIEW_REUSE_S:
+            return cached[1]
+        view = await self.backend.observe(d)
+        self._views[d.deployment_id] = (now, view)
+        return view
+
+    async def _with_usage(self, d: ClusterDeployment, replica: ObservedReplica) -> ObservedReplica:
+        """A ready pod's memory from the metrics API (read at most every ``USAGE_EVERY_S``)."""
+        if replica.health is not Health.READY:
+            return replica
+        now = self._clock()
+        cached = self._usage.get(replica.replica_id)
+        if cached is None or now - cached[0] >= USAGE_EVERY_S:
+            try:
+                found = await asyncio.to_thread(
+                    self.backend.usage, d.target.namespace, replica.replica_id
+                )
+            except (ApiError, ShipyardError):  # the API failing must not hide the replica
+                return replica
+            cached = (now, _sample(found))
+            self._usage[replica.replica_id] = cached
+        return replace(replica, usage=cached[1])
 
     async def list_components(self) -> list[tuple[str, str]]:
         """Every (deployment, component) whose anchor is on the cluster (after a restart)."""
