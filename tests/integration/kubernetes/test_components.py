@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +36,17 @@ class Tokens:
 
 
 def spec(component: str = "predictor", instances: int = 1, **extra: Any) -> ComponentSpec:
+    extra.setdefault(
+        "resources",
+        ComponentResources(
+            requests=Resources(cores=0.5, memory=128), limits=Resources(cores=1, memory=256)
+        ),
+    )
     return ComponentSpec(
         deployment_id=DEP_ID, deployment_name="iris", project_id="p1", component=component,
         revision=1, template=f"tpl-{component}", instances=instances, model_name="iris",
         model_version=1, model_dir=Path("/unused"), framework="sklearn",
         script_file="transformer.py" if component == "transformer" else None,
-        resources=ComponentResources(
-            requests=Resources(cores=0.5, memory=128), limits=Resources(cores=1, memory=256)
-        ),
         environment=EnvironmentInfo(image=IMAGE), **extra,
     )  # fmt: skip
 
@@ -190,3 +194,25 @@ async def test_ready_replicas_carry_their_memory_from_the_metrics_api(cluster, t
     now[0] += 16
     [replica] = await seam.observe(DEP_ID, "predictor")
     assert replica.usage.memory_bytes == 64 * 2**20
+
+
+async def test_pods_of_the_template_a_rollout_replaces_are_reported_outdated(cluster, tmp_path):
+    seam = components(cluster, tmp_path)
+    await seam.apply(spec())
+    old = cluster.get("Deployment", NS, "iris-predictor")["spec"]["template"]["metadata"]
+    bigger = spec(
+        resources=ComponentResources(
+            requests=Resources(cores=1, memory=512), limits=Resources(cores=2, memory=1024)
+        )
+    )
+    bigger = replace(bigger, revision=2, template="tpl-2")
+    await seam.apply(bigger)
+    new = cluster.get("Deployment", NS, "iris-predictor")["spec"]["template"]["metadata"]
+    assert new["labels"][naming.TEMPLATE] != old["labels"][naming.TEMPLATE]
+    for name, meta in (("iris-predictor-old", old), ("iris-predictor-new", new)):
+        pod = ready_pod(name)
+        pod["metadata"]["labels"] = meta["labels"]
+        cluster.put("Pod", NS, name, pod)
+    replicas = {r.replica_id: r.template for r in await seam.observe(DEP_ID, "predictor")}
+    assert replicas["iris-predictor-new"] == "tpl-2"
+    assert replicas["iris-predictor-old"].startswith("outdated:")

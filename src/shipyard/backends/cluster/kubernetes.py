@@ -11,6 +11,8 @@ then, so the Deployment renders without it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from typing import Any
 
@@ -36,6 +38,20 @@ def _name(inp: RenderInput, component: Component) -> str:
     return naming.component_name(inp.spec.name, component)
 
 
+def pod_template(
+    inp: RenderInput, component: Component, labels: dict[str, str], container: dict[str, Any]
+) -> dict[str, Any]:
+    """The pod template, labelled with a hash of itself (``shipyard.dev/template``), so the
+    status tells pods of the current template from those a rollout is replacing."""
+    spec = {
+        **pods.pod_fields(inp, component),
+        "containers": [container],
+        "terminationGracePeriodSeconds": 30,
+    }
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    return {"metadata": {"labels": {**labels, naming.TEMPLATE: digest}}, "spec": spec}
+
+
 def deployment(inp: RenderInput, resolved: ResolvedComponent) -> dict[str, Any]:
     """The ``apps/v1`` Deployment of one component."""
     component = resolved.component
@@ -54,14 +70,7 @@ def deployment(inp: RenderInput, resolved: ResolvedComponent) -> dict[str, Any]:
         },
         "revisionHistoryLimit": 3,
         "progressDeadlineSeconds": 600,
-        "template": {
-            "metadata": {"labels": labels},
-            "spec": {
-                **pods.pod_fields(inp, component),
-                "containers": [container],
-                "terminationGracePeriodSeconds": 30,
-            },
-        },
+        "template": pod_template(inp, component, labels, container),
     }
     scaling = _scaling(inp, component)
     if inp.stopped:

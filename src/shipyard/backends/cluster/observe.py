@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shipyard.backends.cluster import naming
 from shipyard.spec.status import Condition, ConditionStatus, ConditionType, ReplicaExit
 
 Json = dict[str, Any]
@@ -46,6 +47,7 @@ class PodView:
     started_at: datetime | None
     ready_at: datetime | None
     ip: str | None
+    template: str = ""  # the pod template hash it was made from ("" when not Shipyard's)
 
     @property
     def crash_looping(self) -> bool:
@@ -61,6 +63,7 @@ class ComponentView:
     ready: int
     pods: tuple[PodView, ...]
     conditions: tuple[Condition, ...]
+    template: str = ""  # the current pod template's hash ("" when unknown, e.g. KServe's pods)
 
     @property
     def serving(self) -> bool:
@@ -207,6 +210,7 @@ def pod_view(pod: Json, events: list[Json]) -> PodView:
         if ready and ready_condition
         else None,
         ip=status.get("podIP"),
+        template=str(((pod.get("metadata") or {}).get("labels") or {}).get(naming.TEMPLATE, "")),
     )
 
 

@@ -113,9 +113,12 @@ def replicas_of(
     view: ComponentView, url: str, spec: ComponentSpec | None, revision: int
 ) -> list[ObservedReplica]:
     """The pods of a component as the controller's replicas."""
-    template = spec.template if spec is not None else ""
+    current = spec.template if spec is not None else ""
     out = []
     for slot, pod in enumerate(sorted(view.pods, key=lambda p: p.name)):
+        # a pod of the template a rollout is replacing counts as outdated (state UPDATING)
+        outdated = view.template and pod.template and pod.template != view.template
+        template = f"outdated:{pod.template}" if outdated else current
         health = Health.READY if pod.ready else Health.STARTING
         if pod.crash_looping:
             health = Health.EXITED
