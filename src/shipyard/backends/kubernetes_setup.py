@@ -16,7 +16,7 @@ from shipyard.backends.cluster.tokens import ModelTokenSigner
 from shipyard.backends.kserve.backend import KServeBackend
 from shipyard.backends.kubernetes.backend import KubernetesBackend
 from shipyard.backends.kubernetes.client import ClusterApi, connect
-from shipyard.backends.kubernetes.component import ClusterComponents
+from shipyard.backends.kubernetes.component import ClusterComponents, fixed_image
 from shipyard.settings import ServerSettings
 from shipyard.spec.deployment import ServingTool
 
@@ -42,10 +42,9 @@ def cluster_backends(
     api = ClusterApi(connect(settings), attempts=settings.kube_api_attempts)
     kubernetes = KubernetesBackend(api, signer, external_url=settings.kube_external_url)
     kserve = KServeBackend(api, signer, external_url=settings.kube_external_url is not None)
+    images = fixed_image(settings.kube_runtime_image) if settings.kube_runtime_image else None
     return {
-        tool: ClusterComponents(
-            tool, backend, settings, project_names, default_image=settings.kube_runtime_image
-        )
+        tool: ClusterComponents(tool, backend, settings, project_names, images=images)
         for tool, backend in (
             (ServingTool.KUBERNETES, kubernetes),
             (ServingTool.KSERVE, kserve),

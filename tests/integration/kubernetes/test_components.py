@@ -14,6 +14,7 @@ from shipyard.backends.kserve.backend import KServeBackend
 from shipyard.backends.kubernetes.backend import KubernetesBackend
 from shipyard.backends.kubernetes.component import ClusterComponents
 from shipyard.backends.protocol import ComponentSpec, Health
+from shipyard.errors import InvalidSpec
 from shipyard.settings import ServerSettings
 from shipyard.spec.deployment import Component, ServingTool
 from shipyard.spec.environment import EnvironmentInfo
@@ -47,7 +48,7 @@ def spec(component: str = "predictor", instances: int = 1, **extra: Any) -> Comp
         revision=1, template=f"tpl-{component}", instances=instances, model_name="iris",
         model_version=1, model_dir=Path("/unused"), framework="sklearn",
         script_file="transformer.py" if component == "transformer" else None,
-        environment=EnvironmentInfo(image=IMAGE), **extra,
+        environment=EnvironmentInfo(key="abc123"), **extra,
     )  # fmt: skip
 
 
@@ -64,7 +65,15 @@ async def cluster():
 def components(cluster: Cluster, tmp_path: Path, tool=ServingTool.KUBERNETES) -> ClusterComponents:
     backend_cls = KubernetesBackend if tool is ServingTool.KUBERNETES else KServeBackend
     backend = backend_cls(cluster.api, Tokens())
-    return ClusterComponents(tool, backend, settings(tmp_path), {"p1": "demo"}.__getitem__)
+    return ClusterComponents(
+        tool, backend, settings(tmp_path), {"p1": "demo"}.__getitem__, images=images_of
+    )
+
+
+def images_of(spec: ComponentSpec) -> str:
+    """The image builder's answer: one image per environment key."""
+    assert spec.environment is not None
+    return f"{IMAGE}-{spec.environment.key}"
 
 
 def ready_pod(name: str) -> dict[str, Any]:
@@ -85,7 +94,7 @@ async def test_apply_then_ready_pods_are_replicas_at_the_service_address(cluster
     await seam.apply(spec(instances=2))
     live = cluster.get("Deployment", NS, "iris-predictor")
     assert live["spec"]["replicas"] == 2
-    assert live["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGE
+    assert live["spec"]["template"]["spec"]["containers"][0]["image"] == f"{IMAGE}-abc123"
     cluster.put("Pod", NS, "iris-predictor-a", ready_pod("iris-predictor-a"))
     [replica] = await seam.observe(DEP_ID, "predictor")
     assert (replica.health, replica.template) == (Health.READY, "tpl-predictor")
@@ -179,7 +188,7 @@ async def test_ready_replicas_carry_their_memory_from_the_metrics_api(cluster, t
     backend = KubernetesBackend(cluster.api, Tokens())
     seam = ClusterComponents(
         ServingTool.KUBERNETES, backend, settings(tmp_path), {"p1": "demo"}.__getitem__,
-        clock=lambda: now[0],
+        images=images_of, clock=lambda: now[0],
     )  # fmt: skip
     await seam.apply(spec())
     cluster.put("Pod", NS, "iris-predictor-a", ready_pod("iris-predictor-a"))
@@ -216,3 +225,10 @@ async def test_pods_of_the_template_a_rollout_replaces_are_reported_outdated(clu
     replicas = {r.replica_id: r.template for r in await seam.observe(DEP_ID, "predictor")}
     assert replicas["iris-predictor-new"] == "tpl-2"
     assert replicas["iris-predictor-old"].startswith("outdated:")
+
+
+async def test_without_a_runtime_image_the_apply_says_which_setting_to_set(cluster, tmp_path):
+    backend = KubernetesBackend(cluster.api, Tokens())
+    seam = ClusterComponents(ServingTool.KUBERNETES, backend, settings(tmp_path), lambda _: "d")
+    with pytest.raises(InvalidSpec, match="SHIPYARD_KUBE_RUNTIME_IMAGE"):
+        await seam.apply(spec())

@@ -28,7 +28,14 @@ from tests.integration.gateway.fakes import (
     wait_until,
 )
 from tests.integration.kubernetes.emulator import running_cluster
-from tests.integration.kubernetes.test_components import DEP_ID, NS, Tokens, ready_pod, spec
+from tests.integration.kubernetes.test_components import (
+    DEP_ID,
+    NS,
+    Tokens,
+    images_of,
+    ready_pod,
+    spec,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -70,7 +77,9 @@ async def test_predictions_reach_the_runtime_at_the_reported_cluster_address(
     settings = ServerSettings(home=tmp_path, kube_shipyard_url="http://shipyard.shipyard:8470")
     async with running_cluster() as cluster:
         backend = KubernetesBackend(cluster.api, Tokens(), external_url=runtime)
-        seam = ClusterComponents(ServingTool.KUBERNETES, backend, settings, lambda _: "demo")
+        seam = ClusterComponents(
+            ServingTool.KUBERNETES, backend, settings, lambda _: "demo", images=images_of
+        )
         await seam.apply(spec())
         cluster.put("Pod", NS, "iris-predictor-a", ready_pod("iris-predictor-a"))
         [replica] = await seam.observe(DEP_ID, Component.PREDICTOR.value)

@@ -51,6 +51,15 @@ USAGE_EVERY_S = 15.0  # metrics-server's usual window: reading more often shows 
 ProjectNames = Callable[[str], str]
 """project id -> project name (the namespace template's ``{project}``)."""
 
+RuntimeImages = Callable[[ComponentSpec], str]
+"""A component -> the image its pods run (Shipyard's runtime on its environment); may block
+(an image builder builds and pushes it to the registry the cluster pulls from)."""
+
+
+def fixed_image(image: str) -> RuntimeImages:
+    """One image for every component (``SHIPYARD_KUBE_RUNTIME_IMAGE``)."""
+    return lambda spec: image
+
 
 @dataclass
 class _Known:
@@ -150,14 +159,14 @@ class ClusterComponents:
         settings: ServerSettings,
         project_names: ProjectNames,
         *,
-        default_image: str | None = None,
+        images: RuntimeImages | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.tool = tool
         self.backend = backend
         self._settings = settings
         self._project_names = project_names
-        self._default_image = default_image
+        self._images = images
         self._known: dict[str, _Known] = {}
         self._clock = clock
         self._views: dict[str, tuple[float, ClusterView]] = {}
@@ -165,17 +174,16 @@ class ClusterComponents:
         self._deleting: list[asyncio.Future[int]] = []
 
     def _image(self, spec: ComponentSpec) -> str:
-        image = spec.environment.image if spec.environment is not None else None
-        image = image or self._default_image
-        if not image:
+        """The runtime image of a component (an image builder may build and push it here)."""
+        if self._images is None:
             raise InvalidSpec(
-                f"no runtime image for the {spec.component} of {spec.deployment_name}: build its "
-                "environment as an image (SHIPYARD_IMAGE_REGISTRY) or set "
-                "SHIPYARD_KUBE_RUNTIME_IMAGE"
+                f"no runtime image for the {spec.component} of {spec.deployment_name}: set "
+                "SHIPYARD_KUBE_RUNTIME_IMAGE (or build images per environment into "
+                "SHIPYARD_IMAGE_REGISTRY)"
             )
-        return image
+        return self._images(spec)
 
-    def _deployment(self, known: _Known) -> ClusterDeployment:
+    def _deployment(self, known: _Known, images: dict[Component, str]) -> ClusterDeployment:
         p = known.specs[Component.PREDICTOR]
         target = target_of(self._settings, self._project_names(p.project_id))
         return ClusterDeployment(
@@ -184,7 +192,7 @@ class ClusterComponents:
             revision=p.revision,
             spec=deployment_spec(self.tool, known.specs),
             target=target,
-            images={c: self._image(s) for c, s in known.specs.items()},
+            images=images,
             framework=p.framework,
             stopped=known.stopped,
         )
@@ -195,8 +203,14 @@ class ClusterComponents:
         known.stopped = False
         if Component.PREDICTOR not in known.specs:
             return  # the predictor comes first in a pass; nothing to render without it
-        known.deployment = self._deployment(known)
+        known.deployment = await self._rendered(known)
         await self.backend.apply(known.deployment)
+
+    async def _rendered(self, known: _Known) -> ClusterDeployment:
+        images = {}
+        for component, spec in known.specs.items():
+            images[component] = await asyncio.to_thread(self._image, spec)
+        return self._deployment(known, images)
 
     async def remove(self, deployment_id: str, component: str) -> None:
         """Stop the deployment (every object and the spec stay), or drop a removed component
@@ -213,7 +227,7 @@ class ClusterComponents:
                 await self.backend.stop(known.deployment)
             return
         if known.specs.pop(Component(component), None) is not None:
-            known.deployment = self._deployment(known)
+            known.deployment = await self._rendered(known)
             await self.backend.apply(known.deployment)
 
     def _stop_adopted(self, deployment_id: str) -> None:
