@@ -45,6 +45,11 @@ def _resource(kind: str) -> kmock.resource:
     return kmock.resource(k.group, k.version, k.plural)
 
 
+def cluster_key(kind: str, namespace: str | None, name: str) -> tuple[Any, str | None, str]:
+    """The emulator's key of one object (``emulator.objects[key]``)."""
+    return _resource(kind), namespace, name
+
+
 @dataclass
 class Cluster:
     """The emulator, a client on it, and helpers that play the cluster's controllers."""
