@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -332,3 +333,11 @@ async def test_the_model_token_is_minted_again_at_half_its_lifetime(cluster, tok
     await backend.apply(deployment())
     assert len(tokens.minted) == 2
     assert cluster.get("Secret", NS, "iris-model")["stringData"] == {"token": "token-2"}
+
+
+async def test_a_namespace_it_may_not_read_is_taken_as_given(cluster, backend):
+    cluster.emulator["get /api/v1/namespaces/locked"] << 403
+    locked = deployment()
+    locked = replace(locked, target=replace(locked.target, namespace="locked"))
+    await backend.apply(locked)  # no attempt to create it (that would fail here)
+    assert cluster.get("Deployment", "locked", "iris-predictor") is not None
