@@ -149,6 +149,10 @@ class ClusterApi:
         self.last_error: str = ""
         self.retries = 0  # calls retried since start (reported with the status)
 
+    def close(self) -> None:
+        """Close the connection pool (idempotent; the tools sharing this client may each ask)."""
+        self._api.close()  # type: ignore[no-untyped-call]
+
     def request(
         self,
         method: str,

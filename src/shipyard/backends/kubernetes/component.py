@@ -321,5 +321,6 @@ class ClusterComponents:
 
     async def close(self) -> None:
         for future in self._deleting:
-            await asyncio.wrap_future(future)
+            await future
         self._deleting.clear()
+        await asyncio.to_thread(self.backend.api.close)
