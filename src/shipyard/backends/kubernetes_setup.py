@@ -17,6 +17,7 @@ from shipyard.backends.kserve.backend import KServeBackend
 from shipyard.backends.kubernetes.backend import KubernetesBackend
 from shipyard.backends.kubernetes.client import ClusterApi, connect
 from shipyard.backends.kubernetes.component import ClusterComponents, fixed_image
+from shipyard.errors import ShipyardError
 from shipyard.settings import ServerSettings
 from shipyard.spec.deployment import ServingTool
 
@@ -39,10 +40,15 @@ def cluster_backends(
     """The cluster tools' component backends ({} when no cluster is configured)."""
     if not settings.kube_shipyard_url:
         return {}
+    if not settings.kube_runtime_image:  # until images are built per environment for clusters
+        raise ShipyardError(
+            "SHIPYARD_KUBE_SHIPYARD_URL is set but SHIPYARD_KUBE_RUNTIME_IMAGE is not: cluster "
+            "pods need an image with Shipyard's runtime (docs/kubernetes.md)"
+        )
     api = ClusterApi(connect(settings), attempts=settings.kube_api_attempts)
     kubernetes = KubernetesBackend(api, signer, external_url=settings.kube_external_url)
     kserve = KServeBackend(api, signer, external_url=settings.kube_external_url is not None)
-    images = fixed_image(settings.kube_runtime_image) if settings.kube_runtime_image else None
+    images = fixed_image(settings.kube_runtime_image)
     return {
         tool: ClusterComponents(tool, backend, settings, project_names, images=images)
         for tool, backend in (

@@ -39,6 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "SHIPYARD_KUBE_SHIPYARD_URL": "http://shipyard.shipyard-system:8470",
         "SHIPYARD_KSERVE_DEPLOYMENT_MODE": "Standard",
         "SHIPYARD_KUBE_CONFIG": str(kubeconfig),
+        "SHIPYARD_KUBE_RUNTIME_IMAGE": "registry.example.com/shipyard/runtime:1",
     }
     with own_server(root, **extra) as srv:
         model_dir = root / "echo"

@@ -30,6 +30,7 @@ def test_a_kubeconfig_that_cannot_be_read_names_the_settings(tmp_path):
         home=tmp_path,
         kube_shipyard_url="http://shipyard:8470",
         kube_config=tmp_path / "missing",
+        kube_runtime_image="img",
     )
     with pytest.raises(ShipyardError, match="SHIPYARD_KUBE_CONFIG"):
         cluster_backends(settings, model_token_signer(settings), lambda _: "p")
@@ -46,5 +47,8 @@ def test_both_tools_with_a_kubeconfig(tmp_path):
     settings = ServerSettings(
         home=tmp_path, kube_shipyard_url="http://shipyard:8470", kube_config=config
     )
+    with pytest.raises(ShipyardError, match="SHIPYARD_KUBE_RUNTIME_IMAGE"):
+        cluster_backends(settings, model_token_signer(settings), lambda _: "p")
+    settings = settings.model_copy(update={"kube_runtime_image": "img"})
     tools = cluster_backends(settings, model_token_signer(settings), lambda _: "p")
     assert set(tools) == {ServingTool.KUBERNETES, ServingTool.KSERVE}
