@@ -232,3 +232,28 @@ async def test_without_a_runtime_image_the_apply_says_which_setting_to_set(clust
     seam = ClusterComponents(ServingTool.KUBERNETES, backend, settings(tmp_path), lambda _: "d")
     with pytest.raises(InvalidSpec, match="SHIPYARD_KUBE_RUNTIME_IMAGE"):
         await seam.apply(spec())
+
+
+async def test_kserve_pods_are_not_routed_while_kserve_says_not_ready(cluster, tmp_path):
+    now = [0.0]
+    seam = ClusterComponents(
+        ServingTool.KSERVE, KServeBackend(cluster.api, Tokens()), settings(tmp_path),
+        {"p1": "demo"}.__getitem__, images=images_of, clock=lambda: now[0],
+    )  # fmt: skip
+    await seam.apply(spec("predictor"))
+    pod = ready_pod("iris-predictor-00001-deployment-a")
+    pod["metadata"]["labels"] = {
+        "serving.kserve.io/inferenceservice": "iris",
+        "component": "predictor",
+    }
+    cluster.put("Pod", NS, pod["metadata"]["name"], pod)
+    [replica] = await seam.observe(DEP_ID, "predictor")
+    assert replica.health is Health.STARTING  # KServe has not reported Ready yet
+    isvc = cluster.get("InferenceService", NS, "iris")
+    ready = [{"type": t, "status": "True"} for t in ("PredictorReady", "IngressReady", "Ready")]
+    isvc["status"] = {"conditions": ready, "url": "http://iris.shipyard-demo.example.com"}
+    cluster.put("InferenceService", NS, "iris", isvc)
+    now[0] += 1  # the next pass (one observation is reused within a pass)
+    [replica] = await seam.observe(DEP_ID, "predictor")
+    assert replica.health is Health.READY
+    assert replica.url == "http://iris-predictor.shipyard-demo.svc.cluster.local"

@@ -64,6 +64,7 @@ class ComponentView:
     pods: tuple[PodView, ...]
     conditions: tuple[Condition, ...]
     template: str = ""  # the current pod template's hash ("" when unknown, e.g. KServe's pods)
+    problem: str = ""  # why the component is not serving whatever its pods say (KServe's word)
 
     @property
     def serving(self) -> bool:
@@ -270,4 +271,4 @@ def component_view(
         _blame(ConditionType.STARTED, pods, crashing or oom),
         ready_condition,
     )
-    return ComponentView(component, desired, ready, tuple(pods), conditions)
+    return ComponentView(component, desired, ready, tuple(pods), conditions, problem=extra_problem)

@@ -128,7 +128,8 @@ def replicas_of(
         # a pod of the template a rollout is replacing counts as outdated (state UPDATING)
         outdated = view.template and pod.template and pod.template != view.template
         template = f"outdated:{pod.template}" if outdated else current
-        health = Health.READY if pod.ready else Health.STARTING
+        # a ready pod is not routed while KServe says its component is not ready
+        health = Health.READY if pod.ready and not view.problem else Health.STARTING
         if pod.crash_looping:
             health = Health.EXITED
         out.append(
