@@ -46,6 +46,8 @@ class RuntimeConfig:
     """Adaptive batching: longest a request waits for others to join its batch."""
     batch_timeout_s: float = 60.0
     """Adaptive batching: longest a request waits for its batch's answer."""
+    max_body_bytes: int = 0
+    """Largest request body (``--max-body-bytes``); 0 = derived from the memory limit."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-batch-size", type=int, default=0, help="batching: 0 = off")
     parser.add_argument("--max-latency-ms", type=float, default=5.0)
     parser.add_argument("--batch-timeout-s", type=float, default=60.0)
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=0,
+        help="largest request body (0: from the memory limit)",
+    )
     return parser
 
 
@@ -124,4 +132,5 @@ def parse_config(
         max_batch_size=max(0, args.max_batch_size),
         max_latency_ms=args.max_latency_ms,
         batch_timeout_s=args.batch_timeout_s,
+        max_body_bytes=max(0, args.max_body_bytes),
     )
