@@ -124,9 +124,8 @@ async def test_crash_loops_and_unschedulable_pods_carry_their_reasons(cluster, t
     assert (
         crashed.last_exit.reason == "OOMKilled" and "no memory limit" in crashed.last_exit.message
     )
-    assert waiting.health is Health.STARTING
-    assert waiting.last_exit.reason == "Unschedulable"
-    assert "Insufficient nvidia.com/gpu" in waiting.last_exit.message
+    assert waiting.health is Health.STARTING and waiting.last_exit is None
+    assert waiting.unschedulable == "0/2 nodes are available: 2 Insufficient nvidia.com/gpu."
 
 
 async def test_remove_stops_in_place_and_apply_starts_again_with_the_autoscaler(cluster, tmp_path):

@@ -15,13 +15,14 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from tests.integration.kubernetes.emulator import Cluster, running_cluster
+from tests.integration.kubernetes.emulator import Cluster, cluster_key, running_cluster
 from tests.integration.kubernetes.test_gateway_forwarding import runtime  # noqa: F401
 from tests.integration.system.conftest import Server, own_server, upload, wait_state, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 NS = "shipyard-default"
+UNSCHEDULABLE = "0/3 nodes are available: 3 Insufficient memory."
 T = TypeVar("T")
 
 
@@ -118,6 +119,24 @@ def test_deploy_run_predict_stop_delete_on_a_cluster(
 
         live = wait_until(applied, 60, "the Deployment on the cluster")
         labels = live["spec"]["template"]["metadata"]["labels"]
+        pending = {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "echo-predictor-x0", "namespace": NS, "labels": labels},
+            "spec": {"containers": [{"name": "runtime"}]},
+            "status": {"conditions": [{"type": "PodScheduled", "status": "False",
+                                       "reason": "Unschedulable", "message": UNSCHEDULABLE}]},
+        }  # fmt: skip
+        cluster.call(c.put, "Pod", NS, "echo-predictor-x0", pending)
+
+        def scheduled_false() -> dict[str, Any] | None:
+            status = api.get("/deployments/echo").json()["status"]
+            found = [x for x in status["conditions"] if x["type"] == "SCHEDULED"]
+            return status if found and found[0]["status"] == "False" else None
+
+        status = wait_until(scheduled_false, 60, "SCHEDULED=False")
+        scheduled = next(x for x in status["conditions"] if x["type"] == "SCHEDULED")
+        assert scheduled["message"].endswith(UNSCHEDULABLE) and status["state"] != "RUNNING"
+        cluster.call(c.emulator.objects[cluster_key("Pod", NS, "echo-predictor-x0")].delete)
         pod = {
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "echo-predictor-x1", "namespace": NS, "labels": labels},

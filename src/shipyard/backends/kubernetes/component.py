@@ -98,7 +98,11 @@ def deployment_spec(tool: ServingTool, specs: dict[Component, ComponentSpec]) ->
 
 
 def _exit_of(pod: PodView) -> ReplicaExit | None:
-    if pod.problem and (pod.last_exit is None or pod.problem == "Unschedulable"):
+    """How the pod's container last ended, or what keeps it from running (never a placement:
+    a pod waiting for a node has not exited, see ``ObservedReplica.unschedulable``)."""
+    if pod.scheduled is False:
+        return None
+    if pod.problem and pod.last_exit is None:
         return ReplicaExit(reason=pod.problem, message=pod.message)
     if pod.last_exit is not None and pod.problem:
         return pod.last_exit.model_copy(update={"message": pod.message or pod.last_exit.message})
@@ -145,6 +149,7 @@ def replicas_of(
                 failures=max(1, pod.restarts) if pod.crash_looping else 0,
                 restarts=pod.restarts,
                 last_exit=_exit_of(pod),
+                unschedulable=pod.message if pod.scheduled is False else None,
             )
         )
     return out
