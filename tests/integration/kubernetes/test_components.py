@@ -12,7 +12,7 @@ import pytest
 from shipyard.backends.cluster import naming
 from shipyard.backends.kserve.backend import KServeBackend
 from shipyard.backends.kubernetes.backend import KubernetesBackend
-from shipyard.backends.kubernetes.component import ClusterComponents
+from shipyard.backends.kubernetes.component import ClusterComponents, ImageNotReady
 from shipyard.backends.protocol import ComponentSpec, Health
 from shipyard.errors import InvalidSpec
 from shipyard.settings import ServerSettings
@@ -256,3 +256,22 @@ async def test_kserve_pods_are_not_routed_while_kserve_says_not_ready(cluster, t
     [replica] = await seam.observe(DEP_ID, "predictor")
     assert replica.health is Health.READY
     assert replica.url == "http://iris-predictor.shipyard-demo.svc.cluster.local"
+
+
+async def test_nothing_is_applied_while_the_image_is_being_built(cluster, tmp_path):
+    ready = [False]
+
+    def images(spec: ComponentSpec) -> str:
+        if not ready[0]:
+            raise ImageNotReady("building the runtime image env:abc123")
+        return images_of(spec)
+
+    backend = KubernetesBackend(cluster.api, Tokens())
+    seam = ClusterComponents(
+        ServingTool.KUBERNETES, backend, settings(tmp_path), lambda _: "demo", images=images
+    )
+    await seam.apply(spec())
+    assert cluster.all("Deployment") == [] and await seam.observe(DEP_ID, "predictor") == []
+    ready[0] = True
+    await seam.apply(spec())
+    assert cluster.get("Deployment", NS, "iris-predictor") is not None

@@ -15,6 +15,7 @@ the scheduler's message.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -45,15 +46,25 @@ from shipyard.spec.deployment import (
 from shipyard.spec.resources import PredictorResources, TransformerResources
 from shipyard.spec.status import ReplicaExit
 
+log = logging.getLogger("shipyard.backends.kubernetes")
+
 VIEW_REUSE_S = 0.5  # the components of one deployment are observed one after the other
 USAGE_EVERY_S = 15.0  # metrics-server's usual window: reading more often shows nothing new
 
 ProjectNames = Callable[[str], str]
 """project id -> project name (the namespace template's ``{project}``)."""
 
+
+class ImageNotReady(ShipyardError):
+    """A component's image is still being built: nothing is applied before it is pushed."""
+
+    code = "image_not_ready"
+
+
 RuntimeImages = Callable[[ComponentSpec], str]
 """A component -> the image its pods run (Shipyard's runtime on its environment); may block
-(an image builder builds and pushes it to the registry the cluster pulls from)."""
+(an image builder builds and pushes it to the registry the cluster pulls from); raises
+``ImageNotReady`` while it builds."""
 
 
 def fixed_image(image: str) -> RuntimeImages:
@@ -209,8 +220,13 @@ class ClusterComponents:
         known.stopped = False
         if Component.PREDICTOR not in known.specs:
             return  # the predictor comes first in a pass; nothing to render without it
-        known.deployment = await self._rendered(known)
-        await self.backend.apply(known.deployment)
+        try:
+            rendered = await self._rendered(known)
+        except ImageNotReady as exc:  # built in the background: apply on a later pass
+            log.debug("%s: %s", spec.deployment_name, exc.message)
+            return
+        known.deployment = rendered
+        await self.backend.apply(rendered)
 
     async def _rendered(self, known: _Known) -> ClusterDeployment:
         images = {}

@@ -6,7 +6,12 @@ import stat
 
 import pytest
 
-from shipyard.backends.kubernetes_setup import cluster_backends, model_token_signer
+from shipyard.backends.kubernetes_images import RegistryImages
+from shipyard.backends.kubernetes_setup import (
+    cluster_backends,
+    model_token_signer,
+    runtime_images,
+)
 from shipyard.errors import ShipyardError
 from shipyard.settings import ServerSettings
 from shipyard.spec.deployment import ServingTool
@@ -52,3 +57,10 @@ def test_both_tools_with_a_kubeconfig(tmp_path):
     settings = settings.model_copy(update={"kube_runtime_image": "img"})
     tools = cluster_backends(settings, model_token_signer(settings), lambda _: "p")
     assert set(tools) == {ServingTool.KUBERNETES, ServingTool.KSERVE}
+
+
+def test_a_registry_makes_images_per_environment(tmp_path):
+    settings = ServerSettings(home=tmp_path, image_registry="registry.example.com:5000")
+    images = runtime_images(settings)
+    assert isinstance(images, RegistryImages)  # the Docker engine is contacted only to build
+    images.close()
