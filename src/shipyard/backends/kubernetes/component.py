@@ -346,3 +346,6 @@ class ClusterComponents:
             await future
         self._deleting.clear()
         await asyncio.to_thread(self.backend.api.close)
+        close_images = getattr(self._images, "close", None)  # a builder's background pool
+        if callable(close_images):
+            close_images()
