@@ -275,3 +275,15 @@ async def test_nothing_is_applied_while_the_image_is_being_built(cluster, tmp_pa
     ready[0] = True
     await seam.apply(spec())
     assert cluster.get("Deployment", NS, "iris-predictor") is not None
+
+
+async def test_the_autoscalers_floor_follows_the_controllers_decision(cluster, tmp_path):
+    seam = components(cluster, tmp_path)
+    scaling = ScalingConfig(min_instances=1, max_instances=5)
+    await seam.apply(spec(instances=1, scaling=scaling))
+    assert cluster.get("HorizontalPodAutoscaler", NS, "iris-predictor")["spec"]["minReplicas"] == 1
+    template = cluster.get("Deployment", NS, "iris-predictor")["spec"]["template"]
+    await seam.apply(spec(instances=4, scaling=scaling))  # traffic grew: the controller says 4
+    hpa = cluster.get("HorizontalPodAutoscaler", NS, "iris-predictor")["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (4, 5)
+    assert cluster.get("Deployment", NS, "iris-predictor")["spec"]["template"] == template
