@@ -12,11 +12,18 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+import uv
+
 from shipyard.backends.cluster.tokens import ModelTokenSigner
+from shipyard.backends.docker.backend import scope_of
+from shipyard.backends.docker.images import ImageBuilder
+from shipyard.backends.docker.sdk import DockerEngine
 from shipyard.backends.kserve.backend import KServeBackend
 from shipyard.backends.kubernetes.backend import KubernetesBackend
 from shipyard.backends.kubernetes.client import ClusterApi, connect
-from shipyard.backends.kubernetes.component import ClusterComponents
+from shipyard.backends.kubernetes.component import ClusterComponents, RuntimeImages, fixed_image
+from shipyard.backends.kubernetes_images import RegistryImages
+from shipyard.errors import ShipyardError
 from shipyard.settings import ServerSettings
 from shipyard.spec.deployment import ServingTool
 
@@ -33,19 +40,50 @@ def model_token_signer(settings: ServerSettings) -> ModelTokenSigner:
     return ModelTokenSigner(path.read_bytes(), ttl_s=settings.kube_model_token_ttl_s)
 
 
+def runtime_images(settings: ServerSettings) -> RuntimeImages:
+    """One image for every component (``SHIPYARD_KUBE_RUNTIME_IMAGE``), else an image per
+    environment built and pushed to ``SHIPYARD_IMAGE_REGISTRY`` by the server's Docker engine.
+
+    Raises:
+        ShipyardError: Neither is set: pods would have nothing to run.
+    """
+    if settings.kube_runtime_image:
+        return fixed_image(settings.kube_runtime_image)
+    if not settings.image_registry:
+        raise ShipyardError(
+            "SHIPYARD_KUBE_SHIPYARD_URL is set but neither SHIPYARD_KUBE_RUNTIME_IMAGE nor "
+            "SHIPYARD_IMAGE_REGISTRY is: cluster pods need an image with Shipyard's runtime "
+            "(docs/kubernetes.md)"
+        )
+    builder = ImageBuilder(
+        engine=DockerEngine(settings.docker_host),
+        uv_binary=Path(uv.find_uv_bin()),
+        uv_cache=settings.resolved_uv_cache_dir,
+        work_dir=settings.run_dir / "image-builds",
+        registry=settings.image_registry,
+        scope=scope_of(str(settings.home)),
+        ca_bundle=settings.resolved_docker_ca_bundle,
+    )
+    return RegistryImages(
+        builder,
+        settings.environments_dir,
+        base_image=settings.docker_base_image,
+        index_url=settings.index_url,
+    )
+
+
 def cluster_backends(
     settings: ServerSettings, signer: ModelTokenSigner, project_names: Callable[[str], str]
 ) -> dict[ServingTool, ClusterComponents]:
     """The cluster tools' component backends ({} when no cluster is configured)."""
     if not settings.kube_shipyard_url:
         return {}
+    images = runtime_images(settings)
     api = ClusterApi(connect(settings), attempts=settings.kube_api_attempts)
     kubernetes = KubernetesBackend(api, signer, external_url=settings.kube_external_url)
     kserve = KServeBackend(api, signer, external_url=settings.kube_external_url is not None)
     return {
-        tool: ClusterComponents(
-            tool, backend, settings, project_names, default_image=settings.kube_runtime_image
-        )
+        tool: ClusterComponents(tool, backend, settings, project_names, images=images)
         for tool, backend in (
             (ServingTool.KUBERNETES, kubernetes),
             (ServingTool.KSERVE, kserve),

@@ -45,6 +45,11 @@ def _resource(kind: str) -> kmock.resource:
     return kmock.resource(k.group, k.version, k.plural)
 
 
+def cluster_key(kind: str, namespace: str | None, name: str) -> tuple[Any, str | None, str]:
+    """The emulator's key of one object (``emulator.objects[key]``)."""
+    return _resource(kind), namespace, name
+
+
 @dataclass
 class Cluster:
     """The emulator, a client on it, and helpers that play the cluster's controllers."""
@@ -52,6 +57,7 @@ class Cluster:
     emulator: ClusterEmulator
     api: ClusterApi
     sleeps: list[float]
+    url: str  # the emulated API server's address
 
     def get(self, kind: str, namespace: str | None, name: str) -> Json | None:
         key = (_resource(kind), namespace, name)
@@ -104,4 +110,4 @@ async def running_cluster(
         sleeps: list[float] = []
         configuration = k8s.Configuration(host=str(server.url))
         api = ClusterApi(k8s.ApiClient(configuration), attempts=attempts, sleep=sleeps.append)
-        yield Cluster(emulator, api, sleeps)
+        yield Cluster(emulator, api, sleeps, str(server.url))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from shipyard.spec.deployment import Component, DeploymentSpec, PredictorSpec, S
 from shipyard.spec.resources import PredictorResources, Resources
 from shipyard.spec.scaling import ScalingConfig
 from shipyard.spec.status import ConditionStatus, ConditionType
-from tests.integration.kubernetes.emulator import Cluster, running_cluster
+from tests.integration.kubernetes.emulator import Cluster, cluster_key, running_cluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -120,11 +121,17 @@ async def test_create_applies_the_objects_with_the_exact_resources(cluster, back
     assert tokens.minted == [("proj", "iris", 1)]
 
 
-async def test_a_pass_with_nothing_new_writes_only_the_anchor(cluster, backend, tokens):
+async def test_a_pass_with_nothing_new_sends_nothing_until_the_resync(cluster, tokens):
+    now = [0.0]
+    backend = KubernetesBackend(cluster.api, tokens, clock=lambda: now[0])
     await backend.apply(deployment())
-    before = len(cluster.writes())
+    requests = len(list(cluster.emulator))
     await backend.apply(deployment())
-    assert [w[0] for w in cluster.writes()[before:]] == ["PATCH"]  # the anchor, a no-op apply
+    assert len(list(cluster.emulator)) == requests and len(tokens.minted) == 1
+    cluster.emulator.objects[cluster_key("Service", NS, "iris-predictor")].delete()  # by hand
+    now[0] += 61  # the resync applies everything again and repairs what was changed
+    await backend.apply(deployment())
+    assert cluster.get("Service", NS, "iris-predictor") is not None
     assert len(tokens.minted) == 1
 
 
@@ -326,3 +333,11 @@ async def test_the_model_token_is_minted_again_at_half_its_lifetime(cluster, tok
     await backend.apply(deployment())
     assert len(tokens.minted) == 2
     assert cluster.get("Secret", NS, "iris-model")["stringData"] == {"token": "token-2"}
+
+
+async def test_a_namespace_it_may_not_read_is_taken_as_given(cluster, backend):
+    cluster.emulator["get /api/v1/namespaces/locked"] << 403
+    locked = deployment()
+    locked = replace(locked, target=replace(locked.target, namespace="locked"))
+    await backend.apply(locked)  # no attempt to create it (that would fail here)
+    assert cluster.get("Deployment", "locked", "iris-predictor") is not None

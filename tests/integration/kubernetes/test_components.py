@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,9 @@ import pytest
 from shipyard.backends.cluster import naming
 from shipyard.backends.kserve.backend import KServeBackend
 from shipyard.backends.kubernetes.backend import KubernetesBackend
-from shipyard.backends.kubernetes.component import ClusterComponents
+from shipyard.backends.kubernetes.component import ClusterComponents, ImageNotReady
 from shipyard.backends.protocol import ComponentSpec, Health
+from shipyard.errors import InvalidSpec
 from shipyard.settings import ServerSettings
 from shipyard.spec.deployment import Component, ServingTool
 from shipyard.spec.environment import EnvironmentInfo
@@ -35,15 +37,18 @@ class Tokens:
 
 
 def spec(component: str = "predictor", instances: int = 1, **extra: Any) -> ComponentSpec:
+    extra.setdefault(
+        "resources",
+        ComponentResources(
+            requests=Resources(cores=0.5, memory=128), limits=Resources(cores=1, memory=256)
+        ),
+    )
     return ComponentSpec(
         deployment_id=DEP_ID, deployment_name="iris", project_id="p1", component=component,
         revision=1, template=f"tpl-{component}", instances=instances, model_name="iris",
         model_version=1, model_dir=Path("/unused"), framework="sklearn",
         script_file="transformer.py" if component == "transformer" else None,
-        resources=ComponentResources(
-            requests=Resources(cores=0.5, memory=128), limits=Resources(cores=1, memory=256)
-        ),
-        environment=EnvironmentInfo(image=IMAGE), **extra,
+        environment=EnvironmentInfo(key="abc123"), **extra,
     )  # fmt: skip
 
 
@@ -60,7 +65,15 @@ async def cluster():
 def components(cluster: Cluster, tmp_path: Path, tool=ServingTool.KUBERNETES) -> ClusterComponents:
     backend_cls = KubernetesBackend if tool is ServingTool.KUBERNETES else KServeBackend
     backend = backend_cls(cluster.api, Tokens())
-    return ClusterComponents(tool, backend, settings(tmp_path), {"p1": "demo"}.__getitem__)
+    return ClusterComponents(
+        tool, backend, settings(tmp_path), {"p1": "demo"}.__getitem__, images=images_of
+    )
+
+
+def images_of(spec: ComponentSpec) -> str:
+    """The image builder's answer: one image per environment key."""
+    assert spec.environment is not None
+    return f"{IMAGE}-{spec.environment.key}"
 
 
 def ready_pod(name: str) -> dict[str, Any]:
@@ -81,7 +94,7 @@ async def test_apply_then_ready_pods_are_replicas_at_the_service_address(cluster
     await seam.apply(spec(instances=2))
     live = cluster.get("Deployment", NS, "iris-predictor")
     assert live["spec"]["replicas"] == 2
-    assert live["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGE
+    assert live["spec"]["template"]["spec"]["containers"][0]["image"] == f"{IMAGE}-abc123"
     cluster.put("Pod", NS, "iris-predictor-a", ready_pod("iris-predictor-a"))
     [replica] = await seam.observe(DEP_ID, "predictor")
     assert (replica.health, replica.template) == (Health.READY, "tpl-predictor")
@@ -111,9 +124,8 @@ async def test_crash_loops_and_unschedulable_pods_carry_their_reasons(cluster, t
     assert (
         crashed.last_exit.reason == "OOMKilled" and "no memory limit" in crashed.last_exit.message
     )
-    assert waiting.health is Health.STARTING
-    assert waiting.last_exit.reason == "Unschedulable"
-    assert "Insufficient nvidia.com/gpu" in waiting.last_exit.message
+    assert waiting.health is Health.STARTING and waiting.last_exit is None
+    assert waiting.unschedulable == "0/2 nodes are available: 2 Insufficient nvidia.com/gpu."
 
 
 async def test_remove_stops_in_place_and_apply_starts_again_with_the_autoscaler(cluster, tmp_path):
@@ -168,3 +180,110 @@ async def test_logs_of_a_component(cluster, tmp_path):
     cluster.emulator[f"/api/v1/namespaces/{NS}/pods/iris-predictor-a/log"] << b"hello\n"
     lines = await asyncio.to_thread(seam.logs, DEP_ID, "predictor", 20)
     assert [(x.replica_id, x.line) for x in lines] == [("iris-predictor-a", "hello")]
+
+
+async def test_ready_replicas_carry_their_memory_from_the_metrics_api(cluster, tmp_path):
+    now = [0.0]
+    backend = KubernetesBackend(cluster.api, Tokens())
+    seam = ClusterComponents(
+        ServingTool.KUBERNETES, backend, settings(tmp_path), {"p1": "demo"}.__getitem__,
+        images=images_of, clock=lambda: now[0],
+    )  # fmt: skip
+    await seam.apply(spec())
+    cluster.put("Pod", NS, "iris-predictor-a", ready_pod("iris-predictor-a"))
+    [replica] = await seam.observe(DEP_ID, "predictor")
+    assert replica.usage.memory_bytes is None and "metrics-server" in replica.usage.note
+    metrics = {"window": "15s", "containers": [{"usage": {"cpu": "10m", "memory": "64Mi"}}]}
+    cluster.emulator[f"/apis/metrics.k8s.io/v1beta1/namespaces/{NS}/pods/iris-predictor-a"] << (
+        metrics
+    )
+    [replica] = await seam.observe(DEP_ID, "predictor")
+    assert replica.usage.memory_bytes is None  # read at most every 15 s
+    now[0] += 16
+    [replica] = await seam.observe(DEP_ID, "predictor")
+    assert replica.usage.memory_bytes == 64 * 2**20
+
+
+async def test_pods_of_the_template_a_rollout_replaces_are_reported_outdated(cluster, tmp_path):
+    seam = components(cluster, tmp_path)
+    await seam.apply(spec())
+    old = cluster.get("Deployment", NS, "iris-predictor")["spec"]["template"]["metadata"]
+    bigger = spec(
+        resources=ComponentResources(
+            requests=Resources(cores=1, memory=512), limits=Resources(cores=2, memory=1024)
+        )
+    )
+    bigger = replace(bigger, revision=2, template="tpl-2")
+    await seam.apply(bigger)
+    new = cluster.get("Deployment", NS, "iris-predictor")["spec"]["template"]["metadata"]
+    assert new["labels"][naming.TEMPLATE] != old["labels"][naming.TEMPLATE]
+    for name, meta in (("iris-predictor-old", old), ("iris-predictor-new", new)):
+        pod = ready_pod(name)
+        pod["metadata"]["labels"] = meta["labels"]
+        cluster.put("Pod", NS, name, pod)
+    replicas = {r.replica_id: r.template for r in await seam.observe(DEP_ID, "predictor")}
+    assert replicas["iris-predictor-new"] == "tpl-2"
+    assert replicas["iris-predictor-old"].startswith("outdated:")
+
+
+async def test_without_a_runtime_image_the_apply_says_which_setting_to_set(cluster, tmp_path):
+    backend = KubernetesBackend(cluster.api, Tokens())
+    seam = ClusterComponents(ServingTool.KUBERNETES, backend, settings(tmp_path), lambda _: "d")
+    with pytest.raises(InvalidSpec, match="SHIPYARD_KUBE_RUNTIME_IMAGE"):
+        await seam.apply(spec())
+
+
+async def test_kserve_pods_are_not_routed_while_kserve_says_not_ready(cluster, tmp_path):
+    now = [0.0]
+    seam = ClusterComponents(
+        ServingTool.KSERVE, KServeBackend(cluster.api, Tokens()), settings(tmp_path),
+        {"p1": "demo"}.__getitem__, images=images_of, clock=lambda: now[0],
+    )  # fmt: skip
+    await seam.apply(spec("predictor"))
+    pod = ready_pod("iris-predictor-00001-deployment-a")
+    pod["metadata"]["labels"] = {
+        "serving.kserve.io/inferenceservice": "iris",
+        "component": "predictor",
+    }
+    cluster.put("Pod", NS, pod["metadata"]["name"], pod)
+    [replica] = await seam.observe(DEP_ID, "predictor")
+    assert replica.health is Health.STARTING  # KServe has not reported Ready yet
+    isvc = cluster.get("InferenceService", NS, "iris")
+    ready = [{"type": t, "status": "True"} for t in ("PredictorReady", "IngressReady", "Ready")]
+    isvc["status"] = {"conditions": ready, "url": "http://iris.shipyard-demo.example.com"}
+    cluster.put("InferenceService", NS, "iris", isvc)
+    now[0] += 1  # the next pass (one observation is reused within a pass)
+    [replica] = await seam.observe(DEP_ID, "predictor")
+    assert replica.health is Health.READY
+    assert replica.url == "http://iris-predictor.shipyard-demo.svc.cluster.local"
+
+
+async def test_nothing_is_applied_while_the_image_is_being_built(cluster, tmp_path):
+    ready = [False]
+
+    def images(spec: ComponentSpec) -> str:
+        if not ready[0]:
+            raise ImageNotReady("building the runtime image env:abc123")
+        return images_of(spec)
+
+    backend = KubernetesBackend(cluster.api, Tokens())
+    seam = ClusterComponents(
+        ServingTool.KUBERNETES, backend, settings(tmp_path), lambda _: "demo", images=images
+    )
+    await seam.apply(spec())
+    assert cluster.all("Deployment") == [] and await seam.observe(DEP_ID, "predictor") == []
+    ready[0] = True
+    await seam.apply(spec())
+    assert cluster.get("Deployment", NS, "iris-predictor") is not None
+
+
+async def test_the_autoscalers_floor_follows_the_controllers_decision(cluster, tmp_path):
+    seam = components(cluster, tmp_path)
+    scaling = ScalingConfig(min_instances=1, max_instances=5)
+    await seam.apply(spec(instances=1, scaling=scaling))
+    assert cluster.get("HorizontalPodAutoscaler", NS, "iris-predictor")["spec"]["minReplicas"] == 1
+    template = cluster.get("Deployment", NS, "iris-predictor")["spec"]["template"]
+    await seam.apply(spec(instances=4, scaling=scaling))  # traffic grew: the controller says 4
+    hpa = cluster.get("HorizontalPodAutoscaler", NS, "iris-predictor")["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (4, 5)
+    assert cluster.get("Deployment", NS, "iris-predictor")["spec"]["template"] == template

@@ -39,6 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "SHIPYARD_KUBE_SHIPYARD_URL": "http://shipyard.shipyard-system:8470",
         "SHIPYARD_KSERVE_DEPLOYMENT_MODE": "Standard",
         "SHIPYARD_KUBE_CONFIG": str(kubeconfig),
+        "SHIPYARD_KUBE_RUNTIME_IMAGE": "registry.example.com/shipyard/runtime:1",
     }
     with own_server(root, **extra) as srv:
         model_dir = root / "echo"
@@ -73,6 +74,7 @@ def test_kubernetes_dry_run_prints_the_exact_validated_objects(server: Server) -
     assert deployment["spec"]["replicas"] == 2
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["resources"] == {"requests": {"cpu": "200m", "memory": "32Mi"}}
+    assert container["image"] == "registry.example.com/shipyard/runtime:1"
     init = deployment["spec"]["template"]["spec"]["initContainers"][0]
     url = next(e["value"] for e in init["env"] if e["name"] == "SHIPYARD_ARTIFACT_URL")
     assert url == "http://shipyard.shipyard-system:8470/api/v1/models/echo/versions/1/artifact"

@@ -28,7 +28,14 @@ from tests.integration.gateway.fakes import (
     wait_until,
 )
 from tests.integration.kubernetes.emulator import running_cluster
-from tests.integration.kubernetes.test_components import DEP_ID, NS, Tokens, ready_pod, spec
+from tests.integration.kubernetes.test_components import (
+    DEP_ID,
+    NS,
+    Tokens,
+    images_of,
+    ready_pod,
+    spec,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -45,7 +52,7 @@ def runtime(tmp_path: Path) -> Iterator[str]:
     env = {**os.environ, "MODEL_FILES_PATH": str(tmp_path), "DEPLOYMENT_NAME": "iris"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "shipyard.runtime", "--host", "127.0.0.1", "--port", str(port),
-         "--component", "predictor", "--script", str(tmp_path / "predictor.py")],
+         "--component", "predictor", "--script", str(tmp_path / "predictor.py"), "--any-name"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -70,7 +77,9 @@ async def test_predictions_reach_the_runtime_at_the_reported_cluster_address(
     settings = ServerSettings(home=tmp_path, kube_shipyard_url="http://shipyard.shipyard:8470")
     async with running_cluster() as cluster:
         backend = KubernetesBackend(cluster.api, Tokens(), external_url=runtime)
-        seam = ClusterComponents(ServingTool.KUBERNETES, backend, settings, lambda _: "demo")
+        seam = ClusterComponents(
+            ServingTool.KUBERNETES, backend, settings, lambda _: "demo", images=images_of
+        )
         await seam.apply(spec())
         cluster.put("Pod", NS, "iris-predictor-a", ready_pod("iris-predictor-a"))
         [replica] = await seam.observe(DEP_ID, Component.PREDICTOR.value)

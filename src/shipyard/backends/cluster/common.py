@@ -57,8 +57,7 @@ def metadata(
                 "kind": inp.owner.kind,
                 "name": inp.owner.name,
                 "uid": inp.owner.uid,
-                "blockOwnerDeletion": True,
-            }
+            }  # no blockOwnerDeletion: it would need rights on the anchor's finalizers
         ]
     return out
 

@@ -3,14 +3,16 @@
 Predictor and transformer are custom containers running Shipyard's runtime image (so scripts
 run unchanged), each with requests and limits, ``minReplicas``/``maxReplicas`` (0 =
 scale-to-zero, refused outside Serverless mode, where KServe would silently turn it into 1),
-``scaleMetric``/``scaleTarget`` and, on the predictor, KServe's ``batcher`` (KServe's agent
-batches; the runtime's own batching stays off so requests are not batched twice). Stop sets
-``serving.kserve.io/stop: "true"`` and keeps the spec.
+``scaleMetric``/``scaleTarget`` (concurrency or rps: Knative's, so refused in Standard mode
+too) and, on the predictor, KServe's ``batcher`` (KServe's agent batches; the runtime's own
+batching stays off so requests are not batched twice). Stop sets ``serving.kserve.io/stop:
+"true"`` and keeps the spec.
 
-The transformer reaches the predictor the way KServe wires it: KServe appends
-``--predictor_host <isvc>-predictor.<namespace>`` (and ``--model_name``, ``--http_port``) to
-the transformer container's arguments unless they are present; we set all three ourselves, with
-the values KServe would use, so the runtime's command line is fully ours and stable.
+The gateway drives transformer -> predictor -> transformer through the components' addresses
+(as on LOCAL). KServe appends ``--predictor_host <isvc>-predictor.<namespace>`` (and
+``--model_name``, ``--http_port``) to the transformer container's arguments unless they are
+present; we set all three ourselves, with the values KServe would use, so the runtime's command
+line is fully ours and stable.
 """
 
 from __future__ import annotations
@@ -51,25 +53,34 @@ def _bounds(inp: RenderInput, resolved: ResolvedComponent) -> tuple[int, int]:
     return resolved.instances, max(1, resolved.instances)
 
 
-def _zero_errors(inp: RenderInput, resolution: list[ResolvedComponent]) -> list[FieldError]:
+def _mode_errors(inp: RenderInput, resolution: list[ResolvedComponent]) -> list[FieldError]:
+    """What Standard (RawDeployment) mode cannot do: scale to zero (KServe turns minReplicas 0
+    into 1) and autoscale on requests (its HPA knows cpu and memory only)."""
     mode = inp.target.kserve_mode
     if mode.scales_to_zero:
         return []
     errors = []
+    fix = "or set SHIPYARD_KSERVE_DEPLOYMENT_MODE=Serverless on a cluster with Knative Serving"
     for resolved in resolution:
         low, _ = _bounds(inp, resolved)
+        scaling = _scaling_of(inp, resolved.component)
+        name = resolved.component.value
         if low == 0:
-            scaling = _scaling_of(inp, resolved.component)
-            field = f"{resolved.component.value}." + (
-                "scaling.min_instances" if scaling else "resources.num_instances"
-            )
+            field = f"{name}." + ("scaling.min_instances" if scaling else "resources.num_instances")
             msg = (
                 f"this server deploys KServe in {mode.value} mode, where KServe turns "
                 "minReplicas 0 into 1 (scale-to-zero needs Knative, KServe's Serverless mode): "
-                "use 1 or more instances, or set SHIPYARD_KSERVE_DEPLOYMENT_MODE=Serverless on a "
-                "cluster with Knative Serving"
+                f"use 1 or more instances, {fix}"
             )
             errors.append(FieldError(field, 0, msg))
+        elif scaling is not None:
+            msg = (
+                f"this server deploys KServe in {mode.value} mode, whose autoscaler (an HPA) "
+                "scales on cpu or memory only, not on "
+                f"{scaling.scale_metric.value.lower()} (Knative's, in Serverless mode): remove "
+                f"the scaling to run a fixed number of instances, {fix}"
+            )
+            errors.append(FieldError(f"{name}.scaling.scale_metric", scaling.scale_metric, msg))
     return errors
 
 
@@ -122,7 +133,7 @@ def render(inp: RenderInput, token: str | None = None) -> list[dict[str, Any]]:
         InvalidSpec: The spec asks for what KSERVE (in the configured mode) cannot honour.
     """
     resolution = common.checked_resolution(inp)
-    raise_for(_zero_errors(inp, resolution.components))
+    raise_for(_mode_errors(inp, resolution.components))
     if any(r.limits is None for r in resolution.components):  # the matrix says MIN_MAX
         raise InvalidSpec("KSERVE applies requests and limits; the resolution has no limits")
     return [

@@ -3,14 +3,17 @@
 Requests only (the matrix's "minimum resources"; ``spec.tools.resolve`` keeps the warning), GPUs
 as ``nvidia.com/gpu``, a surge-first rolling update (``maxUnavailable: 0``: an update never
 takes a ready replica away before its replacement is ready), stop = ``replicas: 0`` with the
-spec kept. Autoscaling: an ``autoscaling/v2`` HPA on the runtime's per-pod metric
-(``shipyard_requests_in_flight`` for CONCURRENCY, ``shipyard_requests_per_second`` for RPS),
-served to the HPA by a custom-metrics adapter (docs/kubernetes.md); the HPA owns ``replicas``
-then, so the Deployment renders without it.
+spec kept. Autoscaling: an ``autoscaling/v2`` HPA owns ``replicas`` (the Deployment renders
+without it); its floor follows Shipyard's own autoscaler (gateway traffic, decided by the
+controller), and a per-pod metric (``shipyard_requests_in_flight`` for CONCURRENCY,
+``shipyard_requests_per_second`` for RPS) from a custom-metrics adapter, where the cluster has
+one, lets it add pods above that (docs/kubernetes.md).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from typing import Any
 
@@ -36,6 +39,20 @@ def _name(inp: RenderInput, component: Component) -> str:
     return naming.component_name(inp.spec.name, component)
 
 
+def pod_template(
+    inp: RenderInput, component: Component, labels: dict[str, str], container: dict[str, Any]
+) -> dict[str, Any]:
+    """The pod template, labelled with a hash of itself (``shipyard.dev/template``), so the
+    status tells pods of the current template from those a rollout is replacing."""
+    spec = {
+        **pods.pod_fields(inp, component),
+        "containers": [container],
+        "terminationGracePeriodSeconds": 30,
+    }
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    return {"metadata": {"labels": {**labels, naming.TEMPLATE: digest}}, "spec": spec}
+
+
 def deployment(inp: RenderInput, resolved: ResolvedComponent) -> dict[str, Any]:
     """The ``apps/v1`` Deployment of one component."""
     component = resolved.component
@@ -54,14 +71,7 @@ def deployment(inp: RenderInput, resolved: ResolvedComponent) -> dict[str, Any]:
         },
         "revisionHistoryLimit": 3,
         "progressDeadlineSeconds": 600,
-        "template": {
-            "metadata": {"labels": labels},
-            "spec": {
-                **pods.pod_fields(inp, component),
-                "containers": [container],
-                "terminationGracePeriodSeconds": 30,
-            },
-        },
+        "template": pod_template(inp, component, labels, container),
     }
     scaling = _scaling(inp, component)
     if inp.stopped:
@@ -95,9 +105,18 @@ def service(inp: RenderInput, component: Component) -> dict[str, Any]:
     }
 
 
-def autoscaler(inp: RenderInput, component: Component, scaling: ScalingConfig) -> dict[str, Any]:
-    """The ``autoscaling/v2`` HorizontalPodAutoscaler of one component."""
+def autoscaler(
+    inp: RenderInput, component: Component, scaling: ScalingConfig, instances: int = 1
+) -> dict[str, Any]:
+    """The ``autoscaling/v2`` HorizontalPodAutoscaler of one component.
+
+    Its floor is the larger of the scaling minimum and ``instances``, the count Shipyard's own
+    autoscaler chose from the gateway's traffic (through the controller; a spec's
+    ``num_instances`` on a dry run): so the component follows the traffic with no metrics
+    adapter in the cluster, and one serving the per-pod metric lets the HPA add pods on top.
+    """
     name = naming.component_name(inp.spec.name, component)
+    floor = min(scaling.max_instances, max(1, scaling.min_instances, instances))
     target = f"{math.ceil(scaling.target * 1000)}m"  # a quantity: 10 -> "10000m"
     window = min(3600, math.ceil(max(scaling.stable_window_s, scaling.scale_down_delay_s)))
     return {
@@ -106,7 +125,7 @@ def autoscaler(inp: RenderInput, component: Component, scaling: ScalingConfig) -
         "metadata": common.metadata(inp, name, component),
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-            "minReplicas": max(1, scaling.min_instances),
+            "minReplicas": floor,
             "maxReplicas": scaling.max_instances,
             "metrics": [
                 {
@@ -139,5 +158,5 @@ def render(inp: RenderInput, token: str | None = None) -> list[dict[str, Any]]:
         objects.append(service(inp, resolved.component))
         scaling = _scaling(inp, resolved.component)
         if scaling is not None and not inp.stopped:
-            objects.append(autoscaler(inp, resolved.component, scaling))
+            objects.append(autoscaler(inp, resolved.component, scaling, resolved.instances))
     return objects

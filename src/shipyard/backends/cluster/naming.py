@@ -19,6 +19,7 @@ DEPLOYMENT_ID = "shipyard.dev/deployment-id"
 DEPLOYMENT_NAME = "shipyard.dev/deployment"
 PROJECT_ID = "shipyard.dev/project-id"
 COMPONENT = "shipyard.dev/component"
+TEMPLATE = "shipyard.dev/template"  # a pod's label: hash of the pod template it was made from
 REVISION = "shipyard.dev/revision"  # an annotation: the spec revision an object renders
 MODEL_SECRET_KEY = "token"
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shipyard.backends.cluster import naming
 from shipyard.spec.status import Condition, ConditionStatus, ConditionType, ReplicaExit
 
 Json = dict[str, Any]
@@ -46,6 +47,7 @@ class PodView:
     started_at: datetime | None
     ready_at: datetime | None
     ip: str | None
+    template: str = ""  # the pod template hash it was made from ("" when not Shipyard's)
 
     @property
     def crash_looping(self) -> bool:
@@ -61,6 +63,8 @@ class ComponentView:
     ready: int
     pods: tuple[PodView, ...]
     conditions: tuple[Condition, ...]
+    template: str = ""  # the current pod template's hash ("" when unknown, e.g. KServe's pods)
+    problem: str = ""  # why the component is not serving whatever its pods say (KServe's word)
 
     @property
     def serving(self) -> bool:
@@ -207,6 +211,7 @@ def pod_view(pod: Json, events: list[Json]) -> PodView:
         if ready and ready_condition
         else None,
         ip=status.get("podIP"),
+        template=str(((pod.get("metadata") or {}).get("labels") or {}).get(naming.TEMPLATE, "")),
     )
 
 
@@ -223,35 +228,19 @@ def _first(pods: list[PodView], test: Any) -> PodView | None:
     return next((p for p in pods if test(p)), None)
 
 
-def component_view(
-    component: str, desired: int, pods: list[PodView], extra_problem: str = ""
-) -> ComponentView:
-    """The conditions of a component from its pods and how many it should have."""
-    unscheduled = _first(pods, lambda p: p.scheduled is False)
-    scheduled = _condition(
-        ConditionType.SCHEDULED,
-        None if not pods else unscheduled is None,
-        "Unschedulable" if unscheduled else "",
-        unscheduled.message if unscheduled else "",
-    )
-    init_failed = _first(pods, lambda p: p.problem.startswith("Init") or "fetch-model" in p.message)
-    initialized = _condition(
-        ConditionType.INITIALIZED,
-        None if not pods else init_failed is None,
-        init_failed.problem if init_failed else "",
-        init_failed.message if init_failed else "",
-    )
-    crashing = _first(pods, lambda p: p.problem in WAITING_FAILURES and p is not init_failed)
-    oom = _first(pods, lambda p: p.last_exit is not None and p.last_exit.reason == "OOMKilled")
-    failed = crashing or oom
-    started = _condition(
-        ConditionType.STARTED,
-        None if not pods else failed is None,
-        (failed.problem or "OOMKilled") if failed else "",
-        (failed.message or (failed.last_exit.message if failed.last_exit else ""))
-        if failed
-        else "",
-    )
+def _blame(kind: ConditionType, pods: list[PodView], culprit: PodView | None) -> Condition:
+    """Unknown without pods, True without a culprit, else False with its reason and message."""
+    if not pods:
+        return _condition(kind, None)
+    if culprit is None:
+        return _condition(kind, True)
+    exit_message = culprit.last_exit.message if culprit.last_exit else ""
+    reason = culprit.problem or (culprit.last_exit.reason if culprit.last_exit else "")
+    return _condition(kind, False, reason, culprit.message or exit_message)
+
+
+def _ready(pods: list[PodView], desired: int, extra_problem: str) -> tuple[Condition, int]:
+    """READY, and how many pods are: never True while a pod crash-loops."""
     ready = sum(1 for p in pods if p.ready)
     looping = _first(pods, lambda p: p.crash_looping)
     ok = ready >= desired and looping is None and not extra_problem
@@ -263,16 +252,23 @@ def component_view(
         msg = "scaled to zero"
     else:
         msg = f"{ready}/{desired} pods ready"
-    ready_condition = _condition(
-        ConditionType.READY,
-        ok,
-        "" if ok else (looping.problem if looping else "NotReady"),
-        msg,
+    reason = "" if ok else (looping.problem if looping else "NotReady")
+    return _condition(ConditionType.READY, ok, reason, msg), ready
+
+
+def component_view(
+    component: str, desired: int, pods: list[PodView], extra_problem: str = ""
+) -> ComponentView:
+    """The conditions of a component from its pods and how many it should have."""
+    unscheduled = _first(pods, lambda p: p.scheduled is False)
+    init_failed = _first(pods, lambda p: p.problem.startswith("Init") or "fetch-model" in p.message)
+    crashing = _first(pods, lambda p: p.problem in WAITING_FAILURES and p is not init_failed)
+    oom = _first(pods, lambda p: p.last_exit is not None and p.last_exit.reason == "OOMKilled")
+    ready_condition, ready = _ready(pods, desired, extra_problem)
+    conditions = (
+        _blame(ConditionType.SCHEDULED, pods, unscheduled),
+        _blame(ConditionType.INITIALIZED, pods, init_failed),
+        _blame(ConditionType.STARTED, pods, crashing or oom),
+        ready_condition,
     )
-    return ComponentView(
-        component=component,
-        desired=desired,
-        ready=ready,
-        pods=tuple(pods),
-        conditions=(scheduled, initialized, started, ready_condition),
-    )
+    return ComponentView(component, desired, ready, tuple(pods), conditions, problem=extra_problem)

@@ -37,6 +37,18 @@ except Exception as exc:
 """
 
 
+def restricted() -> dict[str, Any]:
+    """A container's security context under the "restricted" Pod Security Standard: no root
+    (the image must name a numeric non-root user, as Shipyard's images do: 10001), no
+    privilege escalation, no capabilities, the runtime's default seccomp profile."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
 def quantities(resources: Resources, *, gpus: bool = True) -> dict[str, str]:
     """Kubernetes quantities of one request or limit (``250m``, ``512Mi``, GPUs as a count)."""
     out = {"cpu": cores_to_quantity(resources.cores), "memory": mib_to_quantity(resources.memory)}
@@ -138,10 +150,7 @@ def runtime_container(
         "readinessProbe": _probe("/v2/health/ready", 5, 3),
         "livenessProbe": _probe("/v2/health/live", 10, 6),
         "volumeMounts": [{"name": MODEL_VOLUME, "mountPath": MODEL_DIR, "readOnly": True}],
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": restricted(),
     }
 
 
@@ -160,10 +169,7 @@ def fetch_container(inp: RenderInput, component: Component) -> dict[str, Any]:
         ],
         "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
         "volumeMounts": [{"name": MODEL_VOLUME, "mountPath": MODEL_DIR}],
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": restricted(),
     }
 
 

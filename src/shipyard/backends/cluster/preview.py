@@ -2,7 +2,8 @@
 
 The same renderers and the same validation as the backends; only what exists once applied is
 shown as a placeholder: the model download token, the owner's uid (no ``ownerReferences``), and
-the runtime image when the environment has not been built yet.
+the runtime image unless one image serves every pod (``SHIPYARD_KUBE_RUNTIME_IMAGE``; an image
+per environment exists only once the environment was built).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def preview(
         revision=revision,
         spec=spec,
         target=target_of(settings, project, dry_run=dry_run),
-        images={c: IMAGE_PLACEHOLDER for c in Component},
+        images={c: settings.kube_runtime_image or IMAGE_PLACEHOLDER for c in Component},
     )
     render = kubernetes.render if spec.serving_tool is ServingTool.KUBERNETES else kserve.render
     return schemas.validate_all(render(inp))

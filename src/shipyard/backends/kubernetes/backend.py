@@ -108,7 +108,9 @@ class KubernetesBackend:
             return component_view(component.value, 1, [], "not created yet")
         spec, status = live.get("spec") or {}, live.get("status") or {}
         desired = int(spec.get("replicas", status.get("replicas", 1)) or 0)
-        return component_view(component.value, desired, self.pod_views(d, component))
+        view = component_view(component.value, desired, self.pod_views(d, component))
+        labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        return replace(view, template=str(labels.get(naming.TEMPLATE, "")))
 
     def pod_views(self, d: ClusterDeployment, component: Component) -> list[PodView]:
         """The pods of ``component`` with their scheduling events (read only when needed)."""

@@ -15,16 +15,25 @@ the scheduler's message.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from shipyard.backends.cluster import naming
 from shipyard.backends.cluster.observe import ComponentView, PodView
 from shipyard.backends.cluster.target import target_of
-from shipyard.backends.kubernetes.backend import KubernetesBackend
+from shipyard.backends.kubernetes.backend import ClusterView, KubernetesBackend, PodUsage
+from shipyard.backends.kubernetes.client import ApiError
 from shipyard.backends.kubernetes.engine import ClusterDeployment
-from shipyard.backends.protocol import ComponentSpec, Health, LogLine, ObservedReplica
-from shipyard.errors import InvalidSpec
+from shipyard.backends.protocol import (
+    ComponentSpec,
+    Health,
+    LogLine,
+    ObservedReplica,
+    UsageSample,
+)
+from shipyard.errors import InvalidSpec, ShipyardError
 from shipyard.settings import ServerSettings
 from shipyard.spec.capacity import Capacity
 from shipyard.spec.deployment import (
@@ -37,8 +46,30 @@ from shipyard.spec.deployment import (
 from shipyard.spec.resources import PredictorResources, TransformerResources
 from shipyard.spec.status import ReplicaExit
 
+log = logging.getLogger("shipyard.backends.kubernetes")
+
+VIEW_REUSE_S = 0.5  # the components of one deployment are observed one after the other
+USAGE_EVERY_S = 15.0  # metrics-server's usual window: reading more often shows nothing new
+
 ProjectNames = Callable[[str], str]
 """project id -> project name (the namespace template's ``{project}``)."""
+
+
+class ImageNotReady(ShipyardError):
+    """A component's image is still being built: nothing is applied before it is pushed."""
+
+    code = "image_not_ready"
+
+
+RuntimeImages = Callable[[ComponentSpec], str]
+"""A component -> the image its pods run (Shipyard's runtime on its environment); may block
+(an image builder builds and pushes it to the registry the cluster pulls from); raises
+``ImageNotReady`` while it builds."""
+
+
+def fixed_image(image: str) -> RuntimeImages:
+    """One image for every component (``SHIPYARD_KUBE_RUNTIME_IMAGE``)."""
+    return lambda spec: image
 
 
 @dataclass
@@ -78,21 +109,42 @@ def deployment_spec(tool: ServingTool, specs: dict[Component, ComponentSpec]) ->
 
 
 def _exit_of(pod: PodView) -> ReplicaExit | None:
-    if pod.problem and (pod.last_exit is None or pod.problem == "Unschedulable"):
+    """How the pod's container last ended, or what keeps it from running (never a placement:
+    a pod waiting for a node has not exited, see ``ObservedReplica.unschedulable``)."""
+    if pod.scheduled is False:
+        return None
+    if pod.problem and pod.last_exit is None:
         return ReplicaExit(reason=pod.problem, message=pod.message)
     if pod.last_exit is not None and pod.problem:
         return pod.last_exit.model_copy(update={"message": pod.message or pod.last_exit.message})
     return pod.last_exit
 
 
+def _sample(found: PodUsage) -> UsageSample:
+    """The controller's usage sample of a pod (memory now; CPU is an average the metrics API
+    computes, not the cumulative seconds the controller differentiates, so it stays out)."""
+    memory = found.usage.memory_mb if found.usage is not None else None
+    return UsageSample(
+        cpu_seconds=None,
+        memory_bytes=round(memory * 2**20) if memory is not None else None,
+        memory_peak_bytes=None,
+        enforcement="kubernetes",
+        note=found.note,
+    )
+
+
 def replicas_of(
     view: ComponentView, url: str, spec: ComponentSpec | None, revision: int
 ) -> list[ObservedReplica]:
     """The pods of a component as the controller's replicas."""
-    template = spec.template if spec is not None else ""
+    current = spec.template if spec is not None else ""
     out = []
     for slot, pod in enumerate(sorted(view.pods, key=lambda p: p.name)):
-        health = Health.READY if pod.ready else Health.STARTING
+        # a pod of the template a rollout is replacing counts as outdated (state UPDATING)
+        outdated = view.template and pod.template and pod.template != view.template
+        template = f"outdated:{pod.template}" if outdated else current
+        # a ready pod is not routed while KServe says its component is not ready
+        health = Health.READY if pod.ready and not view.problem else Health.STARTING
         if pod.crash_looping:
             health = Health.EXITED
         out.append(
@@ -108,6 +160,7 @@ def replicas_of(
                 failures=max(1, pod.restarts) if pod.crash_looping else 0,
                 restarts=pod.restarts,
                 last_exit=_exit_of(pod),
+                unschedulable=pod.message if pod.scheduled is False else None,
             )
         )
     return out
@@ -123,28 +176,31 @@ class ClusterComponents:
         settings: ServerSettings,
         project_names: ProjectNames,
         *,
-        default_image: str | None = None,
+        images: RuntimeImages | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.tool = tool
         self.backend = backend
         self._settings = settings
         self._project_names = project_names
-        self._default_image = default_image
+        self._images = images
         self._known: dict[str, _Known] = {}
+        self._clock = clock
+        self._views: dict[str, tuple[float, ClusterView]] = {}
+        self._usage: dict[str, tuple[float, UsageSample]] = {}
         self._deleting: list[asyncio.Future[int]] = []
 
     def _image(self, spec: ComponentSpec) -> str:
-        image = spec.environment.image if spec.environment is not None else None
-        image = image or self._default_image
-        if not image:
+        """The runtime image of a component (an image builder may build and push it here)."""
+        if self._images is None:
             raise InvalidSpec(
-                f"no runtime image for the {spec.component} of {spec.deployment_name}: build its "
-                "environment as an image (SHIPYARD_IMAGE_REGISTRY) or set "
-                "SHIPYARD_KUBE_RUNTIME_IMAGE"
+                f"no runtime image for the {spec.component} of {spec.deployment_name}: set "
+                "SHIPYARD_KUBE_RUNTIME_IMAGE (or build images per environment into "
+                "SHIPYARD_IMAGE_REGISTRY)"
             )
-        return image
+        return self._images(spec)
 
-    def _deployment(self, known: _Known) -> ClusterDeployment:
+    def _deployment(self, known: _Known, images: dict[Component, str]) -> ClusterDeployment:
         p = known.specs[Component.PREDICTOR]
         target = target_of(self._settings, self._project_names(p.project_id))
         return ClusterDeployment(
@@ -153,7 +209,7 @@ class ClusterComponents:
             revision=p.revision,
             spec=deployment_spec(self.tool, known.specs),
             target=target,
-            images={c: self._image(s) for c, s in known.specs.items()},
+            images=images,
             framework=p.framework,
             stopped=known.stopped,
         )
@@ -164,8 +220,19 @@ class ClusterComponents:
         known.stopped = False
         if Component.PREDICTOR not in known.specs:
             return  # the predictor comes first in a pass; nothing to render without it
-        known.deployment = self._deployment(known)
-        await self.backend.apply(known.deployment)
+        try:
+            rendered = await self._rendered(known)
+        except ImageNotReady as exc:  # built in the background: apply on a later pass
+            log.debug("%s: %s", spec.deployment_name, exc.message)
+            return
+        known.deployment = rendered
+        await self.backend.apply(rendered)
+
+    async def _rendered(self, known: _Known) -> ClusterDeployment:
+        images = {}
+        for component, spec in known.specs.items():
+            images[component] = await asyncio.to_thread(self._image, spec)
+        return self._deployment(known, images)
 
     async def remove(self, deployment_id: str, component: str) -> None:
         """Stop the deployment (every object and the spec stay), or drop a removed component
@@ -182,7 +249,7 @@ class ClusterComponents:
                 await self.backend.stop(known.deployment)
             return
         if known.specs.pop(Component(component), None) is not None:
-            known.deployment = self._deployment(known)
+            known.deployment = await self._rendered(known)
             await self.backend.apply(known.deployment)
 
     def _stop_adopted(self, deployment_id: str) -> None:
@@ -196,27 +263,49 @@ class ClusterComponents:
             return []
         d = known.deployment
         wanted = Component(component)
-        view = await self.backend.observe(d)
+        view = await self._view(d)
         if wanted not in view.components:
             return []
-        replicas = replicas_of(
-            view.components[wanted], view.urls[wanted], known.specs.get(wanted), d.revision
-        )
         component_view = view.components[wanted]
+        spec = known.specs.get(wanted)
+        replicas = replicas_of(component_view, view.urls[wanted], spec, d.revision)
         if not replicas and component_view.serving and component_view.desired == 0:
             # scaled to zero behind KServe's activator: the address answers, it wakes the pods
-            spec = known.specs.get(wanted)
-            replicas = [
+            replica_id = f"{naming.isvc_name(d.spec.name)}-{wanted.value}"
+            template = spec.template if spec else ""
+            return [
                 ObservedReplica(
-                    replica_id=f"{naming.isvc_name(d.spec.name)}-{wanted.value}",
-                    slot=0,
-                    revision=d.revision,
-                    template=spec.template if spec else "",
-                    health=Health.READY,
-                    url=view.urls[wanted],
+                    replica_id, 0, d.revision, template, Health.READY, view.urls[wanted]
                 )
             ]
-        return replicas
+        return [await self._with_usage(d, r) for r in replicas]
+
+    async def _view(self, d: ClusterDeployment) -> ClusterView:
+        """The deployment as observed, read once for all its components in one pass."""
+        cached = self._views.get(d.deployment_id)
+        now = self._clock()
+        if cached is not None and now - cached[0] < VIEW_REUSE_S:
+            return cached[1]
+        view = await self.backend.observe(d)
+        self._views[d.deployment_id] = (now, view)
+        return view
+
+    async def _with_usage(self, d: ClusterDeployment, replica: ObservedReplica) -> ObservedReplica:
+        """A ready pod's memory from the metrics API (read at most every ``USAGE_EVERY_S``)."""
+        if replica.health is not Health.READY:
+            return replica
+        now = self._clock()
+        cached = self._usage.get(replica.replica_id)
+        if cached is None or now - cached[0] >= USAGE_EVERY_S:
+            try:
+                found = await asyncio.to_thread(
+                    self.backend.usage, d.target.namespace, replica.replica_id
+                )
+            except (ApiError, ShipyardError):  # the API failing must not hide the replica
+                return replica
+            cached = (now, _sample(found))
+            self._usage[replica.replica_id] = cached
+        return replace(replica, usage=cached[1])
 
     async def list_components(self) -> list[tuple[str, str]]:
         """Every (deployment, component) whose anchor is on the cluster (after a restart)."""
@@ -254,5 +343,9 @@ class ClusterComponents:
 
     async def close(self) -> None:
         for future in self._deleting:
-            await asyncio.wrap_future(future)
+            await future
         self._deleting.clear()
+        await asyncio.to_thread(self.backend.api.close)
+        close_images = getattr(self._images, "close", None)  # a builder's background pool
+        if callable(close_images):
+            close_images()

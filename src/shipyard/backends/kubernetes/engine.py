@@ -5,7 +5,10 @@ everything else); the model Secret is created once per model version (a fresh sh
 only then, never on every pass); the rendered objects are validated and applied (server-side
 apply: unchanged objects are no-ops); objects of the deployment that the rendering no longer has
 (an HPA after autoscaling was removed) are deleted. A revision that only changes instances or
-scaling keeps the pod template's revision, so it patches ``replicas`` and rolls nothing.
+scaling keeps the pod template's revision, so it patches ``replicas`` and rolls nothing. The
+controller applies on every pass: a pass whose input did not change sends nothing, except once
+every ``RESYNC_S`` seconds, when everything is applied again (repairing objects changed or
+deleted by hand).
 
 ``delete`` removes every object carrying the deployment's labels (the anchor last) and nothing
 else; after a server restart ``adopt`` lists the anchors, so deployments are found again by
@@ -28,6 +31,7 @@ from shipyard.spec.deployment import Component, DeploymentSpec
 
 Json = dict[str, Any]
 Renderer = Callable[[RenderInput, str | None], list[Json]]
+RESYNC_S = 60.0
 OWNED_KINDS = ("HorizontalPodAutoscaler", "Service", "Deployment", "InferenceService", "Secret")
 MODEL_ANNOTATION = "shipyard.dev/model"
 REFRESH_ANNOTATION = "shipyard.dev/token-refresh-at"
@@ -79,6 +83,19 @@ def template_key(spec: DeploymentSpec) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _fingerprint(d: ClusterDeployment) -> str:
+    data = {
+        "spec": d.spec.model_dump(mode="json"),
+        "revision": d.revision,
+        "target": [d.target.namespace, d.target.api_url, d.target.kserve_mode.value],
+        "pull": d.target.image_pull_secret,
+        "images": sorted((c.value, i) for c, i in d.images.items()),
+        "framework": d.framework,
+        "stopped": d.stopped,
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
 def _key(obj: Json) -> tuple[str, str]:
     return obj["kind"], obj["metadata"]["name"]
 
@@ -98,7 +115,10 @@ class ClusterEngine:
         self._tokens = tokens
         self._clock = clock
         self._refresh_at: dict[str, float] = {}  # deployment id -> when to mint a new token
-        self._applied: dict[str, str] = {}  # deployment id -> hash of what was applied last
+        # deployment id -> (hash of the input, when, the objects): a pass with the same input
+        # sends nothing until RESYNC_S has passed (then everything is applied again, repairing
+        # objects changed or deleted by hand)
+        self._recent: dict[str, tuple[str, float, list[Json]]] = {}
         self.failures: dict[str, str] = {}  # deployment id -> why its last apply failed
 
     def apply(self, d: ClusterDeployment) -> list[Json]:
@@ -108,12 +128,20 @@ class ClusterEngine:
             ClusterUnavailable: The API kept failing (also kept in ``failures`` for the status,
                 until an apply of the deployment succeeds).
         """
+        fingerprint = _fingerprint(d)
+        now = self._clock()
+        recent = self._recent.get(d.deployment_id)
+        token_due = now >= self._refresh_at.get(d.deployment_id, 0.0)
+        if recent and recent[0] == fingerprint and now - recent[1] < RESYNC_S and not token_due:
+            return recent[2]
         try:
             objects = self._apply(d)
         except ClusterUnavailable as exc:
             self.failures[d.deployment_id] = exc.message
+            self._recent.pop(d.deployment_id, None)
             raise
         self.failures.pop(d.deployment_id, None)
+        self._recent[d.deployment_id] = (fingerprint, now, objects)
         return objects
 
     def _input(self, d: ClusterDeployment, anchor: Json | None) -> RenderInput:
@@ -153,14 +181,10 @@ class ClusterEngine:
                 d.deployment_id, 0.0
             ):
                 self._apply_secret(d, inp, obj)
-        digest = hashlib.sha256(json.dumps(objects, sort_keys=True).encode()).hexdigest()
-        if self._applied.get(d.deployment_id) == digest:
-            return objects
         for obj in objects[1:]:  # the anchor is applied above, the Secret by _apply_secret
             if obj["kind"] != "Secret":
                 self._wake(obj, self.api.apply(obj), objects)
         self._prune(inp, {_key(o) for o in objects})
-        self._applied[d.deployment_id] = digest
         return objects
 
     def _wake(self, obj: Json, stored: Json, objects: list[Json]) -> None:
@@ -214,8 +238,8 @@ class ClusterEngine:
         for kind in (*OWNED_KINDS, "ConfigMap"):
             for obj in self.api.list(kind, namespace, labels):
                 deleted += self.api.delete(kind, namespace, obj["metadata"]["name"])
-        self._applied.pop(deployment_id, None)
         self._refresh_at.pop(deployment_id, None)
+        self._recent.pop(deployment_id, None)
         self.failures.pop(deployment_id, None)
         return deleted
 
@@ -259,4 +283,4 @@ class ClusterEngine:
             self.api.patch(
                 "ConfigMap", namespace, obj["metadata"]["name"], {"data": {"stopped": "true"}}
             )
-        self._applied.pop(deployment_id, None)
+        self._recent.pop(deployment_id, None)

@@ -12,6 +12,7 @@ from shipyard.backends.cluster.inputs import KServeMode
 from shipyard.errors import InvalidSpec
 from shipyard.spec.deployment import DeploymentSpec, PredictorSpec, ServingTool
 from shipyard.spec.resources import PredictorResources
+from shipyard.spec.scaling import ScalingConfig
 from tests.unit.backends.kubernetes.cases import KSERVE_CASES, check_golden, render_input, to_yaml
 
 HERE = Path(__file__).parent
@@ -66,7 +67,7 @@ def test_scale_to_zero_is_refused_in_standard_mode_with_the_reason():
 
 
 def test_autoscaling_maps_to_scale_metric_and_target():
-    spec = _isvc("kserve-autoscaling-standard")["spec"]
+    spec = _isvc("kserve-autoscaling")["spec"]
     assert spec["predictor"]["scaleMetric"] == "concurrency"
     assert spec["predictor"]["scaleTarget"] == 8
     assert spec["transformer"]["scaleTarget"] == 3  # 2.5 in-flight requests, rounded up
@@ -93,3 +94,18 @@ def test_the_crd_schema_refuses_unknown_fields_and_wrong_enums():
     metric["spec"]["predictor"]["scaleMetric"] = "latency"
     with pytest.raises(schemas.InvalidObject, match=r"spec\.predictor\.scaleMetric"):
         schemas.validate(metric)
+
+
+def test_request_based_autoscaling_is_refused_in_standard_mode_with_the_reason():
+    spec = DeploymentSpec(
+        name="fraud",
+        serving_tool=ServingTool.KSERVE,
+        predictor=PredictorSpec(
+            model_name="fraud", model_version=1, scaling=ScalingConfig(min_instances=1)
+        ),
+    )
+    with pytest.raises(InvalidSpec) as caught:
+        kserve.render(render_input(spec, mode=KServeMode.STANDARD))
+    error = caught.value.details["errors"][0]
+    assert error["field"] == "predictor.scaling.scale_metric"
+    assert "cpu or memory only" in error["message"] and "Serverless" in error["message"]

@@ -126,7 +126,7 @@ KSERVE_CASES: dict[str, RenderInput] = {
         ),
         framework="lightgbm",
     ),
-    "kserve-autoscaling-standard": render_input(
+    "kserve-autoscaling": render_input(
         DeploymentSpec(
             name="fraud",
             serving_tool=ServingTool.KSERVE,
@@ -140,7 +140,16 @@ KSERVE_CASES: dict[str, RenderInput] = {
                 scaling=ScalingConfig(min_instances=1, max_instances=3, target=2.5),
             ),
         ),
+    ),
+    # Standard (RawDeployment) mode: fixed instances, requests and limits
+    "kserve-standard": render_input(
+        DeploymentSpec(
+            name="fraud",
+            serving_tool=ServingTool.KSERVE,
+            predictor=seed_predictor(ServingTool.KSERVE, instances=3),
+        ),
         mode=KServeMode.STANDARD,
+        framework="sklearn",
     ),
     "kserve-stopped": render_input(iris(ServingTool.KSERVE), stopped=True, framework="python"),
 }
