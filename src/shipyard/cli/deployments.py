@@ -203,6 +203,7 @@ def status(ctx: typer.Context, name: NameArg, as_json: Json = False) -> None:
             console.print(table)
     for note in current.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
+    print_warnings(deployment.resolution)  # e.g. a Fiddler image name that is an alias
 
 
 class Until(StrEnum):
