@@ -22,12 +22,14 @@ import uvicorn
 from shipyard.api.app import create_app
 from shipyard.api.services import Services
 from shipyard.backends.fake import FakeBackend
+from shipyard.backends.registry import BackendRegistry
 from shipyard.controller.reconcile import Controller
 from shipyard.environments.manager import EnvironmentManager
 from shipyard.registry.storage import ArtifactStorage
 from shipyard.server import bootstrap_key, prepare_home
 from shipyard.settings import ServerSettings
 from shipyard.spec.capacity import Capacity
+from shipyard.spec.deployment import ServingTool
 from shipyard.store import Store, open_store
 
 MIB = 1024 * 1024
@@ -67,8 +69,10 @@ class LiveApi:
 
     def _services(self, store: Store) -> Services:
         environments = EnvironmentManager(self.settings)
+        backends = BackendRegistry()
+        backends.add_replicas(ServingTool.LOCAL, self.backend)
         controller = Controller(
-            store=store, backend=self.backend, settings=self.settings, environments=environments
+            store=store, backends=backends, settings=self.settings, environments=environments
         )
         storage = ArtifactStorage(
             self.settings.artifacts_dir, max_upload_bytes=64 * MIB, max_unpacked_bytes=256 * MIB
@@ -78,7 +82,6 @@ class LiveApi:
             store=store,
             storage=storage,
             controller=controller,
-            backend=self.backend,
             environments=environments,
             internal_token=secrets.token_urlsafe(16),
         )
