@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
-
-from shipyard.cli._state import CliState
-from shipyard.cli.main import app
-from tests.live_api import LiveApi
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cli(api: LiveApi) -> Callable[..., Result]:
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, list(args), obj=CliState(host=api.host, api_key=api.api_key))
-
-    return invoke
 
 
 @pytest.fixture
