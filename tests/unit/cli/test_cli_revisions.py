@@ -7,16 +7,6 @@ import pytest
 
 pytestmark = pytest.mark.unit
 
-TRANSFORMER = {
-    "script_file": "serve/transformer.py",
-    "resources": {
-        "num_instances": 1,
-        "requests": {"cores": 0.2, "memory": 32, "gpus": 0},
-        "limits": {"cores": 2.0, "memory": 1024, "gpus": 0},
-    },
-    "environment": None,
-}
-
 
 @pytest.fixture
 def deployed(cli, fake) -> None:
@@ -24,10 +14,6 @@ def deployed(cli, fake) -> None:
     create = ("deployments", "create", "iris", "--model", "iris_model")
     result = cli(*create, "--cores", "0.5", "--memory", "256")
     assert result.exit_code == 0, result.output
-
-
-def _resources(fake) -> dict:
-    return fake.posted[-1]["spec"]["predictor"]["resources"]
 
 
 def test_update_gpus_model_version_and_environment(cli, fake, deployed) -> None:
