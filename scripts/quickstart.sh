@@ -33,6 +33,7 @@ rm -f "$name_file"
 cat <<MSG
 
 Shipyard is up:
+  web UI    $SHIPYARD_HOST/ui/  (sign in with the API key below)
   web API   $SHIPYARD_HOST/docs  (OpenAPI: $SHIPYARD_HOST/openapi.json)
   gateway   http://127.0.0.1:${SHIPYARD_GATEWAY_PORT:-8471}/v1/models/$name:predict
   API key   $SHIPYARD_HOME/api-key

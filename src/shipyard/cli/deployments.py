@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
+import yaml
 from rich.text import Text
 
 import shipyard.cli.deployment_changes as changes
@@ -127,6 +128,15 @@ def create(
         bool,
         typer.Option("--dry-run", help="Show what the serving tool would apply; create nothing."),
     ] = False,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="With --dry-run: 'yaml' prints the exact objects KUBERNETES or KSERVE would "
+            "apply (kubectl-ready), instead of the tables.",
+        ),
+    ] = None,
     no_wait: NoWait = False,
     timeout: Timeout = 600,
 ) -> None:
@@ -134,6 +144,8 @@ def create(
 
     With --dry-run: show what the serving tool would apply per component; create nothing.
     """
+    if output not in (None, "yaml"):
+        raise typer.BadParameter(f"{output!r}: the only output format is 'yaml'", param_hint="-o")
     project = project_of(ctx)
     registered = project.get_model_registry().get_model(model, version)
     serving = project.get_model_serving()
@@ -159,6 +171,10 @@ def create(
         warnings.simplefilter("ignore", ShipyardWarning)  # printed below, in yellow
         if dry_run:
             resolution = deployment.dry_run()
+            if output == "yaml":
+                typer.echo(yaml.safe_dump_all(resolution.objects, sort_keys=False), nl=False)
+                print_warnings(resolution)
+                return
             print_resolution(name, resolution)
             print_warnings(resolution)
             return

@@ -21,7 +21,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.spec.deployment import Component, DeploymentSpec, ServingTool
 from shipyard.spec.fiddler_images import alias_message
@@ -122,6 +122,11 @@ class Resolution(BaseModel):
     components: list[ResolvedComponent]
     warnings: list[FieldWarning]
     errors: list[FieldError]
+    objects: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="On a dry run for KUBERNETES or KSERVE: the exact objects that would be "
+        "applied (schema-validated), with placeholders for what exists only once applied.",
+    )
 
     def component(self, component: Component | str) -> ResolvedComponent | None:
         """The resolved ``component``, or None when the spec has none (or it was refused)."""

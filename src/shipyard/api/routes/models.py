@@ -15,7 +15,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from shipyard.api.deps import CallerDep, ServicesDep
+from shipyard.api.deps import CallerDep, ServicesDep, artifact_project
 from shipyard.api.schemas import ModelSummaryOut, ModelVersionCreate, ModelVersionOut
 from shipyard.api.services import Services
 from shipyard.environments.catalogue import DEFAULT_BASE, REQUIREMENTS_FILE
@@ -112,9 +112,11 @@ def get_version(name: str, version: str, who: CallerDep, svc: ServicesDep) -> Mo
     responses={200: {"content": {"application/gzip": {}}}},
 )
 def download_version(
-    name: str, version: str, who: CallerDep, svc: ServicesDep
+    name: str, version: str, request: Request, svc: ServicesDep
 ) -> StreamingResponse:
-    record = svc.store.get_model_version(who.project.id, name, _version(version))
+    number = _version(version)
+    project_id = artifact_project(request, svc, name, number)  # an API key or a pod's token
+    record = svc.store.get_model_version(project_id, name, number)
     chunks: Iterator[bytes] = svc.storage.archive(Path(record.storage_path))
     filename = f"{record.model_name}-v{record.version}.tar.gz"
     return StreamingResponse(
