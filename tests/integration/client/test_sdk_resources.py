@@ -114,12 +114,13 @@ def test_saved_deployment_reports_its_resolution(ms: ModelServing, my_model) -> 
 
 
 def test_save_warns_about_what_the_tool_changes(tmp_path: Path, model_dir: Path) -> None:
-    # a server whose KUBERNETES deployments run on FakeBackend
-    tools = (ServingTool.LOCAL, ServingTool.KUBERNETES)
-    with LiveApi(tmp_path / "k8s-home", tools=tools) as api, login(api.host, api.api_key) as p:
+    # a server whose DOCKER deployments run on FakeBackend (KUBERNETES needs a cluster set up)
+    tools = (ServingTool.LOCAL, ServingTool.DOCKER)
+    with LiveApi(tmp_path / "docker-home", tools=tools) as api, login(api.host, api.api_key) as p:
         model = p.get_model_registry().python.create_model("my_model").save(model_dir)
-        predictor = p.get_model_serving().create_predictor(model, serving_tool="KUBERNETES")
-        with pytest.warns(ShipyardWarning, match=r"predictor.resources.limits: KUBERNETES honours"):
+        predictor = p.get_model_serving().create_predictor(model, serving_tool="DOCKER")
+        with pytest.warns(ShipyardWarning, match=r"predictor.resources.requests: DOCKER reserves"):
             deployment = predictor.deploy(await_update=None)
     assert deployment.resolution is not None
-    assert deployment.resolution.components[0].limits is None
+    (component,) = deployment.resolution.components
+    assert component.requests == component.limits == Resources(cores=2, memory=1024)
