@@ -51,7 +51,13 @@ class LiveApi:
         store: The store the app uses.
     """
 
-    def __init__(self, home: Path, *, backend: FakeBackend | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        backend: FakeBackend | None = None,
+        tools: tuple[ServingTool, ...] = (ServingTool.LOCAL,),
+    ) -> None:
         self.settings = ServerSettings(
             home=home,
             api_port=free_port(),
@@ -61,6 +67,7 @@ class LiveApi:
             preload_replicas=False,
         )
         self.backend = backend or FakeBackend(capacity=Capacity(cores=8, memory=32768, gpus=0))
+        self.tools = tools  # the serving tools the fake backend runs (LOCAL by default)
         self.host = f"http://127.0.0.1:{self.settings.api_port}"
         self.api_key = ""
         self.store: Store | None = None
@@ -69,7 +76,9 @@ class LiveApi:
 
     def _services(self, store: Store) -> Services:
         environments = EnvironmentManager(self.settings)
-        backends = BackendRegistry.of(replicas={ServingTool.LOCAL: self.backend})
+        backends = BackendRegistry()
+        for tool in self.tools:
+            backends.add_replicas(tool, self.backend)
         controller = Controller(
             store=store, backends=backends, settings=self.settings, environments=environments
         )

@@ -34,9 +34,15 @@ if TYPE_CHECKING:
         Transformer,
         login,
     )
-    from shipyard.sdk._resources import PredictorResources, Resources, TransformerResources
-    from shipyard.spec.batching import InferenceBatcher
-    from shipyard.spec.scaling import PredictorScalingConfig, ScaleMetric, TransformerScalingConfig
+    from shipyard.sdk._resources import (
+        InferenceBatcher,
+        PredictorResources,
+        PredictorScalingConfig,
+        Resources,
+        TransformerResources,
+        TransformerScalingConfig,
+    )
+    from shipyard.spec.scaling import ScaleMetric
     from shipyard.spec.status import DeploymentState, DeploymentStatus
 
 __version__: str
@@ -52,7 +58,7 @@ _SOURCES: dict[str, str] = {
     "TimeoutExpired": "shipyard.errors",
     "Unauthorized": "shipyard.errors",
     "Deployment": "shipyard.sdk",
-    "InferenceBatcher": "shipyard.spec.batching",
+    "InferenceBatcher": "shipyard.sdk._resources",
     "DeploymentParams": "shipyard.sdk",
     "DeploymentState": "shipyard.spec.status",
     "DeploymentStatus": "shipyard.spec.status",
@@ -61,9 +67,9 @@ _SOURCES: dict[str, str] = {
     "ModelServing": "shipyard.sdk",
     "Predictor": "shipyard.sdk",
     "PredictorResources": "shipyard.sdk._resources",
-    "PredictorScalingConfig": "shipyard.spec.scaling",
+    "PredictorScalingConfig": "shipyard.sdk._resources",
     "ScaleMetric": "shipyard.spec.scaling",
-    "TransformerScalingConfig": "shipyard.spec.scaling",
+    "TransformerScalingConfig": "shipyard.sdk._resources",
     "Project": "shipyard.sdk",
     "Resources": "shipyard.sdk._resources",
     "ShipyardWarning": "shipyard.sdk",

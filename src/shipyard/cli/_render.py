@@ -169,7 +169,7 @@ def exit_text(last: ReplicaExit | None) -> str:
         parts.append(f"code {last.code}")
     if last.signal is not None:
         parts.append(f"signal {last.signal}")
-    return " ".join(parts) + (f": {last.message}" if last.message else "")
+    return " ".join(parts) + (f": {cli_terms(last.message)}" if last.message else "")
 
 
 def deployment_summary(deployment: Deployment) -> None:
@@ -182,7 +182,7 @@ def deployment_summary(deployment: Deployment) -> None:
     line.append(f" (revision {deployment.revision}, model {spec.model_name}:{spec.model_version})")
     console.print(line)
     if status.message:
-        console.print(Text(f"  {status.message}"))
+        console.print(Text(f"  {cli_terms(status.message)}"))
     for protocol, url in sorted(deployment.endpoints.items()):
         console.print(Text(f"  {protocol}: {url}"))
 
@@ -214,7 +214,7 @@ def conditions_table(status: DeploymentStatus) -> Table:
     table = _table("CONDITION", "STATUS", "REASON", "MESSAGE")
     for c in status.conditions:
         style = {"True": "green", "False": "red"}.get(str(c.status), "yellow")
-        table.add_row(str(c.type), Text(str(c.status), style=style), c.reason, c.message)
+        table.add_row(str(c.type), Text(str(c.status), style=style), c.reason, cli_terms(c.message))
     return table
 
 

@@ -219,6 +219,7 @@ def status(ctx: typer.Context, name: NameArg, as_json: Json = False) -> None:
             console.print(table)
     for note in current.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
+    print_warnings(deployment.resolution)  # e.g. a Fiddler image name that is an alias
 
 
 class Until(StrEnum):
@@ -242,11 +243,11 @@ def wait(
 
     Exits 1 if it FAILED (with the server's reason) or the time ran out.
     """
-    deployment = _deployment(ctx, name)
     if until is Until.DELETED:
-        deployment.wait_deleted(timeout)
+        project_of(ctx).get_model_serving().await_deleted(name, timeout)
         out().print(Text(f"deployment {name} is deleted"))
         return
+    deployment = _deployment(ctx, name)
     with LiveStatus(deployment, "waiting for") as live:
         if until is Until.RUNNING:
             deployment.await_running(timeout, on_status=live)

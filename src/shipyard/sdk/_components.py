@@ -13,8 +13,9 @@ from pydantic import BaseModel, ValidationError
 
 from shipyard.errors import ShipyardError
 from shipyard.sdk._invalid import build_spec, spec_error
+from shipyard.sdk._resources import ScalingConfig as EditableScaling
 from shipyard.sdk._resources import TransformerResources as EditableTransformerResources
-from shipyard.sdk._resources import editable
+from shipyard.sdk._resources import editable, editable_or_none, frozen_or_none
 from shipyard.spec.deployment import ServingTool, TransformerSpec, check_name
 from shipyard.spec.resources import TransformerResources
 from shipyard.spec.scaling import ScalingConfig
@@ -146,6 +147,15 @@ class Transformer:
     def resources(self, value: TransformerResources | None) -> None:
         self._resources = editable(value, EditableTransformerResources)
 
+    @property
+    def scaling_configuration(self) -> EditableScaling | None:
+        """Autoscaling of the transformer (editable in place); None = fixed instances."""
+        return self._scaling
+
+    @scaling_configuration.setter
+    def scaling_configuration(self, value: ScalingConfig | None) -> None:
+        self._scaling = editable_or_none(value, EditableScaling)
+
     @classmethod
     def from_spec(cls, spec: TransformerSpec) -> Transformer:
         """Build from a stored ``TransformerSpec``."""
@@ -166,7 +176,7 @@ class Transformer:
             lambda: TransformerSpec(
                 script_file=self.script_file,
                 resources=TransformerResources.model_validate(self.resources.model_dump()),
-                scaling=self.scaling_configuration,
+                scaling=frozen_or_none(self.scaling_configuration, ScalingConfig),
                 environment=self.environment,
             ),
             "transformer",

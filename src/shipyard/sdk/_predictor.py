@@ -12,7 +12,18 @@ from typing import Self
 from shipyard.sdk._components import Transformer, deployment_name, parse_serving_tool
 from shipyard.sdk._http import Connection
 from shipyard.sdk._invalid import build_spec
-from shipyard.sdk._resources import PredictorResources, editable
+from shipyard.sdk._resources import (
+    InferenceBatcher as EditableBatcher,
+)
+from shipyard.sdk._resources import (
+    PredictorResources,
+    editable,
+    editable_or_none,
+    frozen_or_none,
+)
+from shipyard.sdk._resources import (
+    ScalingConfig as EditableScaling,
+)
 from shipyard.spec import resources as spec_resources
 from shipyard.spec.batching import InferenceBatcher
 from shipyard.spec.deployment import DeploymentSpec, PredictorSpec, ServingTool
@@ -59,6 +70,24 @@ class PredictorSpecBuilder:
     def resources(self, value: spec_resources.PredictorResources | None) -> None:
         self._resources = editable(value, PredictorResources)
 
+    @property
+    def scaling_configuration(self) -> EditableScaling | None:
+        """Autoscaling (editable in place: ``.max_instances = 4``); None = fixed instances."""
+        return self._scaling
+
+    @scaling_configuration.setter
+    def scaling_configuration(self, value: ScalingConfig | None) -> None:
+        self._scaling = editable_or_none(value, EditableScaling)
+
+    @property
+    def inference_batcher(self) -> EditableBatcher | None:
+        """Adaptive batching (editable in place: ``.max_batch_size = 64``); None = off."""
+        return self._batcher
+
+    @inference_batcher.setter
+    def inference_batcher(self, value: InferenceBatcher | None) -> None:
+        self._batcher = editable_or_none(value, EditableBatcher)
+
     @classmethod
     def from_spec(cls, connection: Connection, spec: DeploymentSpec) -> Self:
         """Build from a stored ``DeploymentSpec``."""
@@ -90,8 +119,8 @@ class PredictorSpecBuilder:
                 resources=spec_resources.PredictorResources.model_validate(
                     self.resources.model_dump()
                 ),
-                scaling=self.scaling_configuration,
-                batching=self.inference_batcher,
+                scaling=frozen_or_none(self.scaling_configuration, ScalingConfig),
+                batching=frozen_or_none(self.inference_batcher, InferenceBatcher),
                 environment=self.environment,
             ),
             "predictor",

@@ -1,7 +1,9 @@
-"""Editable resources, as hsml's are: ``deployment.predictor.resources.num_instances = 2``.
+"""Editable spec values, as hsml's are: ``deployment.predictor.resources.num_instances = 2``.
 
-The spec's ``Resources`` and ``*Resources`` (``shipyard.spec.resources``) are frozen values the
-server keeps; the SDK hands out these subclasses instead, whose fields may be changed in place.
+The spec's ``Resources`` and ``*Resources`` (``shipyard.spec.resources``), ``InferenceBatcher``
+and ``ScalingConfig`` are frozen values the server keeps; the SDK hands out these subclasses
+instead, whose fields may be changed in place (``predictor.inference_batcher.max_batch_size``,
+``predictor.scaling_configuration.max_instances``).
 Each assignment checks the field's type and range at once (``InvalidSpec`` naming the field);
 rules across fields (a request above its limit) and across the spec are checked when the
 deployment is saved (``Predictor.to_spec()``, then the server).
@@ -9,11 +11,12 @@ deployment is saved (``Predictor.to_spec()``, then the server).
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shipyard.sdk._invalid import invalid_spec
+from shipyard.spec import batching, scaling
 from shipyard.spec import resources as spec
 
 _EDITABLE = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
@@ -96,3 +99,53 @@ class TransformerResources(_Component, spec.TransformerResources):
 def editable(value: spec.ComponentResources | None, kind: type[C]) -> C:
     """``value`` (None = the defaults) as editable resources of ``kind`` (a copy, never shared)."""
     return kind.model_validate(_plain(value) if value is not None else {})  # type: ignore[return-value]
+
+
+E = TypeVar("E", bound="InferenceBatcher | ScalingConfig")
+
+
+class _Checked:
+    """Assignment errors as ``InvalidSpec``; equal to a frozen value with the same fields."""
+
+    _family: ClassVar[type[BaseModel]]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as exc:
+            raise invalid_spec(exc, type(self).__name__) from None
+
+    def __eq__(self, other: object) -> bool:
+        return _same(self, other, self._family)  # type: ignore[arg-type]
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class InferenceBatcher(_Checked, batching.InferenceBatcher):
+    """Adaptive batching of the predictor; fields may be changed in place."""
+
+    model_config = _EDITABLE
+    _family = batching.InferenceBatcher
+
+
+class ScalingConfig(_Checked, scaling.ScalingConfig):
+    """Autoscaling of a component; fields may be changed in place."""
+
+    model_config = _EDITABLE
+    _family = scaling.ScalingConfig
+
+
+PredictorScalingConfig = ScalingConfig  # the SDK names, in the manner of hsml
+TransformerScalingConfig = ScalingConfig
+
+
+def editable_or_none(value: BaseModel | None, kind: type[E]) -> E | None:
+    """``value`` as an editable ``kind`` (a copy), or None."""
+    if value is None:
+        return None
+    return kind.model_validate(value.model_dump())  # type: ignore[return-value]
+
+
+def frozen_or_none(value: BaseModel | None, kind: type[BaseModel]) -> Any:
+    """An editable value as its frozen spec type ``kind`` (for a spec), or None."""
+    return None if value is None else kind.model_validate(value.model_dump())

@@ -17,6 +17,7 @@ from shipyard.sdk._http import Connection
 from shipyard.sdk._invalid import spec_error
 from shipyard.sdk._model import Model
 from shipyard.sdk._params import DeploymentParams
+from shipyard.sdk._wait import await_gone
 from shipyard.spec.batching import InferenceBatcher
 from shipyard.spec.deployment import ServingTool
 from shipyard.spec.resources import PredictorResources, TransformerResources
@@ -157,6 +158,16 @@ class ModelServing:
         """
         body = self._connection.json("GET", f"/deployments/{quote(name, safe='')}")
         return Deployment.from_response(self._connection, body)
+
+    def await_deleted(self, name: str, timeout: float = 600) -> None:
+        """Wait until deployment ``name`` is gone from the server (its name free again).
+
+        Returns at once when there is no such deployment.
+
+        Raises:
+            TimeoutExpired: It was still there (or being deleted) after ``timeout`` seconds.
+        """
+        await_gone(name, lambda: self.get_deployment(name).get_state(), timeout)
 
     def get_deployments(self) -> list[Deployment]:
         """Every deployment of the project."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
+from shipyard.cli._state import CliState
+from shipyard.cli.main import app
 from shipyard.sdk import Project, login
 from tests.live_api import LiveApi
 
@@ -39,3 +42,14 @@ def model_dir(tmp_path: Path) -> Path:
         "    def postprocess(self, outputs):\n        return outputs\n"
     )
     return root
+
+
+@pytest.fixture
+def cli(api: LiveApi) -> Callable[..., Result]:
+    """Run ``shipyard <args>`` against the live app with the default project's key."""
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(app, list(args), obj=CliState(host=api.host, api_key=api.api_key))
+
+    return invoke

@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
-
-from shipyard.cli._state import CliState
-from shipyard.cli.main import app
-from tests.live_api import LiveApi
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cli(api: LiveApi) -> Callable[..., Result]:
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, list(args), obj=CliState(host=api.host, api_key=api.api_key))
-
-    return invoke
 
 
 @pytest.fixture
@@ -79,3 +63,15 @@ def test_models_delete_and_projects(cli, pushed, model_dir: Path) -> None:
     assert key.exit_code == 0, key.output
     assert len(key.stdout.strip()) > 20
     assert json.loads(cli("projects", "show", "--json").stdout)["name"] == "default"
+
+
+def test_status_shows_that_a_fiddler_image_name_is_an_alias(cli, pushed) -> None:
+    image = "md-base/python/python-39:1.1.0"
+    result = cli("deploy", "iris", "-m", "iris", "--environment", image, "--timeout", "30")
+    assert result.exit_code == 0, result.output
+    assert f"{image} is an alias" in result.stderr
+    status = cli("deployments", "status", "iris")
+    assert f"warning: --environment: {image} is an alias" in status.stderr
+    body = json.loads(cli("deployments", "status", "iris", "--json").stdout)
+    (warning,) = body["resolution"]["warnings"]
+    assert warning["field"] == "predictor.environment"

@@ -1,4 +1,6 @@
-"""``shipyard.fiddler``: the Fiddler-style client against the fake REST API."""
+"""``shipyard.fiddler`` on the client: the seed example's requests, scripted failures, argument
+checks, credentials and the package (what the server does for each call:
+``tests/integration/client/test_fiddler_app.py``)."""
 
 from __future__ import annotations
 
@@ -14,12 +16,8 @@ import shipyard
 import shipyard.fiddler as fdl
 import shipyard.sdk
 from shipyard.errors import (
-    AlreadyExists,
-    Conflict,
-    Forbidden,
     InvalidSpec,
     ModelServeError,
-    NotFound,
     Unauthorized,
 )
 from shipyard.spec.status import DeploymentState
@@ -124,19 +122,6 @@ def test_seed_example_runs_as_written(fake: Any, client: Any, fiddler_dir: Path)
     assert fake.deployments["example-model"].state == "RUNNING"
 
 
-def test_add_returns_the_deployment_in_fiddler_units(deployed: Any) -> None:
-    assert isinstance(deployed, fdl.ModelDeployment)
-    assert (deployed.project_id, deployed.model_id, deployed.name) == (
-        PROJECT_ID,
-        MODEL_ID,
-        "example-model",
-    )
-    assert (deployed.cpu, deployed.memory, deployed.replicas) == (250, 512, 1)
-    assert (deployed.image_uri, deployed.model_version) == (IMAGE, 1)
-    assert deployed.state is DeploymentState.RUNNING and deployed.active
-    assert deployed.deployment.predict(inputs=[[1, 2, 3]]) == {"predictions": [3]}
-
-
 def test_add_without_wait_does_not_poll(fake: Any, client: Any, fiddler_dir: Path) -> None:
     fake.rollout = ["STARTING"]
     result = client.add_model_artifact(PROJECT_ID, MODEL_ID, fiddler_dir, wait=False)
@@ -164,50 +149,7 @@ def test_add_failing_deployment_raises_model_serve_error_with_the_reason(
     assert caught.value.details["state"] == "FAILED"
 
 
-def test_add_twice_tells_to_use_update(fake: Any, client: Any, deployed: Any) -> None:
-    with pytest.raises(AlreadyExists, match=r"use update_model_artifact\(\.\.\.\)"):
-        client.add_model_artifact(PROJECT_ID, MODEL_ID, "model_dir/")
-    assert len(fake.uploads) == 1  # refused before uploading a version
-    assert len(fake.posted) == 1
-
-
-def test_deployment_of_another_model_is_not_taken_over(fake: Any, client: Any, deployed: Any):
-    with pytest.raises(Conflict, match="serves model 'example_model', not 'Example_Model'"):
-        client.update_model_deployment(PROJECT_ID, "Example_Model", replicas=2)
-    with pytest.raises(Conflict, match="serves model 'example_model'"):
-        client.add_model_artifact(PROJECT_ID, "Example_Model", "model_dir/")
-    assert len(fake.uploads) == 1
-
-
 # -- update_model_artifact -------------------------------------------------------------------
-
-
-def test_update_artifact_puts_the_new_version_and_keeps_params(
-    fake: Any, client: Any, deployed: Any, tmp_path: Path
-) -> None:
-    before = last_spec(fake)
-    new_dir = write_model_dir(tmp_path / "model_dir_v2", requirements="scikit-learn==1.3.0\n")
-    result = client.update_model_artifact(PROJECT_ID, MODEL_ID, new_dir)
-    put = [c for c in calls(fake) if c[0] == "PUT"]
-    assert put == [("PUT", "/api/v1/deployments/example-model")]
-    spec = last_spec(fake)
-    assert spec["predictor"]["model_version"] == 2
-    assert spec["predictor"]["resources"] == before["predictor"]["resources"]
-    assert spec["predictor"]["environment"] == IMAGE
-    assert (result.model_version, result.revision, result.state) == (2, 2, "RUNNING")
-
-
-def test_update_artifact_applies_only_the_given_params(
-    fake: Any, client: Any, deployed: Any
-) -> None:
-    params = fdl.DeploymentParams(memory=1024)
-    result = client.update_model_artifact(PROJECT_ID, MODEL_ID, "model_dir/", params)
-    resources = last_spec(fake)["predictor"]["resources"]
-    assert resources["requests"] == {"cores": 0.25, "memory": 1024, "gpus": 0}
-    assert resources["limits"] == {"cores": 0.25, "memory": 1024, "gpus": 0}
-    assert resources["num_instances"] == 1
-    assert last_spec(fake)["predictor"]["environment"] == IMAGE
-    assert (result.cpu, result.memory) == (250, 1024)
 
 
 def test_update_artifact_failure_raises_with_the_reason(
@@ -218,57 +160,7 @@ def test_update_artifact_failure_raises_with_the_reason(
         client.update_model_artifact(PROJECT_ID, MODEL_ID, "model_dir/")
 
 
-def test_update_artifact_without_deployment_says_add_first(
-    fake: Any, client: Any, fiddler_dir: Path
-) -> None:
-    with pytest.raises(NotFound) as caught:
-        client.update_model_artifact(PROJECT_ID, MODEL_ID, "model_dir/")
-    assert "model 'example_model' has no deployment" in caught.value.message
-    assert "add_model_artifact(...)" in caught.value.message
-    assert fake.uploads == []  # nothing registered
-
-
 # -- update_model_deployment -----------------------------------------------------------------
-
-
-def test_scale_horizontally_and_vertically(fake: Any, client: Any, deployed: Any) -> None:
-    result = client.update_model_deployment(PROJECT_ID, MODEL_ID, replicas=3, cpu=1500)
-    assert calls(fake)[-2] == ("PUT", "/api/v1/deployments/example-model")
-    predictor = last_spec(fake)["predictor"]
-    assert predictor["resources"] == {
-        "num_instances": 3,
-        "requests": {"cores": 1.5, "memory": 512, "gpus": 0},
-        "limits": {"cores": 1.5, "memory": 512, "gpus": 0},
-    }
-    assert (predictor["model_version"], predictor["environment"]) == (1, IMAGE)
-    assert (result.replicas, result.cpu, result.memory, result.revision) == (3, 1500, 512, 2)
-
-
-def test_inactive_stops_keeping_settings_and_active_starts_again(
-    fake: Any, client: Any, deployed: Any
-) -> None:
-    stopped = client.update_model_deployment(PROJECT_ID, MODEL_ID, active=False)
-    assert ("POST", "/api/v1/deployments/example-model/stop") in calls(fake)
-    assert not any(method == "PUT" for method, _ in calls(fake))
-    assert stopped.active is False and stopped.state is DeploymentState.STOPPED
-    assert (stopped.replicas, stopped.cpu, stopped.memory) == (1, 250, 512)
-
-    started = client.update_model_deployment(PROJECT_ID, MODEL_ID, active=True)
-    assert calls(fake)[-2] == ("POST", "/api/v1/deployments/example-model/start")
-    assert started.active is True and started.state is DeploymentState.RUNNING
-    assert (started.replicas, started.cpu, started.memory) == (1, 250, 512)
-    assert fake.deployments["example-model"].revision == 1  # no spec change
-
-
-def test_stop_with_new_size_stores_it(fake: Any, client: Any, deployed: Any) -> None:
-    result = client.update_model_deployment(PROJECT_ID, MODEL_ID, active=False, replicas=2)
-    methods = [c for c in calls(fake) if c[0] in ("PUT", "POST")][-2:]
-    assert methods == [
-        ("PUT", "/api/v1/deployments/example-model"),
-        ("POST", "/api/v1/deployments/example-model/stop"),
-    ]
-    assert last_spec(fake)["predictor"]["resources"]["num_instances"] == 2
-    assert (result.active, result.replicas) == (False, 2)
 
 
 @pytest.mark.parametrize(
@@ -301,18 +193,7 @@ def test_bad_params_object_names_field_value_and_unit() -> None:
     assert "cpu=0.25" in caught.value.message and "250 = 0.25 cores" in caught.value.message
 
 
-def test_update_deployment_without_deployment_says_add_first(client: Any) -> None:
-    with pytest.raises(NotFound, match=r"add_model_artifact\(\.\.\.\) first"):
-        client.update_model_deployment(PROJECT_ID, MODEL_ID, replicas=2)
-
-
 # -- names, projects, credentials, package -------------------------------------------------
-
-
-def test_get_model_deployment(client: Any, deployed: Any) -> None:
-    found = client.get_model_deployment(PROJECT_ID, MODEL_ID)
-    assert found == deployed
-    assert found.deployment.name == "example-model"
 
 
 @pytest.mark.parametrize("model_id", ["bad.model", "-lead", "x" * 64])
@@ -322,24 +203,6 @@ def test_model_id_that_cannot_name_a_deployment(fake: Any, client: Any, model_id
     assert caught.value.details["errors"][0]["field"] == "model_id"
     assert "lowercase letters, digits and '-'" in caught.value.message
     assert fake.uploads == []
-
-
-def test_project_id_must_be_the_keys_project(fake: Any, client: Any) -> None:
-    with pytest.raises(Forbidden) as caught:
-        client.get_model_deployment("other_project", MODEL_ID)
-    message = caught.value.message
-    assert "'other_project' (project 'other-project') is not the project of this API key" in message
-    assert "project_id='example-project'" in message
-    assert "shipyard projects create other-project" in message
-
-
-@pytest.mark.parametrize("project_id", ["example_project", "example-project", "Example_Project"])
-def test_fiddler_style_project_ids_name_the_keys_project(
-    client: Any, fiddler_dir: Path, project_id: str
-) -> None:
-    deployed = client.add_model_artifact(project_id, MODEL_ID, "model_dir/")
-    assert deployed.name == "example-model"
-    assert client.get_model_deployment(project_id, MODEL_ID).replicas == 1
 
 
 def test_credentials_default_like_login(fake: Any, monkeypatch: pytest.MonkeyPatch) -> None:

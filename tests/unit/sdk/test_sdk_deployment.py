@@ -94,6 +94,28 @@ def test_resources_are_edited_in_place_as_in_hsml(fake, deployment: Deployment) 
     assert deployment.predictor.to_spec().predictor.resources.num_instances == 3
 
 
+def test_batcher_and_scaling_are_edited_in_place(fake, ms: ModelServing, my_model) -> None:
+    import shipyard
+
+    predictor = ms.create_predictor(
+        my_model,
+        name="iris",
+        inference_batcher=shipyard.InferenceBatcher(enabled=True, max_batch_size=8),
+        scaling_configuration=shipyard.PredictorScalingConfig(min_instances=1, max_instances=2),
+    )
+    deployment = predictor.deploy(await_update=5)
+    assert deployment.predictor.inference_batcher is not None
+    assert deployment.predictor.scaling_configuration is not None
+    deployment.predictor.inference_batcher.max_batch_size = 64
+    deployment.predictor.scaling_configuration.max_instances = 4
+    deployment.save(await_update=5, quiet=True)
+    predictor_spec = fake.posted[-1]["spec"]["predictor"]
+    assert predictor_spec["batching"]["max_batch_size"] == 64
+    assert predictor_spec["scaling"]["max_instances"] == 4
+    with pytest.raises(InvalidSpec, match="max_batch_size"):
+        deployment.predictor.inference_batcher.max_batch_size = 1
+
+
 def test_a_wrong_value_is_refused_naming_the_field(deployment: Deployment) -> None:
     with pytest.raises(InvalidSpec, match="num_instances"):
         deployment.predictor.resources.num_instances = "two"  # type: ignore[assignment]

@@ -1,4 +1,5 @@
-"""Model serving: predictors and the ``DeploymentSpec`` that ``deploy()`` sends."""
+"""Model serving on the client: predictors and the ``DeploymentSpec`` they build (what the
+server stores is checked against the real app in ``tests/integration/client``)."""
 
 from __future__ import annotations
 
@@ -9,50 +10,11 @@ import pytest
 
 from shipyard import Transformer
 from shipyard.errors import InvalidSpec
-from shipyard.resources import PredictorResources, Resources, TransformerResources
+from shipyard.resources import PredictorResources, TransformerResources
 from shipyard.sdk import Model, ModelRegistry, ModelServing
 from shipyard.sdk._components import resolve_script
 
 pytestmark = pytest.mark.unit
-
-
-def test_seed_snippet_allocates_resources(fake, mr: ModelRegistry, ms: ModelServing, my_model):
-    # docs snippet (hsml "allocate resources"), with gpus=0 and imports naming shipyard
-    minimum_res = Resources(cores=1, memory=128, gpus=0)
-    maximum_res = Resources(cores=2, memory=256, gpus=0)
-    predictor_res = PredictorResources(num_instances=1, requests=minimum_res, limits=maximum_res)
-
-    my_model = mr.get_model("my_model", version=1)
-    my_predictor = ms.create_predictor(my_model, resources=predictor_res)
-    my_predictor.deploy()
-
-    assert fake.posted[-1] == {
-        "spec": {
-            "name": "my-model",
-            "serving_tool": "LOCAL",
-            "predictor": {
-                "model_name": "my_model",
-                "model_version": 1,
-                "script_file": None,
-                "resources": {
-                    "num_instances": 1,
-                    "requests": {"cores": 1.0, "memory": 128, "gpus": 0},
-                    "limits": {"cores": 2.0, "memory": 256, "gpus": 0},
-                },
-                "scaling": None,
-                "batching": None,
-                "environment": None,
-            },
-            "transformer": None,
-        },
-        "start": True,
-    }
-
-    fake.deployments.clear()  # the snippet's alternative spelling
-    my_deployment = ms.create_deployment(my_predictor)
-    my_deployment.save()
-    assert my_deployment.is_running()
-    assert fake.posted[-1] == fake.posted[-2]
 
 
 def test_predictor_defaults(ms: ModelServing, my_model: Model) -> None:
@@ -63,27 +25,6 @@ def test_predictor_defaults(ms: ModelServing, my_model: Model) -> None:
     assert spec.predictor.resources.requests.cores == 0.2
     assert spec.predictor.resources.limits.memory == 1024
     assert spec.serving_tool == "LOCAL"
-
-
-def test_transformer_and_serving_tool(fake, ms: ModelServing, my_model: Model, model_dir: Path):
-    transformer = Transformer(
-        str(model_dir / "sub" / "transformer.py"),
-        resources=TransformerResources(num_instances=2),
-    )
-    ms.create_predictor(
-        my_model,
-        name="iris",
-        serving_tool="local",
-        script_file=model_dir / "predictor.py",
-        transformer=transformer,
-        environment="ml:1",
-    ).deploy()
-    spec = fake.posted[-1]["spec"]
-    assert spec["name"] == "iris"
-    assert spec["predictor"]["script_file"] == "predictor.py"
-    assert spec["predictor"]["environment"] == "ml:1"
-    assert spec["transformer"]["script_file"] == "sub/transformer.py"
-    assert spec["transformer"]["resources"]["num_instances"] == 2
 
 
 def test_create_transformer_is_the_transformer_class(ms: ModelServing) -> None:
@@ -129,14 +70,6 @@ def test_invalid_field_is_invalid_spec_with_details(ms: ModelServing, my_model: 
         predictor.to_spec()
     [error] = caught.value.details["errors"]
     assert (error["field"], error["value"]) == ("model_version", 0)
-
-
-def test_server_rejection_is_invalid_spec(ms: ModelServing, my_model: Model) -> None:
-    gpu = PredictorResources(requests=Resources(1, 128, gpus=1), limits=Resources(2, 256, gpus=0))
-    with pytest.raises(InvalidSpec, match=r"GPU request \(1\) must equal the GPU limit") as caught:
-        ms.create_predictor(my_model, resources=gpu).deploy()
-    [error] = caught.value.details["errors"]
-    assert error["field"] == "predictor.resources.requests.gpus"
 
 
 class TestResolveScript:

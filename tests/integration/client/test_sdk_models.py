@@ -1,4 +1,5 @@
-"""Model registry: create, save (pack + multipart upload), fetch, download."""
+"""Model registry: create, save (pack + multipart upload), fetch, download, against the real
+API app (``tests.live_api``)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,31 @@ from pathlib import Path
 import pytest
 
 from shipyard.errors import InvalidInput, InvalidSpec, NotFound
-from shipyard.sdk import ModelRegistry
+from shipyard.sdk import ModelRegistry, Project
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.integration
 
 
-def test_save_packs_the_directory_and_uploads_multipart(fake, mr: ModelRegistry, model_dir: Path):
+@pytest.fixture
+def mr(project: Project) -> ModelRegistry:
+    return project.get_model_registry()
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "model_dir"
+    (root / "sub").mkdir(parents=True)
+    (root / "__pycache__").mkdir()
+    (root / "predictor.py").write_text(
+        "class Predictor:\n    def predict(self, x):\n        return x\n"
+    )
+    (root / "weights.bin").write_bytes(b"\x00\x01" * 1000)
+    (root / "sub" / "transformer.py").write_text("class Transformer: ...\n")
+    (root / "__pycache__" / "predictor.cpython-311.pyc").write_bytes(b"junk")
+    return root
+
+
+def test_save_packs_the_directory_and_uploads_it(mr: ModelRegistry, model_dir: Path) -> None:
     model = mr.sklearn.create_model(
         "iris", metrics={"accuracy": 0.97}, description="first", input_example=[[5.1, 3.5]]
     )
@@ -20,22 +40,14 @@ def test_save_packs_the_directory_and_uploads_multipart(fake, mr: ModelRegistry,
 
     assert model.save(model_dir) is model
 
-    request = fake.requests[-1]
-    assert (request.method, request.url.path) == ("POST", "/api/v1/models/iris/versions")
-    assert request.headers["content-type"].startswith("multipart/form-data; boundary=")
-    upload = fake.uploads[-1]
-    assert upload.metadata == {
-        "framework": "sklearn",
-        "description": "first",
-        "metrics": {"accuracy": 0.97},
-        "input_example": [[5.1, 3.5]],
-    }
-    assert (upload.filename, upload.content_type) == ("model.tar.gz", "application/gzip")
-    assert upload.members() == ["predictor.py", "sub/transformer.py", "weights.bin"]
     assert (model.version, model.name) == (1, "iris")
-    assert model.files == ["predictor.py", "sub/transformer.py", "weights.bin"]
+    assert model.files == ["predictor.py", "sub/transformer.py", "weights.bin"]  # no __pycache__
     assert model.checksum is not None and model.checksum.startswith("sha256:")
-    assert model.size_bytes == len(upload.artifact)
+    assert model.size_bytes is not None and model.size_bytes > 2000
+    stored = mr.get_model("iris", 1)
+    assert (stored.framework, stored.description) == ("sklearn", "first")
+    assert (stored.metrics, stored.input_example) == ({"accuracy": 0.97}, [[5.1, 3.5]])
+    assert (stored.checksum, stored.files) == (model.checksum, model.files)
 
 
 def test_versions_auto_increment(mr: ModelRegistry, model_dir: Path) -> None:
@@ -53,10 +65,10 @@ def test_requested_version_must_be_the_next_one(mr: ModelRegistry, model_dir: Pa
         mr.python.create_model("m", version=5).save(model_dir)
 
 
-def test_save_a_single_file(fake, mr: ModelRegistry, model_dir: Path) -> None:
+def test_save_a_single_file(mr: ModelRegistry, model_dir: Path) -> None:
     model = mr.xgboost.create_model("boost").save(model_dir / "weights.bin")
-    assert fake.uploads[-1].members() == ["weights.bin"]
-    assert model.framework == "xgboost"
+    assert model.files == ["weights.bin"]
+    assert mr.get_model("boost").framework == "xgboost"
 
 
 def test_progress_callback_reaches_the_total(mr: ModelRegistry, model_dir: Path) -> None:
@@ -106,8 +118,8 @@ def test_unsaved_model_cannot_be_downloaded(mr: ModelRegistry) -> None:
         mr.python.create_model("m").download()
 
 
-def test_framework_by_name(fake, mr: ModelRegistry, model_dir: Path) -> None:
+def test_framework_by_name(mr: ModelRegistry, model_dir: Path) -> None:
     mr.framework("LightGBM").create_model("m").save(model_dir)
-    assert fake.uploads[-1].metadata["framework"] == "lightgbm"
+    assert mr.get_model("m").framework == "lightgbm"
     with pytest.raises(InvalidSpec, match="unknown framework 'torch'"):
         mr.framework("torch")

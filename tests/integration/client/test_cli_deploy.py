@@ -1,25 +1,52 @@
-"""``shipyard deploy`` (and ``deployments create``) with ``--dry-run`` and serving tools."""
+"""``shipyard deploy`` (and ``deployments create``) with ``--dry-run`` and serving tools, against
+the real API app (``tests.live_api``)."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-pytestmark = pytest.mark.unit
+import pytest
+from typer.testing import CliRunner
+
+from shipyard.cli._state import CliState
+from shipyard.cli.main import app
+from shipyard.sdk import Project
+from shipyard.spec.deployment import ServingTool
+from tests.live_api import LiveApi
+
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def iris(fake) -> None:
-    fake.add_version("iris_model", ["model.joblib", "predictor.py"], "sklearn")
+def iris(cli, tmp_path: Path) -> None:
+    model_dir = tmp_path / "iris_model"
+    model_dir.mkdir()
+    (model_dir / "predictor.py").write_text("class Predictor: ...\n")
+    (model_dir / "model.joblib").write_bytes(b"\x00" * 64)
+    pushed = cli("models", "push", str(model_dir), "--name", "iris_model", "--framework", "sklearn")
+    assert pushed.exit_code == 0, pushed.output
 
 
-def test_dry_run_on_kserve_prints_requests_limits_and_instances(cli, fake, iris) -> None:
+@pytest.fixture
+def iris_model_dir(tmp_path: Path) -> Path:
+    model_dir = tmp_path / "docker_model"
+    model_dir.mkdir()
+    (model_dir / "predictor.py").write_text("class Predictor: ...\n")
+    return model_dir
+
+
+def deployments(project: Project) -> list[str]:
+    return [d.name for d in project.get_model_serving().get_deployments()]
+
+
+def test_dry_run_on_kserve_prints_requests_limits_and_instances(cli, project, iris) -> None:
     result = cli(
         "deploy", "iris", "--model", "iris_model", "--serving-tool", "KSERVE", "--dry-run",
         "--instances", "0", "--cores", "0.25", "--memory", "256", "--limit-cores", "1.5",
         "--limit-memory", "512",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert fake.posted[-1]["dry_run"] is True and fake.deployments == {}
+    assert deployments(project) == []
     lines = [line.rstrip() for line in result.stdout.splitlines()]
     assert "dry run: deployment iris on KSERVE (nothing was created or started)" in lines
     assert "predictor: 0 instances (scale to zero when idle)" in lines
@@ -29,7 +56,7 @@ def test_dry_run_on_kserve_prints_requests_limits_and_instances(cli, fake, iris)
     assert result.stderr == ""
 
 
-def test_dry_run_on_docker_shows_the_fixed_reservation_and_warns(cli, fake, iris) -> None:
+def test_dry_run_on_docker_shows_the_fixed_reservation_and_warns(cli, iris) -> None:
     result = cli("deployments", "create", "iris", "-m", "iris_model", "--serving-tool", "docker",
                  "--dry-run")  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -41,7 +68,7 @@ def test_dry_run_on_docker_shows_the_fixed_reservation_and_warns(cli, fake, iris
     )
 
 
-def test_dry_run_on_kubernetes_shows_limits_not_applied(cli, fake, iris) -> None:
+def test_dry_run_on_kubernetes_shows_limits_not_applied(cli, iris) -> None:
     result = cli("deploy", "iris", "-m", "iris_model", "--serving-tool", "KUBERNETES", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "cpu       0.2 cores (200m)  not applied" in result.stdout
@@ -50,7 +77,7 @@ def test_dry_run_on_kubernetes_shows_limits_not_applied(cli, fake, iris) -> None
     )
 
 
-def test_what_the_tool_cannot_honour_is_one_red_line(cli, fake, iris) -> None:
+def test_what_the_tool_cannot_honour_is_one_red_line(cli, iris) -> None:
     result = cli("deploy", "iris", "-m", "iris_model", "--serving-tool", "DOCKER",
                  "--instances", "0", "--dry-run")  # fmt: skip
     assert result.exit_code == 1
@@ -60,7 +87,7 @@ def test_what_the_tool_cannot_honour_is_one_red_line(cli, fake, iris) -> None:
     assert result.stdout == ""
 
 
-def test_bad_values_are_one_red_line_naming_field_value_and_unit(cli, fake, iris) -> None:
+def test_bad_values_are_one_red_line_naming_field_value_and_unit(cli, iris) -> None:
     result = cli("deploy", "iris", "-m", "iris_model", "--memory", "2048", "--dry-run")
     assert result.exit_code == 1
     assert result.stderr.strip() == (
@@ -69,24 +96,30 @@ def test_bad_values_are_one_red_line_naming_field_value_and_unit(cli, fake, iris
     )
 
 
-def test_real_deploy_on_a_tool_without_backend_is_refused(cli, fake, iris) -> None:
+def test_real_deploy_on_a_tool_without_backend_is_refused(cli, project, iris) -> None:
     result = cli("deploy", "iris", "-m", "iris_model", "--serving-tool", "KSERVE")
     assert result.exit_code == 1
     assert "serving tool KSERVE has no backend on this server yet" in result.stderr
-    assert fake.deployments == {}
+    assert deployments(project) == []
 
 
-def test_real_deploy_prints_the_warnings(cli, fake, iris) -> None:
-    fake.backends.add("DOCKER")  # pretend the server had a DOCKER backend
-    result = cli("deploy", "iris", "-m", "iris_model", "--serving-tool", "DOCKER", "--no-wait")
+def test_real_deploy_prints_the_warnings(tmp_path: Path, iris_model_dir: Path) -> None:
+    # a server whose DOCKER deployments run on FakeBackend
+    with LiveApi(tmp_path / "docker-home", tools=(ServingTool.LOCAL, ServingTool.DOCKER)) as api:
+        state = CliState(host=api.host, api_key=api.api_key)
+        runner = CliRunner()
+        push = ["models", "push", str(iris_model_dir), "--name", "iris_model"]
+        assert runner.invoke(app, push, obj=state).exit_code == 0
+        deploy = ["deploy", "iris", "-m", "iris_model", "--serving-tool", "DOCKER", "--no-wait"]
+        result = runner.invoke(app, deploy, obj=CliState(host=api.host, api_key=api.api_key))
     assert result.exit_code == 0, result.output
     assert "warning: predictor.resources.requests: DOCKER reserves fixed resources" in (
         result.stderr
     )
-    assert "deployment iris: CREATING" in result.stdout
+    assert "deployment iris: " in result.stdout
 
 
-def test_local_deploy_has_no_warnings(cli, fake, iris) -> None:
+def test_local_deploy_has_no_warnings(cli, iris) -> None:
     result = cli("deploy", "iris", "-m", "iris_model")
     assert result.exit_code == 0, result.output
     assert "warning" not in result.stderr
