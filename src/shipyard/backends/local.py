@@ -20,14 +20,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import httpx
 
 from shipyard.backends import processes
+from shipyard.backends.launcher import launch_command
 from shipyard.backends.limits import Enforcement, Enforcer
+from shipyard.backends.logfiles import LogFiles, write_atomic
 from shipyard.backends.protocol import (
     Health,
     LogLine,
@@ -40,6 +42,10 @@ from shipyard.backends.zygotes import ForkRequest, Zygotes
 from shipyard.spec.capacity import Capacity
 from shipyard.spec.resources import Resources
 from shipyard.spec.status import ReplicaExit
+
+REAP_WAIT_S = 1.0
+"""Longest a forked replica counts as alive after its process is gone, waiting for its zygote
+to record the exit code (it writes within milliseconds of reaping)."""
 
 
 class LocalBackend:
@@ -54,12 +60,13 @@ class LocalBackend:
         enforcer: Enforcer,
         host: str = "127.0.0.1",
         zygotes: Zygotes | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._capacity = capacity
         self._enforcer = enforcer
         self._limits: dict[str, Enforcement] = {}
         self._run_dir = run_dir / "replicas"
-        self._logs_dir = logs_dir
+        self._logs = LogFiles(logs_dir)
         self._host = host
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._zygotes = zygotes
@@ -67,9 +74,13 @@ class LocalBackend:
         """Replicas started as processes, until ready: the zygote their kind then gets."""
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(2.0, connect=0.5))
         self._run_dir.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._warming: set[asyncio.Task[None]] = set()
+        self._gone_since: dict[str, float] = {}
+        """Forked replicas seen gone whose exit code is not written yet (since when)."""
 
     def log_path(self, deployment_id: str, component: str, replica_id: str) -> Path:
-        return self._logs_dir / deployment_id / component / f"{replica_id}.log"
+        return self._logs.path(deployment_id, component, replica_id)
 
     def _base_environment(self, spec: ReplicaSpec) -> dict[str, str]:
         """What every replica on this interpreter shares (and its zygote runs with): the
@@ -137,15 +148,14 @@ class LocalBackend:
             started_by = "zygote"
             if pid is None:
                 with log_path.open("ab") as log:
-                    child = subprocess.Popen(
-                        command,
+                    child = subprocess.Popen(  # no preexec_fn: the launcher confines it
+                        launch_command(limits.fork_setup(), command),
                         stdin=subprocess.DEVNULL,
                         stdout=log,
                         stderr=subprocess.STDOUT,
                         env=env,
                         cwd=spec.model_dir,
                         start_new_session=True,
-                        preexec_fn=limits.preexec,  # joins its cgroup before exec: never unlimited
                     )
                 pid, started_by = child.pid, "process"
                 self._children[spec.replica_id] = child
@@ -175,7 +185,7 @@ class LocalBackend:
                 **({"socket": str(socket)} if socket is not None else {}),
             },
         )
-        self._handle_file(spec.replica_id).write_text(json.dumps(asdict(ref)))
+        write_atomic(self._handle_file(spec.replica_id), json.dumps(asdict(ref)))
         return ref
 
     async def _fork(
@@ -208,16 +218,20 @@ class LocalBackend:
     def _exit_file(self, replica_id: str) -> Path:
         return self._run_dir / f"{replica_id}.exit"
 
-    def _exit_code(self, replica_id: str) -> int | None:
-        """The code a zygote recorded for a replica it forked (it writes it when it reaps)."""
+    def _exit_code(self, replica_id: str) -> tuple[bool, int | None]:
+        """Whether a forked replica's end is known, and the code its zygote recorded (it
+        writes it when it reaps). Never waits: gone but not reaped yet counts as not ended,
+        for at most :data:`REAP_WAIT_S` (a zygote that died never writes)."""
         path = self._exit_file(replica_id)
-        for _ in range(20):  # gone but not reaped yet: the zygote writes within milliseconds
-            with contextlib.suppress(OSError, ValueError):
-                return int(path.read_text())
-            if not path.parent.is_dir():
-                break
-            time.sleep(0.01)
-        return None
+        with contextlib.suppress(OSError, ValueError):
+            code = int(path.read_text())
+            self._gone_since.pop(replica_id, None)
+            return True, code
+        first = self._gone_since.setdefault(replica_id, self._clock())
+        if self._clock() - first < REAP_WAIT_S and path.parent.is_dir():
+            return False, None
+        self._gone_since.pop(replica_id, None)
+        return True, None
 
     def _alive(self, ref: ReplicaRef) -> tuple[bool, ReplicaExit | None]:
         child = self._children.get(ref.replica_id)
@@ -229,8 +243,10 @@ class LocalBackend:
         ticks = int(ref.extra["ticks"]) if ref.extra.get("ticks") else None
         if processes.is_same_process(ref.pid, ticks):
             return True, None
-        forked = ref.extra.get("started_by") == "zygote"
-        return False, self._exit(ref, self._exit_code(ref.replica_id) if forked else None)
+        if ref.extra.get("started_by") != "zygote":
+            return False, self._exit(ref, None)
+        ended, code = self._exit_code(ref.replica_id)
+        return (False, self._exit(ref, code)) if ended else (True, None)
 
     def _exit(self, ref: ReplicaRef, code: int | None) -> ReplicaExit:
         """How it ended: OOMKilled (with limit and peak) when its limits say so."""
@@ -281,8 +297,18 @@ class LocalBackend:
             return ReplicaHealth(Health.STARTING)
         kind = self._kinds.pop(ref.replica_id, None)
         if kind is not None and self._zygotes is not None:
-            self._zygotes.ensure(*kind)  # its kind's next replicas are forked
+            self._warm(kind)  # its kind's next replicas are forked
         return ReplicaHealth(Health.READY)
+
+    def _warm(self, kind: tuple[str, dict[str, str], str]) -> None:
+        """Have the zygote of ``kind`` started in the background (a health check only reports:
+        it never starts a process itself, nor waits for one)."""
+        zygotes = self._zygotes
+        if zygotes is None:
+            return
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(zygotes.ensure, *kind))
+        self._warming.add(task)
+        task.add_done_callback(self._warming.discard)
 
     async def stop(self, ref: ReplicaRef, *, grace_s: float) -> ReplicaExit:
         """SIGTERM (the runtime drains in-flight requests), then SIGKILL after ``grace_s``."""
@@ -349,23 +375,14 @@ class LocalBackend:
         return self._capacity
 
     def logs(self, deployment_id: str, component: str, tail: int) -> list[LogLine]:
-        folder = self._logs_dir / deployment_id / component
-        files = sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime)
-        out: list[LogLine] = []
-        for path in files:
-            replica_id = path.stem
-            for line in _tail(path, tail):
-                out.append(LogLine(replica_id=replica_id, line=line))
-        return out
+        return self._logs.lines(deployment_id, component, tail)
 
     def forget_logs(self, deployment_id: str) -> None:
-        folder = self._logs_dir / deployment_id
-        if folder.is_dir():
-            for path in sorted(folder.rglob("*"), reverse=True):
-                path.unlink() if path.is_file() else path.rmdir()
-            folder.rmdir()
+        self._logs.forget(deployment_id)
 
     async def close(self) -> None:
+        if self._warming:
+            await asyncio.gather(*self._warming, return_exceptions=True)
         await self._client.aclose()
         if self._zygotes is not None:
             self._zygotes.close()
@@ -380,16 +397,3 @@ def _given(ref: ReplicaRef) -> tuple[Resources | None, Resources | None]:
     except (KeyError, ValueError):
         return None, None
     return requests, limits
-
-
-def _tail(path: Path, lines: int, chunk: int = 65536) -> list[str]:
-    """The last ``lines`` lines of a text file, reading only its end."""
-    if lines <= 0:
-        return []
-    with path.open("rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        size = handle.tell()
-        handle.seek(max(0, size - chunk * max(1, lines // 500 + 1)))
-        data = handle.read()
-    text = data.decode("utf-8", errors="replace").splitlines()
-    return list(deque(text, maxlen=lines))
