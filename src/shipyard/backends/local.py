@@ -61,6 +61,7 @@ class LocalBackend:
         host: str = "127.0.0.1",
         zygotes: Zygotes | None = None,
         clock: Callable[[], float] = time.monotonic,
+        kill: Callable[[int, int], None] = os.kill,
     ) -> None:
         self._capacity = capacity
         self._enforcer = enforcer
@@ -75,6 +76,7 @@ class LocalBackend:
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(2.0, connect=0.5))
         self._run_dir.mkdir(parents=True, exist_ok=True)
         self._clock = clock
+        self._kill = kill
         self._warming: set[asyncio.Task[None]] = set()
         self._gone_since: dict[str, float] = {}
         """Forked replicas seen gone whose exit code is not written yet (since when)."""
@@ -314,7 +316,7 @@ class LocalBackend:
         """SIGTERM (the runtime drains in-flight requests), then SIGKILL after ``grace_s``."""
         alive, exit_ = self._alive(ref)
         if alive and ref.pid is not None:
-            processes.send_signal(ref.pid, signal.SIGTERM)
+            processes.send_signal(ref.pid, signal.SIGTERM, kill=self._kill)
             deadline = time.monotonic() + grace_s
             while time.monotonic() < deadline:
                 alive, exit_ = self._alive(ref)
@@ -322,7 +324,7 @@ class LocalBackend:
                     break
                 await asyncio.sleep(0.05)
             else:
-                processes.send_signal(ref.pid, signal.SIGKILL)
+                processes.send_signal(ref.pid, signal.SIGKILL, kill=self._kill)
                 for _ in range(100):
                     alive, exit_ = self._alive(ref)
                     if not alive:
