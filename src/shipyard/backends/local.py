@@ -29,7 +29,7 @@ import httpx
 from shipyard.backends import processes
 from shipyard.backends.launcher import launch_command
 from shipyard.backends.limits import Enforcement, Enforcer
-from shipyard.backends.logfiles import LogFiles, write_atomic
+from shipyard.backends.logfiles import LogFiles, load_error, write_atomic
 from shipyard.backends.protocol import (
     Health,
     LogLine,
@@ -43,6 +43,8 @@ from shipyard.spec.capacity import Capacity
 from shipyard.spec.resources import Resources
 from shipyard.spec.status import ReplicaExit
 
+LOAD_FAILED = 3  # the runtime's exit code when the model cannot be loaded
+LOG_LINES_READ = 200  # of a replica's log, to find the exception of a failed load
 REAP_WAIT_S = 1.0
 """Longest a forked replica counts as alive after its process is gone, waiting for its zygote
 to record the exit code (it writes within milliseconds of reaping)."""
@@ -78,6 +80,7 @@ class LocalBackend:
         self._clock = clock
         self._kill = kill
         self._warming: set[asyncio.Task[None]] = set()
+        self._noted: set[str] = set()  # replicas whose log already says why they were killed
         self._gone_since: dict[str, float] = {}
         """Forked replicas seen gone whose exit code is not written yet (since when)."""
 
@@ -212,7 +215,11 @@ class LocalBackend:
             exit_file=exit_file,
             setup=limits.fork_setup(),
         )
-        return await self._zygotes.fork(command[0], base, spec.framework, request)
+        memory = spec.resources.limits.memory
+        limit = memory * 1024 * 1024 if memory > 0 else None
+        return await self._zygotes.fork(
+            command[0], base, spec.framework, request, limit_bytes=limit
+        )
 
     def _handle_file(self, replica_id: str) -> Path:
         return self._run_dir / f"{replica_id}.json"
@@ -251,12 +258,22 @@ class LocalBackend:
         return (False, self._exit(ref, code)) if ended else (True, None)
 
     def _exit(self, ref: ReplicaRef, code: int | None) -> ReplicaExit:
-        """How it ended: OOMKilled (with limit and peak) when its limits say so."""
+        """How it ended: OOMKilled (with limit and peak) when its limits say so, which its log
+        then says too; a model that failed to load, with the exception line of its log."""
         exit_ = processes.describe_exit(code)
+        where = (ref.deployment_id, ref.component, ref.replica_id)
+        if code == LOAD_FAILED:
+            error = load_error(self._logs.tail(*where, LOG_LINES_READ))
+            if error is not None:
+                message = f"exited with code {code}: the model failed to load: {error}"
+                exit_ = exit_.model_copy(update={"message": message})
         limits = self._limits.get(ref.replica_id)
         reason = limits.exit_reason(code) if limits is not None else None
         if reason is None:
             return exit_
+        if ref.replica_id not in self._noted:
+            self._noted.add(ref.replica_id)
+            self._logs.note(*where, f"replica killed ({reason[0]}): {reason[1]}")
         return exit_.model_copy(update={"reason": reason[0], "message": reason[1]})
 
     def usage(self, ref: ReplicaRef) -> UsageSample | None:
@@ -299,16 +316,19 @@ class LocalBackend:
             return ReplicaHealth(Health.STARTING)
         kind = self._kinds.pop(ref.replica_id, None)
         if kind is not None and self._zygotes is not None:
-            self._warm(kind)  # its kind's next replicas are forked
+            used = self.usage(ref)  # a whole process's footprint: what its kind needs
+            self._warm(kind, used.memory_bytes if used is not None else None)
         return ReplicaHealth(Health.READY)
 
-    def _warm(self, kind: tuple[str, dict[str, str], str]) -> None:
+    def _warm(self, kind: tuple[str, dict[str, str], str], footprint: int | None) -> None:
         """Have the zygote of ``kind`` started in the background (a health check only reports:
         it never starts a process itself, nor waits for one)."""
         zygotes = self._zygotes
         if zygotes is None:
             return
-        task = asyncio.get_running_loop().create_task(asyncio.to_thread(zygotes.ensure, *kind))
+        task = asyncio.get_running_loop().create_task(
+            asyncio.to_thread(zygotes.ensure, *kind, footprint)
+        )
         self._warming.add(task)
         task.add_done_callback(self._warming.discard)
 
@@ -336,6 +356,7 @@ class LocalBackend:
     def _forget(self, ref: ReplicaRef) -> None:
         self._children.pop(ref.replica_id, None)
         self._kinds.pop(ref.replica_id, None)
+        self._noted.discard(ref.replica_id)
         limits = self._limits.pop(ref.replica_id, None)
         if limits is not None:
             limits.release()

@@ -9,6 +9,22 @@ from pathlib import Path
 
 from shipyard.backends.protocol import LogLine
 
+LOAD_FAILED_LINE = "shipyard-runtime: loading the model failed"
+"""What the replica runtime prints after the traceback of a model that failed to load."""
+
+
+def load_error(lines: list[str]) -> str | None:
+    """The exception line (``RuntimeError: weights file is corrupt``) of the last failed load
+    in a replica's log lines, None when there is none."""
+    if LOAD_FAILED_LINE not in lines:
+        return None
+    end = len(lines) - 1 - lines[::-1].index(LOAD_FAILED_LINE)
+    for line in reversed(lines[:end]):
+        text = line.rstrip()
+        if text and not text[0].isspace() and not text.startswith("Traceback"):
+            return text[:300]
+    return None
+
 
 class LogFiles:
     """``<logs>/<deployment>/<component>/<replica>.log``."""
@@ -29,6 +45,17 @@ class LogFiles:
             for line in _tail(path, tail):
                 out.append(LogLine(replica_id=replica_id, line=line))
         return out
+
+    def tail(self, deployment_id: str, component: str, replica_id: str, lines: int) -> list[str]:
+        path = self.path(deployment_id, component, replica_id)
+        return _tail(path, lines) if path.is_file() else []
+
+    def note(self, deployment_id: str, component: str, replica_id: str, line: str) -> None:
+        """Append a line of Shipyard's own to a replica's log (e.g. why it was killed)."""
+        path = self.path(deployment_id, component, replica_id)
+        if path.parent.is_dir():
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(f"shipyard: {line}\n")
 
     def forget(self, deployment_id: str) -> None:
         folder = self._root / deployment_id
