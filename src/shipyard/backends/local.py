@@ -18,7 +18,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -27,6 +26,12 @@ from pathlib import Path
 import httpx
 
 from shipyard.backends import processes
+from shipyard.backends.commands import (
+    base_environment,
+    replica_command,
+    replica_variables,
+    socket_path,
+)
 from shipyard.backends.launcher import launch_command
 from shipyard.backends.limits import Enforcement, Enforcer
 from shipyard.backends.logfiles import LogFiles, load_error, write_atomic
@@ -87,67 +92,16 @@ class LocalBackend:
     def log_path(self, deployment_id: str, component: str, replica_id: str) -> Path:
         return self._logs.path(deployment_id, component, replica_id)
 
-    def _base_environment(self, spec: ReplicaSpec) -> dict[str, str]:
-        """What every replica on this interpreter shares (and its zygote runs with): the
-        server's environment without ``SHIPYARD_*``, plus a built environment's venv and the
-        runtime overlay."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
-        env["PYTHONUNBUFFERED"] = "1"
-        if spec.python is not None:  # a built environment: its venv plus the runtime overlay
-            env.pop("PYTHONPATH", None)
-            venv = Path(spec.python).parent.parent
-            env["VIRTUAL_ENV"] = str(venv)
-            env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-            if spec.runtime_path is not None:
-                env["PYTHONPATH"] = str(spec.runtime_path)
-        return env
-
-    @staticmethod
-    def _replica_variables(spec: ReplicaSpec) -> dict[str, str]:
-        """The variables of this one replica (contract section 1)."""
-        script = str(spec.model_dir / spec.script_file) if spec.script_file else ""
-        return {
-            "MODEL_FILES_PATH": str(spec.model_dir),
-            "ARTIFACT_FILES_PATH": str(spec.model_dir),
-            "DEPLOYMENT_NAME": spec.deployment_name,
-            "DEPLOYMENT_VERSION": str(spec.revision),
-            "MODEL_NAME": spec.model_name,
-            "MODEL_VERSION": str(spec.model_version),
-            "SCRIPT_PATH": script,
-            "IS_TRANSFORMER": "true" if spec.component == "transformer" else "false",
-            "SHIPYARD_REPLICA_ID": spec.replica_id,
-        }
-
-    def _socket_path(self, replica_id: str) -> Path | None:
-        """The replica's Unix socket for the gateway, or None when the path is too long."""
-        path = self._run_dir / f"{replica_id}.sock"
-        return path if len(str(path)) <= processes.MAX_SOCKET_PATH else None
-
-    def _command(self, spec: ReplicaSpec, port: int, socket: Path | None) -> list[str]:
-        cmd = [spec.python or sys.executable, "-m", "shipyard.runtime", "--host", self._host]
-        cmd += ["--port", str(port), "--component", spec.component]
-        if socket is not None:
-            cmd += ["--unix-socket", str(socket)]
-        cmd += ["--name", spec.deployment_name, "--framework", spec.framework]
-        if spec.script_file:
-            cmd += ["--script", str(spec.model_dir / spec.script_file)]
-        batching = spec.batching
-        if batching is not None and batching.enabled:
-            cmd += ["--max-batch-size", str(batching.batch_size)]
-            cmd += ["--max-latency-ms", f"{batching.latency_ms:g}"]
-            cmd += ["--batch-timeout-s", f"{batching.timeout_s:g}"]
-        return cmd
-
     async def start(self, spec: ReplicaSpec) -> ReplicaRef:
         port = processes.free_port(self._host)
         log_path = self.log_path(spec.deployment_id, spec.component, spec.replica_id)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         res = spec.resources
         limits = self._enforcer.prepare(spec.replica_id, res.requests, res.limits)
-        socket = self._socket_path(spec.replica_id)
-        command = self._command(spec, port, socket)
-        base = self._base_environment(spec)
-        env = {**base, **self._replica_variables(spec), **limits.env()}
+        socket = socket_path(self._run_dir, spec.replica_id)
+        command = replica_command(spec, self._host, port, socket)
+        base = base_environment(spec)
+        env = {**base, **replica_variables(spec), **limits.env()}
         try:
             pid = await self._fork(spec, command, base, env, log_path, limits)
             started_by = "zygote"
