@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shipyard.backends.cluster.tokens import ModelTokenSigner
 from shipyard.controller.reconcile import Controller
 from shipyard.controller.validation import SpecValidator
 from shipyard.environments.manager import EnvironmentManager
@@ -23,6 +24,7 @@ class Services:
     controller: Controller
     environments: EnvironmentManager
     internal_token: str
+    model_tokens: ModelTokenSigner | None = None  # pods' model downloads (cluster tools)
 
     @property
     def validator(self) -> SpecValidator:

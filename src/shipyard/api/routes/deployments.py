@@ -20,6 +20,7 @@ from shipyard.api.schemas import (
     RevisionOut,
 )
 from shipyard.api.services import Services
+from shipyard.backends.cluster.preview import preview
 from shipyard.controller.validation import Verdict
 from shipyard.errors import AlreadyExists, Conflict, InvalidSpec, NotFound
 from shipyard.spec.deployment import Component, DeploymentSpec
@@ -43,7 +44,10 @@ def _check(
     deployment_id: str | None = None,
 ) -> Verdict:
     """Every problem of ``spec`` at once (``InvalidSpec``), else whether it waits for capacity."""
-    return svc.validator.check(project_id, spec, dry_run=dry_run, deployment_id=deployment_id)
+    verdict = svc.validator.check(project_id, spec, dry_run=dry_run, deployment_id=deployment_id)
+    if not dry_run:  # what a cluster tool refuses in its configured mode (dry runs render later)
+        preview(svc.settings, project_id, spec, dry_run=False)
+    return verdict
 
 
 def _waiting(status: DeploymentStatus, verdict: Verdict) -> DeploymentStatus:
@@ -63,10 +67,17 @@ def _waiting(status: DeploymentStatus, verdict: Verdict) -> DeploymentStatus:
 
 
 def _dry_run(
-    svc: Services, record: DeploymentRecord, message: str, verdict: Verdict
+    svc: Services,
+    record: DeploymentRecord,
+    message: str,
+    verdict: Verdict,
+    project: str = "",
 ) -> DeploymentOut:
     status = _waiting(DeploymentStatus(message=f"dry run: {message}; nothing was stored"), verdict)
-    return DeploymentOut.of(record, status, svc.gateway_url, dry_run=True)
+    out = DeploymentOut.of(record, status, svc.gateway_url, dry_run=True)
+    objects = preview(svc.settings, project, record.spec, deployment_id=record.id)
+    resolution = out.resolution.model_copy(update={"objects": objects})
+    return out.model_copy(update={"resolution": resolution})
 
 
 def _out_after(svc: Services, record: DeploymentRecord, verdict: Verdict) -> DeploymentOut:
@@ -88,7 +99,7 @@ def create_deployment(
             id="", project_id=who.project.id, name=spec.name, spec=spec, revision=0,
             active=body.start, deleting=False, created_at=now, updated_at=now,
         )  # fmt: skip
-        return _dry_run(svc, record, "the spec is valid", verdict)
+        return _dry_run(svc, record, "the spec is valid", verdict, who.project.name)
     try:
         existing = svc.store.get_deployment(who.project.id, spec.name)
     except NotFound:
@@ -134,7 +145,7 @@ def _replace_spec(
     if dry_run:
         revision = record.revision + (spec != record.spec)
         proposed = record.model_copy(update={"spec": spec, "revision": revision})
-        return _dry_run(svc, proposed, "the new spec is valid", verdict)
+        return _dry_run(svc, proposed, "the new spec is valid", verdict, who.project.name)
     if spec == record.spec:
         return _out(svc, record)
     updated = svc.store.update_spec(record.id, spec, author=who.project.name, reason=reason)
@@ -187,7 +198,9 @@ def list_deployments(who: CallerDep, svc: ServicesDep) -> list[DeploymentOut]:
 def _visible(svc: Services, project_id: str, name: str) -> DeploymentRecord:
     record = svc.store.get_deployment(project_id, name)
     if record.deleting:
-        raise NotFound(f"deployment {name!r} not found (it is being deleted)")
+        raise NotFound(
+            f"deployment {name!r} not found (it is being deleted)", details={"deleting": True}
+        )
     return record
 
 

@@ -1,0 +1,324 @@
+"""The DOCKER ``ReplicaBackend``: each replica is a container of its environment's image.
+
+``start`` answers at once with the replica's handle (its loopback port chosen up front); the
+image is found or built and the container created in the background, so a first build never
+stalls the reconciler, and a build failure surfaces through ``health`` as the replica's exit
+(``ImageBuildFailed`` with the builder's reason). Containers run the Shipyard runtime as uid
+10001 with every capability dropped, ``no-new-privileges``, a read-only root filesystem (a
+small tmpfs on ``/tmp``), the engine's default bridge (never the host network) and their port
+published on 127.0.0.1 only. The limit is applied exactly (request = limit on this tool): CPU as
+``NanoCpus``, memory with the same swap limit (no swap), GPUs as device requests of the
+exclusive inventory LOCAL uses too. The model version's files are bind-mounted read-only at
+``/mnt/models`` (``MODEL_FILES_PATH``): no copy per version, and a container sees only its
+own model's files.
+
+Labels name the scope (this server's data directory), project, deployment, component,
+revision and replica; ``list_replicas`` rebuilds handles from them after a restart, so running
+containers are adopted, never duplicated. The controller restarts exits (no engine restart
+policy) and reads OOM kills from ``inspect`` with the limit and the peak observed by the stats
+poller (cgroup v1 ``max_usage``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+
+from shipyard.backends import processes
+from shipyard.backends.docker.containers import (
+    ENFORCEMENT,
+    L,
+    applied,
+    container_name,
+    container_request,
+    readable_by_all,
+    ref_from,
+)
+from shipyard.backends.docker.engine import ContainerState, Engine
+from shipyard.backends.docker.images import ImageBuilder, ImageBuildFailed, ImageRecipe
+from shipyard.backends.docker.recipes import recipe_for
+from shipyard.backends.gpus import GpuInventory
+from shipyard.backends.limits.usage import OOM_REASON, oom_message
+from shipyard.backends.protocol import (
+    Health,
+    LogLine,
+    ReplicaHealth,
+    ReplicaRef,
+    ReplicaSpec,
+    UsageSample,
+)
+from shipyard.errors import ShipyardError
+from shipyard.spec.capacity import Capacity
+from shipyard.spec.status import ReplicaExit
+
+_KEPT_LINES = 500
+
+
+@dataclass
+class _Replica:
+    """What this server knows of one replica beyond its handle."""
+
+    ref: ReplicaRef
+    container: str  # the container's name (the engine's id once adopted or started)
+    task: asyncio.Task[None] | None = None  # image + create, until done
+    failure: ReplicaExit | None = None
+    build_log: deque[str] = field(default_factory=lambda: deque(maxlen=_KEPT_LINES))
+    usage: UsageSample | None = None
+    peak: int = 0
+    applied: str = ""  # the limits as the engine reports them back (inspect)
+
+
+def scope_of(home: str) -> str:
+    """The label value that tells this server's containers from another's on one engine."""
+    return hashlib.sha256(home.encode()).hexdigest()[:16]
+
+
+class DockerBackend:
+    """Runs replicas as containers on one Docker engine."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        images: ImageBuilder,
+        scope: str,
+        capacity: Capacity | None,
+        gpus: GpuInventory | None = None,
+        base_image: str = "python:3.11-slim",
+        index_url: str | None = None,
+        stats_interval_s: float = 1.0,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self._engine = engine
+        self._images = images
+        self._scope = scope
+        self._capacity = capacity
+        self._gpus = gpus or GpuInventory([])
+        self._base_image = base_image
+        self._index_url = index_url
+        self._interval = stats_interval_s
+        self._host = host
+        self._replicas: dict[str, _Replica] = {}
+        self._logs: dict[tuple[str, str], deque[LogLine]] = {}  # of removed containers
+        self._poller: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(2.0, connect=0.5))
+
+    # -- start ------------------------------------------------------------------------------
+
+    async def start(self, spec: ReplicaSpec) -> ReplicaRef:
+        recipe = recipe_for(spec, self._base_image, self._index_url)
+        gpus = self._gpus.allocate(spec.replica_id, spec.resources.limits.gpus)
+        port = processes.free_port(self._host)
+        ref = ReplicaRef(
+            replica_id=spec.replica_id,
+            deployment_id=spec.deployment_id,
+            component=spec.component,
+            slot=spec.slot,
+            revision=spec.revision,
+            template=spec.template,
+            url=f"http://{self._host}:{port}",
+            started_at=time.time(),
+            extra={
+                "container": container_name(spec.replica_id),
+                "image": self._images.tag(recipe),
+                "requests": spec.resources.requests.model_dump_json(),
+                "limits": spec.resources.limits.model_dump_json(),
+                "gpus": ",".join(gpus),
+                "enforcement": ENFORCEMENT,
+            },
+        )
+        replica = _Replica(ref=ref, container=ref.extra["container"])
+        self._replicas[spec.replica_id] = replica
+        replica.task = asyncio.get_running_loop().create_task(
+            self._launch(replica, spec, recipe, port, gpus)
+        )
+        self._ensure_poller()
+        return ref
+
+    async def _launch(
+        self, replica: _Replica, spec: ReplicaSpec, recipe: ImageRecipe, port: int, gpus: list[str]
+    ) -> None:
+        on_line: Callable[[str], None] = replica.build_log.append
+        try:
+            await asyncio.to_thread(readable_by_all, spec.model_dir)
+            image = await asyncio.to_thread(self._images.ensure, recipe, on_line)
+            wanted = container_request(spec, image, self._scope, (self._host, port), gpus)
+            state = await asyncio.to_thread(self._engine.run, wanted)
+            replica.container = state.id
+            replica.applied = applied(state)
+        except ShipyardError as exc:
+            reason = "ImageBuildFailed" if isinstance(exc, ImageBuildFailed) else "StartError"
+            replica.failure = ReplicaExit(reason=reason, message=exc.message, at=_now())
+        except Exception as exc:  # never lost: the replica reports it as its exit
+            replica.failure = ReplicaExit(
+                reason="StartError", message=f"{type(exc).__name__}: {exc}", at=_now()
+            )
+
+    # -- observe ----------------------------------------------------------------------------
+
+    async def health(self, ref: ReplicaRef) -> ReplicaHealth:
+        replica = self._replicas.get(ref.replica_id)
+        if replica is None:
+            return ReplicaHealth(Health.EXITED, ReplicaExit(reason="Exited", at=_now()))
+        if replica.failure is not None:
+            return ReplicaHealth(Health.EXITED, replica.failure)
+        if replica.task is not None and not replica.task.done():
+            return ReplicaHealth(Health.STARTING)
+        state = await asyncio.to_thread(self._engine.inspect, replica.container)
+        if state is None:
+            message = "the container is gone (removed outside Shipyard)"
+            return ReplicaHealth(Health.EXITED, ReplicaExit(reason="Exited", message=message))
+        if not state.running:
+            return ReplicaHealth(Health.EXITED, self._exit(replica, state))
+        try:
+            answer = await self._client.get(f"{ref.url}/v2/health/ready")
+        except httpx.HTTPError:
+            return ReplicaHealth(Health.STARTING)
+        return ReplicaHealth(Health.READY if answer.status_code == 200 else Health.STARTING)
+
+    def _exit(self, replica: _Replica, state: ContainerState) -> ReplicaExit:
+        """How the container ended, as ``inspect`` says (OOMKilled with limit and peak)."""
+        code = state.exit_code
+        if state.oom_killed:
+            limit = state.memory_bytes
+            peak = max(replica.peak, limit)  # the kernel killed it at the limit
+            return ReplicaExit(
+                code=code, reason=OOM_REASON, message=oom_message(limit, peak), at=_now()
+            )
+        if code is not None and code > 128:  # the runtime died of a signal
+            return processes.describe_exit(-(code - 128)).model_copy(update={"code": code})
+        exit_ = processes.describe_exit(code)
+        if state.error:
+            return exit_.model_copy(update={"message": f"{exit_.message}: {state.error}"})
+        return exit_
+
+    def usage(self, ref: ReplicaRef) -> UsageSample | None:
+        replica = self._replicas.get(ref.replica_id)
+        return replica.usage if replica is not None else None
+
+    def _ensure_poller(self) -> None:
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.get_running_loop().create_task(self._poll_stats())
+
+    async def _poll_stats(self) -> None:
+        """Sample the engine's stats of every running container (``usage`` answers from it)."""
+        while True:
+            for replica in list(self._replicas.values()):
+                if replica.task is not None and not replica.task.done():
+                    continue
+                with contextlib.suppress(ShipyardError):
+                    stats = await asyncio.to_thread(self._engine.stats, replica.container)
+                    if stats is not None:
+                        replica.peak = max(replica.peak, stats.memory_peak_bytes or 0)
+                        replica.peak = max(replica.peak, stats.memory_bytes)
+                        replica.usage = UsageSample(
+                            cpu_seconds=stats.cpu_ns / 1e9,
+                            memory_bytes=stats.memory_bytes,
+                            memory_peak_bytes=replica.peak,
+                            enforcement=ENFORCEMENT,
+                            note=replica.applied or "from the Docker engine's stats",
+                        )
+            await asyncio.sleep(self._interval)
+
+    # -- stop, forget, adopt ----------------------------------------------------------------
+
+    async def stop(self, ref: ReplicaRef, *, grace_s: float) -> ReplicaExit:
+        """``docker stop`` (SIGTERM: the runtime drains, then SIGKILL after ``grace_s``)."""
+        replica = self._replicas.get(ref.replica_id)
+        name = replica.container if replica is not None else ref.extra.get("container", "")
+        if replica is not None and replica.task is not None and not replica.task.done():
+            with contextlib.suppress(asyncio.CancelledError):  # let the create finish first
+                await asyncio.wait_for(asyncio.shield(replica.task), timeout=grace_s + 30)
+        await asyncio.to_thread(self._engine.stop, name, grace_s)
+        state = await asyncio.to_thread(self._engine.inspect, name)
+        exit_ = (
+            self._exit(replica, state)
+            if replica is not None and state is not None
+            else processes.describe_exit(None)
+        )
+        if replica is not None and replica.failure is not None:
+            exit_ = replica.failure
+        await self._remove(ref, name)
+        return exit_
+
+    async def _remove(self, ref: ReplicaRef, name: str) -> None:
+        lines = await asyncio.to_thread(self._engine.logs, name, _KEPT_LINES)
+        kept = self._logs.setdefault((ref.deployment_id, ref.component), deque(maxlen=2000))
+        kept.extend(LogLine(replica_id=ref.replica_id, line=line) for line in lines)
+        await asyncio.to_thread(self._engine.remove, name)
+        self._replicas.pop(ref.replica_id, None)
+        self._gpus.release(ref.replica_id)
+
+    def discard(self, ref: ReplicaRef) -> None:
+        """Forget a replica that exited on its own: its container is removed (logs kept)."""
+        replica = self._replicas.get(ref.replica_id)
+        name = replica.container if replica is not None else ref.extra.get("container", "")
+        task = asyncio.get_running_loop().create_task(self._remove(ref, name))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def list_replicas(self) -> list[ReplicaRef]:
+        """This server's containers, by their labels (adopted after a restart)."""
+        found = await asyncio.to_thread(
+            self._engine.containers, {f"{L}scope": self._scope, f"{L}role": "replica"}
+        )
+        refs = []
+        for state in found:
+            ref = ref_from(state, self._host)
+            if ref is None:
+                continue
+            refs.append(ref)
+            if ref.replica_id not in self._replicas:
+                self._replicas[ref.replica_id] = _Replica(
+                    ref=ref, container=state.id, applied=applied(state)
+                )
+                gpus = [g for g in ref.extra.get("gpus", "").split(",") if g]
+                if gpus:
+                    self._gpus.restore(ref.replica_id, gpus)
+        if refs:
+            self._ensure_poller()
+        return refs
+
+    # -- node, logs, close ------------------------------------------------------------------
+
+    def capacity(self) -> Capacity | None:
+        return self._capacity
+
+    def logs(self, deployment_id: str, component: str, tail: int) -> list[LogLine]:
+        out = list(self._logs.get((deployment_id, component), ()))
+        for replica in list(self._replicas.values()):
+            ref = replica.ref
+            if ref.deployment_id != deployment_id or ref.component != component:
+                continue
+            out.extend(LogLine(replica_id=ref.replica_id, line=x) for x in replica.build_log)
+            if replica.task is None or replica.task.done():
+                lines = self._engine.logs(replica.container, tail)
+                out.extend(LogLine(replica_id=ref.replica_id, line=x) for x in lines)
+        return out[-tail:] if tail > 0 else []
+
+    def forget_logs(self, deployment_id: str) -> None:
+        for key in [k for k in self._logs if k[0] == deployment_id]:
+            del self._logs[key]
+
+    async def close(self) -> None:
+        tasks = [t for t in [self._poller, *self._background] if t is not None]
+        for replica in self._replicas.values():
+            if replica.task is not None:
+                tasks.append(replica.task)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._client.aclose()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

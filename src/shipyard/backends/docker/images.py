@@ -1,0 +1,250 @@
+"""Environments become images: one image per environment key, built once, reused by all.
+
+A recipe is a base image plus the packages to install: the environment's lock (installed with
+``uv pip sync``) or, for a component with no environment (EMBEDDED on LOCAL), the server's own
+versions of its framework's packages. The build runs a container of the base image with this
+server's ``uv`` binary and uv cache bind-mounted (so packages downloaded for LOCAL builds are
+not downloaded again) and the server's CA bundle (to reach the index through the same
+proxies the server does), installs into ``/opt/shipyard/venv``, adds the Shipyard replica runtime
+(standard library only: ``shipyard.runtime``, ``shipyard.http1`` and any other stdlib-only
+package it imports) under ``/opt/shipyard/runtime``, precompiles bytecode, then commits the
+container as the image with labels (key, base, lock hash, runtime hash) and a non-root user.
+Neither ``uv`` nor the cache stays in the image. With a registry set, the image is tagged for it,
+pulled from it when another server built it already, and pushed after a build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import shipyard
+from shipyard.backends.docker.engine import ContainerRequest, Engine, EngineError, Mount
+from shipyard.errors import ModelServeError
+
+VENV = "/opt/shipyard/venv"
+RUNTIME = "/opt/shipyard/runtime"
+RUNTIME_UID = 10001
+LABEL = "io.shipyard.environment"
+_RUNTIME_FILES = ("__init__.py", "errors.py", "py.typed")
+_RUNTIME_PACKAGES = ("http1", "runtime", "wire")  # standard library only (import contracts)
+_FAILURE_MEMORY_S = 30.0  # a failed key is not rebuilt by every restart within this time
+
+
+class ImageBuildFailed(ModelServeError):
+    """An environment's image could not be built; the message is the builder's reason."""
+
+
+@dataclass(frozen=True)
+class ImageRecipe:
+    """What goes into one environment image."""
+
+    key: str  # the environment key (or the embedded recipe's own hash)
+    base: str  # catalogue reference, for labels and messages
+    base_image: str
+    packages: tuple[str, ...]
+    locked: bool = True  # True: a full lock (uv pip sync); False: pins uv resolves
+    index_url: str | None = None
+
+    @property
+    def lock_hash(self) -> str:
+        return hashlib.sha256("\n".join(self.packages).encode()).hexdigest()[:16]
+
+
+def runtime_sources() -> list[tuple[Path, str]]:
+    """The runtime's files: (path, path relative to the ``shipyard`` package)."""
+    root = Path(shipyard.__file__).parent
+    found = [(root / name, name) for name in _RUNTIME_FILES if (root / name).is_file()]
+    for package in _RUNTIME_PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            found.append((path, str(path.relative_to(root))))
+    return found
+
+
+def runtime_hash() -> str:
+    digest = hashlib.sha256()
+    for path, rel in runtime_sources():
+        digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def build_script(recipe: ImageRecipe) -> str:
+    """The shell script the build container runs (``/build`` holds uv, the lock, the runtime)."""
+    index = f" --index-url {recipe.index_url}" if recipe.index_url else ""
+    install = (
+        f"/build/uv pip sync /build/requirements.txt --python {VENV}/bin/python"
+        if recipe.locked
+        else f"/build/uv pip install -r /build/requirements.txt --python {VENV}/bin/python"
+    )
+    return "\n".join(
+        [
+            "set -eu",
+            "export UV_CACHE_DIR=/uv-cache UV_LINK_MODE=copy UV_NO_PROGRESS=1",
+            f"/build/uv venv {VENV} --python python3 --no-project",
+            f"{install} --compile-bytecode{index}",
+            f"mkdir -p {RUNTIME} && cp -r /build/runtime/shipyard {RUNTIME}/",
+            f"{VENV}/bin/python -m compileall -q {RUNTIME}",
+            "chmod -R a+rX /opt/shipyard",
+            "echo built",
+        ]
+    )
+
+
+@dataclass
+class ImageBuilder:
+    """Builds and finds environment images in one engine (blocking: run it in a thread)."""
+
+    engine: Engine
+    uv_binary: Path
+    uv_cache: Path
+    work_dir: Path
+    registry: str | None = None
+    scope: str = ""  # a label value naming this server (its containers and builds)
+    ca_bundle: Path | None = None  # CA certificates the build trusts (the server's own)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _failed: dict[str, tuple[float, str]] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def tag(self, recipe: ImageRecipe) -> str:
+        name = f"shipyard/env:{recipe.key}-{runtime_hash()}"
+        return f"{self.registry.rstrip('/')}/{name}" if self.registry else name
+
+    def ensure(self, recipe: ImageRecipe, on_line: Callable[[str], None]) -> str:
+        """The image of ``recipe``, built now unless it exists; its tag.
+
+        Raises:
+            ImageBuildFailed: The base image is missing, or the build or push failed.
+        """
+        tag = self.tag(recipe)
+        with self._guard:
+            lock = self._locks.setdefault(tag, threading.Lock())
+        with lock:
+            if self.engine.image_labels(tag) is not None:
+                return tag
+            failed = self._failed.get(tag)
+            if failed is not None and time.monotonic() - failed[0] < _FAILURE_MEMORY_S:
+                raise ImageBuildFailed(failed[1])
+            if self.registry and self._pulled(tag):
+                return tag
+            try:
+                self._build(recipe, tag, on_line)
+            except ImageBuildFailed as exc:
+                self._failed[tag] = (time.monotonic(), exc.message)
+                raise
+            self._failed.pop(tag, None)
+            if self.registry:
+                on_line(f"pushing {tag}")
+                try:
+                    self.engine.push(tag, on_line)
+                except EngineError as exc:
+                    raise ImageBuildFailed(exc.message) from exc
+            return tag
+
+    def _pulled(self, tag: str) -> bool:
+        try:
+            self.engine.pull(tag)
+        except EngineError:
+            return False
+        return True
+
+    def _ensure_base(self, recipe: ImageRecipe, on_line: Callable[[str], None]) -> None:
+        if self.engine.image_labels(recipe.base_image) is not None:
+            return
+        on_line(f"pulling the base image {recipe.base_image}")
+        try:
+            self.engine.pull(recipe.base_image)
+        except EngineError as exc:
+            raise ImageBuildFailed(
+                f"base image {recipe.base_image} (of {recipe.base}) is not in the engine and "
+                f"could not be pulled ({exc.message}); make it locally with "
+                f"`shipyard images bootstrap --tag {recipe.base_image}`"
+            ) from exc
+
+    def _context(self, recipe: ImageRecipe, folder: Path) -> None:
+        shutil.copy2(self.uv_binary, folder / "uv")
+        (folder / "requirements.txt").write_text("\n".join(recipe.packages) + "\n")
+        for path, rel in runtime_sources():
+            dest = folder / "runtime" / "shipyard" / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest)
+        (folder / "build.sh").write_text(build_script(recipe))
+        for path in folder.rglob("*"):
+            path.chmod(0o755 if path.is_dir() or path.name == "uv" else 0o644)
+        folder.chmod(0o755)
+
+    def _build(self, recipe: ImageRecipe, tag: str, on_line: Callable[[str], None]) -> None:
+        self._ensure_base(recipe, on_line)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.uv_cache.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        on_line(f"building {tag} from {recipe.base_image} ({len(recipe.packages)} packages)")
+        with tempfile.TemporaryDirectory(prefix="build-", dir=self.work_dir) as tmp:
+            context = Path(tmp)
+            self._context(recipe, context)
+            name = f"shipyard-build-{recipe.key}-{int(time.time() * 1000) % 10**8}"
+            try:
+                container = self.engine.run(
+                    ContainerRequest(
+                        name=name,
+                        image=recipe.base_image,
+                        command=["sh", "/build/build.sh"],
+                        env={"SSL_CERT_FILE": "/etc/shipyard-ca.crt"} if self.ca_bundle else {},
+                        labels={f"{LABEL}.build": recipe.key, "io.shipyard.scope": self.scope},
+                        mounts=(
+                            Mount(str(context), "/build"),
+                            Mount(str(self.uv_cache), "/uv-cache", read_only=False),
+                            *(
+                                [Mount(str(self.ca_bundle), "/etc/shipyard-ca.crt")]
+                                if self.ca_bundle
+                                else []
+                            ),
+                        ),
+                        read_only=False,
+                    )
+                )
+            except EngineError as exc:
+                raise ImageBuildFailed(f"image build of {recipe.base}: {exc.message}") from exc
+            try:
+                self._finish(container.id, recipe, tag, on_line)
+            finally:
+                self.engine.remove(container.id)
+        on_line(f"built {tag} in {time.monotonic() - started:.1f} s")
+
+    def _finish(
+        self, container: str, recipe: ImageRecipe, tag: str, on_line: Callable[[str], None]
+    ) -> None:
+        tail: list[str] = []
+        for line in self.engine.follow(container):
+            tail = [*tail[-29:], line]
+            on_line(line)
+        code = self.engine.wait(container, timeout_s=60)
+        if code != 0:
+            reason = " ".join(line.strip() for line in tail[-8:] if line.strip())
+            raise ImageBuildFailed(
+                f"environment {recipe.base} could not be built into an image "
+                f"(exit code {code}): {reason}"
+            )
+        labels = {
+            f"{LABEL}.key": recipe.key,
+            f"{LABEL}.base": recipe.base,
+            f"{LABEL}.lock": recipe.lock_hash,
+            f"{LABEL}.runtime": runtime_hash(),
+        }
+        changes = [
+            f"ENV PATH={VENV}/bin:/usr/local/bin:/usr/bin:/bin VIRTUAL_ENV={VENV}",
+            f"ENV PYTHONPATH={RUNTIME} PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOME=/tmp",
+            f"USER {RUNTIME_UID}:{RUNTIME_UID}",
+            "WORKDIR /tmp",
+            'CMD ["python", "-m", "shipyard.runtime"]',
+            "LABEL " + " ".join(f'{k}="{v}"' for k, v in labels.items()),
+        ]
+        try:
+            self.engine.commit(container, tag, changes)
+        except EngineError as exc:
+            raise ImageBuildFailed(exc.message) from exc

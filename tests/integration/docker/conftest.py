@@ -1,0 +1,116 @@
+"""One Docker engine, one base image and one image cache for every DOCKER test of a session.
+
+The engine is the one ``DOCKER_HOST`` names (CI starts it with ``.ci/docker.sh``); without it,
+as root with ``.ci/docker.sh`` at hand, the session starts a throwaway engine itself and stops it
+at the end. The base image (``python:3.11-slim``) is pulled or, with no registry, made with
+``shipyard images bootstrap``'s code once per engine. Where no engine can be had the tests are
+skipped with the reason, except under ``CI=true``, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uv
+
+from shipyard.backends.docker.bootstrap import DEFAULT_TAG, BootstrapRequest, bootstrap
+from shipyard.backends.docker.engine import EngineError
+from shipyard.backends.docker.images import ImageBuilder
+from shipyard.backends.docker.sdk import DockerEngine
+
+REPO = Path(__file__).resolve().parents[3]
+SCRIPT = REPO / ".ci" / "docker.sh"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run the DOCKER tests: {reason}")
+    pytest.skip(f"no Docker engine: {reason}")
+
+
+@pytest.fixture(scope="session")
+def docker_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``DOCKER_HOST`` of a working engine (started for this session when none is given)."""
+    given = os.environ.get("DOCKER_HOST")
+    if given:
+        yield given
+        return
+    if os.geteuid() != 0 or not SCRIPT.is_file():
+        _unavailable("DOCKER_HOST is not set (start one with `eval $(bash .ci/docker.sh start)`)")
+    state = tmp_path_factory.mktemp("docker-engine") / "state"
+    env = {**os.environ, "SHIPYARD_DOCKER_STATE": str(state)}
+    done = subprocess.run(
+        ["bash", str(SCRIPT), "start"], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        _unavailable(f".ci/docker.sh start failed: {done.stderr[-2000:]}")
+    host = done.stdout.strip().removeprefix("export DOCKER_HOST=")
+    print(f"started a Docker engine for this session at {host}", file=sys.stderr)
+    try:
+        yield host
+    finally:
+        subprocess.run(["bash", str(SCRIPT), "stop"], env=env, check=False)
+
+
+@pytest.fixture(scope="session")
+def engine(docker_host: str) -> Iterator[DockerEngine]:
+    try:
+        client = DockerEngine(docker_host)
+        client.ping()
+    except EngineError as exc:
+        _unavailable(exc.message)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def base_image(engine: DockerEngine) -> str:
+    """The catalogue's base image: present, pulled, or bootstrapped from Debian packages."""
+    if engine.image_labels(DEFAULT_TAG) is None:
+        try:
+            engine.pull(DEFAULT_TAG)
+        except EngineError:
+            bootstrap(engine, BootstrapRequest(tag=DEFAULT_TAG), lambda line: None)
+    return DEFAULT_TAG
+
+
+def uv_cache() -> Path:
+    """The developer's (or CI's) uv cache: packages already downloaded are not again."""
+    given = os.environ.get("UV_CACHE_DIR")
+    return Path(given) if given else Path.home() / ".cache" / "uv"
+
+
+def ca_bundle() -> Path | None:
+    for candidate in (os.environ.get("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def builder(
+    engine: DockerEngine, base_image: str, tmp_path_factory: pytest.TempPathFactory
+) -> ImageBuilder:
+    return ImageBuilder(
+        engine=engine,
+        uv_binary=Path(uv.find_uv_bin()),
+        uv_cache=uv_cache(),
+        work_dir=tmp_path_factory.mktemp("docker-builds"),
+        scope="shipyard-tests",
+        ca_bundle=ca_bundle(),
+    )
+
+
+@pytest.fixture(scope="session")
+def iris_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sys.path.insert(0, str(REPO / "examples" / "iris"))
+    from train import train  # type: ignore[import-not-found]
+
+    out = tmp_path_factory.mktemp("iris")
+    train(out)
+    return out

@@ -1,0 +1,187 @@
+"""The iris example on DOCKER through a real server, gateway and engine: the whole lifecycle.
+
+One server (module-scoped) on the session's engine; every test counts each failed request of a
+bounded load loop through the gateway, and checks the engine's own list of containers.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shipyard.backends.docker.sdk import DockerEngine
+from tests.integration.docker.conftest import uv_cache
+from tests.integration.system.conftest import (
+    SAMPLES,
+    Load,
+    Server,
+    own_server,
+    state_of,
+    upload,
+    wait_state,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.docker]
+BODY = {"instances": SAMPLES}
+EXPECTED = [1, 1, 0]
+
+
+@pytest.fixture(scope="module")
+def node(
+    docker_host: str, base_image: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    with own_server(
+        tmp_path_factory.mktemp("docker-serving"),
+        SHIPYARD_DOCKER_HOST=docker_host,
+        SHIPYARD_DOCKER_BASE_IMAGE=base_image,
+        SHIPYARD_UV_CACHE_DIR=str(uv_cache()),
+    ) as srv:
+        yield srv
+        print(srv.log_text()[-4000:])
+
+
+@pytest.fixture(scope="module")
+def iris(node: Server, iris_model: Path) -> dict:
+    with node.client() as api:
+        return upload(api, "iris", iris_model)
+
+
+def resources(instances: int) -> dict:
+    fixed = {"cores": 0.5, "memory": 300, "gpus": 0}
+    return {"num_instances": instances, "requests": fixed, "limits": fixed}
+
+
+def deploy(api: httpx.Client, name: str, model: dict, instances: int) -> dict:
+    spec = {
+        "name": name,
+        "serving_tool": "DOCKER",
+        "predictor": {
+            "model_name": model["name"],
+            "model_version": model["version"],
+            "script_file": "predictor.py",
+            "resources": resources(instances),
+        },
+    }
+    answer = api.post("/deployments", json={"spec": spec})
+    if answer.status_code == 422 and "has no backend on this server" in answer.text:
+        pytest.skip("this server registers no DOCKER backend (needs the backend registry)")
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+@pytest.fixture(scope="module")
+def deployed(node: Server, iris: dict) -> str:
+    """The module's DOCKER deployment of iris (2 instances to begin with); its name."""
+    with node.client() as api:
+        deploy(api, "iris-docker", iris, instances=2)
+    return "iris-docker"
+
+
+def containers(engine: DockerEngine, name: str) -> list:
+    return engine.containers({"io.shipyard.deployment-name": name})
+
+
+def settled(api: httpx.Client, name: str, instances: int, timeout: float = 180) -> dict:
+    def check():
+        status = state_of(api, name)
+        live = [r for r in status["replicas"] if r["phase"] in ("STARTING", "READY", "STOPPING")]
+        done = status["state"] == "RUNNING" and len(live) == instances
+        return status if done and all(r["phase"] == "READY" for r in live) else None
+
+    return wait_until(check, timeout, f"{name} to run {instances} ready replicas", step=0.3)
+
+
+def test_iris_on_docker_answers_v1_and_v2_through_the_gateway(
+    node: Server, deployed: str, engine: DockerEngine
+) -> None:
+    with node.client() as api:
+        status = settled(api, "iris-docker", 2)
+    headers = {"Authorization": f"ApiKey {node.key}"}
+    with httpx.Client(base_url=node.gateway, headers=headers, timeout=30) as gateway:
+        v1 = gateway.post("/v1/models/iris-docker:predict", json=BODY)
+        assert v1.status_code == 200, v1.text
+        assert v1.json()["predictions"] == EXPECTED
+        flat = [v for row in SAMPLES for v in row]
+        body = {"inputs": [{"name": "x", "shape": [3, 4], "datatype": "FP64", "data": flat}]}
+        v2 = gateway.post("/v2/models/iris-docker/infer", json=body)
+        assert v2.status_code == 200, v2.text
+        assert v2.json()["outputs"][0]["data"] == EXPECTED
+    found = containers(engine, "iris-docker")
+    assert sorted(c.labels["io.shipyard.replica"] for c in found) == sorted(
+        r["id"] for r in status["replicas"]
+    )
+    assert {(c.nano_cpus, c.memory_bytes) for c in found} == {(500_000_000, 300 * 1024 * 1024)}
+
+
+def test_a_killed_container_is_restarted_with_no_failed_request(
+    node: Server, deployed: str, engine: DockerEngine
+) -> None:
+    with node.client() as api:
+        before = settled(api, "iris-docker", 2)
+        victim = before["replicas"][0]["id"]
+        with Load(node, "iris-docker", BODY, workers=2) as load:
+            wait_until(lambda: load.ok > 20, 60, "some answers before the kill")
+            engine.kill(f"shipyard-{victim}")
+
+            def replaced():
+                status = settled(api, "iris-docker", 2)
+                ids = {r["id"] for r in status["replicas"]}
+                return status if victim not in ids else None
+
+            wait_until(replaced, 180, "a new replica in place of the killed one")
+            seen = load.ok
+            wait_until(lambda: load.ok > seen + 20, 60, "answers after the restart")
+        assert load.failures == [], load.failures[:5]
+
+
+def test_one_three_one_under_load_drops_no_request(
+    node: Server, deployed: str, engine: DockerEngine
+) -> None:
+    with node.client() as api:
+        spec = api.get("/deployments/iris-docker").json()["spec"]
+        with Load(node, "iris-docker", BODY, workers=2) as load:
+            for instances in (1, 3, 1):
+                spec["predictor"]["resources"] = resources(instances)
+                answer = api.put("/deployments/iris-docker", json={"spec": spec})
+                assert answer.status_code == 200, answer.text
+                settled(api, "iris-docker", instances)
+        assert load.failures == [], load.failures[:5]
+        assert load.ok > 50
+        wait_until(lambda: len(containers(engine, "iris-docker")) == 1, 60, "one left")
+
+
+def test_a_restarted_server_adopts_the_containers(
+    node: Server, deployed: str, engine: DockerEngine
+) -> None:
+    with node.client() as api:
+        before = settled(api, "iris-docker", 1)
+    node.stop(signal.SIGKILL)  # a crash: the containers keep running
+    assert len(containers(engine, "iris-docker")) == 1
+    node.start()
+    with node.client() as api:
+        after = settled(api, "iris-docker", 1)
+    assert [r["id"] for r in after["replicas"]] == [r["id"] for r in before["replicas"]]
+    assert len(containers(engine, "iris-docker")) == 1  # adopted, never duplicated
+
+
+def test_stop_start_keep_the_settings_and_delete_leaves_no_container(
+    node: Server, deployed: str, engine: DockerEngine
+) -> None:
+    with node.client() as api:
+        assert api.post("/deployments/iris-docker/stop").status_code in (200, 202)
+        wait_state(api, "iris-docker", "STOPPED", timeout=120)
+        wait_until(lambda: containers(engine, "iris-docker") == [], 60, "no container once stopped")
+        assert api.post("/deployments/iris-docker/start").status_code in (200, 202)
+        assert len(settled(api, "iris-docker", 1)["replicas"]) == 1
+        usage = wait_until(
+            lambda: state_of(api, "iris-docker")["replicas"][0]["usage"], 30, "usage"
+        )
+        assert usage["enforcement"] == "docker" and usage["memory_mb"] > 0
+        assert usage["limits"] == {"cores": 0.5, "memory": 300, "gpus": 0}
+        assert api.delete("/deployments/iris-docker").status_code in (200, 202, 204)
+        wait_until(lambda: containers(engine, "iris-docker") == [], 60, "no container once deleted")
