@@ -443,3 +443,11 @@ async def test_a_notify_from_another_thread_wakes_the_loop_at_once(tmp_path) -> 
     finally:
         loop.cancel()
         await asyncio.gather(loop, return_exceptions=True)
+
+
+async def test_the_route_names_the_model_version_deployed(world) -> None:
+    store, _, _, controller = world
+    store.add("iris", 1)
+    await settle(controller)
+    [route] = controller.routes.snapshot()["deployments"]
+    assert route["model_version"] == "1" and route["revision"] == 1
