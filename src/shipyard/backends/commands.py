@@ -48,10 +48,14 @@ def socket_path(run_dir: Path, replica_id: str) -> Path | None:
     return path if len(str(path)) <= processes.MAX_SOCKET_PATH else None
 
 
-def replica_command(spec: ReplicaSpec, host: str, port: int, socket: Path | None) -> list[str]:
-    """The replica runtime's command line."""
+def replica_command(
+    spec: ReplicaSpec, host: str, address_file: Path, socket: Path | None
+) -> list[str]:
+    """The replica runtime's command line: it binds a port of its own (0: any free one, no
+    race with another process between a check and the bind) and writes it to
+    ``address_file``."""
     cmd = [spec.python or sys.executable, "-m", "shipyard.runtime", "--host", host]
-    cmd += ["--port", str(port), "--component", spec.component]
+    cmd += ["--port", "0", "--address-file", str(address_file), "--component", spec.component]
     if socket is not None:
         cmd += ["--unix-socket", str(socket)]
     cmd += ["--name", spec.deployment_name, "--framework", spec.framework]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -48,6 +49,7 @@ from shipyard.spec.capacity import Capacity
 from shipyard.spec.resources import Resources
 from shipyard.spec.status import ReplicaExit
 
+UNBOUND = 0  # the port of a replica's URL until it reports the one it bound
 LOAD_FAILED = 3  # the runtime's exit code when the model cannot be loaded
 LOG_LINES_READ = 200  # of a replica's log, to find the exception of a failed load
 REAP_WAIT_S = 1.0
@@ -93,13 +95,14 @@ class LocalBackend:
         return self._logs.path(deployment_id, component, replica_id)
 
     async def start(self, spec: ReplicaSpec) -> ReplicaRef:
-        port = processes.free_port(self._host)
         log_path = self.log_path(spec.deployment_id, spec.component, spec.replica_id)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         res = spec.resources
         limits = self._enforcer.prepare(spec.replica_id, res.requests, res.limits)
         socket = socket_path(self._run_dir, spec.replica_id)
-        command = replica_command(spec, self._host, port, socket)
+        address = self._address_file(spec.replica_id)
+        address.unlink(missing_ok=True)
+        command = replica_command(spec, self._host, address, socket)
         base = base_environment(spec)
         env = {**base, **replica_variables(spec), **limits.env()}
         try:
@@ -131,7 +134,7 @@ class LocalBackend:
             slot=spec.slot,
             revision=spec.revision,
             template=spec.template,
-            url=f"http://{self._host}:{port}",
+            url=f"http://{self._host}:{UNBOUND}",  # until the replica says which port it bound
             pid=pid,
             started_at=time.time(),
             extra={
@@ -177,6 +180,23 @@ class LocalBackend:
 
     def _handle_file(self, replica_id: str) -> Path:
         return self._run_dir / f"{replica_id}.json"
+
+    def _address_file(self, replica_id: str) -> Path:
+        return self._run_dir / f"{replica_id}.addr"
+
+    def _url_of(self, ref: ReplicaRef) -> str | None:
+        """Where the replica serves: its handle's URL, else the port it reported having bound
+        (the handle is then rewritten, for adoption); None until it did."""
+        if not ref.url.endswith(f":{UNBOUND}"):
+            return ref.url
+        try:
+            address = self._address_file(ref.replica_id).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        url = f"http://{address}"
+        learnt = dataclasses.replace(ref, url=url)
+        write_atomic(self._handle_file(ref.replica_id), json.dumps(asdict(learnt)))
+        return url
 
     def _exit_file(self, replica_id: str) -> Path:
         return self._run_dir / f"{replica_id}.exit"
@@ -262,17 +282,21 @@ class LocalBackend:
         alive, exit_ = self._alive(ref)
         if not alive:
             return ReplicaHealth(Health.EXITED, exit_)
+        url = self._url_of(ref)
+        if url is None:
+            return ReplicaHealth(Health.STARTING)  # not listening yet
+        learnt = url if url != ref.url else None
         try:
-            answer = await self._client.get(f"{ref.url}/v2/health/ready")
+            answer = await self._client.get(f"{url}/v2/health/ready")
         except httpx.HTTPError:
-            return ReplicaHealth(Health.STARTING)
+            return ReplicaHealth(Health.STARTING, url=learnt)
         if answer.status_code != 200:
-            return ReplicaHealth(Health.STARTING)
+            return ReplicaHealth(Health.STARTING, url=learnt)
         kind = self._kinds.pop(ref.replica_id, None)
         if kind is not None and self._zygotes is not None:
             used = self.usage(ref)  # a whole process's footprint: what its kind needs
             self._warm(kind, used.memory_bytes if used is not None else None)
-        return ReplicaHealth(Health.READY)
+        return ReplicaHealth(Health.READY, url=learnt)
 
     def _warm(self, kind: tuple[str, dict[str, str], str], footprint: int | None) -> None:
         """Have the zygote of ``kind`` started in the background (a health check only reports:
@@ -316,6 +340,7 @@ class LocalBackend:
             limits.release()
         self._handle_file(ref.replica_id).unlink(missing_ok=True)
         self._exit_file(ref.replica_id).unlink(missing_ok=True)
+        self._address_file(ref.replica_id).unlink(missing_ok=True)
         if "socket" in ref.extra:  # left behind when the replica was killed
             Path(ref.extra["socket"]).unlink(missing_ok=True)
 

@@ -6,6 +6,7 @@ The model allocates about 150 MiB while it loads: OOM-killed at a 64 MiB limit, 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -211,3 +212,16 @@ def test_a_limit_below_what_the_model_needs_holds_even_when_replicas_are_forked(
             "OOMKilled" in failed["message"]
             and "memory limit 20 MiB exceeded" in (failed["message"])
         )
+
+
+def test_a_replica_binds_its_own_port_and_reports_it(node: Server, model) -> None:
+    """Issue 16, item 6: no free-port race; the replica binds port 0 and writes what it got."""
+    with node.client() as api:
+        api.post("/deployments", json={"spec": spec("own-port", model, 512)}).raise_for_status()
+        [replica] = at(api, "own-port", "RUNNING", 1)["replicas"]
+        host, port = replica["url"].removeprefix("http://").split(":")
+        assert host == "127.0.0.1" and int(port) > 0
+        assert httpx.get(f"{replica['url']}/v2/health/ready").status_code == 200
+        handle = node.home / "run" / "replicas" / f"{replica['id']}.json"
+        assert json.loads(handle.read_text())["url"] == replica["url"]  # for adoption
+        api.delete("/deployments/own-port").raise_for_status()
