@@ -225,3 +225,14 @@ def test_a_replica_binds_its_own_port_and_reports_it(node: Server, model) -> Non
         handle = node.home / "run" / "replicas" / f"{replica['id']}.json"
         assert json.loads(handle.read_text())["url"] == replica["url"]  # for adoption
         api.delete("/deployments/own-port").raise_for_status()
+
+
+def test_pass_durations_and_caught_errors_are_metrics(node: Server) -> None:
+    answer = httpx.get(f"{node.api}/metrics", headers={"Authorization": f"Bearer {node.key}"})
+    assert answer.status_code == 200
+    count = next(
+        line for line in answer.text.splitlines()
+        if line.startswith("shipyard_reconcile_pass_seconds_count")
+    )  # fmt: skip
+    assert float(count.split()[-1]) >= 1
+    assert "# TYPE shipyard_reconcile_errors_total counter" in answer.text
