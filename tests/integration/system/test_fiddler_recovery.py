@@ -44,11 +44,6 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield srv
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server side of issue 15 item 1 (controller stream): revision 2 is reported FAILED at "
-    "once with revision 1's failure count; remove this mark when that fix is merged",
-)
 def test_too_little_memory_then_the_suggested_fix_serves(node: Server, tmp_path: Path) -> None:
     model_dir = tmp_path / "model_dir"
     model_dir.mkdir()
