@@ -14,20 +14,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import httpx
 
 from shipyard.backends import processes
+from shipyard.backends.commands import (
+    base_environment,
+    replica_command,
+    replica_variables,
+    socket_path,
+)
+from shipyard.backends.launcher import launch_command
 from shipyard.backends.limits import Enforcement, Enforcer
+from shipyard.backends.logfiles import LogFiles, load_error, write_atomic
 from shipyard.backends.protocol import (
     Health,
     LogLine,
@@ -40,6 +48,13 @@ from shipyard.backends.zygotes import ForkRequest, Zygotes
 from shipyard.spec.capacity import Capacity
 from shipyard.spec.resources import Resources
 from shipyard.spec.status import ReplicaExit
+
+UNBOUND = 0  # the port of a replica's URL until it reports the one it bound
+LOAD_FAILED = 3  # the runtime's exit code when the model cannot be loaded
+LOG_LINES_READ = 200  # of a replica's log, to find the exception of a failed load
+REAP_WAIT_S = 1.0
+"""Longest a forked replica counts as alive after its process is gone, waiting for its zygote
+to record the exit code (it writes within milliseconds of reaping)."""
 
 
 class LocalBackend:
@@ -54,12 +69,14 @@ class LocalBackend:
         enforcer: Enforcer,
         host: str = "127.0.0.1",
         zygotes: Zygotes | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        kill: Callable[[int, int], None] = os.kill,
     ) -> None:
         self._capacity = capacity
         self._enforcer = enforcer
         self._limits: dict[str, Enforcement] = {}
         self._run_dir = run_dir / "replicas"
-        self._logs_dir = logs_dir
+        self._logs = LogFiles(logs_dir)
         self._host = host
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._zygotes = zygotes
@@ -67,85 +84,40 @@ class LocalBackend:
         """Replicas started as processes, until ready: the zygote their kind then gets."""
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(2.0, connect=0.5))
         self._run_dir.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._kill = kill
+        self._warming: set[asyncio.Task[None]] = set()
+        self._noted: set[str] = set()  # replicas whose log already says why they were killed
+        self._gone_since: dict[str, float] = {}
+        """Forked replicas seen gone whose exit code is not written yet (since when)."""
 
     def log_path(self, deployment_id: str, component: str, replica_id: str) -> Path:
-        return self._logs_dir / deployment_id / component / f"{replica_id}.log"
-
-    def _base_environment(self, spec: ReplicaSpec) -> dict[str, str]:
-        """What every replica on this interpreter shares (and its zygote runs with): the
-        server's environment without ``SHIPYARD_*``, plus a built environment's venv and the
-        runtime overlay."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
-        env["PYTHONUNBUFFERED"] = "1"
-        if spec.python is not None:  # a built environment: its venv plus the runtime overlay
-            env.pop("PYTHONPATH", None)
-            venv = Path(spec.python).parent.parent
-            env["VIRTUAL_ENV"] = str(venv)
-            env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-            if spec.runtime_path is not None:
-                env["PYTHONPATH"] = str(spec.runtime_path)
-        return env
-
-    @staticmethod
-    def _replica_variables(spec: ReplicaSpec) -> dict[str, str]:
-        """The variables of this one replica (contract section 1)."""
-        script = str(spec.model_dir / spec.script_file) if spec.script_file else ""
-        return {
-            "MODEL_FILES_PATH": str(spec.model_dir),
-            "ARTIFACT_FILES_PATH": str(spec.model_dir),
-            "DEPLOYMENT_NAME": spec.deployment_name,
-            "DEPLOYMENT_VERSION": str(spec.revision),
-            "MODEL_NAME": spec.model_name,
-            "MODEL_VERSION": str(spec.model_version),
-            "SCRIPT_PATH": script,
-            "IS_TRANSFORMER": "true" if spec.component == "transformer" else "false",
-            "SHIPYARD_REPLICA_ID": spec.replica_id,
-        }
-
-    def _socket_path(self, replica_id: str) -> Path | None:
-        """The replica's Unix socket for the gateway, or None when the path is too long."""
-        path = self._run_dir / f"{replica_id}.sock"
-        return path if len(str(path)) <= processes.MAX_SOCKET_PATH else None
-
-    def _command(self, spec: ReplicaSpec, port: int, socket: Path | None) -> list[str]:
-        cmd = [spec.python or sys.executable, "-m", "shipyard.runtime", "--host", self._host]
-        cmd += ["--port", str(port), "--component", spec.component]
-        if socket is not None:
-            cmd += ["--unix-socket", str(socket)]
-        cmd += ["--name", spec.deployment_name, "--framework", spec.framework]
-        if spec.script_file:
-            cmd += ["--script", str(spec.model_dir / spec.script_file)]
-        batching = spec.batching
-        if batching is not None and batching.enabled:
-            cmd += ["--max-batch-size", str(batching.batch_size)]
-            cmd += ["--max-latency-ms", f"{batching.latency_ms:g}"]
-            cmd += ["--batch-timeout-s", f"{batching.timeout_s:g}"]
-        return cmd
+        return self._logs.path(deployment_id, component, replica_id)
 
     async def start(self, spec: ReplicaSpec) -> ReplicaRef:
-        port = processes.free_port(self._host)
         log_path = self.log_path(spec.deployment_id, spec.component, spec.replica_id)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         res = spec.resources
         limits = self._enforcer.prepare(spec.replica_id, res.requests, res.limits)
-        socket = self._socket_path(spec.replica_id)
-        command = self._command(spec, port, socket)
-        base = self._base_environment(spec)
-        env = {**base, **self._replica_variables(spec), **limits.env()}
+        socket = socket_path(self._run_dir, spec.replica_id)
+        address = self._address_file(spec.replica_id)
+        address.unlink(missing_ok=True)
+        command = replica_command(spec, self._host, address, socket)
+        base = base_environment(spec)
+        env = {**base, **replica_variables(spec), **limits.env()}
         try:
             pid = await self._fork(spec, command, base, env, log_path, limits)
             started_by = "zygote"
             if pid is None:
                 with log_path.open("ab") as log:
-                    child = subprocess.Popen(
-                        command,
+                    child = subprocess.Popen(  # no preexec_fn: the launcher confines it
+                        launch_command(limits.fork_setup(), command),
                         stdin=subprocess.DEVNULL,
                         stdout=log,
                         stderr=subprocess.STDOUT,
                         env=env,
                         cwd=spec.model_dir,
                         start_new_session=True,
-                        preexec_fn=limits.preexec,  # joins its cgroup before exec: never unlimited
                     )
                 pid, started_by = child.pid, "process"
                 self._children[spec.replica_id] = child
@@ -162,7 +134,7 @@ class LocalBackend:
             slot=spec.slot,
             revision=spec.revision,
             template=spec.template,
-            url=f"http://{self._host}:{port}",
+            url=f"http://{self._host}:{UNBOUND}",  # until the replica says which port it bound
             pid=pid,
             started_at=time.time(),
             extra={
@@ -175,7 +147,7 @@ class LocalBackend:
                 **({"socket": str(socket)} if socket is not None else {}),
             },
         )
-        self._handle_file(spec.replica_id).write_text(json.dumps(asdict(ref)))
+        write_atomic(self._handle_file(spec.replica_id), json.dumps(asdict(ref)))
         return ref
 
     async def _fork(
@@ -200,24 +172,49 @@ class LocalBackend:
             exit_file=exit_file,
             setup=limits.fork_setup(),
         )
-        return await self._zygotes.fork(command[0], base, spec.framework, request)
+        memory = spec.resources.limits.memory
+        limit = memory * 1024 * 1024 if memory > 0 else None
+        return await self._zygotes.fork(
+            command[0], base, spec.framework, request, limit_bytes=limit
+        )
 
     def _handle_file(self, replica_id: str) -> Path:
         return self._run_dir / f"{replica_id}.json"
 
+    def _address_file(self, replica_id: str) -> Path:
+        return self._run_dir / f"{replica_id}.addr"
+
+    def _url_of(self, ref: ReplicaRef) -> str | None:
+        """Where the replica serves: its handle's URL, else the port it reported having bound
+        (the handle is then rewritten, for adoption); None until it did."""
+        if not ref.url.endswith(f":{UNBOUND}"):
+            return ref.url
+        try:
+            address = self._address_file(ref.replica_id).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        url = f"http://{address}"
+        learnt = dataclasses.replace(ref, url=url)
+        write_atomic(self._handle_file(ref.replica_id), json.dumps(asdict(learnt)))
+        return url
+
     def _exit_file(self, replica_id: str) -> Path:
         return self._run_dir / f"{replica_id}.exit"
 
-    def _exit_code(self, replica_id: str) -> int | None:
-        """The code a zygote recorded for a replica it forked (it writes it when it reaps)."""
+    def _exit_code(self, replica_id: str) -> tuple[bool, int | None]:
+        """Whether a forked replica's end is known, and the code its zygote recorded (it
+        writes it when it reaps). Never waits: gone but not reaped yet counts as not ended,
+        for at most :data:`REAP_WAIT_S` (a zygote that died never writes)."""
         path = self._exit_file(replica_id)
-        for _ in range(20):  # gone but not reaped yet: the zygote writes within milliseconds
-            with contextlib.suppress(OSError, ValueError):
-                return int(path.read_text())
-            if not path.parent.is_dir():
-                break
-            time.sleep(0.01)
-        return None
+        with contextlib.suppress(OSError, ValueError):
+            code = int(path.read_text())
+            self._gone_since.pop(replica_id, None)
+            return True, code
+        first = self._gone_since.setdefault(replica_id, self._clock())
+        if self._clock() - first < REAP_WAIT_S and path.parent.is_dir():
+            return False, None
+        self._gone_since.pop(replica_id, None)
+        return True, None
 
     def _alive(self, ref: ReplicaRef) -> tuple[bool, ReplicaExit | None]:
         child = self._children.get(ref.replica_id)
@@ -229,16 +226,28 @@ class LocalBackend:
         ticks = int(ref.extra["ticks"]) if ref.extra.get("ticks") else None
         if processes.is_same_process(ref.pid, ticks):
             return True, None
-        forked = ref.extra.get("started_by") == "zygote"
-        return False, self._exit(ref, self._exit_code(ref.replica_id) if forked else None)
+        if ref.extra.get("started_by") != "zygote":
+            return False, self._exit(ref, None)
+        ended, code = self._exit_code(ref.replica_id)
+        return (False, self._exit(ref, code)) if ended else (True, None)
 
     def _exit(self, ref: ReplicaRef, code: int | None) -> ReplicaExit:
-        """How it ended: OOMKilled (with limit and peak) when its limits say so."""
+        """How it ended: OOMKilled (with limit and peak) when its limits say so, which its log
+        then says too; a model that failed to load, with the exception line of its log."""
         exit_ = processes.describe_exit(code)
+        where = (ref.deployment_id, ref.component, ref.replica_id)
+        if code == LOAD_FAILED:
+            error = load_error(self._logs.tail(*where, LOG_LINES_READ))
+            if error is not None:
+                message = f"exited with code {code}: the model failed to load: {error}"
+                exit_ = exit_.model_copy(update={"message": message})
         limits = self._limits.get(ref.replica_id)
         reason = limits.exit_reason(code) if limits is not None else None
         if reason is None:
             return exit_
+        if ref.replica_id not in self._noted:
+            self._noted.add(ref.replica_id)
+            self._logs.note(*where, f"replica killed ({reason[0]}): {reason[1]}")
         return exit_.model_copy(update={"reason": reason[0], "message": reason[1]})
 
     def usage(self, ref: ReplicaRef) -> UsageSample | None:
@@ -273,22 +282,39 @@ class LocalBackend:
         alive, exit_ = self._alive(ref)
         if not alive:
             return ReplicaHealth(Health.EXITED, exit_)
+        url = self._url_of(ref)
+        if url is None:
+            return ReplicaHealth(Health.STARTING)  # not listening yet
+        learnt = url if url != ref.url else None
         try:
-            answer = await self._client.get(f"{ref.url}/v2/health/ready")
+            answer = await self._client.get(f"{url}/v2/health/ready")
         except httpx.HTTPError:
-            return ReplicaHealth(Health.STARTING)
+            return ReplicaHealth(Health.STARTING, url=learnt)
         if answer.status_code != 200:
-            return ReplicaHealth(Health.STARTING)
+            return ReplicaHealth(Health.STARTING, url=learnt)
         kind = self._kinds.pop(ref.replica_id, None)
         if kind is not None and self._zygotes is not None:
-            self._zygotes.ensure(*kind)  # its kind's next replicas are forked
-        return ReplicaHealth(Health.READY)
+            used = self.usage(ref)  # a whole process's footprint: what its kind needs
+            self._warm(kind, used.memory_bytes if used is not None else None)
+        return ReplicaHealth(Health.READY, url=learnt)
+
+    def _warm(self, kind: tuple[str, dict[str, str], str], footprint: int | None) -> None:
+        """Have the zygote of ``kind`` started in the background (a health check only reports:
+        it never starts a process itself, nor waits for one)."""
+        zygotes = self._zygotes
+        if zygotes is None:
+            return
+        task = asyncio.get_running_loop().create_task(
+            asyncio.to_thread(zygotes.ensure, *kind, footprint)
+        )
+        self._warming.add(task)
+        task.add_done_callback(self._warming.discard)
 
     async def stop(self, ref: ReplicaRef, *, grace_s: float) -> ReplicaExit:
         """SIGTERM (the runtime drains in-flight requests), then SIGKILL after ``grace_s``."""
         alive, exit_ = self._alive(ref)
         if alive and ref.pid is not None:
-            processes.send_signal(ref.pid, signal.SIGTERM)
+            processes.send_signal(ref.pid, signal.SIGTERM, kill=self._kill)
             deadline = time.monotonic() + grace_s
             while time.monotonic() < deadline:
                 alive, exit_ = self._alive(ref)
@@ -296,7 +322,7 @@ class LocalBackend:
                     break
                 await asyncio.sleep(0.05)
             else:
-                processes.send_signal(ref.pid, signal.SIGKILL)
+                processes.send_signal(ref.pid, signal.SIGKILL, kill=self._kill)
                 for _ in range(100):
                     alive, exit_ = self._alive(ref)
                     if not alive:
@@ -308,11 +334,13 @@ class LocalBackend:
     def _forget(self, ref: ReplicaRef) -> None:
         self._children.pop(ref.replica_id, None)
         self._kinds.pop(ref.replica_id, None)
+        self._noted.discard(ref.replica_id)
         limits = self._limits.pop(ref.replica_id, None)
         if limits is not None:
             limits.release()
         self._handle_file(ref.replica_id).unlink(missing_ok=True)
         self._exit_file(ref.replica_id).unlink(missing_ok=True)
+        self._address_file(ref.replica_id).unlink(missing_ok=True)
         if "socket" in ref.extra:  # left behind when the replica was killed
             Path(ref.extra["socket"]).unlink(missing_ok=True)
 
@@ -349,23 +377,14 @@ class LocalBackend:
         return self._capacity
 
     def logs(self, deployment_id: str, component: str, tail: int) -> list[LogLine]:
-        folder = self._logs_dir / deployment_id / component
-        files = sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime)
-        out: list[LogLine] = []
-        for path in files:
-            replica_id = path.stem
-            for line in _tail(path, tail):
-                out.append(LogLine(replica_id=replica_id, line=line))
-        return out
+        return self._logs.lines(deployment_id, component, tail)
 
     def forget_logs(self, deployment_id: str) -> None:
-        folder = self._logs_dir / deployment_id
-        if folder.is_dir():
-            for path in sorted(folder.rglob("*"), reverse=True):
-                path.unlink() if path.is_file() else path.rmdir()
-            folder.rmdir()
+        self._logs.forget(deployment_id)
 
     async def close(self) -> None:
+        if self._warming:
+            await asyncio.gather(*self._warming, return_exceptions=True)
         await self._client.aclose()
         if self._zygotes is not None:
             self._zygotes.close()
@@ -380,16 +399,3 @@ def _given(ref: ReplicaRef) -> tuple[Resources | None, Resources | None]:
     except (KeyError, ValueError):
         return None, None
     return requests, limits
-
-
-def _tail(path: Path, lines: int, chunk: int = 65536) -> list[str]:
-    """The last ``lines`` lines of a text file, reading only its end."""
-    if lines <= 0:
-        return []
-    with path.open("rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        size = handle.tell()
-        handle.seek(max(0, size - chunk * max(1, lines // 500 + 1)))
-        data = handle.read()
-    text = data.decode("utf-8", errors="replace").splitlines()
-    return list(deque(text, maxlen=lines))

@@ -7,6 +7,7 @@ import ctypes
 import os
 import signal
 import socket
+from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime
 
@@ -71,9 +72,14 @@ def die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def send_signal(pid: int, sig: signal.Signals) -> bool:
+def send_signal(
+    pid: int, sig: signal.Signals, *, kill: Callable[[int, int], None] = os.kill
+) -> bool:
+    """Send ``sig`` to ``pid`` with ``kill``; False when the process is already gone."""
+    if pid <= 1:
+        return False  # never init, nor a process group
     try:
-        os.kill(pid, sig)
+        kill(pid, sig)
     except ProcessLookupError:
         return False
     return True

@@ -84,6 +84,7 @@ class Health(StrEnum):
 class ReplicaHealth:
     health: Health
     exit: ReplicaExit | None = None
+    url: str | None = None  # where it serves, once learnt (it bound a port of its own choice)
 
 
 @dataclass(frozen=True)

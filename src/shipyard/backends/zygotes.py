@@ -31,6 +31,7 @@ from pathlib import Path
 from shipyard.backends import processes
 from shipyard.backends.limits.modes import THREAD_VARS
 
+MIB = 1024 * 1024
 log = logging.getLogger(__name__)
 
 PRELOAD: dict[str, tuple[str, ...]] = {
@@ -112,6 +113,8 @@ class Zygotes:
         self._wait_s = wait_s
         self._starting_s = starting_s
         self._zygotes: dict[str, _Zygote] = {}
+        self._footprints: dict[str, int] = {}
+        """Memory of a ready replica of each kind started as a whole process (bytes)."""
 
     def _key(self, python: str, env: dict[str, str], framework: str) -> tuple[str, tuple[str, ...]]:
         preload = PRELOAD.get(framework, ())
@@ -120,32 +123,54 @@ class Zygotes:
         )
         return hashlib.sha256(identity.encode()).hexdigest()[:16], preload
 
-    def ensure(self, python: str, env: dict[str, str], framework: str) -> None:
+    def ensure(
+        self, python: str, env: dict[str, str], framework: str, footprint: int | None = None
+    ) -> None:
         """Start the zygote for this kind of replica unless it runs.
 
         Called once a replica of the kind is ready, so the zygote's imports never compete with
-        that replica's own start for the CPU.
+        that replica's own start for the CPU; ``footprint`` is that replica's memory (bytes),
+        the least a replica of the kind needs when it is not forked.
         """
         key, preload = self._key(python, env, framework)
+        if footprint:
+            self._footprints[key] = max(footprint, self._footprints.get(key, 0))
         zygote = self._zygotes.get(key)
         if zygote is None or zygote.proc.poll() is not None:
             self._start(key, python, env, preload)
 
     async def fork(
-        self, python: str, env: dict[str, str], framework: str, request: ForkRequest
+        self,
+        python: str,
+        env: dict[str, str],
+        framework: str,
+        request: ForkRequest,
+        *,
+        limit_bytes: int | None = None,
     ) -> int | None:
         """Fork the replica from the zygote for ``python``/``env``/``framework``.
 
         ``env`` is what every replica of the kind shares (the zygote runs with it); the replica's
-        own variables travel in ``request``.
+        own variables travel in ``request``. A forked replica shares the zygote's imported
+        libraries, whose memory is charged to the zygote: one whose memory limit is below what
+        a replica of its kind needs as a whole process is never forked, so its limit holds
+        here as on every other serving tool (it is charged its whole footprint).
 
         Returns:
             The replica's pid, or None: start it the normal way (no zygote of this kind is
-            ready, or it could not fork).
+            ready, it could not fork, or the limit is below the kind's footprint).
         """
         key, _ = self._key(python, env, framework)
         zygote = self._zygotes.get(key)
         if zygote is None:
+            return None
+        footprint = self._footprints.get(key)
+        if limit_bytes is not None and footprint is not None and limit_bytes < footprint:
+            log.info(
+                "replica limit %d MiB is below its kind's footprint of %d MiB: not forked",
+                limit_bytes // MIB,
+                footprint // MIB,
+            )
             return None
         until = min(time.monotonic() + self._wait_s, zygote.started + self._starting_s)
         if not await zygote.wait_ready(until):

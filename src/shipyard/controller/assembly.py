@@ -22,50 +22,8 @@ def assemble(managed: Managed, current: Mapping[str, str], *, threshold: int) ->
     to the template of the current revision (empty when it could not be computed)."""
     record = managed.record
     assert record is not None
-    tracked = list(managed.replicas.values())
-    live = managed.live()
-    desired = managed.desired()
-    ready = {c: 0 for c in desired}
-    for t in live:
-        if t.phase is ReplicaPhase.READY and t.ref.template == current.get(t.ref.component):
-            ready[t.ref.component] = ready.get(t.ref.component, 0) + 1
-    outdated = [t for t in live if t.ref.template != current.get(t.ref.component)]
-    failures = [
-        SlotFailure(component=c, slot=n, failures=slot.failures, exit=slot.last_exit)
-        for (c, n), slot in managed.slots.items()
-        if c in desired and n < desired[c]
-    ]
-    environments = {
-        name: state.environment
-        for name, state in sorted(managed.components.items())
-        if state.environment is not None and name in desired
-    }
-    every_env = {
-        name: state.environment
-        for name, state in managed.components.items()
-        if state.environment is not None
-    }
-    unschedulable = [u for s in managed.components.values() for u in s.unschedulable]
-    derived = derive(
-        StatusInputs(
-            name=record.name,
-            active=record.active,
-            deleting=record.deleting,
-            started_before=managed.started_before,
-            desired=desired,
-            ready=ready,
-            live=len(live),
-            stopping=sum(1 for t in tracked if t.stop_reason is not None),
-            outdated=len(outdated),
-            outdated_ready=sum(1 for t in outdated if t.phase is ReplicaPhase.READY),
-            failures=failures,
-            threshold=threshold,
-            init_error=managed.init_error,
-            env_error=_env_failure(every_env),
-            env_pending=_env_pending(every_env),
-            unschedulable="; ".join(unschedulable) or None,
-        )
-    )
+    inputs = status_inputs(managed, current, threshold=threshold)
+    derived = derive(inputs)
     notes = [managed.limits_note] if managed.limits_note else []
     notes += [s.scale_note for _, s in sorted(managed.components.items()) if s.scale_note]
     return DeploymentStatus(
@@ -75,11 +33,56 @@ def assemble(managed: Managed, current: Mapping[str, str], *, threshold: int) ->
         conditions=derived.conditions,
         replicas=[
             t.status(*_slot_history(managed, t))
-            for t in sorted(tracked, key=lambda t: t.ref.replica_id)
+            for t in sorted(managed.replicas.values(), key=lambda t: t.ref.replica_id)
         ],
-        available_instances=ready,
+        available_instances=dict(inputs.ready),
         observed_revision=record.revision,
-        environments=environments,
+        environments={
+            name: state.environment
+            for name, state in sorted(managed.components.items())
+            if state.environment is not None and name in inputs.desired
+        },
+    )
+
+
+def status_inputs(managed: Managed, current: Mapping[str, str], *, threshold: int) -> StatusInputs:
+    """What :func:`derive` needs of one deployment's managed state."""
+    record = managed.record
+    assert record is not None
+    live = managed.live()
+    desired = managed.desired()
+    ready = {c: 0 for c in desired}
+    for t in live:
+        if t.phase is ReplicaPhase.READY and t.ref.template == current.get(t.ref.component):
+            ready[t.ref.component] = ready.get(t.ref.component, 0) + 1
+    outdated = [t for t in live if t.ref.template != current.get(t.ref.component)]
+    every_env = {
+        name: state.environment
+        for name, state in managed.components.items()
+        if state.environment is not None
+    }
+    unschedulable = [u for s in managed.components.values() for u in s.unschedulable]
+    return StatusInputs(
+        name=record.name,
+        active=record.active,
+        deleting=record.deleting,
+        started_before=managed.started_before,
+        desired=desired,
+        ready=ready,
+        live=len(live),
+        stopping=sum(1 for t in managed.replicas.values() if t.stop_reason is not None),
+        outdated=len(outdated),
+        outdated_ready=sum(1 for t in outdated if t.phase is ReplicaPhase.READY),
+        failures=[
+            SlotFailure(component=c, slot=n, failures=slot.failures, exit=slot.last_exit)
+            for (c, n), slot in managed.slots.items()
+            if c in desired and n < desired[c]
+        ],
+        threshold=threshold,
+        init_error=managed.init_error,
+        env_error=_env_failure(every_env),
+        env_pending=_env_pending(every_env),
+        unschedulable="; ".join(unschedulable) or None,
     )
 
 

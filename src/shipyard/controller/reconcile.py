@@ -311,7 +311,7 @@ class Controller:
             return None
 
     async def reconcile_once(self) -> None:
-        started = time.perf_counter()
+        started = self._clock()
         self.passes += 1
         records = await asyncio.to_thread(self._store.list_deployments)
         self._refresh(records)
@@ -358,7 +358,7 @@ class Controller:
                 self._replicas.stop(owner[0], owner[1], stop.reason)
         for managed in list(self._deployments.values()):
             await self._guarded(managed, Phase.PURGE, self._purge(managed))
-        self.pass_seconds.observe(time.perf_counter() - started)
+        self.pass_seconds.observe(max(0.0, self._clock() - started))
 
     def _find(self, replica_id: str) -> tuple[Managed, Tracked] | None:
         for managed in self._deployments.values():

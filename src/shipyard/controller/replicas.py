@@ -10,6 +10,7 @@ gateways applied the table without it, or after :data:`GATEWAY_CATCH_UP_S`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -71,6 +72,8 @@ class Replicas:
                 self.backend_of(tracked).discard(tracked.ref)
                 del managed.replicas[tracked.ref.replica_id]
                 continue
+            if health.url is not None and health.url != tracked.ref.url:
+                tracked.ref = dataclasses.replace(tracked.ref, url=health.url)
             self._sample(managed, tracked, now)
             if health.health is Health.READY:
                 tracked.phase = ReplicaPhase.READY

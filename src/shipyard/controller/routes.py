@@ -7,9 +7,9 @@ the last version it applied as ``after``; :attr:`RoutePublisher.applied` is the 
 among the gateways heard from recently, so the controller can tell that a replica removed from
 the table gets no new requests from any of them (:meth:`RoutePublisher.caught_up`).
 
-The wire form of an entry is contract section 2 (``GET /internal/routes``); the gateway parses it
-into its own ``DeploymentRoute``. The entry type is defined here until the shared ``wire``
-package exists.
+An entry is the gateway's own :class:`~shipyard.wire.routes.DeploymentRoute` (its wire form,
+contract section 2, is defined once there), with the model version deployed (V2 paths naming
+another are answered 404) and the inputs of its V2 metadata (from the registered input example).
 """
 
 from __future__ import annotations
@@ -17,42 +17,49 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from shipyard.controller.state import Managed
 from shipyard.spec.deployment import Component
 from shipyard.spec.scaling import effective_scaling
 from shipyard.spec.status import DeploymentState, ReplicaPhase
+from shipyard.wire.routes import DeploymentRoute, TensorSpec
 
 RECENT_S = 30.0
 """A gateway that has not polled for this long is gone (it no longer holds anyone back)."""
 
 
-@dataclass(frozen=True)
-class RouteEntry:
-    """Where one deployment's requests go (one entry of the routing table)."""
-
-    project_id: str
-    name: str
-    state: str
-    message: str
-    revision: int
-    predictor: tuple[str, ...] = ()  # data URLs of the READY predictor replicas, sorted
-    transformer: tuple[str, ...] = ()
-    wakeable: bool = False  # at zero instances: requests are held while a replica starts
-    has_transformer: bool = False
-    max_batch_size: int = 0  # adaptive batching (0 = off)
-    max_latency_ms: float = 0.0
-
-    def wire(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["predictor"], out["transformer"] = list(self.predictor), list(self.transformer)
-        return out
+_DATATYPES = ((bool, "BOOL"), (int, "INT64"), (float, "FP64"), (str, "BYTES"))
 
 
-def route_entry(managed: Managed) -> RouteEntry | None:
+def _datatype(values: list[Any]) -> str:
+    for kind, name in _DATATYPES:
+        if values and all(isinstance(v, kind) for v in values):
+            return name
+    if values and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return "FP64"
+    return "BYTES"
+
+
+def input_specs(example: Any) -> tuple[TensorSpec, ...]:
+    """V2 metadata inputs from a model's registered input example: rows of values (one
+    tensor ``input-0`` of shape ``[-1, n]``) or named columns (one tensor per name)."""
+    if isinstance(example, dict):
+        specs = []
+        for name, column in example.items():
+            values = column if isinstance(column, list) else [column]
+            specs.append(TensorSpec(str(name), _datatype(values), (-1,)))
+        return tuple(specs)
+    if isinstance(example, list) and example:
+        rows = example if isinstance(example[0], list) else [example]
+        values = [v for row in rows for v in row]
+        return (TensorSpec("input-0", _datatype(values), (-1, len(rows[0]))),)
+    return ()
+
+
+def route_entry(managed: Managed) -> DeploymentRoute | None:
     """The entry of one deployment (None: not routed, e.g. being deleted or never read)."""
     record = managed.record
     if record is None or record.deleting:
@@ -67,7 +74,8 @@ def route_entry(managed: Managed) -> RouteEntry | None:
         batching = None
     scaling = effective_scaling(spec.predictor.resources, spec.predictor.scaling)
     saved = managed.status
-    return RouteEntry(
+    model = managed.model
+    return DeploymentRoute(
         project_id=record.project_id,
         name=record.name,
         state=saved.state.value if saved else DeploymentState.CREATED.value,
@@ -78,7 +86,9 @@ def route_entry(managed: Managed) -> RouteEntry | None:
         wakeable=record.active and scaling is not None and scaling.min_instances == 0,
         has_transformer=spec.transformer is not None,
         max_batch_size=batching.batch_size if batching else 0,
-        max_latency_ms=batching.latency_ms if batching else 0.0,
+        max_latency_s=batching.latency_ms / 1000.0 if batching else 0.0,
+        model_version=str(spec.predictor.model_version),
+        inputs=input_specs(model.input_example) if model is not None else (),
     )
 
 
@@ -86,7 +96,9 @@ class RoutePublisher:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._version = 0
-        self._entries: tuple[RouteEntry, ...] = ()
+        self._entries: tuple[DeploymentRoute, ...] = ()
+        self.epoch = uuid.uuid4().hex[:12]
+        """This run of the control plane (versions start over at each restart)."""
         self._wire: list[dict[str, Any]] = []
         self._keys: dict[str, str] = {}
         self._changed = asyncio.Condition()
@@ -99,7 +111,12 @@ class RoutePublisher:
         return self._version
 
     def snapshot(self) -> dict[str, Any]:
-        return {"version": self._version, "keys": self._keys, "deployments": self._wire}
+        return {
+            "version": self._version,
+            "epoch": self.epoch,
+            "keys": self._keys,
+            "deployments": self._wire,
+        }
 
     def _recent(self, within_s: float) -> list[int]:
         now = self._clock()
@@ -114,13 +131,13 @@ class RoutePublisher:
         """The oldest version applied by a gateway heard from within ``RECENT_S`` (0: none)."""
         return min(self._recent(RECENT_S), default=0)
 
-    async def publish(self, entries: list[RouteEntry], keys: dict[str, str]) -> None:
+    async def publish(self, entries: list[DeploymentRoute], keys: dict[str, str]) -> None:
         table = tuple(entries)
         if table == self._entries and keys == self._keys:
             return
         async with self._changed:
             self._entries, self._keys = table, keys
-            self._wire = [e.wire() for e in table]
+            self._wire = [e.to_wire() for e in table]
             self._version += 1
             self._changed.notify_all()
 

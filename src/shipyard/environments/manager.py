@@ -29,8 +29,10 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,13 +40,15 @@ from typing import Any
 from shipyard.environments import requirements, uv
 from shipyard.environments.catalogue import Catalogue
 from shipyard.environments.overlay import runtime_overlay
-from shipyard.errors import InvalidSpec, ShipyardError
+from shipyard.errors import InvalidSpec, NotReady, ShipyardError
 from shipyard.settings import ServerSettings
 from shipyard.spec.environment import BaseEnvironment, EnvironmentInfo, EnvironmentPhase
 
 log = logging.getLogger("shipyard.environments")
 
 MANIFEST = "shipyard-environment.json"
+UPLOAD_RESOLVERS = 2  # requirement resolutions at upload running at once
+UPLOAD_QUEUE = 8  # uploads allowed to wait for one; more are told to come back
 _DECORATIONS = "\u00d7\u2570\u2500\u25b6\u2502 "  # the box drawing uv frames errors with
 _PROGRESS = re.compile(r"^(Resolved|Prepared|Installed|Downloading|Audited|Using) ")
 
@@ -83,6 +87,9 @@ class EnvironmentManager:
         self._key_locks: dict[str, asyncio.Lock] = {}
         self._overlay: Path | None = None
         self._interpreter = sys.executable
+        self._resolvers = ThreadPoolExecutor(UPLOAD_RESOLVERS, thread_name_prefix="resolve")
+        self._upload_lock = threading.Lock()
+        self._upload_waiting = 0
         self._python_version = ".".join(map(str, sys.version_info[:3]))
 
     @property
@@ -141,6 +148,7 @@ class EnvironmentManager:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self._resolvers.shutdown(wait=False, cancel_futures=True)
 
     # -- the work ---------------------------------------------------------------------------
 
@@ -198,12 +206,33 @@ class EnvironmentManager:
         return out
 
     def check_resolvable(self, request: EnvironmentRequest) -> list[str]:
-        """Resolve now, in this thread (at upload time); the locked packages.
+        """Resolve now (at upload time) on the resolver pool, never on the caller's thread nor
+        the event loop, at most ``UPLOAD_RESOLVERS`` at once; the locked packages.
 
         Raises:
             InvalidSpec: The requirements are malformed, exclude the runtime's needs, or have
                 no solution (uv's explanation in the message).
+            NotReady: ``UPLOAD_QUEUE`` resolutions already wait (try again shortly).
         """
+        with self._upload_lock:
+            if self._upload_waiting >= UPLOAD_QUEUE:
+                raise NotReady(
+                    f"{self._upload_waiting} uploads are resolving their requirements: "
+                    "try again in a moment"
+                )
+            self._upload_waiting += 1
+        try:
+            return self._resolvers.submit(self._resolve_now, request).result()
+        finally:
+            with self._upload_lock:
+                self._upload_waiting -= 1
+
+    @property
+    def uploads_waiting(self) -> int:
+        """Uploads waiting for (or running) their requirements' resolution."""
+        return self._upload_waiting
+
+    def _resolve_now(self, request: EnvironmentRequest) -> list[str]:
         rkey = self._request_key(request)
         lock_file = self._root / "locks" / f"{rkey}.txt"
         if not lock_file.is_file():

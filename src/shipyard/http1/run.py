@@ -28,6 +28,7 @@ async def serve_until_stopped(
     grace_s: float = 30.0,
     reuse_port: bool = False,
     unix_path: Path | None = None,
+    on_bound: Callable[[int], None] | None = None,
 ) -> None:
     """Serve until a stop signal (or ``stop`` is set), then shut down gracefully.
 
@@ -39,6 +40,7 @@ async def serve_until_stopped(
         grace_s: How long answers in progress may take after the stop.
         reuse_port: Share the port with other processes (see :meth:`HttpServer.start`).
         unix_path: Also serve on a Unix socket there (see :meth:`HttpServer.start_unix`).
+        on_bound: Called with the bound port once listening (with port 0: the one chosen).
     """
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
@@ -48,6 +50,8 @@ async def serve_until_stopped(
         await server.start(host, port, reuse_port=reuse_port)
         if unix_path is not None:
             await server.start_unix(unix_path)
+        if on_bound is not None:
+            on_bound(server.port)
         await stop.wait()
     finally:
         for sig in STOP_SIGNALS:

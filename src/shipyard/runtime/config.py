@@ -25,6 +25,8 @@ class RuntimeConfig:
     port: int = 8080
     """TCP port to bind."""
     unix_socket: Path | None = None
+    address_file: Path | None = None
+    """Where to write ``host:port`` once bound (the port may be 0: any free one)."""
     """Also serve on a Unix socket at this path (the gateway's way in on the same machine)."""
     component: str = "predictor"
     """``predictor`` or ``transformer``."""
@@ -61,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--predictor_host", default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "--unix-socket", type=Path, default=None, help="also serve on a Unix socket at this path"
+    )
+    parser.add_argument(
+        "--address-file", type=Path, default=None, help="write host:port here once bound"
     )
     parser.add_argument("--component", choices=COMPONENTS, default="predictor")
     parser.add_argument("--script", type=Path, default=None)
@@ -122,6 +127,7 @@ def parse_config(
         host=args.host,
         port=args.port,
         unix_socket=args.unix_socket,
+        address_file=args.address_file,
         component=args.component,
         name=name,
         any_name=args.any_name,

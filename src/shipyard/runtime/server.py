@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -88,6 +89,16 @@ class _Lifecycle:
         self.stop.set()
 
 
+def _report_address(config: RuntimeConfig, port: int) -> None:
+    """Write ``host:port`` to the address file, whole or not at all (the port is the replica's
+    own: it binds port 0, so no other process can take it between a check and the bind)."""
+    if config.address_file is None:
+        return
+    partial = config.address_file.with_name(f".{config.address_file.name}.tmp")
+    partial.write_text(f"{config.host}:{port}\n", encoding="utf-8")
+    os.replace(partial, config.address_file)
+
+
 def _exit_quietly(signum: int, frame: FrameType | None) -> None:
     """SIGTERM/SIGINT before the server runs (while detecting the model): exit 0."""
     raise SystemExit(0)
@@ -100,7 +111,12 @@ async def _serve(config: RuntimeConfig, model: ServedModel) -> int:
     server = HttpServer(app.handle, keep_alive_s=KEEP_ALIVE_S, max_body=body_bound(config, limit))
     async with app.running():
         await serve_until_stopped(
-            server, config.host, config.port, stop=lifecycle.stop, unix_path=config.unix_socket
+            server,
+            config.host,
+            config.port,
+            stop=lifecycle.stop,
+            unix_path=config.unix_socket,
+            on_bound=lambda port: _report_address(config, port),
         )
     return lifecycle.exit_code
 

@@ -6,6 +6,7 @@ The model allocates about 150 MiB while it loads: OOM-killed at a 64 MiB limit, 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,3 +151,88 @@ def test_each_replica_shows_the_limits_it_runs_with_through_a_rollout(node: Serv
         wait_until(lambda: check(2), 120, "revision 2 running alone", step=0.1)
     assert {revision for revision, _ in seen} == {1, 2}, seen
     assert all(cores == wanted[revision] for revision, cores in seen), seen
+
+
+def test_a_models_load_error_shows_in_the_status(node: Server, crashing_dir: Path) -> None:
+    """Issue 15, item 12: the exception line, not only "see the log"."""
+    with node.client() as api:
+        model = upload(api, "broken", crashing_dir, framework="python")
+        predictor = {
+            "model_name": model["name"],
+            "model_version": model["version"],
+            "script_file": "predictor.py",
+        }
+        api.post("/deployments", json={"spec": {"name": "broken", "predictor": predictor}})
+        failed = at(api, "broken", "FAILED", 1)
+        assert (
+            "the model failed to load: RuntimeError: weights file is corrupt" in (failed["message"])
+        )
+        exits = [r["last_exit"] for r in failed["replicas"] if r["last_exit"]]
+        assert all("RuntimeError: weights file is corrupt" in e["message"] for e in exits)
+
+
+def test_the_log_of_an_oom_killed_replica_ends_saying_so(node: Server, model) -> None:
+    """Issue 15, item 12: the replica's own log says why it ended."""
+    with node.client() as api:
+        api.post("/deployments", json={"spec": spec("oom-log", model, 64)}).raise_for_status()
+        at(api, "oom-log", "FAILED", 1)
+        lines = api.get("/deployments/oom-log/logs", params={"tail": 5}).json()["lines"]
+        last: dict[str, str] = {}
+        for line in lines:
+            last[line["replica"]] = line["line"]
+        killed = [text for text in last.values() if text.startswith("shipyard: replica killed")]
+        assert killed, lines
+        assert "(OOMKilled): memory limit 64 MiB exceeded (peak" in killed[0]
+
+
+def test_a_limit_below_what_the_model_needs_holds_even_when_replicas_are_forked(
+    node: Server, iris_dir: Path
+) -> None:
+    """Issue 15, item 6: a replica forked from a pre-imported parent would not be charged for
+    the shared libraries; one limited below its kind's footprint is started whole instead."""
+    with node.client() as api:
+        iris = upload(api, "iris-fork", iris_dir)
+
+        def iris_spec(name: str, memory: int) -> dict:
+            resources = {
+                "num_instances": 1,
+                "requests": {"cores": 0.1, "memory": min(memory, 64), "gpus": 0},
+                "limits": {"cores": 1, "memory": memory, "gpus": 0},
+            }
+            predictor = {"model_name": iris["name"], "model_version": iris["version"]}
+            return {"name": name, "predictor": {**predictor, "resources": resources}}
+
+        api.post("/deployments", json={"spec": iris_spec("iris-whole", 512)}).raise_for_status()
+        at(api, "iris-whole", "RUNNING", 1)
+        zygotes = node.home / "run" / "zygotes"
+        wait_until(lambda: list(zygotes.glob("*.sock")), 60, "the scikit-learn zygote")
+        api.post("/deployments", json={"spec": iris_spec("iris-tiny", 20)}).raise_for_status()
+        failed = at(api, "iris-tiny", "FAILED", 1)
+        assert (
+            "OOMKilled" in failed["message"]
+            and "memory limit 20 MiB exceeded" in (failed["message"])
+        )
+
+
+def test_a_replica_binds_its_own_port_and_reports_it(node: Server, model) -> None:
+    """Issue 16, item 6: no free-port race; the replica binds port 0 and writes what it got."""
+    with node.client() as api:
+        api.post("/deployments", json={"spec": spec("own-port", model, 512)}).raise_for_status()
+        [replica] = at(api, "own-port", "RUNNING", 1)["replicas"]
+        host, port = replica["url"].removeprefix("http://").split(":")
+        assert host == "127.0.0.1" and int(port) > 0
+        assert httpx.get(f"{replica['url']}/v2/health/ready").status_code == 200
+        handle = node.home / "run" / "replicas" / f"{replica['id']}.json"
+        assert json.loads(handle.read_text())["url"] == replica["url"]  # for adoption
+        api.delete("/deployments/own-port").raise_for_status()
+
+
+def test_pass_durations_and_caught_errors_are_metrics(node: Server) -> None:
+    answer = httpx.get(f"{node.api}/metrics", headers={"Authorization": f"Bearer {node.key}"})
+    assert answer.status_code == 200
+    count = next(
+        line for line in answer.text.splitlines()
+        if line.startswith("shipyard_reconcile_pass_seconds_count")
+    )  # fmt: skip
+    assert float(count.split()[-1]) >= 1
+    assert "# TYPE shipyard_reconcile_errors_total counter" in answer.text

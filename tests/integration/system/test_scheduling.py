@@ -49,6 +49,12 @@ def test_a_deployment_that_does_not_fit_waits_then_starts_when_another_stops(
         said = created["status"]["message"]  # at once, before any reconcile pass
         assert "does not fit now: insufficient memory: requested 600 MiB, 400 MiB free" in said
         assert "in use by: first (1 replica, 0.2 cores, 600 MiB)" in said
+        third = {"name": "third", "predictor": {"model_name": model["name"],
+                 "model_version": model["version"], **big(model)}}  # fmt: skip
+        dry = api.post("/deployments", json={"spec": third, "dry_run": True})
+        assert dry.status_code == 200, dry.text
+        assert "dry run: the spec is valid" in dry.json()["status"]["message"]
+        assert "does not fit now" in dry.json()["status"]["message"]
 
         def unscheduled():
             status = state_of(api, "second")

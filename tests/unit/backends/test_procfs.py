@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,36 @@ def test_tree_rss_and_cpu_sum_over_the_tree(tmp_path: Path):
 
 def test_kill_all_never_signals_init_a_process_group_or_ourselves():
     kill_all([0, 1, -1, os.getpid()])  # we are still here
+    calls: list[tuple[int, int]] = []
+    kill_all([0, 1, -1, 500, 42, 42, 77], kill=lambda p, s: calls.append((p, s)), me=500)
+    assert calls == [(42, signal.SIGKILL), (77, signal.SIGKILL)]
+
+
+def test_kill_all_skips_processes_already_gone_or_not_ours():
+    calls: list[int] = []
+
+    def kill(pid: int, sig: int) -> None:
+        calls.append(pid)
+        if pid == 20:
+            raise ProcessLookupError(pid)
+        if pid == 30:
+            raise PermissionError(pid)
+
+    kill_all([30, 20, 40], kill=kill, me=1000)
+    assert calls == [20, 30, 40]  # every one tried, none raised
+
+
+def test_send_signal_sends_once_and_says_whether_the_process_was_there():
+    from shipyard.backends.processes import send_signal
+
+    calls: list[tuple[int, int]] = []
+    assert send_signal(1234, signal.SIGTERM, kill=lambda p, s: calls.append((p, s))) is True
+    assert calls == [(1234, signal.SIGTERM)]
+
+    def gone(pid: int, sig: int) -> None:
+        raise ProcessLookupError(pid)
+
+    assert send_signal(1234, signal.SIGKILL, kill=gone) is False
+    assert send_signal(1, signal.SIGKILL, kill=lambda p, s: calls.append((p, s))) is False
+    assert send_signal(0, signal.SIGKILL, kill=lambda p, s: calls.append((p, s))) is False
+    assert calls == [(1234, signal.SIGTERM)]  # never init nor a process group

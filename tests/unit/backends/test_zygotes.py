@@ -71,3 +71,16 @@ async def test_a_start_does_not_wait_past_its_bound_or_for_an_old_or_dead_zygote
     assert time.monotonic() - started < 2.0
     assert await zygotes.fork("python", {}, "xgboost", request(tmp_path)) is None  # no zygote
     assert forks == []
+
+
+async def test_a_replica_limited_below_its_kinds_footprint_is_never_forked(tmp_path, forks):
+    mib = 1024 * 1024
+    zygotes, _, socket = with_zygote(tmp_path, 10.0)
+    socket.touch()  # ready
+    zygotes.ensure("python", {}, "sklearn", footprint=120 * mib)  # a whole process needed 120
+    small = await zygotes.fork("python", {}, "sklearn", request(tmp_path), limit_bytes=20 * mib)
+    assert small is None and forks == []  # started as a process: charged its whole footprint
+    enough = await zygotes.fork("python", {}, "sklearn", request(tmp_path), limit_bytes=256 * mib)
+    assert enough == 4242 and forks == [socket]
+    unlimited = await zygotes.fork("python", {}, "sklearn", request(tmp_path))
+    assert unlimited == 4242

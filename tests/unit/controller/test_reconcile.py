@@ -414,3 +414,40 @@ async def test_a_replicas_status_shows_the_limits_it_runs_with_not_the_specs(wor
     assert status.usage is not None and status.usage.limits == held
     assert status.usage.requests == wanted.requests  # not read back: the spec's
     assert status.ready_at is not None and status.started_at is not None
+
+
+async def test_a_notify_from_another_thread_wakes_the_loop_at_once(tmp_path) -> None:
+    import asyncio
+    import threading
+    import time
+
+    store = MemoryStore(tmp_path)
+    settings = ServerSettings(home=tmp_path, reconcile_interval_s=3600)
+    controller = Controller(store=store, backends=local(FakeBackend()), settings=settings)  # type: ignore[arg-type]
+    loop = asyncio.create_task(controller.run())
+
+    def passes(n: int) -> int:  # polled from a thread: the event loop itself sits idle
+        deadline = time.monotonic() + 5
+        while controller.passes < n and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return controller.passes
+
+    def api_thread() -> None:
+        time.sleep(0.2)  # the loop is asleep in its hour-long wait by now
+        controller.notify()
+
+    try:
+        assert await asyncio.to_thread(passes, 1) == 1
+        threading.Thread(target=api_thread).start()
+        assert await asyncio.to_thread(passes, 2) == 2  # woken, not after the interval
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+
+
+async def test_the_route_names_the_model_version_deployed(world) -> None:
+    store, _, _, controller = world
+    store.add("iris", 1)
+    await settle(controller)
+    [route] = controller.routes.snapshot()["deployments"]
+    assert route["model_version"] == "1" and route["revision"] == 1

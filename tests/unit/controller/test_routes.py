@@ -7,13 +7,14 @@ import asyncio
 import pytest
 
 from shipyard.controller import routes as routes_module
-from shipyard.controller.routes import RouteEntry, RoutePublisher
+from shipyard.controller.routes import RoutePublisher, input_specs
+from shipyard.wire.routes import DeploymentRoute, TensorSpec, parse_table
 
 pytestmark = pytest.mark.unit
 
 
-def entry(name: str) -> RouteEntry:
-    return RouteEntry(project_id="p", name=name, state="RUNNING", message="", revision=1)
+def entry(name: str) -> DeploymentRoute:
+    return DeploymentRoute(project_id="p", name=name, state="RUNNING", message="", revision=1)
 
 
 async def test_a_poll_returns_at_once_when_the_version_differs_and_waits_otherwise() -> None:
@@ -44,3 +45,27 @@ async def test_applied_is_the_oldest_version_among_gateways_heard_from_recently(
     now[0] += routes_module.RECENT_S + 1  # gateway 1 went silent; 0 polls again
     await board.wait(3, 0, gateway="0")
     assert board.applied == 3
+
+
+async def test_the_table_is_what_the_gateway_parses_with_this_runs_epoch() -> None:
+    board = RoutePublisher()
+    route = DeploymentRoute(
+        project_id="p", name="iris", state="RUNNING", predictor=("http://a",),
+        max_latency_s=0.005, model_version="4", inputs=input_specs([[1.0, 2.5]]),
+    )  # fmt: skip
+    await board.publish([route], {"h": "p"})
+    table = parse_table(await board.wait(0, 0))
+    assert table.route("p", "iris") == route and table.epoch == board.epoch
+    assert RoutePublisher().epoch != board.epoch
+
+
+def test_v2_inputs_come_from_the_input_example() -> None:
+    assert input_specs([[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]) == (
+        TensorSpec("input-0", "FP64", (-1, 4)),
+    )
+    assert input_specs([1, 2, 3]) == (TensorSpec("input-0", "INT64", (-1, 3)),)
+    assert input_specs({"text": ["hi"], "n": [1]}) == (
+        TensorSpec("text", "BYTES", (-1,)),
+        TensorSpec("n", "INT64", (-1,)),
+    )
+    assert input_specs(None) == () and input_specs([]) == ()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,10 +128,14 @@ def tree_cpu_seconds(root: int, proc: Path = PROC, tick: int | None = None) -> f
     return total / hz
 
 
-def kill_all(pids: Iterable[int]) -> None:
-    """SIGKILL each pid; those already gone are skipped, and never init, us or a group."""
-    for pid in set(pids) - {os.getpid()}:
+def kill_all(
+    pids: Iterable[int], *, kill: Callable[[int, int], None] = os.kill, me: int | None = None
+) -> None:
+    """SIGKILL each pid with ``kill``; those already gone are skipped, and never init, us
+    (``me``, default this process) or a group (pids of 1 or less)."""
+    own = os.getpid() if me is None else me
+    for pid in sorted(set(pids) - {own}):
         if pid <= 1:
             continue
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+            kill(pid, signal.SIGKILL)
