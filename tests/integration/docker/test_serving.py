@@ -185,3 +185,23 @@ def test_stop_start_keep_the_settings_and_delete_leaves_no_container(
         assert usage["limits"] == {"cores": 0.5, "memory": 300, "gpus": 0}
         assert api.delete("/deployments/iris-docker").status_code in (200, 202, 204)
         wait_until(lambda: containers(engine, "iris-docker") == [], 60, "no container once deleted")
+
+
+def test_an_image_that_cannot_be_built_fails_the_deployment_with_the_reason(
+    docker_host: str, iris_model: Path, tmp_path: Path, engine: DockerEngine
+) -> None:
+    with (
+        own_server(
+            tmp_path,
+            SHIPYARD_DOCKER_HOST=docker_host,
+            SHIPYARD_DOCKER_BASE_IMAGE="shipyard-tests/absent:1",
+            SHIPYARD_UV_CACHE_DIR=str(uv_cache()),
+        ) as srv,
+        srv.client() as api,
+    ):
+        deploy(api, "no-base", upload(api, "iris", iris_model), instances=1)
+        status = wait_state(api, "no-base", "FAILED", timeout=120)
+        text = str(status)
+        assert "ImageBuildFailed" in text, text
+        assert "shipyard images bootstrap --tag shipyard-tests/absent:1" in text, text
+        assert containers(engine, "no-base") == []
