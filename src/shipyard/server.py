@@ -32,6 +32,7 @@ from shipyard.backends.docker.sdk import DockerEngine
 from shipyard.backends.gpus import GpuInventory
 from shipyard.backends.limits import detect_enforcer
 from shipyard.backends.local import LocalBackend
+from shipyard.backends.registry import BackendRegistry
 from shipyard.backends.zygotes import Zygotes
 from shipyard.controller.reconcile import Controller
 from shipyard.environments.manager import EnvironmentManager
@@ -39,6 +40,7 @@ from shipyard.errors import ShipyardError
 from shipyard.registry.storage import ArtifactStorage
 from shipyard.settings import ServerSettings
 from shipyard.spec.capacity import Capacity
+from shipyard.spec.deployment import ServingTool
 from shipyard.store import Store, open_store
 
 log = logging.getLogger("shipyard.server")
@@ -100,7 +102,7 @@ def build_services(settings: ServerSettings) -> Services:
     store = open_store(settings.resolved_database_url)
     gpus = GpuInventory.detect(settings.gpus)
     enforcer = detect_enforcer(force_best_effort=settings.best_effort_limits, gpus=gpus)
-    backend = LocalBackend(
+    local = LocalBackend(
         run_dir=settings.run_dir,
         logs_dir=settings.logs_dir,
         capacity=node_capacity(settings, gpus),
@@ -114,15 +116,16 @@ def build_services(settings: ServerSettings) -> Services:
         max_unpacked_bytes=settings.max_unpacked_mb * MIB,
     )
     environments = EnvironmentManager(settings)
+    backends = BackendRegistry()
+    backends.add_replicas(ServingTool.LOCAL, local)
     controller = Controller(
-        store=store, backend=backend, settings=settings, environments=environments
+        store=store, backends=backends, settings=settings, environments=environments
     )
     return Services(
         settings=settings,
         store=store,
         storage=storage,
         controller=controller,
-        backend=backend,
         environments=environments,
         internal_token=secrets.token_urlsafe(32),
     )

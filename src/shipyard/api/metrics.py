@@ -86,6 +86,8 @@ class ControllerCollector(Collector):
 def metrics_registry(controller: Controller) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ControllerCollector(controller))
+    registry.register(controller.pass_seconds)
+    registry.register(controller.errors)
     return registry
 
 

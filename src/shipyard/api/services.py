@@ -1,10 +1,12 @@
-"""The collaborators the API's handlers use, built once by the composition root."""
+"""The collaborators the API's handlers use, built once by the composition root.
+
+Handlers never reach into a backend: capacity, logs and the serving tools this server runs are
+asked of the controller, which routes each to the deployment's backend."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shipyard.backends.protocol import ReplicaBackend
 from shipyard.controller.reconcile import Controller
 from shipyard.environments.manager import EnvironmentManager
 from shipyard.registry.storage import ArtifactStorage
@@ -18,7 +20,6 @@ class Services:
     store: Store
     storage: ArtifactStorage
     controller: Controller
-    backend: ReplicaBackend
     environments: EnvironmentManager
     internal_token: str
 

@@ -1,14 +1,19 @@
-"""An in-memory backend for tests: replicas are records whose health the test controls."""
+"""In-memory backends for tests, one of each shape: replicas are records whose health the test
+controls. :class:`FakeBackend` runs single replicas (as LOCAL and DOCKER do);
+:class:`FakeComponentBackend` owns whole components (as KUBERNETES and KSERVE do)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from dataclasses import dataclass, field
 
 from shipyard.backends.protocol import (
+    ComponentSpec,
     Health,
     LogLine,
+    ObservedReplica,
     ReplicaHealth,
     ReplicaRef,
     ReplicaSpec,
@@ -101,6 +106,109 @@ class FakeBackend:
             for line in r.logs[-tail:]
         ]
         return out
+
+    def forget_logs(self, deployment_id: str) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass
+class FakeComponent:
+    spec: ComponentSpec
+    replicas: list[ObservedReplica] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+
+
+class FakeComponentBackend:
+    """Keeps the last applied spec of each component; its replicas are READY at once (unless
+    ``auto_ready`` is False) and follow the spec's template and instance count, as a cluster's
+    rollout would. ``crash_loop`` makes a component's replicas report failures instead."""
+
+    def __init__(self, *, auto_ready: bool = True, capacity: Capacity | None = None) -> None:
+        self.auto_ready = auto_ready
+        self.quota = capacity
+        self.components: dict[tuple[str, str], FakeComponent] = {}
+        self.applied: list[ComponentSpec] = []
+        self.removed: list[tuple[str, str]] = []
+        self._ids = itertools.count(1)
+
+    async def apply(self, spec: ComponentSpec) -> None:
+        key = (spec.deployment_id, spec.component)
+        current = self.components.get(key)
+        if current is not None and current.spec == spec:
+            return
+        self.applied.append(spec)
+        kept = [
+            r
+            for r in (current.replicas if current is not None else [])
+            if r.template == spec.template and r.slot < spec.instances
+        ]
+        have = {r.slot for r in kept}
+        health = Health.READY if self.auto_ready else Health.STARTING
+        for slot in range(spec.instances):
+            if slot not in have:
+                kept.append(self._replica(spec, slot, health))
+        logs = current.logs if current is not None else []
+        self.components[key] = FakeComponent(
+            spec=spec, replicas=sorted(kept, key=lambda r: r.slot), logs=logs
+        )
+
+    def _replica(self, spec: ComponentSpec, slot: int, health: Health) -> ObservedReplica:
+        now = time.time()
+        return ObservedReplica(
+            replica_id=f"{spec.deployment_name}-{spec.component[0]}{slot}-{next(self._ids)}",
+            slot=slot,
+            revision=spec.revision,
+            template=spec.template,
+            health=health,
+            url=f"http://fake-cluster/{spec.deployment_name}/{spec.component}/{slot}",
+            started_at=now,
+            ready_at=now if health is Health.READY else None,
+        )
+
+    def set_health(self, deployment_id: str, component: str, health: Health) -> None:
+        """Every replica of a component becomes ``health``."""
+        entry = self.components[(deployment_id, component)]
+        now = time.time()
+        entry.replicas = [
+            dataclasses.replace(r, health=health, ready_at=now if health is Health.READY else None)
+            for r in entry.replicas
+        ]
+
+    def crash_loop(self, deployment_id: str, component: str, failures: int) -> None:
+        """Its replicas keep failing to start, as a cluster reports a crash loop."""
+        entry = self.components[(deployment_id, component)]
+        exit_ = ReplicaExit(code=1, reason="Error", message="exited with code 1")
+        entry.replicas = [
+            dataclasses.replace(
+                r, health=Health.STARTING, ready_at=None, failures=failures, restarts=failures,
+                last_exit=exit_,
+            )
+            for r in entry.replicas
+        ]  # fmt: skip
+
+    async def remove(self, deployment_id: str, component: str) -> None:
+        if self.components.pop((deployment_id, component), None) is not None:
+            self.removed.append((deployment_id, component))
+
+    async def observe(self, deployment_id: str, component: str) -> list[ObservedReplica]:
+        entry = self.components.get((deployment_id, component))
+        return list(entry.replicas) if entry is not None else []
+
+    async def list_components(self) -> list[tuple[str, str]]:
+        return sorted(self.components)
+
+    def capacity(self) -> Capacity | None:
+        return self.quota
+
+    def logs(self, deployment_id: str, component: str, tail: int) -> list[LogLine]:
+        entry = self.components.get((deployment_id, component))
+        if entry is None:
+            return []
+        name = f"{entry.spec.deployment_name}-{component}"
+        return [LogLine(replica_id=name, line=line) for line in entry.logs[-tail:]]
 
     def forget_logs(self, deployment_id: str) -> None:
         return None

@@ -1,8 +1,15 @@
-"""The one interface between the controller and the places replicas run.
+"""The interfaces between the controller and the places replicas run, in two shapes.
 
-All side effects of reconciliation go through a ``ReplicaBackend``; the controller never spawns,
-signals or probes anything itself. ``start`` returns at once (the replica loads in the
-background); ``health`` tells how it is doing; ``list`` recovers what is running after a restart.
+All side effects of reconciliation go through a backend; the controller never spawns, signals or
+probes anything itself. A serving tool's backend has one of two shapes (see
+:mod:`shipyard.backends.registry`, which maps each tool to its backend):
+
+- :class:`ReplicaBackend` (LOCAL, DOCKER): runs single replicas that the controller plans slot by
+  slot. ``start`` returns at once (the replica loads in the background); ``health`` tells how it
+  is doing; ``list_replicas`` recovers what is running after a restart.
+- :class:`ComponentBackend` (KUBERNETES, KSERVE): owns a whole component (its replicas, restarts
+  and rollout); the controller says what the component should be (``apply``, ``remove``) and
+  reads back its replicas (``observe``).
 """
 
 from __future__ import annotations
@@ -15,7 +22,9 @@ from typing import Protocol
 from shipyard.http1.addresses import unix_url
 from shipyard.spec.batching import InferenceBatcher
 from shipyard.spec.capacity import Capacity
-from shipyard.spec.resources import ComponentResources
+from shipyard.spec.environment import EnvironmentInfo
+from shipyard.spec.resources import ComponentResources, Resources
+from shipyard.spec.scaling import ScalingConfig
 from shipyard.spec.status import ReplicaExit
 
 
@@ -87,6 +96,8 @@ class UsageSample:
     enforcement: str = ""  # how its limits are enforced ("cgroup-v1", "best-effort", ...)
     note: str = ""
     cpus: tuple[int, ...] = ()  # the CPUs it is pinned to; () = not pinned
+    requests: Resources | None = None  # what it was given, read back (None: unknown)
+    limits: Resources | None = None  # what it runs with, read back (e.g. the cgroup's limits)
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,8 @@ class LogLine:
 
 
 class ReplicaBackend(Protocol):
+    """Runs single replicas; the controller plans them (slots, restarts, rollouts)."""
+
     async def start(self, spec: ReplicaSpec) -> ReplicaRef: ...
 
     async def stop(self, ref: ReplicaRef, *, grace_s: float) -> ReplicaExit: ...
@@ -110,6 +123,76 @@ class ReplicaBackend(Protocol):
 
     def capacity(self) -> Capacity | None:
         """What the node can hand out to replica requests (None: the backend schedules)."""
+        ...
+
+    def logs(self, deployment_id: str, component: str, tail: int) -> list[LogLine]: ...
+
+    def forget_logs(self, deployment_id: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """Everything a component backend needs to run one whole component of a deployment."""
+
+    deployment_id: str
+    deployment_name: str
+    project_id: str
+    component: str
+    revision: int
+    template: str  # hash of what its replicas run; a change means a rollout
+    instances: int  # wanted now (the controller's autoscaling decision, or the fixed count)
+    model_name: str
+    model_version: int
+    model_dir: Path
+    framework: str
+    script_file: str | None
+    resources: ComponentResources
+    scaling: ScalingConfig | None = None  # the user's autoscaling settings, for tools that scale
+    batching: InferenceBatcher | None = None
+    environment: EnvironmentInfo | None = None  # its built environment (base image, lock)
+
+
+@dataclass(frozen=True)
+class ObservedReplica:
+    """One replica of a component, as its component backend reports it."""
+
+    replica_id: str
+    slot: int
+    revision: int
+    template: str
+    health: Health
+    url: str  # where the gateway sends requests
+    started_at: float = 0.0  # wall-clock seconds
+    ready_at: float | None = None  # wall-clock seconds
+    failures: int = 0  # consecutive failed starts (a crash loop when many)
+    restarts: int = 0
+    last_exit: ReplicaExit | None = None
+    usage: UsageSample | None = None
+
+
+class ComponentBackend(Protocol):
+    """Owns whole components (replicas, restarts, rollouts); the controller states intent."""
+
+    async def apply(self, spec: ComponentSpec) -> None:
+        """Make the component be ``spec`` (idempotent: called on every pass)."""
+        ...
+
+    async def remove(self, deployment_id: str, component: str) -> None:
+        """Stop and remove the component (idempotent)."""
+        ...
+
+    async def observe(self, deployment_id: str, component: str) -> list[ObservedReplica]:
+        """Its replicas now (none once removed)."""
+        ...
+
+    async def list_components(self) -> list[tuple[str, str]]:
+        """(deployment id, component) of everything it runs (recovery after a restart)."""
+        ...
+
+    def capacity(self) -> Capacity | None:
+        """What it may hand out (a quota), None when it does not say."""
         ...
 
     def logs(self, deployment_id: str, component: str, tail: int) -> list[LogLine]: ...

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from shipyard.spec.status import ReplicaPhase
 
@@ -52,10 +53,21 @@ class StartReplica:
     template: str
 
 
+class StopReason(StrEnum):
+    """Why the controller stops a replica (what its log line and exit handling follow)."""
+
+    NO_LONGER_DESIRED = "no longer desired"
+    START_TIMEOUT = "StartTimeout"
+    SCALED_DOWN = "scaled down"
+    DUPLICATE = "duplicate of its slot"
+    REPLACED = "replaced by a new revision"
+    SHUTDOWN = "server shutdown"
+
+
 @dataclass(frozen=True)
 class StopReplica:
     replica_id: str
-    reason: str
+    reason: StopReason
 
 
 Action = StartReplica | StopReplica
@@ -84,7 +96,7 @@ def plan(
         actions += _plan_component(target, live.get(key, []), retry_at, now, start_timeout_s)
     for key, orphans in live.items():
         if key not in seen:
-            actions += [StopReplica(r.replica_id, "no longer desired") for r in orphans]
+            actions += [StopReplica(r.replica_id, StopReason.NO_LONGER_DESIRED) for r in orphans]
     return actions
 
 
@@ -100,10 +112,10 @@ def _plan_component(
     timed_out: set[int] = set()
     for replica in live:
         if replica.phase is ReplicaPhase.STARTING and now - replica.started_at > start_timeout_s:
-            actions.append(StopReplica(replica.replica_id, "StartTimeout"))
+            actions.append(StopReplica(replica.replica_id, StopReason.START_TIMEOUT))
             timed_out.add(replica.slot)  # its restart waits for the failure's backoff
         elif replica.slot >= target.instances:
-            actions.append(StopReplica(replica.replica_id, "scaled down"))
+            actions.append(StopReplica(replica.replica_id, StopReason.SCALED_DOWN))
         else:
             by_slot[replica.slot].append(replica)
     surging = sum(1 for slot in range(target.instances) if _surging(target, by_slot.get(slot, [])))
@@ -148,7 +160,7 @@ def _plan_slot(
             )
         return actions  # outdated replicas keep serving until a new one is ready
     current.sort(key=lambda r: (r.phase is not ReplicaPhase.READY, r.started_at))
-    actions += [StopReplica(r.replica_id, "duplicate of its slot") for r in current[1:]]
+    actions += [StopReplica(r.replica_id, StopReason.DUPLICATE) for r in current[1:]]
     if current[0].phase is ReplicaPhase.READY:
-        actions += [StopReplica(r.replica_id, "replaced by a new revision") for r in outdated]
+        actions += [StopReplica(r.replica_id, StopReason.REPLACED) for r in outdated]
     return actions

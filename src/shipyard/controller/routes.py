@@ -1,10 +1,15 @@
 """The routing table the gateways long-poll: ready replicas per deployment, and key hashes.
 
-The controller publishes a new table after every pass; the version only moves when the content
-changed, so an idle gateway's long-poll simply waits. Each gateway process (``gateway`` in its
-poll) sends back the last version it applied as ``after``; :attr:`RoutePublisher.applied` is the
-lowest of them among the gateways heard from recently, so the controller can tell that a
-replica removed from the table gets no new requests from any of them.
+The controller publishes a new table after every pass (:func:`route_entry` makes each
+deployment's typed :class:`RouteEntry`); the version only moves when the content changed, so an
+idle gateway's long-poll simply waits. Each gateway process (``gateway`` in its poll) sends back
+the last version it applied as ``after``; :attr:`RoutePublisher.applied` is the lowest of them
+among the gateways heard from recently, so the controller can tell that a replica removed from
+the table gets no new requests from any of them (:meth:`RoutePublisher.caught_up`).
+
+The wire form of an entry is contract section 2 (``GET /internal/routes``); the gateway parses it
+into its own ``DeploymentRoute``. The entry type is defined here until the shared ``wire``
+package exists.
 """
 
 from __future__ import annotations
@@ -12,30 +17,92 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Any
+
+from shipyard.controller.state import Managed
+from shipyard.spec.deployment import Component
+from shipyard.spec.scaling import effective_scaling
+from shipyard.spec.status import DeploymentState, ReplicaPhase
 
 RECENT_S = 30.0
 """A gateway that has not polled for this long is gone (it no longer holds anyone back)."""
 
 
+@dataclass(frozen=True)
+class RouteEntry:
+    """Where one deployment's requests go (one entry of the routing table)."""
+
+    project_id: str
+    name: str
+    state: str
+    message: str
+    revision: int
+    predictor: tuple[str, ...] = ()  # data URLs of the READY predictor replicas, sorted
+    transformer: tuple[str, ...] = ()
+    wakeable: bool = False  # at zero instances: requests are held while a replica starts
+    has_transformer: bool = False
+    max_batch_size: int = 0  # adaptive batching (0 = off)
+    max_latency_ms: float = 0.0
+
+    def wire(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["predictor"], out["transformer"] = list(self.predictor), list(self.transformer)
+        return out
+
+
+def route_entry(managed: Managed) -> RouteEntry | None:
+    """The entry of one deployment (None: not routed, e.g. being deleted or never read)."""
+    record = managed.record
+    if record is None or record.deleting:
+        return None
+    urls: dict[str, list[str]] = {c.value: [] for c in Component}
+    for tracked in managed.replicas.values():
+        if tracked.phase is ReplicaPhase.READY and tracked.stop_reason is None:
+            urls[tracked.ref.component].append(tracked.ref.data_url)
+    spec = record.spec
+    batching = spec.predictor.batching
+    if batching is not None and not batching.enabled:
+        batching = None
+    scaling = effective_scaling(spec.predictor.resources, spec.predictor.scaling)
+    saved = managed.status
+    return RouteEntry(
+        project_id=record.project_id,
+        name=record.name,
+        state=saved.state.value if saved else DeploymentState.CREATED.value,
+        message=saved.message if saved else "",
+        revision=record.revision,
+        predictor=tuple(sorted(urls[Component.PREDICTOR.value])),
+        transformer=tuple(sorted(urls[Component.TRANSFORMER.value])),
+        wakeable=record.active and scaling is not None and scaling.min_instances == 0,
+        has_transformer=spec.transformer is not None,
+        max_batch_size=batching.batch_size if batching else 0,
+        max_latency_ms=batching.latency_ms if batching else 0.0,
+    )
+
+
 class RoutePublisher:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._version = 0
-        self._deployments: list[dict[str, Any]] = []
+        self._entries: tuple[RouteEntry, ...] = ()
+        self._wire: list[dict[str, Any]] = []
         self._keys: dict[str, str] = {}
         self._changed = asyncio.Condition()
+        self._applied_changed = asyncio.Event()
         self._polls: dict[str, tuple[int, float]] = {}
-        """gateway -> (version it applied, monotonic time of its last poll)."""
+        """gateway -> (version it applied, its last poll on the clock)."""
 
     @property
     def version(self) -> int:
         return self._version
 
     def snapshot(self) -> dict[str, Any]:
-        return {"version": self._version, "keys": self._keys, "deployments": self._deployments}
+        return {"version": self._version, "keys": self._keys, "deployments": self._wire}
 
     def _recent(self, within_s: float) -> list[int]:
-        now = time.monotonic()
+        now = self._clock()
         return [applied for applied, at in self._polls.values() if now - at < within_s]
 
     def gateway_connected(self, within_s: float = RECENT_S) -> bool:
@@ -47,11 +114,13 @@ class RoutePublisher:
         """The oldest version applied by a gateway heard from within ``RECENT_S`` (0: none)."""
         return min(self._recent(RECENT_S), default=0)
 
-    async def publish(self, deployments: list[dict[str, Any]], keys: dict[str, str]) -> None:
-        if deployments == self._deployments and keys == self._keys:
+    async def publish(self, entries: list[RouteEntry], keys: dict[str, str]) -> None:
+        table = tuple(entries)
+        if table == self._entries and keys == self._keys:
             return
         async with self._changed:
-            self._deployments, self._keys = deployments, keys
+            self._entries, self._keys = table, keys
+            self._wire = [e.wire() for e in table]
             self._version += 1
             self._changed.notify_all()
 
@@ -61,7 +130,8 @@ class RoutePublisher:
         ``gateway`` names the polling process; ``after`` is the version it applied.
         """
         applied = after if after <= self._version else 0  # larger: from before our restart
-        self._polls[gateway] = (applied, time.monotonic())
+        self._polls[gateway] = (applied, self._clock())
+        self._applied_changed.set()
         if self._version == after:
             async with self._changed:
                 with contextlib.suppress(TimeoutError):
@@ -69,3 +139,18 @@ class RoutePublisher:
                         self._changed.wait_for(lambda: self._version != after), timeout
                     )
         return self.snapshot()
+
+    async def caught_up(self, version: int, timeout_s: float) -> bool:
+        """Wait (at most ``timeout_s`` of real time) until every recent gateway applied
+        ``version``; True at once when no gateway is connected."""
+
+        async def applied() -> None:
+            while self.gateway_connected() and self.applied < version:
+                self._applied_changed.clear()
+                await self._applied_changed.wait()
+
+        try:
+            await asyncio.wait_for(applied(), timeout_s)
+        except TimeoutError:
+            return False
+        return True

@@ -1,4 +1,6 @@
-"""The controller's observed state: replicas it runs and the failure history of each slot."""
+"""The controller's observed state of replicas: each replica it knows (:class:`Tracked`) and the
+failure history of each slot (:class:`SlotRecord`); both live in a deployment's
+:class:`~shipyard.controller.state.Managed` state."""
 
 from __future__ import annotations
 
@@ -8,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from shipyard.backends.protocol import ReplicaRef, UsageSample
-from shipyard.controller.plan import ReplicaView, SlotKey
+from shipyard.controller.plan import ReplicaView, StopReason
 from shipyard.spec.capacity import Demand
-from shipyard.spec.deployment import Component, DeploymentSpec
+from shipyard.spec.deployment import Component, DeploymentSpec, ServingTool
 from shipyard.spec.resources import ComponentResources
 from shipyard.spec.status import ReplicaExit, ReplicaPhase, ReplicaStatus, ReplicaUsage
 
@@ -56,8 +58,11 @@ class Tracked:
             cpus=list(used.cpus),
         )
 
-    ready_since: float | None = None
-    stop_reason: str | None = None  # set when the controller asked it to stop
+    ready_since: float | None = None  # monotonic, while it stays ready
+    ready_at: datetime | None = None  # when it first became ready
+    stop_reason: StopReason | None = None  # set when the controller asked it to stop
+    by_component: bool = False  # reported by a component backend (the controller plans nothing)
+    tool: ServingTool = ServingTool.LOCAL  # whose backend runs it
 
     def view(self) -> ReplicaView:
         return ReplicaView(
@@ -82,6 +87,7 @@ class Tracked:
             url=self.ref.url,
             restarts=restarts,
             started_at=started,
+            ready_at=self.ready_at,
             last_exit=last_exit,
             usage=self.usage,
         )
@@ -103,22 +109,6 @@ class SlotRecord:
         self.restarts += 1
         self.last_exit = exit_
         self.retry_at = now + min(max_s, base_s * 2 ** (self.failures - 1))
-
-
-@dataclass
-class Observed:
-    replicas: dict[str, Tracked] = field(default_factory=dict)
-    slots: dict[SlotKey, SlotRecord] = field(default_factory=dict)
-
-    def slot(self, key: SlotKey) -> SlotRecord:
-        return self.slots.setdefault(key, SlotRecord())
-
-    def of(self, deployment_id: str) -> list[Tracked]:
-        return [t for t in self.replicas.values() if t.ref.deployment_id == deployment_id]
-
-    def forget_deployment(self, deployment_id: str) -> None:
-        for key in [k for k in self.slots if k[0] == deployment_id]:
-            del self.slots[key]
 
 
 def template_hash(spec: DeploymentSpec, component: Component, storage_path: str) -> str:

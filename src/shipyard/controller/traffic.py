@@ -11,7 +11,7 @@ counters went backwards (it restarted) starts over without a sample.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from shipyard.controller.autoscale import Sample
 
@@ -32,17 +32,48 @@ class _Source:
     rps: float = 0.0
 
 
-@dataclass
-class _Series:
-    sources: dict[str, _Source] = field(default_factory=dict)
-    samples: deque[Sample] = field(default_factory=deque)
+class TrafficSeries:
+    """The samples of one deployment, from the reports of every gateway."""
+
+    def __init__(self) -> None:
+        self._sources: dict[str, _Source] = {}
+        self._samples: deque[Sample] = deque()
+
+    def record(
+        self, *, requests: int, busy_s: float, in_flight: int, now: float, gateway: str = "0"
+    ) -> None:
+        """One report of ``gateway``'s cumulative counters for this deployment."""
+        source = self._sources.get(gateway)
+        if source is None or requests < source.requests or busy_s < source.busy_s:
+            self._sources[gateway] = _Source(now, requests, busy_s, in_flight)
+            return
+        elapsed = now - source.at
+        if elapsed <= 0:
+            return
+        source.concurrency = (busy_s - source.busy_s) / elapsed
+        source.rps = (requests - source.requests) / elapsed
+        source.at, source.requests, source.busy_s = now, requests, busy_s
+        source.in_flight = in_flight
+        live = [s for s in self._sources.values() if now - s.at <= STALE_S]
+        sample = Sample(
+            at=now,
+            concurrency=sum(s.concurrency for s in live),
+            rps=sum(s.rps for s in live),
+            in_flight=sum(s.in_flight for s in live),
+        )
+        self._samples.append(sample)
+        while self._samples and self._samples[0].at < now - KEEP_S:
+            self._samples.popleft()
+
+    def samples(self) -> list[Sample]:
+        return list(self._samples)
 
 
 class TrafficLog:
-    """Samples per deployment id."""
+    """Samples per deployment id (a :class:`TrafficSeries` each)."""
 
     def __init__(self) -> None:
-        self._series: dict[str, _Series] = {}
+        self._series: dict[str, TrafficSeries] = {}
 
     def record(
         self,
@@ -55,32 +86,14 @@ class TrafficLog:
         gateway: str = "0",
     ) -> None:
         """One report of ``gateway``'s cumulative counters for a deployment."""
-        series = self._series.setdefault(deployment_id, _Series())
-        source = series.sources.get(gateway)
-        if source is None or requests < source.requests or busy_s < source.busy_s:
-            series.sources[gateway] = _Source(now, requests, busy_s, in_flight)
-            return
-        elapsed = now - source.at
-        if elapsed <= 0:
-            return
-        source.concurrency = (busy_s - source.busy_s) / elapsed
-        source.rps = (requests - source.requests) / elapsed
-        source.at, source.requests, source.busy_s = now, requests, busy_s
-        source.in_flight = in_flight
-        live = [s for s in series.sources.values() if now - s.at <= STALE_S]
-        sample = Sample(
-            at=now,
-            concurrency=sum(s.concurrency for s in live),
-            rps=sum(s.rps for s in live),
-            in_flight=sum(s.in_flight for s in live),
+        series = self._series.setdefault(deployment_id, TrafficSeries())
+        series.record(
+            requests=requests, busy_s=busy_s, in_flight=in_flight, now=now, gateway=gateway
         )
-        series.samples.append(sample)
-        while series.samples and series.samples[0].at < now - KEEP_S:
-            series.samples.popleft()
 
     def samples(self, deployment_id: str) -> list[Sample]:
         series = self._series.get(deployment_id)
-        return list(series.samples) if series is not None else []
+        return series.samples() if series is not None else []
 
     def forget(self, deployment_id: str) -> None:
         self._series.pop(deployment_id, None)

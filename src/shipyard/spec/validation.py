@@ -117,13 +117,16 @@ def spec_errors(spec: DeploymentSpec) -> list[FieldError]:
     return out
 
 
-def backend_errors(spec: DeploymentSpec) -> list[FieldError]:
-    """Why this server cannot run ``spec`` for real (a dry run does not need a backend)."""
+def backend_errors(
+    spec: DeploymentSpec, tools: frozenset[ServingTool] = IMPLEMENTED_TOOLS
+) -> list[FieldError]:
+    """Why this server cannot run ``spec`` for real (a dry run does not need a backend);
+    ``tools`` are the serving tools it has a backend for."""
     out: list[FieldError] = []
-    if spec.serving_tool not in IMPLEMENTED_TOOLS:
+    if spec.serving_tool not in tools:
         msg = (
             f"serving tool {spec.serving_tool.value} has no backend on this server yet; "
-            f"use one of: {', '.join(sorted(t.value for t in IMPLEMENTED_TOOLS))}"
+            f"use one of: {', '.join(sorted(t.value for t in tools))}"
         )
         out.append(FieldError("serving_tool", spec.serving_tool.value, msg))
     return out

@@ -10,82 +10,20 @@ import pytest
 from shipyard.backends.fake import FakeBackend
 from shipyard.backends.protocol import Health
 from shipyard.controller.reconcile import Controller
-from shipyard.errors import NotFound
 from shipyard.settings import ServerSettings
-from shipyard.spec.deployment import DeploymentSpec, PredictorSpec
 from shipyard.spec.resources import PredictorResources
-from shipyard.spec.status import DeploymentState, DeploymentStatus
-from shipyard.store import DeploymentRecord, ModelVersionRecord
+from shipyard.spec.status import DeploymentState
+from tests.unit.controller.fakes import Clock, MemoryStore, local, settle
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-class MemoryStore:
-    """Just what the controller reads and writes."""
-
-    def __init__(self, model_dir: Path) -> None:
-        self.deployments: dict[str, DeploymentRecord] = {}
-        self.statuses: dict[str, DeploymentStatus] = {}
-        self.model_dir = model_dir
-        self.purged: list[str] = []
-
-    def add(
-        self,
-        name: str,
-        instances: int,
-        *,
-        model: str = "m",
-        active: bool = True,
-        resources: PredictorResources | None = None,
-    ) -> str:
-        resources = (resources or PredictorResources()).model_copy(
-            update={"num_instances": instances}
-        )
-        predictor = PredictorSpec(model_name=model, model_version=1, resources=resources)
-        spec = DeploymentSpec(name=name, predictor=predictor)
-        record = DeploymentRecord(
-            id=f"id-{name}", project_id="p", name=name, spec=spec, revision=1, active=active,
-            deleting=False, created_at=NOW, updated_at=NOW,
-        )  # fmt: skip
-        self.deployments[record.id] = record
-        return record.id
-
-    def update(self, dep_id: str, **changes) -> None:
-        self.deployments[dep_id] = self.deployments[dep_id].model_copy(update=changes)
-
-    def list_deployments(self, project_id=None):
-        return list(self.deployments.values())
-
-    def get_statuses(self, ids):
-        return {i: self.statuses[i] for i in ids if i in self.statuses}
-
-    def save_status(self, dep_id, status):
-        self.statuses[dep_id] = status
-
-    def get_model_version(self, project_id, name, version):
-        if name != "m":
-            raise NotFound(f"model {name!r} version {version} not found")
-        return ModelVersionRecord(
-            id="mv", project_id=project_id, model_name=name, version=1, framework="sklearn",
-            description="", metrics={}, input_example=None, checksum="sha256:x", size_bytes=1,
-            files=["model.joblib"], storage_path=str(self.model_dir), created_at=NOW,
-        )  # fmt: skip
-
-    def key_hashes(self):
-        return {"h": "p"}
-
-    def purge_deployment(self, dep_id):
-        self.purged.append(dep_id)
-        self.deployments.pop(dep_id)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+def world_settings(home: Path) -> ServerSettings:
+    return ServerSettings(
+        home=home, restart_backoff_s=1.0, restart_backoff_max_s=8.0, crashloop_threshold=3,
+        replica_start_timeout_s=60,
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -93,23 +31,9 @@ def world(tmp_path: Path):
     store = MemoryStore(tmp_path)
     backend = FakeBackend()
     clock = Clock()
-    settings = ServerSettings(
-        home=tmp_path, restart_backoff_s=1.0, restart_backoff_max_s=8.0, crashloop_threshold=3,
-        replica_start_timeout_s=60,
-    )  # fmt: skip
-    controller = Controller(store=store, backend=backend, settings=settings, clock=clock)  # type: ignore[arg-type]
+    settings = world_settings(tmp_path)
+    controller = Controller(store=store, backends=local(backend), settings=settings, clock=clock)  # type: ignore[arg-type]
     return store, backend, clock, controller
-
-
-async def settle(controller: Controller, passes: int = 3) -> None:
-    import asyncio
-
-    for _ in range(passes):
-        await controller.reconcile_once()
-        await asyncio.sleep(0)
-    if controller._stopping:  # let background stops finish, then observe once more
-        await asyncio.gather(*controller._stopping)
-        await controller.reconcile_once()
 
 
 async def test_a_new_deployment_gets_its_replicas_and_routes(world) -> None:
@@ -171,7 +95,8 @@ async def test_recovery_adopts_running_replicas_without_duplicates(world, tmp_pa
     store.add("iris", 2)
     await settle(controller)
     before = set(backend.replicas)
-    fresh = Controller(store=store, backend=backend, settings=controller._settings, clock=clock)  # type: ignore[arg-type]
+    settings = world_settings(tmp_path)
+    fresh = Controller(store=store, backends=local(backend), settings=settings, clock=clock)  # type: ignore[arg-type]
     await fresh.recover()
     await settle(fresh)
     assert set(backend.replicas) == before
@@ -226,7 +151,7 @@ async def test_what_does_not_fit_waits_unscheduled_and_starts_when_capacity_free
     store = MemoryStore(tmp_path)
     backend = FakeBackend(capacity=Capacity(cores=2, memory=1000, gpus=0))
     settings = ServerSettings(home=tmp_path)
-    controller = Controller(store=store, backend=backend, settings=settings, clock=Clock())  # type: ignore[arg-type]
+    controller = Controller(store=store, backends=local(backend), settings=settings, clock=Clock())  # type: ignore[arg-type]
     big = PredictorResources(requests=Resources(0.5, 600), limits=Resources(1, 800))
     first = store.add("first", 1, resources=big)
     second = store.add("second", 1, resources=big)
@@ -279,7 +204,7 @@ async def test_replicas_wait_for_their_environment_then_run_in_it(tmp_path) -> N
     backend, envs = FakeBackend(), FakeEnvironments(tmp_path)
     settings = ServerSettings(home=tmp_path)
     controller = Controller(
-        store=store, backend=backend, settings=settings, environments=envs, clock=Clock()
+        store=store, backends=local(backend), settings=settings, environments=envs, clock=Clock()
     )  # type: ignore[arg-type]
     assert envs.listener == controller.notify  # build progress wakes the reconciler
     dep = store.add("iris", 2)
@@ -308,8 +233,8 @@ async def test_a_failed_environment_fails_the_deployment_and_retries_on_a_change
         update={"phase": envs.phase.FAILED, "message": "could not be resolved: no numpy<1"}
     )
     controller = Controller(
-        store=store, backend=backend, settings=ServerSettings(home=tmp_path), environments=envs,
-        clock=Clock(),
+        store=store, backends=local(backend), settings=ServerSettings(home=tmp_path),
+        environments=envs, clock=Clock(),
     )  # type: ignore[arg-type]  # fmt: skip
     dep = store.add("iris", 1)
     store.update(
@@ -338,8 +263,8 @@ async def test_without_environment_or_requirements_replicas_run_embedded(tmp_pat
     store = MemoryStore(tmp_path)
     backend, envs = FakeBackend(), FakeEnvironments(tmp_path)
     controller = Controller(
-        store=store, backend=backend, settings=ServerSettings(home=tmp_path), environments=envs,
-        clock=Clock(),
+        store=store, backends=local(backend), settings=ServerSettings(home=tmp_path),
+        environments=envs, clock=Clock(),
     )  # type: ignore[arg-type]  # fmt: skip
     store.add("iris", 1)
     await settle(controller)

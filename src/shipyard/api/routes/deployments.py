@@ -24,7 +24,7 @@ from shipyard.controller.environments import base_of, environment_request
 from shipyard.controller.scheduling import never_fits
 from shipyard.errors import AlreadyExists, Conflict, InvalidSpec, NotFound
 from shipyard.spec.capacity import Demand
-from shipyard.spec.deployment import Component, DeploymentSpec, ServingTool
+from shipyard.spec.deployment import Component, DeploymentSpec
 from shipyard.spec.resources import ComponentResources
 from shipyard.spec.status import DeploymentStatus
 from shipyard.spec.tools import resolve
@@ -40,8 +40,8 @@ def _out(svc: Services, record: DeploymentRecord) -> DeploymentOut:
 
 def _capacity_errors(svc: Services, spec: DeploymentSpec) -> list[FieldError]:
     """Requests that could never be scheduled on this node, even with nothing else running."""
-    capacity = svc.backend.capacity()
-    if capacity is None or spec.serving_tool is not ServingTool.LOCAL:
+    capacity = svc.controller.capacity(spec.serving_tool)
+    if capacity is None:
         return []
     components: list[tuple[str, ComponentResources]] = [("predictor", spec.predictor.resources)]
     if spec.transformer is not None:
@@ -64,7 +64,7 @@ def _check(svc: Services, project_id: str, spec: DeploymentSpec, *, dry_run: boo
     on a dry run) whether this server has a backend for the tool; then the registry."""
     problems = spec_errors(spec) + resolve(spec).errors + _capacity_errors(svc, spec)
     if not dry_run:
-        problems += backend_errors(spec)
+        problems += backend_errors(spec, svc.controller.tools)
     raise_for(problems)
     _check_against_registry(svc, project_id, spec)
 
@@ -268,7 +268,7 @@ def deployment_logs(
     record = _visible(svc, who.project.id, name)
     if component not in {c.value for c in Component}:
         raise InvalidSpec(f"component {component!r} is invalid: use predictor or transformer")
-    lines = svc.backend.logs(record.id, component, tail)
+    lines = svc.controller.logs(record.id, component, tail)
     return LogsOut(
         component=component, lines=[LogLineOut(replica=x.replica_id, line=x.line) for x in lines]
     )
