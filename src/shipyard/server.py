@@ -118,6 +118,7 @@ def build_services(settings: ServerSettings) -> Services:
     environments = EnvironmentManager(settings)
     backends = BackendRegistry()
     backends.add_replicas(ServingTool.LOCAL, local)
+    backends.add_replicas(ServingTool.DOCKER, docker_backend(settings, gpus))
     controller = Controller(
         store=store, backends=backends, settings=settings, environments=environments
     )

@@ -37,6 +37,7 @@ from shipyard.backends.docker.containers import (
     ENFORCEMENT,
     L,
     applied,
+    applied_limits,
     container_name,
     container_request,
     readable_by_all,
@@ -57,6 +58,7 @@ from shipyard.backends.protocol import (
 )
 from shipyard.errors import ShipyardError
 from shipyard.spec.capacity import Capacity
+from shipyard.spec.resources import Resources
 from shipyard.spec.status import ReplicaExit
 
 _KEPT_LINES = 500
@@ -74,6 +76,7 @@ class _Replica:
     usage: UsageSample | None = None
     peak: int = 0
     applied: str = ""  # the limits as the engine reports them back (inspect)
+    limits: Resources | None = None  # the same, as a value (request = limit on DOCKER)
 
 
 def scope_of(home: str) -> str:
@@ -155,6 +158,7 @@ class DockerBackend:
             state = await asyncio.to_thread(self._engine.run, wanted)
             replica.container = state.id
             replica.applied = applied(state)
+            replica.limits = applied_limits(state)
         except ShipyardError as exc:
             reason = "ImageBuildFailed" if isinstance(exc, ImageBuildFailed) else "StartError"
             replica.failure = ReplicaExit(reason=reason, message=exc.message, at=_now())
@@ -226,6 +230,8 @@ class DockerBackend:
                             memory_peak_bytes=replica.peak,
                             enforcement=ENFORCEMENT,
                             note=replica.applied or "from the Docker engine's stats",
+                            requests=replica.limits,
+                            limits=replica.limits,
                         )
             await asyncio.sleep(self._interval)
 
@@ -279,7 +285,10 @@ class DockerBackend:
             refs.append(ref)
             if ref.replica_id not in self._replicas:
                 self._replicas[ref.replica_id] = _Replica(
-                    ref=ref, container=state.id, applied=applied(state)
+                    ref=ref,
+                    container=state.id,
+                    applied=applied(state),
+                    limits=applied_limits(state),
                 )
                 gpus = [g for g in ref.extra.get("gpus", "").split(",") if g]
                 if gpus:
