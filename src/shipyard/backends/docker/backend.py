@@ -273,7 +273,9 @@ class DockerBackend:
         task.add_done_callback(self._background.discard)
 
     async def list_replicas(self) -> list[ReplicaRef]:
-        """This server's containers, by their labels (adopted after a restart)."""
+        """This server's containers, by their labels (adopted after a restart); build
+        containers a dead server left behind are removed."""
+        await asyncio.to_thread(self._images.sweep)
         found = await asyncio.to_thread(
             self._engine.containers, {f"{L}scope": self._scope, f"{L}role": "replica"}
         )

@@ -14,7 +14,7 @@ from shipyard.backends.docker.containers import (
     container_request,
     ref_from,
 )
-from shipyard.backends.docker.engine import ContainerStats
+from shipyard.backends.docker.engine import ContainerRequest, ContainerStats
 from shipyard.backends.docker.images import ImageBuilder, ImageRecipe, build_script
 from shipyard.backends.docker.recipes import embedded_recipe, environment_recipe
 from shipyard.backends.protocol import Health, ReplicaSpec
@@ -59,6 +59,7 @@ def make(
         uv_cache=tmp_path / "cache",
         work_dir=tmp_path / "builds",
         registry=registry,
+        scope=scope,
     )
     return DockerBackend(
         engine=engine, images=images, scope=scope, capacity=None, stats_interval_s=0.01
@@ -228,7 +229,7 @@ def test_a_container_without_our_labels_is_not_adopted(tmp_path: Path) -> None:
     state = engine.run(wanted)
     assert ref_from(state, "127.0.0.1") is not None
     bare = engine.run(
-        type(wanted)(name="other", image="img", command=[], env={}, labels={"a": "b"})
+        ContainerRequest(name="other", image="img", command=[], env={}, labels={"a": "b"})
     )
     assert ref_from(bare, "127.0.0.1") is None
 
@@ -260,3 +261,22 @@ def test_recipes_come_from_the_environment_manifest_or_the_servers_packages(
     assert not embedded.locked and embedded.key.startswith("embedded-")
     with pytest.raises(ModelServeError, match="manifest"):
         environment_recipe(tmp_path / "nowhere" / "bin" / "python", None)
+
+
+async def test_a_build_container_left_by_a_dead_server_is_removed_at_recovery(
+    tmp_path: Path,
+) -> None:
+    engine = FakeEngine(images_={BASE: {}})
+    engine.run(
+        ContainerRequest(
+            name="shipyard-build-k-1",
+            image=BASE,
+            command=[],
+            env={},
+            labels={"io.shipyard.scope": "scope-1", "io.shipyard.role": "build"},
+        )
+    )
+    backend = make(tmp_path, engine)
+    assert await backend.list_replicas() == []
+    assert engine.removed == ["shipyard-build-k-1"]
+    await backend.close()
