@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -43,7 +44,7 @@ from shipyard.backends.docker.containers import (
     readable_by_all,
     ref_from,
 )
-from shipyard.backends.docker.engine import ContainerState, Engine
+from shipyard.backends.docker.engine import ContainerState, Engine, EngineError
 from shipyard.backends.docker.images import ImageBuilder, ImageBuildFailed, ImageRecipe
 from shipyard.backends.docker.recipes import recipe_for
 from shipyard.backends.gpus import GpuInventory
@@ -62,6 +63,7 @@ from shipyard.spec.resources import Resources
 from shipyard.spec.status import ReplicaExit
 
 _KEPT_LINES = 500
+log = logging.getLogger("shipyard.backends.docker")
 
 
 @dataclass
@@ -274,11 +276,16 @@ class DockerBackend:
 
     async def list_replicas(self) -> list[ReplicaRef]:
         """This server's containers, by their labels (adopted after a restart); build
-        containers a dead server left behind are removed."""
-        await asyncio.to_thread(self._images.sweep)
-        found = await asyncio.to_thread(
-            self._engine.containers, {f"{L}scope": self._scope, f"{L}role": "replica"}
-        )
+        containers a dead server left behind are removed. An engine that does not answer
+        adopts nothing (logged): a server without Docker still starts and serves LOCAL."""
+        try:
+            await asyncio.to_thread(self._images.sweep)
+            found = await asyncio.to_thread(
+                self._engine.containers, {f"{L}scope": self._scope, f"{L}role": "replica"}
+            )
+        except EngineError as exc:
+            log.warning("DOCKER: no containers adopted: %s", exc.message)
+            return []
         refs = []
         for state in found:
             ref = ref_from(state, self._host)
