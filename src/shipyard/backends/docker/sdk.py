@@ -25,7 +25,6 @@ from shipyard.backends.docker.engine import (
     ImageInfo,
 )
 
-
 # what the SDK raises: its own errors, and requests' when the engine cannot be reached
 _ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
 
