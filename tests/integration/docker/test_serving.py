@@ -187,6 +187,38 @@ def test_stop_start_keep_the_settings_and_delete_leaves_no_container(
         wait_until(lambda: containers(engine, "iris-docker") == [], 60, "no container once deleted")
 
 
+def test_an_update_whose_image_cannot_be_built_keeps_the_old_container_serving(
+    node: Server, iris: dict, engine: DockerEngine
+) -> None:
+    base = {
+        "name": "tests/absent",
+        "version": "1.0.0",
+        "packages": [],
+        "image": "shipyard-tests/absent:1",
+        "description": "a base whose image is absent",
+    }
+    with node.client() as api:
+        answer = api.post("/environments", json=base)
+        assert answer.status_code == 201, answer.text
+        deploy(api, "steady", iris, instances=1)
+        before = settled(api, "steady", 1)
+        (old,) = containers(engine, "steady")
+        spec = api.get("/deployments/steady").json()["spec"]
+        spec["predictor"]["environment"] = "tests/absent:1.0.0"
+        with Load(node, "steady", BODY, workers=2) as load:
+            answer = api.put("/deployments/steady", json={"spec": spec})
+            assert answer.status_code == 200, answer.text
+            status = wait_state(api, "steady", "FAILED", timeout=180)
+        assert load.failures == [], load.failures[:5]
+        assert load.ok > 10
+        assert "shipyard images bootstrap --tag shipyard-tests/absent:1" in str(status), status
+        ready = [r for r in status["replicas"] if r["phase"] == "READY"]
+        assert [r["id"] for r in ready] == [r["id"] for r in before["replicas"]]
+        assert [c.id for c in containers(engine, "steady")] == [old.id]  # still the old one
+        assert api.delete("/deployments/steady").status_code in (200, 202, 204)
+        wait_until(lambda: containers(engine, "steady") == [], 60, "no container once deleted")
+
+
 def test_an_image_that_cannot_be_built_fails_the_deployment_with_the_reason(
     docker_host: str, iris_model: Path, tmp_path: Path, engine: DockerEngine
 ) -> None:
