@@ -1,10 +1,14 @@
 """The main job: register the iris model, deploy it with 2 instances, and predict (V1 and V2).
 
-Run by ``bash scripts/quickstart.sh`` once the server is up; uses only the public SDK.
+Run by ``bash scripts/quickstart.sh`` once the server is up; uses only the public SDK. Safe to
+run again against a running server: a RUNNING ``iris`` deployment of the iris model is used as
+it is, and anything else called ``iris`` is left alone (the example is then deployed under the
+first free name ``iris-2``, ``iris-3``, ...). ``--name-file PATH`` writes the name it used.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -14,11 +18,14 @@ import httpx
 
 import shipyard
 from shipyard.resources import PredictorResources, Resources
+from shipyard.sdk import Deployment, ModelServing
 
 sys.path.insert(0, str(Path(__file__).parent / "iris"))
 from train import train
 
+NAME = "iris"
 SAMPLES = [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6], [5.1, 3.5, 1.4, 0.2]]
+SERVING = {shipyard.DeploymentState.RUNNING, shipyard.DeploymentState.IDLE}
 
 
 def api_key() -> str:
@@ -29,36 +36,55 @@ def api_key() -> str:
     return (home / "api-key").read_text().strip()
 
 
-def main() -> None:
-    project = shipyard.login()
+def existing(ms: ModelServing) -> tuple[Deployment | None, str]:
+    """A running deployment of the iris model to reuse, else None and a free name."""
+    taken = {d.name: d for d in ms.get_deployments()}
+    mine = taken.get(NAME)
+    if mine is not None and mine.predictor.model_name == NAME and mine.get_state().state in SERVING:
+        return mine, NAME
+    if mine is not None:
+        print(f"a deployment {NAME!r} exists ({mine.get_state().state}): leaving it alone")
+    name = next(n for n in [NAME, *(f"{NAME}-{i}" for i in range(2, 1000))] if n not in taken)
+    return None, name
+
+
+def deploy(project: shipyard.Project, name: str) -> Deployment:
+    """Train and register a new version of the iris model, and deploy it as ``name``."""
     mr = project.get_model_registry()
     with tempfile.TemporaryDirectory() as tmp:
         accuracy = train(Path(tmp))
         model = mr.sklearn.create_model(
-            "iris",
+            NAME,
             metrics={"accuracy": accuracy},
             description="Logistic regression on the iris data set",
             input_example=SAMPLES[:1],
         )
         model.save(tmp)
-    print(f"registered model iris version {model.version} (accuracy {accuracy:.3f})")
-
-    ms = project.get_model_serving()
-    try:
-        ms.get_deployment("iris").delete()
-        print("removed the previous iris deployment")
-    except shipyard.NotFound:
-        pass
+    print(f"registered model {NAME} version {model.version} (accuracy {accuracy:.3f})")
     resources = PredictorResources(
         num_instances=2,
         requests=Resources(cores=0.2, memory=128, gpus=0),
         limits=Resources(cores=1, memory=512, gpus=0),
     )
-    predictor = ms.create_predictor(
-        model, name="iris", script_file="predictor.py", resources=resources
+    predictor = project.get_model_serving().create_predictor(
+        model, name=name, script_file="predictor.py", resources=resources
     )
-    deployment = predictor.deploy()
-    print(f"deployment iris is {deployment.get_state().state}")
+    return predictor.deploy()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--name-file", type=Path, help="write the deployment's name here")
+    args = parser.parse_args()
+    project = shipyard.login()
+    deployment, name = existing(project.get_model_serving())
+    if deployment is not None:
+        print(f"deployment {name} already runs revision {deployment.revision}: using it")
+    else:
+        deployment = deploy(project, name)
+    if args.name_file:
+        args.name_file.write_text(name + "\n")
+    print(f"deployment {name} is {deployment.get_state().state}")
 
     answer = deployment.predict(inputs=SAMPLES)
     print(f"V1 prediction for {SAMPLES}: {answer['predictions']}")

@@ -25,15 +25,20 @@ else
 fi
 
 echo "== deploying the iris example"
-uv run --frozen python examples/quickstart.py
+name_file="$(mktemp)"
+uv run --frozen python examples/quickstart.py --name-file "$name_file"
+name="$(cat "$name_file")"
+rm -f "$name_file"
 
 cat <<MSG
 
 Shipyard is up:
+  web UI    $SHIPYARD_HOST/ui/  (sign in with the API key below)
   web API   $SHIPYARD_HOST/docs  (OpenAPI: $SHIPYARD_HOST/openapi.json)
-  gateway   http://127.0.0.1:${SHIPYARD_GATEWAY_PORT:-8471}/v1/models/iris:predict
+  gateway   http://127.0.0.1:${SHIPYARD_GATEWAY_PORT:-8471}/v1/models/$name:predict
   API key   $SHIPYARD_HOME/api-key
-  try       uv run shipyard deployments status iris
+  CLI       $PWD/.venv/bin/shipyard (put it on your PATH: source .venv/bin/activate)
+  try       .venv/bin/shipyard deployments status $name
 MSG
 
 if [ -n "$server_pid" ] && [ "${SHIPYARD_QUICKSTART_EXIT:-0}" != "1" ]; then

@@ -6,3 +6,4 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 echo "== syncing the locked environment"
 uv sync --frozen --quiet
+bash .ci/ui-build.sh || echo "warning: the web UI could not be built (see above); the API works, /ui says how to build it" >&2

@@ -34,8 +34,8 @@ if TYPE_CHECKING:
         Transformer,
         login,
     )
+    from shipyard.sdk._resources import PredictorResources, Resources, TransformerResources
     from shipyard.spec.batching import InferenceBatcher
-    from shipyard.spec.resources import PredictorResources, Resources, TransformerResources
     from shipyard.spec.scaling import PredictorScalingConfig, ScaleMetric, TransformerScalingConfig
     from shipyard.spec.status import DeploymentState, DeploymentStatus
 
@@ -60,15 +60,15 @@ _SOURCES: dict[str, str] = {
     "ModelRegistry": "shipyard.sdk",
     "ModelServing": "shipyard.sdk",
     "Predictor": "shipyard.sdk",
-    "PredictorResources": "shipyard.spec.resources",
+    "PredictorResources": "shipyard.sdk._resources",
     "PredictorScalingConfig": "shipyard.spec.scaling",
     "ScaleMetric": "shipyard.spec.scaling",
     "TransformerScalingConfig": "shipyard.spec.scaling",
     "Project": "shipyard.sdk",
-    "Resources": "shipyard.spec.resources",
+    "Resources": "shipyard.sdk._resources",
     "ShipyardWarning": "shipyard.sdk",
     "Transformer": "shipyard.sdk",
-    "TransformerResources": "shipyard.spec.resources",
+    "TransformerResources": "shipyard.sdk._resources",
     "login": "shipyard.sdk",
 }
 

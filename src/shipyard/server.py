@@ -1,35 +1,42 @@
 """Composition root of ``shipyard server``: builds every collaborator once and runs them.
 
-One process serves the control-plane API and runs the reconciler loop; the gateway runs as its
-own process (kept free of control-plane work) and is restarted if it dies.
+One process serves the control-plane API and runs the reconciler loop. The gateway runs apart,
+under its own supervisor process (:mod:`shipyard.gateway.supervisor`) in a session of its own:
+the data plane outlives the control plane. If this server crashes, the gateway keeps serving
+its last routing table; the next server on the same data directory adopts it (same settings,
+same internal token, kept in the run directory) instead of starting an outage. A server that
+stops on purpose stops its gateway.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import uv
 import uvicorn
-from prometheus_client.multiprocess import mark_process_dead
 
 from shipyard.api.app import create_app
 from shipyard.api.services import Services
+from shipyard.api.usage_history import UsageHistory, sample_forever
 from shipyard.backends import capacity, processes
 from shipyard.backends.docker.backend import DockerBackend, scope_of
 from shipyard.backends.docker.images import ImageBuilder
 from shipyard.backends.docker.sdk import DockerEngine
 from shipyard.backends.gpus import GpuInventory
+from shipyard.backends.kubernetes_setup import cluster_backends, model_token_signer
 from shipyard.backends.limits import detect_enforcer
 from shipyard.backends.local import LocalBackend
 from shipyard.backends.registry import BackendRegistry
@@ -37,11 +44,13 @@ from shipyard.backends.zygotes import Zygotes
 from shipyard.controller.reconcile import Controller
 from shipyard.environments.manager import EnvironmentManager
 from shipyard.errors import ShipyardError
+from shipyard.gateway.supervisor import RECORD_ENV, describe
 from shipyard.registry.storage import ArtifactStorage
 from shipyard.settings import ServerSettings
 from shipyard.spec.capacity import Capacity
 from shipyard.spec.deployment import ServingTool
 from shipyard.store import Store, open_store
+from shipyard.store.home_lock import hold_home
 
 log = logging.getLogger("shipyard.server")
 MIB = 1024 * 1024
@@ -97,7 +106,22 @@ def docker_backend(settings: ServerSettings, gpus: GpuInventory) -> DockerBacken
     )
 
 
-def build_services(settings: ServerSettings) -> Services:
+def internal_token(settings: ServerSettings) -> str:
+    """The secret the control plane and its gateway share, kept owner-only in the run directory,
+    so a restarted server still speaks with the gateway it adopts."""
+    path = settings.run_dir / "internal-token"
+    with contextlib.suppress(OSError):
+        token = path.read_text().strip()
+        if token:
+            return token
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    return token
+
+
+def build_services(settings: ServerSettings, token: str | None = None) -> Services:
     prepare_home(settings)
     store = open_store(settings.resolved_database_url)
     gpus = GpuInventory.detect(settings.gpus)
@@ -119,6 +143,10 @@ def build_services(settings: ServerSettings) -> Services:
     backends = BackendRegistry()
     backends.add_replicas(ServingTool.LOCAL, local)
     backends.add_replicas(ServingTool.DOCKER, docker_backend(settings, gpus))
+    model_tokens = model_token_signer(settings)
+    project_names = lambda project_id: store.get_project(project_id).name  # noqa: E731
+    for tool, cluster in cluster_backends(settings, model_tokens, project_names).items():
+        backends.add_components(tool, cluster)
     controller = Controller(
         store=store, backends=backends, settings=settings, environments=environments
     )
@@ -128,16 +156,18 @@ def build_services(settings: ServerSettings) -> Services:
         storage=storage,
         controller=controller,
         environments=environments,
-        internal_token=secrets.token_urlsafe(32),
+        internal_token=token or internal_token(settings),
+        model_tokens=model_tokens,
     )
 
 
-def check_ports_free(settings: ServerSettings) -> None:
-    """Fail at once, with the setting to change, when a port is taken."""
-    for what, port, var in (
-        ("API", settings.api_port, "SHIPYARD_API_PORT"),
-        ("gateway", settings.gateway_port, "SHIPYARD_GATEWAY_PORT"),
-    ):
+def check_ports_free(settings: ServerSettings, *, gateway: bool = True) -> None:
+    """Fail at once, with the setting to change, when a port is taken (the gateway's only when
+    ``gateway``: an adopted gateway holds it)."""
+    ports = [("API", settings.api_port, "SHIPYARD_API_PORT")]
+    if gateway:
+        ports.append(("gateway", settings.gateway_port, "SHIPYARD_GATEWAY_PORT"))
+    for what, port, var in ports:
         with socket.socket() as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
@@ -156,7 +186,12 @@ def _gateway_metrics_dir(settings: ServerSettings) -> Path | None:
     return settings.run_dir / "gateway-metrics"
 
 
-def _gateway_process(settings: ServerSettings, token: str, worker: int) -> subprocess.Popen[bytes]:
+def _gateway_record(settings: ServerSettings) -> Path:
+    return settings.run_dir / "gateway.json"
+
+
+def gateway_env(settings: ServerSettings, token: str) -> dict[str, str]:
+    """The environment of the gateway supervisor (and so of its workers)."""
     env = dict(os.environ)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     metrics_dir = _gateway_metrics_dir(settings)
@@ -164,8 +199,8 @@ def _gateway_process(settings: ServerSettings, token: str, worker: int) -> subpr
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     env.update(
         {
+            RECORD_ENV: str(_gateway_record(settings)),
             "SHIPYARD_GATEWAY_WORKERS": str(settings.resolved_gateway_workers),
-            "SHIPYARD_GATEWAY_WORKER_ID": str(worker),
             "SHIPYARD_BIND": settings.bind,
             "SHIPYARD_GATEWAY_PORT": str(settings.gateway_port),
             "SHIPYARD_GATEWAY_CONTROL_URL": f"http://{settings.bind}:{settings.api_port}",
@@ -175,43 +210,107 @@ def _gateway_process(settings: ServerSettings, token: str, worker: int) -> subpr
             "SHIPYARD_LOG_LEVEL": settings.log_level,
         }
     )
-    return subprocess.Popen(
-        [sys.executable, "-m", "shipyard.gateway"], env=env, preexec_fn=processes.die_with_parent
-    )
+    return env
 
 
-async def _supervise_gateway(settings: ServerSettings, token: str) -> None:
-    """Keep the gateway processes running (restarting any that exits); stop them when cancelled."""
-    metrics_dir = _gateway_metrics_dir(settings)
-    if metrics_dir is not None:  # the files of a previous run would add to this run's counts
-        shutil.rmtree(metrics_dir, ignore_errors=True)
-        metrics_dir.mkdir(parents=True)
-    procs = [
-        _gateway_process(settings, token, worker)
-        for worker in range(settings.resolved_gateway_workers)
-    ]
+def _is_gateway_supervisor(pid: int) -> bool:
+    if processes.start_ticks(pid) is None:  # gone, or a zombie
+        return False
+    try:
+        return b"shipyard.gateway.supervisor" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+class GatewayHandle:
+    """The gateway supervisor this server runs: started by it, or adopted from a previous one."""
+
+    def __init__(self, pid: int, proc: subprocess.Popen[bytes] | None = None) -> None:
+        self.pid = pid
+        self._proc = proc
+
+    @classmethod
+    def start(cls, env: dict[str, str]) -> GatewayHandle:
+        command = [sys.executable, "-m", "shipyard.gateway.supervisor"]
+        proc = subprocess.Popen(command, env=env, start_new_session=True)  # outlives a crash
+        return cls(proc.pid, proc)
+
+    @classmethod
+    def previous(cls, settings: ServerSettings) -> GatewayHandle | None:
+        """The gateway a previous server on this data directory left running, if any."""
+        try:
+            record = json.loads(_gateway_record(settings).read_text())
+            pid = int(record["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        handle = cls(pid)
+        handle.config = str(record.get("config", ""))
+        return handle if handle.alive() else None
+
+    config = ""
+    """The configuration digest a previous gateway recorded."""
+
+    def alive(self) -> bool:
+        if self._proc is not None:
+            return self._proc.poll() is None
+        return _is_gateway_supervisor(self.pid)
+
+    async def stop(self, timeout_s: float = 20.0) -> None:
+        """SIGTERM (it stops its workers), then SIGKILL after ``timeout_s``."""
+        processes.send_signal(self.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while self.alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if self.alive():
+            processes.send_signal(self.pid, signal.SIGKILL)
+        if self._proc is not None:
+            await asyncio.to_thread(self._proc.wait)
+
+
+async def adopt_or_retire_gateway(
+    settings: ServerSettings, env: dict[str, str]
+) -> GatewayHandle | None:
+    """The gateway of a previous server, if it serves this very configuration; one that serves
+    another is stopped (its port and token are about to change)."""
+    previous = GatewayHandle.previous(settings)
+    if previous is None:
+        if _gateway_record(settings).exists():  # its supervisor died: its workers follow
+            await _port_released(settings, timeout_s=5.0)
+        return None
+    if previous.config == describe(env):
+        log.info("adopting the running gateway (supervisor pid %d)", previous.pid)
+        return previous
+    log.info("stopping the gateway of a previous server: its settings differ")
+    await previous.stop()
+    return None
+
+
+async def _port_released(settings: ServerSettings, timeout_s: float) -> None:
+    """Wait (bounded) for the gateway port to be free: orphaned workers exit within a second."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((settings.bind, settings.gateway_port))
+                return
+            except OSError:
+                pass
+        await asyncio.sleep(0.1)
+
+
+async def _supervise_gateway(env: dict[str, str], handle: GatewayHandle | None) -> None:
+    """Keep the gateway supervisor running (it replaces its own workers); stop it when
+    cancelled (a server stopping on purpose)."""
+    handle = handle or GatewayHandle.start(env)
     try:
         while True:
             await asyncio.sleep(0.5)
-            for worker, proc in enumerate(procs):
-                if proc.poll() is not None:
-                    log.error(
-                        "gateway %d exited with code %s; restarting it", worker, proc.returncode
-                    )
-                    if metrics_dir is not None:  # its counts stay; its gauges no longer count
-                        mark_process_dead(proc.pid, str(metrics_dir))  # type: ignore[no-untyped-call]
-                    await asyncio.sleep(1.0)
-                    procs[worker] = _gateway_process(settings, token, worker)
+            if not handle.alive():
+                log.error("the gateway supervisor (pid %d) is gone; starting another", handle.pid)
+                handle = GatewayHandle.start(env)
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=10)
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        await handle.stop()
 
 
 def banner(settings: ServerSettings, key: str | None) -> str:
@@ -219,6 +318,7 @@ def banner(settings: ServerSettings, key: str | None) -> str:
     lines = [
         "Shipyard is running",
         f"  API       {api}/api/v1   (OpenAPI: {api}/openapi.json, docs: {api}/docs)",
+        f"  web UI    {api}/ui/",
         f"  gateway   http://{settings.bind}:{settings.gateway_port}   (KServe V1 and V2)",
         f"  data      {settings.home}",
     ]
@@ -241,10 +341,15 @@ class _Server(uvicorn.Server):
 
 
 async def serve(settings: ServerSettings) -> None:
-    check_ports_free(settings)
-    services = build_services(settings)
+    prepare_home(settings)
+    token = internal_token(settings)
+    env = gateway_env(settings, token)
+    adopted = await adopt_or_retire_gateway(settings, env)
+    check_ports_free(settings, gateway=adopted is None)
+    services = build_services(settings, token)
     key = bootstrap_key(services.store, settings.api_key_file)
-    app = create_app(services)
+    history = UsageHistory()
+    app = create_app(services, usage_history=history)
     config = uvicorn.Config(
         app,
         host=settings.bind,
@@ -257,7 +362,8 @@ async def serve(settings: ServerSettings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-    gateway = asyncio.create_task(_supervise_gateway(settings, services.internal_token))
+    gateway = asyncio.create_task(_supervise_gateway(env, adopted))
+    sampler = asyncio.create_task(sample_forever(history, services.controller.snapshot))
     try:
         api = asyncio.create_task(server.serve())
         while not server.started and not api.done():
@@ -267,7 +373,8 @@ async def serve(settings: ServerSettings) -> None:
         await api
     finally:
         gateway.cancel()
-        await asyncio.gather(gateway, return_exceptions=True)
+        sampler.cancel()
+        await asyncio.gather(gateway, sampler, return_exceptions=True)
         services.store.close()
 
 
@@ -276,4 +383,12 @@ def run(settings: ServerSettings) -> None:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health probe otherwise
-    asyncio.run(serve(settings))
+    owner = {
+        "pid": os.getpid(),
+        "bind": settings.bind,
+        "api_port": settings.api_port,
+        "gateway_port": settings.gateway_port,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    with hold_home(settings.home, owner):  # one server per data directory (adopts replicas)
+        asyncio.run(serve(settings))

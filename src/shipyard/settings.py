@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,8 +77,7 @@ class ServerSettings(BaseSettings):
 
     gateway_workers: int | None = Field(default=None, ge=1)
     """Gateway processes sharing its port (the kernel spreads connections among them); default:
-    1 up to 2 CPUs (measured: a second one gains ~5% there, its CPU competes with the replicas),
-    then one per 2 CPUs, at most 4."""
+    one per 2 CPUs, at least 2 (so one that dies is never an outage), at most 4."""
 
     node_cores: float | None = None
     """Cores the LOCAL backend may hand out to replica requests; default: detected (the CPUs
@@ -109,6 +109,12 @@ class ServerSettings(BaseSettings):
 
     offline: bool = False
     """Never touch the network for environments: only uv's cache and ``find_links``."""
+
+    torch_backend: str = "auto"
+    """Which build of PyTorch-family packages (torch, torchvision, ...) environments get: uv's
+    ``--torch-backend`` (``auto``: the CUDA build matching this machine's driver, the CPU build
+    where no GPU is present, both from PyTorch's own index; ``cpu``, ``cu126``, ...). Empty:
+    whatever the package index serves (PyPI's Linux wheels are the CUDA builds)."""
 
     uv_cache_dir: Path | None = None
     """uv's package cache, from which environments are hardlinked; default
@@ -144,12 +150,54 @@ class ServerSettings(BaseSettings):
         system = Path("/etc/ssl/certs/ca-certificates.crt")
         return system if system.is_file() else None
 
+    # KUBERNETES and KSERVE serving tools (docs/kubernetes.md)
+    kube_config: Path | None = None
+    """Kubeconfig file of the cluster; default: ``$KUBECONFIG`` or ``~/.kube/config``."""
+
+    kube_context: str | None = None
+    """Context of the kubeconfig to use; default: its current context."""
+
+    kube_in_cluster: bool = False
+    """Use the pod's service account instead of a kubeconfig (the server runs in the cluster)."""
+
+    kube_namespace: str = "shipyard-{project}"
+    """Namespace of a project's objects; ``{project}`` is the project's name. A fixed name puts
+    every project in one namespace (objects are told apart by labels)."""
+
+    kube_shipyard_url: str | None = None
+    """Shipyard's API as pods reach it (init containers download model files from it), e.g.
+    ``http://shipyard.shipyard-system:8470``; required to deploy on a cluster."""
+
+    kube_external_url: str | None = None
+    """Where the gateway reaches a component when the server runs outside the cluster: a
+    template with ``{service}`` and ``{namespace}`` (KUBERNETES), e.g.
+    ``http://{service}.{namespace}.example.com``; default: cluster DNS
+    (``http://{service}.{namespace}.svc.cluster.local``). KSERVE uses the InferenceService's
+    own URL from its status."""
+
+    kube_runtime_image: str | None = None
+    """Image of Shipyard's runtime for components whose environment has no image of its own
+    (built per environment and pushed to ``SHIPYARD_IMAGE_REGISTRY`` by the image builder)."""
+
+    kube_image_pull_secret: str | None = None
+    """Secret (type kubernetes.io/dockerconfigjson) pods pull the runtime images with."""
+
+    kube_model_token_ttl_s: float = Field(default=86400.0, gt=60)
+    """Lifetime of the token a pod downloads its model version with (re-minted at half-life)."""
+
+    kube_api_attempts: int = Field(default=5, ge=1)
+    """Tries of one call to the Kubernetes API on a conflict (409) or a server error (5xx)."""
+
+    kserve_deployment_mode: Literal["Serverless", "RawDeployment", "Standard"] = "Serverless"
+    """KServe's deployment mode: Serverless (Knative; scale-to-zero) or Standard/RawDeployment
+    (plain Deployments; minimum 1 instance)."""
+
     @property
     def resolved_gateway_workers(self) -> int:
         if self.gateway_workers is not None:
             return self.gateway_workers
         cpus = os.cpu_count() or 1
-        return 1 if cpus <= 2 else min(4, cpus // 2)
+        return max(2, min(4, cpus // 2))  # two at least: one dying is never an outage
 
     @property
     def resolved_database_url(self) -> str:
@@ -211,6 +259,21 @@ class GatewaySettings(BaseSettings):
 
     gateway_report_interval_s: float = 1.0
     """Seconds between two traffic reports to the control plane (for the autoscaler)."""
+
+    gateway_max_body_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    """Largest request body forwarded, unless the route sets a smaller one for its deployment."""
+
+    gateway_max_answer_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    """Largest answer accepted from a replica (a larger one is a 502)."""
+
+    gateway_max_connections: int = Field(default=2048, ge=1)
+    """Open client connections per gateway process; more are answered 503 with retry-after."""
+
+    gateway_head_timeout_s: float = Field(default=10.0, gt=0)
+    """Longest a client may take to send a request head (then 408)."""
+
+    gateway_min_body_rate: float = Field(default=64 * 1024, ge=0)
+    """Fewest body bytes per second a client must keep up after that grace (then 408)."""
 
     gateway_workers: int = Field(default=1, ge=1)
     """Gateway processes sharing the port (``SO_REUSEPORT``); set by the server."""

@@ -9,15 +9,28 @@ from typing import Any
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from shipyard.api import errors
+from shipyard.api import docs, errors
 from shipyard.api.deps import AdminDep
 from shipyard.api.metrics import metrics_registry, render
-from shipyard.api.routes import deployments, environments, internal, models, projects
+from shipyard.api.routes import (
+    deployments,
+    environments,
+    internal,
+    models,
+    predict,
+    projects,
+    usage,
+)
+from shipyard.api.routes.ui import ui_router
 from shipyard.api.services import Services
+from shipyard.api.usage_history import UsageHistory
 
 
-def create_app(services: Services, *, run_controller: bool = True) -> FastAPI:
-    """The control-plane app; its lifespan runs the reconciler loop when ``run_controller``."""
+def create_app(
+    services: Services, *, run_controller: bool = True, usage_history: UsageHistory | None = None
+) -> FastAPI:
+    """The control-plane app; its lifespan runs the reconciler loop when ``run_controller``.
+    ``usage_history`` is what ``/deployments/{name}/usage`` reads (fed by the caller)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -40,13 +53,26 @@ def create_app(services: Services, *, run_controller: bool = True) -> FastAPI:
         description="Model registry and deployments with explicit resource allocation. "
         "Authenticate with `Authorization: ApiKey <key>`.",
         lifespan=lifespan,
+        docs_url=None,  # docs.install serves them offline
+        redoc_url=None,
     )
     app.state.services = services
+    app.state.usage = usage_history or UsageHistory()
+    app.state.log_followers = usage.FollowSlots()
     errors.install(app)
-    routers = (projects.router, models.router, deployments.router, environments.router)
+    docs.install(app)
+    routers = (
+        projects.router,
+        models.router,
+        usage.router,
+        predict.router,
+        deployments.router,
+        environments.router,
+    )
     for router in routers:
         app.include_router(router, prefix="/api/v1")
     app.include_router(internal.router)
+    app.include_router(ui_router())
 
     registry = metrics_registry(services.controller)
 

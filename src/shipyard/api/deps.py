@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from shipyard.api.services import Services
+from shipyard.backends.cluster.tokens import is_model_token
 from shipyard.errors import Forbidden, Unauthorized
 from shipyard.store import ProjectRecord
 
@@ -39,10 +40,28 @@ def caller(request: Request, svc: Annotated[Services, Depends(services)]) -> Cal
     key = api_key_from(request.headers.get("authorization"))
     if key is None:
         raise Unauthorized(f"missing API key: {KEY_HINT}")
+    if is_model_token(key):
+        raise Unauthorized(
+            f"a model download token opens its model version's archive only: {KEY_HINT}"
+        )
     found = svc.store.authenticate(key)
     if found is None:
         raise Unauthorized(f"invalid API key: {KEY_HINT}")
     return Caller(project=found[0], is_admin=found[1])
+
+
+def artifact_project(request: Request, svc: Services, name: str, version: int | None) -> str:
+    """The project whose model archive the caller may read: an API key's, or a model download
+    token's when it was minted for exactly ``name`` version ``version`` (cluster pods)."""
+    key = api_key_from(request.headers.get("authorization"))
+    if key is not None and is_model_token(key):
+        grant = svc.model_tokens.verify(key) if svc.model_tokens is not None else None
+        if grant is None or (grant.model_name, grant.model_version) != (name, version):
+            raise Unauthorized(
+                "this model download token is invalid, expired, or for another model version"
+            )
+        return grant.project_id
+    return caller(request, svc).project.id
 
 
 def admin(who: Annotated[Caller, Depends(caller)]) -> Caller:

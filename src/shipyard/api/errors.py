@@ -1,12 +1,20 @@
-"""The only place errors become HTTP answers: one handler for the whole ShipyardError tree."""
+"""The only place errors become HTTP answers: one handler for the whole ShipyardError tree.
+
+Every error answer has Shipyard's shape, ``{"error": {"code", "message", "details"}}``: the
+ShipyardError tree, request validation (422 ``invalid_spec`` naming each field), and the HTTP
+errors Starlette raises by itself (404 for an unknown path, 405 for a wrong method, ...), which
+would otherwise answer FastAPI's ``{"detail": ...}``.
+"""
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from shipyard.errors import InvalidSpec, ShipyardError
 
@@ -32,6 +40,35 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return _answer(InvalidSpec(f"invalid request: {text}", details={"errors": errors}))
 
 
+def _http_code(status: int) -> str:
+    """``not_found`` for 404, ``method_not_allowed`` for 405: the tree's code, else the phrase."""
+    classes: list[type[ShipyardError]] = ShipyardError.__subclasses__()
+    for cls in classes:
+        if int(cls.status) == status:
+            return cls.code
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "http_error"
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    where = f"{request.method} {request.url.path}"
+    if exc.status_code == HTTPStatus.NOT_FOUND and detail == "Not Found":
+        message = f"no such endpoint: {where} (the API is described at /docs and /openapi.json)"
+    elif exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        allowed = (exc.headers or {}).get("Allow", "")
+        message = f"method {request.method} is not allowed on {request.url.path}" + (
+            f": use {allowed}" if allowed else ""
+        )
+    else:
+        message = f"{where}: {detail}"
+    body = {"error": {"code": _http_code(exc.status_code), "message": message, "details": {}}}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc)
     return _answer(ShipyardError(f"internal error: {type(exc).__name__}: {exc}"))
@@ -40,4 +77,5 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ShipyardError, _shipyard_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

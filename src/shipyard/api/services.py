@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shipyard.backends.cluster.tokens import ModelTokenSigner
 from shipyard.controller.reconcile import Controller
+from shipyard.controller.validation import SpecValidator
 from shipyard.environments.manager import EnvironmentManager
 from shipyard.registry.storage import ArtifactStorage
 from shipyard.settings import ServerSettings
@@ -22,6 +24,16 @@ class Services:
     controller: Controller
     environments: EnvironmentManager
     internal_token: str
+    model_tokens: ModelTokenSigner | None = None  # pods' model downloads (cluster tools)
+
+    @property
+    def validator(self) -> SpecValidator:
+        """The one validation path of deployment specs (create, update, rollback, dry run)."""
+        return SpecValidator(
+            capacity=self.controller,
+            model=self.store.get_model_version,
+            catalogue=lambda: self.environments.catalogue,
+        )
 
     @property
     def gateway_url(self) -> str:

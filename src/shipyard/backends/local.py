@@ -249,6 +249,15 @@ class LocalBackend:
             used = limits.usage(ref.pid)
         except OSError:
             return None
+        requests, given = _given(ref)
+        in_force = None
+        if given is not None:  # what it runs with: the limits read back where enforced
+            memory = used.memory_limit_bytes
+            in_force = Resources(
+                cores=used.cpu_limit_cores if used.cpu_limit_cores is not None else given.cores,
+                memory=round(memory / (1024 * 1024)) if memory is not None else given.memory,
+                gpus=len(limits.gpus),
+            )
         return UsageSample(
             cpu_seconds=used.cpu_seconds,
             memory_bytes=used.memory_bytes,
@@ -256,6 +265,8 @@ class LocalBackend:
             enforcement=limits.mode,
             note=limits.note,
             cpus=tuple(limits.cpus),
+            requests=requests,
+            limits=in_force,
         )
 
     async def health(self, ref: ReplicaRef) -> ReplicaHealth:
@@ -359,6 +370,16 @@ class LocalBackend:
         if self._zygotes is not None:
             self._zygotes.close()
         self._enforcer.close()
+
+
+def _given(ref: ReplicaRef) -> tuple[Resources | None, Resources | None]:
+    """The requests and limits a replica was started with (from its handle)."""
+    try:
+        requests = Resources.model_validate_json(ref.extra["requests"])
+        limits = Resources.model_validate_json(ref.extra["limits"])
+    except (KeyError, ValueError):
+        return None, None
+    return requests, limits
 
 
 def _tail(path: Path, lines: int, chunk: int = 65536) -> list[str]:

@@ -19,13 +19,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from shipyard.http1.addresses import unix_url
 from shipyard.spec.batching import InferenceBatcher
 from shipyard.spec.capacity import Capacity
 from shipyard.spec.environment import EnvironmentInfo
 from shipyard.spec.resources import ComponentResources, Resources
 from shipyard.spec.scaling import ScalingConfig
 from shipyard.spec.status import ReplicaExit
+from shipyard.wire.addresses import unix_url
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class ReplicaRef:
     @property
     def data_url(self) -> str:
         """Where the gateway sends requests: the replica's Unix socket when it serves on one
-        too (``extra["socket"]``, see :mod:`shipyard.http1.addresses`), else :attr:`url`."""
+        too (``extra["socket"]``, see :mod:`shipyard.wire.addresses`), else :attr:`url`."""
         socket = self.extra.get("socket")
         return unix_url(socket) if socket else self.url
 
@@ -170,6 +170,7 @@ class ObservedReplica:
     restarts: int = 0
     last_exit: ReplicaExit | None = None
     usage: UsageSample | None = None
+    unschedulable: str | None = None  # why it waits to be placed (the scheduler's message)
 
 
 class ComponentBackend(Protocol):

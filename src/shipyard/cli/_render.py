@@ -12,13 +12,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
+from shipyard.cli._options import cli_terms
 from shipyard.errors import InvalidInput, ShipyardError
-from shipyard.sdk import Deployment
+from shipyard.sdk import Deployment, Revision
 from shipyard.spec.status import ConditionStatus, DeploymentStatus, ReplicaExit
 
 STATE_STYLES = {"RUNNING": "green", "FAILED": "red", "STOPPED": "dim", "IDLE": "cyan"}
@@ -42,8 +44,36 @@ def err() -> Console:
 
 
 def print_error(exc: ShipyardError) -> None:
-    """Print ``error: <message>`` in red on stderr (no traceback)."""
-    err().print(Text(f"error: {exc.message}", style="red"))
+    """Print ``error: <message>`` in red on stderr (no traceback), in the CLI's terms
+    (``--limit-memory``, not ``limits.memory``)."""
+    err().print(Text(f"error: {cli_terms(exc.message)}", style="red"))
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as indented JSON on stdout (``--json``)."""
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def deployment_json(deployment: Deployment) -> dict[str, Any]:
+    """A deployment as the API describes it: spec, status, endpoints, resolution."""
+    return {
+        "name": deployment.name,
+        "revision": deployment.revision,
+        "active": deployment.active,
+        "spec": deployment.predictor.to_spec().model_dump(mode="json"),
+        "status": deployment.status.model_dump(mode="json") if deployment.status else None,
+        "endpoints": deployment.endpoints,
+        "resolution": (
+            deployment.resolution.model_dump(mode="json") if deployment.resolution else None
+        ),
+        "created_at": deployment.created_at,
+        "updated_at": deployment.updated_at,
+    }
+
+
+def revision_json(revision: Revision) -> dict[str, Any]:
+    """One revision of a deployment's spec, as JSON data."""
+    return revision.model_dump(mode="json")
 
 
 def read_json_arg(value: str, option: str) -> Any:
@@ -120,7 +150,7 @@ class LiveStatus:
             self._status.stop()
 
     def __call__(self, status: DeploymentStatus) -> None:
-        line = (
+        line = cli_terms(
             f"{self._name}: {status.state} · {ready_text(status, self._desired)}"
             f" · {latest_condition(status)}"
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from shipyard.cli._options import cli_terms
 from shipyard.cli._render import err, out
 from shipyard.spec.resources import Resources
 from shipyard.spec.tools import CAPABILITIES, Resolution, ResolvedComponent
@@ -66,4 +67,5 @@ def print_warnings(resolution: Resolution | None) -> None:
     """Print each warning of ``resolution`` as one yellow line on stderr."""
     console = err()
     for warning in resolution.warnings if resolution is not None else []:
-        console.print(Text(f"warning: {warning.field}: {warning.message}", style="yellow"))
+        line = f"warning: {cli_terms(warning.field)}: {cli_terms(warning.message)}"
+        console.print(Text(line, style="yellow"))

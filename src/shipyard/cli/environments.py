@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from shipyard.cli._render import out, rows_table
+from shipyard.cli._options import Json
+from shipyard.cli._render import out, print_json, rows_table
 from shipyard.cli._state import project_of
 from shipyard.errors import InvalidInput
 from shipyard.spec.environment import BaseEnvironment
@@ -23,19 +24,27 @@ FILE_KEYS = tuple(field for field in BaseEnvironment.model_fields if field != "b
 
 
 @app.command("list")
-def list_environments(ctx: typer.Context) -> None:
+def list_environments(ctx: typer.Context, as_json: Json = False) -> None:
     """Every base environment: reference, aliases, pinned packages."""
     envs = project_of(ctx).get_environment_api().get_environments()
+    if as_json:
+        print_json([e.model_dump(mode="json") for e in envs])
+        return
     rows = [[e.ref, ", ".join(e.aliases) or "-", str(len(e.packages)), e.description] for e in envs]
     out().print(rows_table(rows, "ENVIRONMENT", "ALIASES", "PINS", "DESCRIPTION"))
 
 
 @app.command("show")
 def show(
-    ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name[:version] or alias")]
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="name[:version] or alias")],
+    as_json: Json = False,
 ) -> None:
     """One base environment with each pinned package."""
     env = project_of(ctx).get_environment_api().get_environment(ref)
+    if as_json:
+        print_json(env.model_dump(mode="json"))
+        return
     console = out()
     console.print(f"[bold]{env.ref}[/bold]  {env.description}")
     console.print(f"python: {env.python or 'the server interpreter'} · image: {env.image}")
@@ -57,11 +66,15 @@ def add(
 
 
 @app.command("builds")
-def builds(ctx: typer.Context) -> None:
+def builds(ctx: typer.Context, as_json: Json = False) -> None:
     """Virtualenvs built on the server (administrator key)."""
+    built = project_of(ctx).get_environment_api().get_builds()
+    if as_json:
+        print_json(built)
+        return
     rows = [
         [b["key"], b["base"], b["python"], str(len(b["lock"].splitlines())), b["image"]]
-        for b in project_of(ctx).get_environment_api().get_builds()
+        for b in built
     ]
     out().print(rows_table(rows, "KEY", "BASE", "PYTHON", "PACKAGES", "IMAGE"))
 

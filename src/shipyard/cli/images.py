@@ -8,7 +8,7 @@ machine), ``list`` shows the environment images the DOCKER serving tool has buil
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,8 +19,10 @@ from shipyard.backends.docker.bootstrap import (
     bootstrap,
 )
 from shipyard.backends.docker.images import LABEL
-from shipyard.backends.docker.sdk import DockerEngine
 from shipyard.cli._render import err, out, rows_table
+
+if TYPE_CHECKING:
+    from shipyard.backends.docker.sdk import DockerEngine
 
 app = typer.Typer(help="Docker images: bootstrap a base image, list environment images.")
 
@@ -47,7 +49,7 @@ def bootstrap_command(
     docker_host: DockerHost = None,
 ) -> None:
     """Make a Python base image from Debian packages, with no registry (needs root)."""
-    engine = DockerEngine(docker_host)
+    engine = _engine(docker_host)
     try:
         request = BootstrapRequest(tag=tag, suite=suite, mirror=mirror, force=force)
         made = bootstrap(engine, request, lambda line: err().print(line, markup=False))
@@ -59,7 +61,7 @@ def bootstrap_command(
 @app.command("list")
 def list_images(docker_host: DockerHost = None) -> None:
     """Environment images built for the DOCKER serving tool: tag, key, base, lock hash."""
-    engine = DockerEngine(docker_host)
+    engine = _engine(docker_host)
     try:
         found = engine.images(f"{LABEL}.key")
     finally:
@@ -75,3 +77,14 @@ def list_images(docker_host: DockerHost = None) -> None:
         for image in found
     ]
     out().print(rows_table(rows, "IMAGE", "KEY", "BASE", "LOCK", "SIZE"))
+
+
+def _engine(docker_host: str | None) -> DockerEngine:
+    """The Docker engine's client, imported only when a command needs it: the ``docker`` SDK
+    comes with ``shipyard[server]``, not with the client install."""
+    try:
+        from shipyard.backends.docker.sdk import DockerEngine as Engine
+    except ModuleNotFoundError as exc:
+        err().print(f"error: {exc.name} is not installed: pip install 'shipyard[server]'")
+        raise typer.Exit(1) from exc
+    return Engine(docker_host)

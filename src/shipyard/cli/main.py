@@ -1,6 +1,6 @@
 """The ``shipyard`` Typer application and its entry point ``run()``.
 
-Commands: ``models push|list``, ``environments list|show|add|builds``,
+Commands: ``models push|list``, ``environments list|show|add|builds``, ``projects show|create``,
 ``deployments create|list|status|start|stop|delete|logs|history|rollback|scale|update``,
 ``deploy`` (the same as ``deployments create``, e.g. ``shipyard deploy iris -m iris --dry-run``),
 ``predict``, ``images bootstrap|list`` (the Docker engine's side, ``shipyard.cli.images``) and
@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from shipyard.cli import deployments, environments, images, models
+from shipyard.cli import deployments, environments, images, models, projects
 from shipyard.cli._render import print_error
 from shipyard.cli._state import CliState
 from shipyard.cli.predict import predict
@@ -95,6 +95,7 @@ def build_app() -> typer.Typer:
     app.add_typer(models.app, name="models")
     app.add_typer(deployments.app, name="deployments")
     app.add_typer(environments.app, name="environments")
+    app.add_typer(projects.app, name="projects")
     app.command("deploy")(deployments.create)
     app.command("predict")(predict)
     app.add_typer(images.app, name="images")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,8 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.text import Text
 
-from shipyard.cli._render import err, out, rows_table
+from shipyard.cli._options import Json
+from shipyard.cli._render import err, out, print_json, rows_table
 from shipyard.cli._state import project_of
 from shipyard.sdk import Model
 from shipyard.spec.deployment import Framework
@@ -78,13 +80,35 @@ def push(
     )
 
 
+def _version_json(model: Model) -> dict[str, object]:
+    return {
+        "name": model.name,
+        "version": model.version,
+        "framework": model.framework,
+        "description": model.description,
+        "metrics": model.metrics,
+        "files": model.files,
+        "size_bytes": model.size_bytes,
+        "checksum": model.checksum,
+        "created_at": model.created_at,
+    }
+
+
 @app.command("list")
 def list_models(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="List the versions of this model.")] = None,
+    as_json: Json = False,
 ) -> None:
     """List the models of the project, or the versions of model NAME."""
     registry = project_of(ctx).get_model_registry()
+    if as_json:
+        print_json(
+            [dataclasses.asdict(s) for s in registry.list_models()]
+            if name is None
+            else [_version_json(m) for m in registry.get_models(name)]
+        )
+        return
     if name is None:
         rows = [
             (s.name, str(s.latest_version or ""), str(s.versions), s.created_at or "")
@@ -105,3 +129,30 @@ def list_models(
     ]
     headers = ("VERSION", "FRAMEWORK", "FILES", "SIZE (MiB)", "METRICS", "CREATED")
     out().print(rows_table(versions, *headers))
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[
+        int | None, typer.Option("--version", "-v", help="Delete only this version.")
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Delete a whole model without asking.")
+    ] = False,
+) -> None:
+    """Delete one version of model NAME (--version), or the whole model with every version.
+
+    Refused (exit 1, naming them) while a deployment uses it.
+    """
+    registry = project_of(ctx).get_model_registry()
+    if version is not None:
+        registry.get_model(name, version).delete()
+        out().print(Text(f"deleted {name} version {version}"))
+        return
+    if not yes:
+        count = len(registry.get_models(name))
+        typer.confirm(f"delete model {name} and its {count} version(s)?", abort=True, err=True)
+    gone = registry.delete_model(name)
+    out().print(Text(f"deleted model {name} (versions {', '.join(map(str, gone)) or 'none'})"))

@@ -1,4 +1,8 @@
-"""``shipyard server``: start the control plane, the reconciler and the gateway."""
+"""``shipyard server``: start the control plane, the reconciler and the gateway.
+
+The server is imported only when this command runs: ``pip install shipyard`` (the client) has
+none of its dependencies, and the command then says how to add them (``shipyard[server]``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
+
+from shipyard.errors import ShipyardError
 
 
 def server_command(
@@ -18,8 +24,16 @@ def server_command(
     ),
 ) -> None:
     """Start Shipyard: REST API, reconciler and inference gateway (Ctrl-C stops everything)."""
-    from shipyard.server import run
-    from shipyard.settings import ServerSettings
+    try:
+        from shipyard.server import run
+        from shipyard.settings import ServerSettings
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] == "shipyard":
+            raise
+        raise ShipyardError(
+            f"`shipyard server` needs the server's dependencies ({exc.name} is missing): "
+            "install them with pip install 'shipyard[server]' (or uv sync in a checkout)"
+        ) from None
 
     overrides: dict[str, Any] = {
         k: v

@@ -53,8 +53,9 @@ class Admission:
     async def admit(self, deployments: dict[str, Managed], starts: list[StartReplica]) -> None:
         """Start every planned replica that may start now."""
         for managed in deployments.values():
-            for state in managed.components.values():
-                state.unschedulable = []
+            if managed.tool is None or isinstance(self._backends.find(managed.tool), ReplicaShape):
+                for state in managed.components.values():
+                    state.unschedulable = []
         allocated: dict[ServingTool, Demand] = {}
         for managed in deployments.values():
             for tracked in managed.replicas.values():
@@ -104,7 +105,7 @@ class Admission:
         except Exception as exc:
             log.exception("starting %s failed", spec.replica_id)
             exit_ = ReplicaExit(reason="StartError", message=f"{type(exc).__name__}: {exc}")
-            self.record_failure(managed, action.component, action.slot, exit_)
+            self.record_failure(managed, action.component, action.slot, action.template, exit_)
             return
         managed.replicas[ref.replica_id] = Tracked(
             ref=ref,
@@ -119,13 +120,16 @@ class Admission:
         managed: Managed,
         component: str,
         slot: int,
+        template: str,
         exit_: ReplicaExit,
         *,
         ready_for: float = 0.0,
     ) -> None:
-        """A replica of this slot failed (exited, timed out, or could not start)."""
+        """A replica of this slot, running ``template``, failed (exited, timed out, or could
+        not start)."""
         managed.slot(component, slot).record_failure(
             exit_,
+            template=template,
             ready_for=ready_for,
             now=self._clock(),
             base_s=self._settings.restart_backoff_s,

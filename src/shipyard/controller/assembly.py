@@ -29,6 +29,7 @@ def assemble(managed: Managed, current: Mapping[str, str], *, threshold: int) ->
     for t in live:
         if t.phase is ReplicaPhase.READY and t.ref.template == current.get(t.ref.component):
             ready[t.ref.component] = ready.get(t.ref.component, 0) + 1
+    outdated = [t for t in live if t.ref.template != current.get(t.ref.component)]
     failures = [
         SlotFailure(component=c, slot=n, failures=slot.failures, exit=slot.last_exit)
         for (c, n), slot in managed.slots.items()
@@ -55,7 +56,8 @@ def assemble(managed: Managed, current: Mapping[str, str], *, threshold: int) ->
             ready=ready,
             live=len(live),
             stopping=sum(1 for t in tracked if t.stop_reason is not None),
-            outdated=sum(1 for t in live if t.ref.template != current.get(t.ref.component)),
+            outdated=len(outdated),
+            outdated_ready=sum(1 for t in outdated if t.phase is ReplicaPhase.READY),
             failures=failures,
             threshold=threshold,
             init_error=managed.init_error,

@@ -99,7 +99,13 @@ async def observe_components(
     replicas: dict[str, Tracked] = {}
     slots: dict[tuple[str, int], SlotRecord] = {}
     for component in Component:
+        waiting = managed.component(component).unschedulable
+        waiting.clear()
         for observed in await backend.observe(managed.id, component.value):
+            if observed.unschedulable:
+                waiting.append(
+                    f"{component.value} replica {observed.slot}: {observed.unschedulable}"
+                )
             replicas[observed.replica_id] = _tracked(managed, component, observed, tool)
             slots[(component.value, observed.slot)] = SlotRecord(
                 failures=observed.failures,

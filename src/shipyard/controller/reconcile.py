@@ -123,10 +123,11 @@ class Controller:
         """What ``tool``'s node (or quota) can hand out; None when not limited or unknown."""
         return self._backends.capacity(tool)
 
-    def allocated(self, tool: ServingTool) -> list[tuple[str, Demand]]:
-        """(deployment name, requests) of every replica holding capacity on ``tool``'s node."""
+    def allocated(self, tool: ServingTool) -> list[tuple[str, str, Demand]]:
+        """(deployment id, name, requests) of every replica holding capacity on ``tool``'s
+        node."""
         return [
-            (m.record.name if m.record else m.id, t.demand)
+            (m.id, m.record.name if m.record else m.id, t.demand)
             for m in self._deployments.values()
             for t in m.replicas.values()
             if t.tool is tool and not t.by_component

@@ -98,7 +98,9 @@ class Replicas:
         ref = tracked.ref
         now = self._clock()
         ready_for = now - tracked.ready_since if tracked.ready_since is not None else 0.0
-        self._admission.record_failure(managed, ref.component, ref.slot, exit_, ready_for=ready_for)
+        self._admission.record_failure(
+            managed, ref.component, ref.slot, ref.template, exit_, ready_for=ready_for
+        )
         log.warning("replica %s exited: %s %s", ref.replica_id, exit_.reason, exit_.message)
 
     def stop(
@@ -125,7 +127,9 @@ class Replicas:
                     message=f"not ready after {self._settings.replica_start_timeout_s:g} s",
                 )
                 ref = tracked.ref
-                self._admission.record_failure(managed, ref.component, ref.slot, timeout)
+                self._admission.record_failure(
+                    managed, ref.component, ref.slot, ref.template, timeout
+                )
             log.info("stopped replica %s (%s): %s", tracked.ref.replica_id, reason, exit_.message)
             self._notify()
 

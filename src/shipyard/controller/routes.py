@@ -149,6 +149,8 @@ class RoutePublisher:
                 self._applied_changed.clear()
                 await self._applied_changed.wait()
 
+        if not self.gateway_connected() or self.applied >= version:
+            return True
         try:
             await asyncio.wait_for(applied(), timeout_s)
         except TimeoutError:

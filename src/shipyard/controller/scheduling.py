@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shipyard.spec.capacity import Capacity, Demand
+from shipyard.spec.capacity import Capacity, Demand, cores_number
+from shipyard.spec.units import cores_text
 
 __all__ = ["Capacity", "Demand", "never_fits", "shortfall", "total"]
 _EPS = 1e-9
@@ -29,7 +30,8 @@ def shortfall(capacity: Capacity, allocated: Demand, demand: Demand) -> str | No
     free_cores = capacity.cores - allocated.cores
     if demand.cores > free_cores + _EPS:
         reasons.append(
-            f"insufficient cpu: requested {demand.cores:g} cores, {max(0.0, free_cores):g} free"
+            f"insufficient cpu: requested {cores_text(demand.cores)}, "
+            f"{cores_number(free_cores)} free"
         )
     free_memory = capacity.memory - allocated.memory
     if demand.memory > free_memory:

@@ -35,6 +35,7 @@ class StatusInputs:
     live: int  # replicas starting or ready
     stopping: int
     outdated: int  # live replicas running an older template
+    outdated_ready: int = 0  # of those, READY ones (what "keeps serving" counts)
     failures: list[SlotFailure] = field(default_factory=list)
     threshold: int = 3
     init_error: str | None = None
@@ -81,8 +82,8 @@ def derive(s: StatusInputs) -> Derived:
             message=s.env_error,
         )
         message = s.env_error
-        if s.outdated:
-            message += f"; the previous revision keeps serving ({s.outdated} replicas)"
+        if s.outdated_ready:
+            message += f"; the previous revision keeps serving ({s.outdated_ready} replicas)"
         return Derived(DeploymentState.FAILED, message, [scheduled, init])
     init = Condition(type=ConditionType.INITIALIZED, status=T, reason="Initialized")
     if s.env_pending:
@@ -96,10 +97,10 @@ def derive(s: StatusInputs) -> Derived:
     ready = _ready(s)
     conditions = [scheduled, init, started, ready]
     if started.status is F:
-        if s.outdated:
+        if s.outdated_ready:
             crash_message = (
                 f"rollout stopped: {crash_message}; the previous revision keeps serving "
-                f"({s.outdated} replicas)"
+                f"({s.outdated_ready} replicas)"
             )
         return Derived(DeploymentState.FAILED, crash_message, conditions)
     total = sum(s.desired.values())

@@ -33,6 +33,21 @@ from shipyard.spec.status import ReplicaPhase
 from shipyard.store import ModelVersionRecord, Store
 
 
+def forgive_fixed_slots(managed: Managed, current: dict[str, str]) -> None:
+    """Failures of a slot stop counting once it is fixed: a replica of the current template is
+    READY in it, the current template is another one than the one that failed (an update or a
+    rollback), or the deployment does not run (a start begins afresh)."""
+    ready = {
+        (t.ref.component, t.ref.slot)
+        for t in managed.live()
+        if t.phase is ReplicaPhase.READY and t.ref.template == current.get(t.ref.component)
+    }
+    for (component, slot), record in managed.slots.items():
+        stale = record.template is not None and record.template != current.get(component)
+        if not managed.running or stale or (component, slot) in ready:
+            record.forgive()
+
+
 def scaling_of(spec: DeploymentSpec, component: Component) -> ScalingConfig | None:
     """The autoscaling settings of a component (None: a fixed count)."""
     if component is Component.TRANSFORMER:
@@ -97,6 +112,7 @@ class Targets:
             }
             await reconcile_components(managed, shape.backend, shape.tool, specs)
             return []
+        forgive_fixed_slots(managed, {c.value: t for c, t in templates.items()})
         return [ComponentTarget(record.id, c.value, n, templates[c]) for c, n in counts.items()]
 
     async def current_templates(self, managed: Managed) -> dict[str, str]:

@@ -52,8 +52,8 @@ class Tracked:
             cpu_cores=max(0.0, cores) if cores is not None else None,
             memory_mb=_mib(used.memory_bytes),
             memory_peak_mb=_mib(used.memory_peak_bytes),
-            requests=resources.requests if resources else None,
-            limits=resources.limits if resources else None,
+            requests=used.requests or (resources.requests if resources else None),
+            limits=used.limits or (resources.limits if resources else None),
             enforcement=used.enforcement,
             cpus=list(used.cpus),
         )
@@ -95,20 +95,42 @@ class Tracked:
 
 @dataclass
 class SlotRecord:
-    """Failure history of one slot (a position among a component's instances)."""
+    """Failure history of one slot (a position among a component's instances).
+
+    ``failures`` counts consecutive failures of replicas running ``template``; it is forgiven
+    (:meth:`forgive`) once a replica of the current template is READY in the slot, or when the
+    current template is another one (an update or a rollback), or when the deployment stops.
+    ``restarts`` and ``last_exit`` stay as history.
+    """
 
     failures: int = 0
     restarts: int = 0
     retry_at: float = 0.0
     last_exit: ReplicaExit | None = None
+    template: str | None = None  # what the failing replicas ran
 
     def record_failure(
-        self, exit_: ReplicaExit, *, ready_for: float, now: float, base_s: float, max_s: float
+        self,
+        exit_: ReplicaExit,
+        *,
+        template: str,
+        ready_for: float,
+        now: float,
+        base_s: float,
+        max_s: float,
     ) -> None:
-        self.failures = 1 if ready_for >= STABLE_AFTER_S else self.failures + 1
+        if template != self.template or ready_for >= STABLE_AFTER_S:
+            self.failures = 0
+        self.template = template
+        self.failures += 1
         self.restarts += 1
         self.last_exit = exit_
         self.retry_at = now + min(max_s, base_s * 2 ** (self.failures - 1))
+
+    def forgive(self) -> None:
+        """Failures no longer count (the slot is fixed, or runs something else now)."""
+        self.failures = 0
+        self.retry_at = 0.0
 
 
 def template_hash(spec: DeploymentSpec, component: Component, storage_path: str) -> str:

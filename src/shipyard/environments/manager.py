@@ -336,7 +336,10 @@ class EnvironmentManager:
         return args
 
     def _uv_env(self) -> dict[str, str]:
-        return {"UV_CACHE_DIR": str(self._settings.resolved_uv_cache_dir)}
+        env = {"UV_CACHE_DIR": str(self._settings.resolved_uv_cache_dir)}
+        if self._settings.torch_backend and not self._settings.offline:  # CPU torch on CPUs
+            env["UV_TORCH_BACKEND"] = self._settings.torch_backend
+        return env
 
     def _progress(self, job: _Job, doing: str, line: str) -> None:
         if _PROGRESS.match(line):

@@ -1,6 +1,6 @@
 """The replica runtime as users' environments see it: a folder put on ``PYTHONPATH``.
 
-Only ``shipyard/__init__.py``, ``shipyard/errors.py``, ``shipyard/http1`` and
+Only ``shipyard/__init__.py``, ``shipyard/errors.py``, ``shipyard/http1``, ``shipyard/wire`` and
 ``shipyard/runtime`` are copied (the runtime imports nothing else of ours; an import-linter
 contract keeps it so), into a folder named by the hash of their contents: a new Shipyard version
 gets a new folder, replicas still running the old one keep theirs.
@@ -17,7 +17,7 @@ from pathlib import Path
 import shipyard
 
 _FILES = ("__init__.py", "errors.py", "py.typed")
-_PACKAGES = ("http1", "runtime")
+_PACKAGES = ("http1", "runtime", "wire")  # stdlib only (import contracts)
 
 
 def _sources() -> list[tuple[Path, str]]:

@@ -2,7 +2,9 @@
 
 Each call is a few SDK calls (``ModelRegistry``, ``ModelServing``, ``Deployment``); waits,
 unit conversion and error reporting are the SDK's. A model ``model_id`` is served by the
-deployment ``deployment_name_for(model_id)`` (``example_model`` -> ``example-model``).
+deployment ``deployment_name_for(model_id)`` (``example_model`` -> ``example-model``); a
+``project_id`` names the API key's project the same way (``example_project`` ->
+``example-project``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from shipyard.fiddler._deployment import (
     change_deployment,
     check_changes,
     deployment_name_for,
+    project_name_for,
 )
 from shipyard.fiddler._errors import (
     already_deployed,
@@ -82,7 +85,8 @@ class FiddlerApi:
         unset values take the server's defaults.
 
         Args:
-            project_id: The project of the API key, by name.
+            project_id: The project of the API key, by name; Fiddler-style ids are mapped as
+                model ids are (``example_project`` is the project ``example-project``).
             model_id: The model's name in the registry.
             model_dir: Directory with ``package.py`` (``get_model()``), maybe ``requirements.txt``.
             deployment_params: Sizing and environment; None = the defaults.
@@ -199,7 +203,7 @@ class FiddlerApi:
         self.close()
 
     def _deployment_name(self, project_id: str, model_id: str) -> str:
-        if project_id != self.project.name:
+        if project_name_for(project_id) != self.project.name:
             raise wrong_project(project_id, self.project.name)
         return deployment_name_for(model_id)
 

@@ -13,10 +13,19 @@ from dataclasses import dataclass, field
 
 from shipyard.errors import InvalidSpec
 from shipyard.sdk import Deployment, DeploymentParams, Predictor
-from shipyard.sdk._components import default_deployment_name, deployment_name, spec_error
+from shipyard.sdk._components import default_deployment_name, deployment_name
+from shipyard.sdk._invalid import spec_error
 from shipyard.spec.deployment import NAME_RULE
 from shipyard.spec.status import DeploymentState
 from shipyard.spec.units import cores_to_millicpus
+
+
+def project_name_for(project_id: str) -> str:
+    """The Shipyard project a Fiddler ``project_id`` names: lowercased, ``_`` -> ``-``.
+
+    ``example_project`` -> ``example-project`` (the rule of ``deployment_name_for``).
+    """
+    return default_deployment_name(project_id)
 
 
 def deployment_name_for(model_id: str) -> str:

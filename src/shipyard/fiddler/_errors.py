@@ -7,9 +7,12 @@ from shipyard.errors import AlreadyExists, Conflict, Forbidden, ModelServeError,
 
 def wrong_project(project_id: str, key_project: str) -> Forbidden:
     """``project_id`` is not the project the API key belongs to."""
+    name = project_id.lower().replace("_", "-")
     return Forbidden(
-        f"project_id {project_id!r} is not the project of this API key ({key_project!r}): "
-        f"pass project_id={key_project!r} or use an API key of project {project_id!r}"
+        f"project_id {project_id!r} (project {name!r}) is not the project of this API key "
+        f"({key_project!r}): pass project_id={key_project!r}, or use an API key of project "
+        f"{name!r} (an administrator creates it with `shipyard projects create {name}`, "
+        "which prints its key)"
     )
 
 

@@ -1,17 +1,26 @@
 """Entry point of the gateway process: ``python -m shipyard.gateway``.
 
 Started by ``shipyard server`` with ``SHIPYARD_*`` settings in its environment (contract
-section 2); this is the only place that reads them. Serves the app of
+section 2), normally by the gateway supervisor (:mod:`shipyard.gateway.supervisor`), whose exit
+it follows; this is the only place that reads them. It listens only once it holds a routing
+table. Serves the app of
 :func:`shipyard.gateway.app.create_app` with the :mod:`shipyard.http1` server (on uvloop) until
-SIGTERM/SIGINT, then lets the requests in progress finish.
+SIGTERM/SIGINT, then lets the requests in progress finish. Requests are parsed by llhttp
+(:mod:`shipyard.gateway.parser`) and admitted on their head (:meth:`GatewayApp.admit`: the key
+is checked before any body is read).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 
 from shipyard.gateway.app import GatewayApp, create_app
+from shipyard.gateway.parser import HttptoolsParser
+from shipyard.gateway.supervisor import PARENT_ENV
 from shipyard.http1 import HttpServer, run, serve_until_stopped
+from shipyard.http1.run import STOP_SIGNALS
 from shipyard.settings import GatewaySettings
 
 KEEP_ALIVE_S = 65
@@ -20,12 +29,47 @@ keep-alive expiry of common clients (httpx 5 s, aiohttp 15 s, load balancers 60 
 never reuses a connection at the moment the gateway closes it."""
 
 
+async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
+    """Stop when the supervisor that started this worker is gone (it would replace nobody)."""
+    while os.getppid() == parent:
+        await asyncio.sleep(1.0)
+    stop.set()
+
+
 async def _serve(app: GatewayApp, settings: GatewaySettings) -> None:
-    server = HttpServer(app.handle, keep_alive_s=KEEP_ALIVE_S)
+    server = HttpServer(
+        app.handle,
+        keep_alive_s=KEEP_ALIVE_S,
+        max_body=settings.gateway_max_body_bytes,
+        admit=app.admit,
+        parser=HttptoolsParser,
+        head_timeout_s=settings.gateway_head_timeout_s,
+        min_body_rate=settings.gateway_min_body_rate,
+        max_connections=settings.gateway_max_connections,
+    )
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    parent = os.environ.get(PARENT_ENV)
+    watcher = asyncio.create_task(_watch_parent(int(parent), stop)) if parent else None
     async with app.running():
-        await serve_until_stopped(
-            server, settings.bind, settings.gateway_port, reuse_port=settings.gateway_workers > 1
-        )
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, stop.set)
+        # listen only once a routing table is held: a worker replaced while the control plane
+        # is down then takes no connection it could only refuse (its siblings serve them)
+        waits = [asyncio.create_task(app.table_ready.wait()), asyncio.create_task(stop.wait())]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in waits:
+            task.cancel()
+        if not stop.is_set():
+            await serve_until_stopped(
+                server,
+                settings.bind,
+                settings.gateway_port,
+                stop=stop,
+                reuse_port=settings.gateway_workers > 1,
+            )
+    if watcher is not None:
+        watcher.cancel()
 
 
 def main() -> None:

@@ -5,39 +5,40 @@
 :mod:`shipyard.http1` server; nothing here runs at import. Per request the handlers parse
 the path (:mod:`~shipyard.gateway.protocol`), authenticate the key against the routing table kept
 by :mod:`~shipyard.gateway.sync`, resolve the deployment within the key's project and hand the
-request to :mod:`~shipyard.gateway.proxy`. Errors are ``ShipyardError`` subclasses mapped to
-``{"error": "<message>"}`` with the class's status in one place (:meth:`GatewayApp._model`).
+request to :mod:`~shipyard.gateway.proxy`. :meth:`GatewayApp.admit` does the same checks on the
+request head alone, before any body is read (auth first: a caller without a valid key never gets
+a byte buffered), and sets the body bound of the deployment. Errors are ``ShipyardError``
+subclasses mapped to ``{"error": "<message>"}`` with the class's status in one place
+(:func:`_error`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import httpx
 
-from shipyard.errors import NotFound, NotReady, ShipyardError, Unauthorized
-from shipyard.gateway.auth import UNAUTHORIZED_MESSAGE, KeyHasher, parse_api_key
+from shipyard.errors import NotFound, NotReady, PayloadTooLarge, ShipyardError, Unauthorized
 from shipyard.gateway.bundling import Bundler
 from shipyard.gateway.coldstart import ColdStarts
 from shipyard.gateway.metrics import CONTENT_TYPE, GatewayMetrics
-from shipyard.gateway.protocol import ModelCall, parse_v1, parse_v2
+from shipyard.gateway.picker import ReplicaPicker
 from shipyard.gateway.proxy import Forwarder, request_headers, route_ready
 from shipyard.gateway.sync import RouteSync
-from shipyard.gateway.table import DeploymentRoute, ReplicaPicker, RoutingTable
 from shipyard.gateway.traffic import Traffic, TrafficReporter
-from shipyard.gateway.upstream import HttpxUpstream, RawUpstream, Upstream
-from shipyard.http1 import Request, Response, error_response, json_response
+from shipyard.gateway.upstream import Connect, RawUpstream, connect_socket
+from shipyard.http1 import Head, Request, Response, error_response, json_response
 from shipyard.settings import GatewaySettings
-
-_POOL_LIMITS = httpx.Limits(
-    max_connections=512,
-    max_keepalive_connections=256,
-    keepalive_expiry=4.0,  # below uvicorn's 5 s idle timeout: reuse never races a replica's close
-)
+from shipyard.wire import paths
+from shipyard.wire.keys import UNAUTHORIZED_MESSAGE, KeyHasher, parse_api_key
+from shipyard.wire.paths import Action, Call
+from shipyard.wire.routes import DeploymentRoute, RoutingTable
 
 
 def _unavailable(route: DeploymentRoute) -> NotReady:
@@ -61,10 +62,14 @@ class GatewayApp:
     """The handlers of one gateway and the state they share (no module globals)."""
 
     def __init__(
-        self, settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None
+        self,
+        settings: GatewaySettings,
+        transport: httpx.AsyncBaseTransport | None,
+        connect: Connect,
     ) -> None:
         self._settings = settings
         self._transport = transport
+        self._connect = connect
         self._picker = ReplicaPicker()
         self._keys = KeyHasher()
         self._metrics = GatewayMetrics(settings.metrics_dir)
@@ -74,26 +79,27 @@ class GatewayApp:
         self._cold: ColdStarts | None = None
         self._bundler: Bundler | None = None
         self.traffic = Traffic()
-        self._exact = {
-            "/v2/health/live": self.live,
-            "/v2/health/ready": self.ready,
-            "/v2": self.server_metadata,
-            "/metrics": self.metrics,
+        self.table_ready = asyncio.Event()
+        """Set once a routing table published by the control plane is held."""
+        self._server = {
+            Action.LIVE: self.live,
+            Action.SERVER_READY: self.ready,
+            Action.SERVER_METADATA: self.server_metadata,
         }
 
     async def handle(self, request: Request) -> Response:
         """Answer one request: a model call, a health or metadata endpoint, or a 404/405."""
         path = request.path
-        if path.startswith("/v1/models/"):
-            return await self._model(request, parse_v1(request.method, path[11:]))
-        if path.startswith("/v2/models/"):
-            return await self._model(request, parse_v2(request.method, path[11:]))
-        endpoint = self._exact.get(path)
-        if endpoint is None:
-            return error_response(404, "Not Found")
-        if request.method not in ("GET", "HEAD"):
+        call = paths.match(request.method, path)
+        if call is None and path == "/metrics":
+            if request.method not in ("GET", "HEAD"):
+                return error_response(405, "Method Not Allowed")
+            return await self.metrics(request)
+        if isinstance(call, paths.WrongMethod):
             return error_response(405, "Method Not Allowed")
-        return await endpoint(request)
+        if call is not None and call.protocol == "server":
+            return await self._server[call.action](request)
+        return await self._model(request, call)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -104,7 +110,12 @@ class GatewayApp:
             timeout=httpx.Timeout(s.gateway_poll_wait_s + 10.0, connect=5.0),
             trust_env=False,
         )
-        replicas = self._replica_client()
+        replicas = RawUpstream(
+            timeout_s=s.gateway_upstream_timeout_s,
+            connect_timeout_s=min(5.0, s.gateway_upstream_timeout_s),
+            max_answer=s.gateway_max_answer_bytes,
+            connect=self._connect,
+        )
         async with control:
             cold = ColdStarts(
                 control,
@@ -149,22 +160,8 @@ class GatewayApp:
                 await replicas.aclose()
                 self._sync = self._forwarder = self._cold = self._bundler = None
 
-    def _replica_client(self) -> Upstream:
-        """The gateway's own pooled client; httpx only when a test injected a transport."""
-        s = self._settings
-        connect_s = min(5.0, s.gateway_upstream_timeout_s)
-        if self._transport is None:
-            return RawUpstream(timeout_s=s.gateway_upstream_timeout_s, connect_timeout_s=connect_s)
-        client = httpx.AsyncClient(
-            transport=self._transport,
-            limits=_POOL_LIMITS,
-            timeout=httpx.Timeout(s.gateway_upstream_timeout_s, connect=connect_s),
-            headers={"accept-encoding": "identity"},  # compress only if the caller asked
-            trust_env=False,  # replicas are direct: never through an environment proxy
-        )
-        return HttpxUpstream(client)
-
     def _table_applied(self, table: RoutingTable, cold: ColdStarts) -> None:
+        self.table_ready.set()
         self._metrics.table_applied(table.version)
         cold.table_changed()
 
@@ -175,7 +172,7 @@ class GatewayApp:
         return json_response({"live": True})
 
     async def ready(self, request: Request) -> Response:
-        ready = self._table() is not None
+        ready = self._table() is not None  # only tables the control plane really published
         return json_response({"ready": ready}, 200 if ready else 503)
 
     async def server_metadata(self, request: Request) -> Response:
@@ -186,65 +183,141 @@ class GatewayApp:
     async def metrics(self, request: Request) -> Response:
         return Response(200, self._metrics.render(), content_type=CONTENT_TYPE)
 
-    async def _model(self, request: Request, call: ModelCall | None) -> Response:
+    def admit(self, head: Head) -> Response | int | None:
+        """Judge a request by its head alone, before its body is read (``HttpServer``'s admit).
+
+        A model call is refused at once when the gateway holds no table, the key is missing or
+        unknown, or the deployment does not exist in the key's project; otherwise its body may
+        be as large as the deployment's bound. Other paths may carry a small body only.
+        """
+        call = paths.match(head.method, head.path)
+        if not isinstance(call, Call) or call.protocol == "server":
+            return _SMALL_BODY
+        try:
+            route = self._resolve(head, call)
+        except ShipyardError as exc:
+            self._metrics.observe("", "", int(exc.status), 0.0)
+            return _error(exc)
+        return route.max_body_bytes or self._settings.gateway_max_body_bytes
+
+    async def _model(self, request: Request, call: Call | None) -> Response:
         started = time.perf_counter()
         route: DeploymentRoute | None = None
-        forwarder, cold, bundler = self._forwarder, self._cold, self._bundler
         try:
-            if forwarder is None or cold is None:
-                raise NotReady("gateway is starting")
+            if call is not None and call.action is Action.LIST:
+                return self._list(request)
             route = self._resolve(request, call)
-            self.traffic.begin(route.key)  # held requests count: they are demand
-            try:
-                if not route_ready(route):
-                    if not route.wakeable:
-                        raise _unavailable(route)
-                    route = await cold.wait_for_replica(route)
-                headers = request_headers(request.headers)
-                if bundler is not None and _bundled(route, request):
-                    forwarded = Request(request.method, request.target, headers, request.body)
-                    response = await bundler.submit(route, forwarded)
-                else:
-                    response = await forwarder.forward(
-                        route, request.method, request.target, headers, request.body
-                    )
-            finally:
-                self.traffic.end(route.key)
+            assert call is not None  # _resolve refused it otherwise
+            response = await self._forward(request, route, call)
         except ShipyardError as exc:
-            response = error_response(int(exc.status), exc.message)
+            response = _error(exc)
         project, name = route.key if route is not None else ("", "")
         self._metrics.observe(project, name, response.status, time.perf_counter() - started)
         return response
 
-    def _resolve(self, request: Request, call: ModelCall | None) -> DeploymentRoute:
-        """The deployment a request may reach, or the error to answer."""
-        if call is None:
-            raise NotFound(f"no such endpoint: {request.method} {request.path}")
+    async def _forward(self, request: Request, route: DeploymentRoute, call: Call) -> Response:
+        forwarder, cold, bundler = self._forwarder, self._cold, self._bundler
+        if forwarder is None or cold is None:
+            raise NotReady("gateway is starting")
+        limit = route.max_body_bytes or self._settings.gateway_max_body_bytes
+        if len(request.body) > limit:
+            raise PayloadTooLarge(f"request body larger than {limit} bytes for '{route.name}'")
+        self.traffic.begin(route.key)  # held requests count: they are demand
+        try:
+            if not route_ready(route):
+                if not route.wakeable:
+                    raise _unavailable(route)
+                route = await cold.wait_for_replica(route)
+            headers = request_headers(request.headers)
+            if bundler is not None and _bundled(route, request):
+                forwarded = Request(request.method, request.target, headers, request.body)
+                response = await bundler.submit(route, forwarded)
+            else:
+                response = await forwarder.forward(
+                    route, request.method, request.target, headers, request.body
+                )
+        finally:
+            self.traffic.end(route.key)
+        if call.action is Action.METADATA and call.protocol == "v2":
+            return _with_tensors(response, route)
+        return response
+
+    def _list(self, request: Request) -> Response:
+        """``GET /v1/models``: the deployments of the key's project."""
         table = self._table()
         if table is None:
             raise NotReady("gateway is starting")
-        authorization = request.header(b"authorization")
-        key = parse_api_key(authorization.decode("latin-1") if authorization else None)
+        project = self._project(table, request)
+        return json_response({"models": list(table.names(project))})
+
+    def _project(self, table: RoutingTable, message: Request | Head) -> str:
+        key = parse_api_key(message.header(b"authorization"))
         project = table.project_for(self._keys(key)) if key is not None else None
         if project is None:
             raise Unauthorized(UNAUTHORIZED_MESSAGE)
+        return project
+
+    def _resolve(self, message: Request | Head, call: Call | None) -> DeploymentRoute:
+        """The deployment a request may reach, or the error to answer."""
+        if call is None:
+            raise NotFound(f"no such endpoint: {message.method} {message.path}")
+        table = self._table()
+        if table is None:
+            raise NotReady("gateway is starting")
+        project = self._project(table, message)
         route = table.route(project, call.name)
         if route is None:
             raise NotFound(f"deployment '{call.name}' not found")
+        deployed = route.model_version
+        if call.version is not None and deployed and call.version != deployed:
+            raise NotFound(
+                f"deployment '{call.name}' has no model version {call.version!r}: the version "
+                f"deployed is {deployed!r}"
+            )
         return route
 
 
+_SMALL_BODY = 64 * 1024
+"""Body bound of requests that are no model call (health, metadata, unknown paths)."""
+
+
+def _error(exc: ShipyardError) -> Response:
+    """The one mapping of the gateway's errors to answers."""
+    return error_response(int(exc.status), exc.message)
+
+
+def _with_tensors(response: Response, route: DeploymentRoute) -> Response:
+    """V2 model metadata with the route's inputs/outputs where the replica listed none."""
+    if response.status != 200 or not (route.inputs or route.outputs):
+        return response
+    try:
+        body: Any = json.loads(response.body)
+    except ValueError:
+        return response
+    if not isinstance(body, dict):
+        return response
+    for field, specs in (("inputs", route.inputs), ("outputs", route.outputs)):
+        if specs and not body.get(field):
+            body[field] = [spec.to_wire() for spec in specs]
+    return json_response(body)
+
+
 def create_app(
-    settings: GatewaySettings, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: GatewaySettings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    connect: Connect = connect_socket,
 ) -> GatewayApp:
     """Build the gateway application.
 
     Args:
         settings: the gateway's settings (ports, control-plane URL, token, timeouts).
-        transport: replaces the network for both the control plane and the replicas (tests).
+        transport: replaces the network to the control plane (tests).
+        connect: opens connections to replicas (tests pass an in-memory one).
 
     Returns:
-        The app: serve :meth:`GatewayApp.handle` while :meth:`GatewayApp.running` is entered
-        (it runs the route sync and owns the pooled clients).
+        The app: serve :meth:`GatewayApp.handle` (with :meth:`GatewayApp.admit` as the server's
+        admission) while :meth:`GatewayApp.running` is entered (it runs the route sync and owns
+        the pooled clients).
     """
-    return GatewayApp(settings, transport)
+    return GatewayApp(settings, transport, connect)

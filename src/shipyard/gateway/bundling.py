@@ -2,7 +2,7 @@
 
 :meth:`Bundler.submit` gathers the model calls that arrive together and hands them to ``send``
 as one list, which the forwarder sends to one replica as one ``POST /internal/bundle``
-(:mod:`shipyard.http1.bundle`); the replica answers each part as if it came alone. One exchange
+(:mod:`shipyard.wire.bundle`); the replica answers each part as if it came alone. One exchange
 per bundle instead of one per request saves both processes a write, a read and a parse per call.
 
 With adaptive batching on (the route's ``max_batch_size``), the replica's batcher merges the
@@ -19,19 +19,20 @@ evenly across the replicas that are free (at most :data:`MAX_COALESCED` per bund
 replicas still predict in parallel. Either way a bundle leaves once its bodies reach
 :data:`MAX_BUNDLE_BYTES`, and a request that large goes alone.
 
-Pure asyncio with the sending injected: unit-tested with a fake ``send`` and no sockets.
+The gathering itself is :class:`shipyard.wire.coalescer.Coalescer`, the state machine the
+replica's batcher uses too (one per deployment here, created on first use and dropped when idle);
+this module only sets its policy from the route. Pure asyncio with the sending injected:
+unit-tested with a fake ``send`` and no sockets.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 from shipyard.errors import BackendUnavailable
-from shipyard.gateway.table import DeploymentKey, DeploymentRoute
 from shipyard.http1 import Request, Response
+from shipyard.wire.coalescer import Coalescer
+from shipyard.wire.routes import DeploymentKey, DeploymentRoute
 
 MAX_COALESCED = 8
 """Most requests in one bundle when batching is off."""
@@ -43,15 +44,7 @@ gain nothing from sharing an exchange, and many together could pass a replica's 
 SendBundle = Callable[[DeploymentRoute, list[Request]], Awaitable[list[Response]]]
 """Sends requests of one deployment together; one answer per request, in order."""
 
-
-@dataclass(slots=True)
-class _Open:
-    route: DeploymentRoute
-    requests: list[Request] = field(default_factory=list)
-    futures: list[asyncio.Future[Response]] = field(default_factory=list)
-    timer: asyncio.Handle | None = None
-    size: int = 0
-    """Bytes of the requests' bodies."""
+_Item = tuple[DeploymentRoute, Request]
 
 
 class Bundler:
@@ -59,13 +52,12 @@ class Bundler:
 
     def __init__(self, send: SendBundle) -> None:
         self._send = send
-        self._open: dict[DeploymentKey, _Open] = {}
-        self._in_flight: dict[DeploymentKey, int] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._lanes: dict[DeploymentKey, Coalescer[_Item, Response]] = {}
 
     def in_flight(self, key: DeploymentKey) -> int:
         """Bundles of ``key`` sent and not answered yet."""
-        return self._in_flight.get(key, 0)
+        lane = self._lanes.get(key)
+        return lane.in_flight if lane is not None else 0
 
     async def submit(self, route: DeploymentRoute, request: Request) -> Response:
         """The answer to ``request``, sent to a replica of ``route`` within a bundle.
@@ -74,99 +66,38 @@ class Bundler:
             ShipyardError: what sending its bundle raised (every request of it gets the error).
         """
         key = route.key
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = self._lane()
         batching = route.max_batch_size > 1
-        idle = key not in self._open and key not in self._in_flight
-        if (not batching and idle) or len(request.body) >= MAX_BUNDLE_BYTES:
-            return await self._alone(route, request)
-        loop = asyncio.get_running_loop()
-        bundle = self._open.get(key)
-        if bundle is None:
-            bundle = self._open[key] = _Open(route)
-            if not batching or self.in_flight(key) < max(1, len(route.predictor)):
-                bundle.timer = loop.call_soon(self._close_if, key, bundle)
-            else:
-                bundle.timer = loop.call_later(route.max_latency_s, self._close_if, key, bundle)
-        else:
-            bundle.route = route  # the newest table's replicas
-        future: asyncio.Future[Response] = loop.create_future()
-        bundle.requests.append(request)
-        bundle.futures.append(future)
-        bundle.size += len(request.body)
-        full = len(bundle.requests) >= (route.max_batch_size if batching else MAX_COALESCED)
-        if full or bundle.size >= MAX_BUNDLE_BYTES:
-            self._close(key)
-        return await future
-
-    async def _alone(self, route: DeploymentRoute, request: Request) -> Response:
-        key = route.key
-        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+        lane.max_items = route.max_batch_size if batching else MAX_COALESCED
+        lane.max_weight = MAX_BUNDLE_BYTES
+        lane.max_wait_s = route.max_latency_s if batching else 0.0
+        lane.capacity = max(1, len(route.predictor))
+        lane.spread = not batching  # no batching: keep the free replicas predicting
         try:
-            answers = await self._send(route, [request])
+            if (not batching and lane.idle) or len(request.body) >= MAX_BUNDLE_BYTES:
+                answers = await lane.counted(self._checked([(route, request)]))
+                return answers[0]
+            return await lane.submit((route, request), weight=len(request.body))
         finally:
-            self._finished(key)
-        if len(answers) != 1:
-            raise _miscount(route, len(answers), 1)
-        return answers[0]
+            if lane.idle and self._lanes.get(key) is lane:
+                del self._lanes[key]
 
-    def _close_if(self, key: DeploymentKey, bundle: _Open) -> None:
-        if self._open.get(key) is bundle:
-            self._close(key)
+    def _lane(self) -> Coalescer[_Item, Response]:
+        return Coalescer(self._checked, max_items=1, max_weight=1, max_wait_s=0.0, spread=True)
 
-    def _close(self, key: DeploymentKey) -> None:
-        bundle = self._open.pop(key, None)
-        if bundle is None:
-            return
-        if bundle.timer is not None:
-            bundle.timer.cancel()
-        route, count = bundle.route, len(bundle.requests)
-        shares = 1
-        if route.max_batch_size <= 1:  # no batching: keep the free replicas predicting
-            shares = min(count, max(1, len(route.predictor) - self.in_flight(key)))
-        for share in range(shares):
-            start, end = share * count // shares, (share + 1) * count // shares
-            part = _Open(route, bundle.requests[start:end], bundle.futures[start:end])
-            self._in_flight[key] = self._in_flight.get(key, 0) + 1
-            task = asyncio.get_running_loop().create_task(self._run(key, part))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _run(self, key: DeploymentKey, bundle: _Open) -> None:
-        try:
-            answers = await self._send(bundle.route, bundle.requests)
-            if len(answers) != len(bundle.futures):
-                raise _miscount(bundle.route, len(answers), len(bundle.futures))
-        except BaseException as exc:
-            for future in bundle.futures:
-                if not future.done():
-                    future.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-        else:
-            for future, answer in zip(bundle.futures, answers, strict=False):
-                if not future.done():
-                    future.set_result(answer)
-        finally:
-            self._finished(key)
-
-    def _finished(self, key: DeploymentKey) -> None:
-        left = self._in_flight[key] - 1
-        if left:
-            self._in_flight[key] = left
-        else:
-            del self._in_flight[key]
-        if key in self._open:
-            self._close(key)  # a replica is free: send what gathered meanwhile
+    async def _checked(self, items: list[_Item]) -> list[Response]:
+        route = items[-1][0]  # the newest table's replicas
+        answers = await self._send(route, [request for _, request in items])
+        if len(answers) != len(items):
+            raise BackendUnavailable(
+                f"deployment '{route.name}': {len(answers)} answers came back for a bundle of "
+                f"{len(items)} requests"
+            )
+        return answers
 
     async def close(self) -> None:
         """Send what is open and wait for the bundles in flight (at shutdown)."""
-        for key in list(self._open):
-            self._close(key)
-        with contextlib.suppress(Exception):
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-def _miscount(route: DeploymentRoute, answers: int, requests: int) -> BackendUnavailable:
-    return BackendUnavailable(
-        f"deployment '{route.name}': {answers} answers came back for a bundle of "
-        f"{requests} requests"
-    )
+        for lane in list(self._lanes.values()):
+            await lane.close()

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import httpx
 
 from shipyard.errors import NotFound, NotReady
-from shipyard.gateway.table import DeploymentKey, DeploymentRoute, RoutingTable
+from shipyard.wire.routes import DeploymentKey, DeploymentRoute, RoutingTable
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ class ColdStarts:
         self._changed = asyncio.Event()
         self._woken_at: dict[DeploymentKey, float] = {}
         self._waking: set[asyncio.Task[None]] = set()
+        self._unreachable: dict[DeploymentKey, str] = {}
+        """Deployments whose last wake could not reach the control plane (and why)."""
 
     def table_changed(self) -> None:
         """Called with each new routing table: wakes every waiter to look again."""
@@ -85,6 +87,12 @@ class ColdStarts:
             changed = self._changed
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), min(remaining, WAKE_EVERY_S))
+            cause = self._unreachable.get(key)
+            if cause is not None:  # nobody can start a replica now: never hold in vain
+                raise NotReady(
+                    f"deployment '{route.name}' is scaled to zero and the control plane, which "
+                    f"starts its replicas, cannot be reached ({cause}); retry shortly"
+                )
 
     def _wake(self, key: DeploymentKey) -> None:
         now = time.monotonic()
@@ -100,5 +108,11 @@ class ColdStarts:
         try:
             response = await self._client.post(self._url, json=body, headers=self._headers)
             response.raise_for_status()
+        except httpx.TransportError as exc:  # the control plane is down: held requests fail
+            self._unreachable[key] = type(exc).__name__
+            self.table_changed()  # the held requests look again, and give up
+            logger.warning("waking deployment %r failed: %r", key[1], exc)
         except httpx.HTTPError as exc:  # the held request retries the wake a second later
             logger.warning("waking deployment %r failed: %r", key[1], exc)
+        else:
+            self._unreachable.pop(key, None)

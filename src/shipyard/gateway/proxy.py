@@ -1,11 +1,13 @@
 """Forwarding one inference request to a deployment's replicas, byte for byte.
 
 Called by the handlers of :mod:`shipyard.gateway.app` once the caller is authenticated and the
-deployment resolved. Picks replicas with the :class:`~shipyard.gateway.table.ReplicaPicker`
-over one shared, pooled keep-alive ``httpx.AsyncClient``. A replica that fails before an answer
-arrives (refused, reset, killed mid-request) is ejected and the request goes to another one;
-predictions are treated as safe to retry. A replica's own answer, error or not, is returned as
-is: status, body bytes and end-to-end headers.
+deployment resolved. Picks replicas with the :class:`~shipyard.gateway.picker.ReplicaPicker`
+over the gateway's pooled client (:mod:`~shipyard.gateway.upstream`). A request is sent to
+another replica only when it provably never reached the first (connection refused or not made in
+time): a request that reached a replica which then died or broke the connection may be what
+killed it (a query of death), so it is answered 502 naming the cause and never sent to a second
+victim. Either way the failed replica is ejected for a few seconds. A replica's own answer, error
+or not, is returned as is: status, body bytes and end-to-end headers (invalid ones dropped).
 """
 
 from __future__ import annotations
@@ -15,47 +17,24 @@ import json
 import logging
 from collections.abc import Iterable
 
-import httpx
-
 from shipyard.errors import BackendUnavailable, TimeoutExpired
 from shipyard.gateway.metrics import GatewayMetrics
-from shipyard.gateway.table import DeploymentRoute, ReplicaPicker
-from shipyard.gateway.upstream import Upstream
+from shipyard.gateway.picker import ReplicaPicker
+from shipyard.gateway.upstream import AnswerTimeout, BadAnswer, Lost, NotSent, Upstream
 from shipyard.http1 import Request, Response
-from shipyard.http1.bundle import BUNDLE_PATH, BUNDLE_TYPE, decode_responses, encode_requests
+from shipyard.wire.bundle import BUNDLE_PATH, BUNDLE_TYPE, decode_responses, encode_requests
+from shipyard.wire.headers import HOP_BY_HOP, STAGE_HEADER, valid_name, valid_value
+from shipyard.wire.routes import DeploymentRoute
 
 logger = logging.getLogger(__name__)
 
 RawHeaders = list[tuple[bytes, bytes]]
 
-HOP_BY_HOP = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"proxy-connection",
-        b"te",
-        b"trailer",
-        b"trailers",
-        b"transfer-encoding",
-        b"upgrade",
-    }
-)
 # Besides hop-by-hop headers: the key stays here (replicas need none); length and host are
 # set again by the client for the new connection.
 _REQUEST_DROP = HOP_BY_HOP | {b"authorization", b"host", b"content-length", b"expect"}
 # Our own server sets its date, server and length headers.
 _RESPONSE_DROP = HOP_BY_HOP | {b"content-length", b"date", b"server"}
-
-RETRYABLE_ERRORS: tuple[type[httpx.HTTPError], ...] = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.RemoteProtocolError,
-    httpx.ReadError,
-    httpx.WriteError,
-)
-"""Failures before any answer was received: the request is sent to another replica."""
 
 
 def _filter(headers: Iterable[tuple[bytes, bytes]], drop: frozenset[bytes]) -> RawHeaders:
@@ -67,7 +46,11 @@ def _filter(headers: Iterable[tuple[bytes, bytes]], drop: frozenset[bytes]) -> R
         for token in value.split(b",")
     }
     kept = ((name.lower(), value) for name, value in headers)
-    return [(name, value) for name, value in kept if name not in drop and name not in listed]
+    return [
+        (name, value)
+        for name, value in kept
+        if name not in drop and name not in listed and valid_name(name) and valid_value(value)
+    ]
 
 
 def request_headers(headers: Iterable[tuple[bytes, bytes]]) -> RawHeaders:
@@ -85,13 +68,12 @@ def route_ready(route: DeploymentRoute) -> bool:
     return bool(route.predictor) and (not route.has_transformer or bool(route.transformer))
 
 
-STAGE_HEADER = b"x-shipyard-stage"
 _JSON = (b"content-type", b"application/json")
 _BUNDLE_HEADERS: RawHeaders = [(b"content-type", BUNDLE_TYPE)]
 
 
 class Forwarder:
-    """Sends requests to replicas with retries on connection failures.
+    """Sends requests to replicas, retrying elsewhere only what never reached one.
 
     Args:
         upstream: the pooled client to replicas (its timeout bounds one replica's answer).
@@ -202,7 +184,8 @@ class Forwarder:
             The replica's answer.
 
         Raises:
-            BackendUnavailable: no replica could be reached (502).
+            BackendUnavailable: no replica could be reached, or the one that took the request
+                broke the connection or answered badly (502).
             TimeoutExpired: a replica accepted the request but did not answer in time (504).
         """
         what = (
@@ -211,7 +194,7 @@ class Forwarder:
             else (f"deployment '{route.name}'")
         )
         tried: list[str] = []
-        last_error: httpx.HTTPError | None = None
+        last_error: NotSent | None = None
         while len(tried) < self._attempts:
             url = self._picker.pick(urls, tried)
             if url is None:
@@ -219,25 +202,31 @@ class Forwarder:
             tried.append(url)
             try:
                 return await self._send(url + target, method, headers, body)
-            except RETRYABLE_ERRORS as exc:
-                self._picker.eject(url)
-                self._metrics.upstream_failed(route.project_id, route.name)
-                logger.debug("replica %s of %r failed: %r", url, route.name, exc)
+            except NotSent as exc:  # never reached it: another replica may take the request
+                self._failed(route, url, exc)
                 last_error = exc
-            except httpx.TimeoutException as exc:
-                raise TimeoutExpired(
-                    f"{what} did not answer in time ({type(exc).__name__})"
-                ) from exc
-            except httpx.HTTPError as exc:
+            except Lost as exc:
+                self._failed(route, url, exc)
                 raise BackendUnavailable(
-                    f"{what} could not be reached: {type(exc).__name__}: {exc}"
+                    f"{what}: the replica holding this request closed the connection before "
+                    f"answering (it may have crashed on this request, which is not retried "
+                    f"elsewhere): {exc}"
                 ) from exc
+            except BadAnswer as exc:
+                raise BackendUnavailable(f"{what} answered badly: {exc}") from exc
+            except AnswerTimeout as exc:
+                raise TimeoutExpired(f"{what} did not answer in time ({exc})") from exc
             finally:
                 self._picker.release(url)
         reason = f"{type(last_error).__name__}: {last_error}" if last_error else "no replica"
         raise BackendUnavailable(
             f"{what} is unreachable: {len(tried)} replica(s) tried, last error {reason}"
         )
+
+    def _failed(self, route: DeploymentRoute, url: str, exc: Exception) -> None:
+        self._picker.eject(url)
+        self._metrics.upstream_failed(route.project_id, route.name)
+        logger.info("replica %s of %r failed: %s", url, route.name, exc)
 
     async def _send(self, url: str, method: str, headers: RawHeaders, body: bytes) -> Response:
         answer = await self._upstream.send(url, method, headers, body)

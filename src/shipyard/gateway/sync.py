@@ -2,9 +2,15 @@
 
 Runs as one background task of the gateway process (started and cancelled by the lifespan in
 :mod:`shipyard.gateway.app`). Each round asks ``GET {control}/internal/routes?after=<v>&wait=<s>``
-(contract section 2) and swaps in the new :class:`~shipyard.gateway.table.RoutingTable` with one
+(contract section 2) and swaps in the new :class:`~shipyard.wire.routes.RoutingTable` with one
 attribute assignment, so a request handler always sees one whole table. Errors never stop the
-loop: it backs off (bounded) and keeps serving the last good table.
+loop: it backs off (bounded) and keeps serving the last good table, so predictions go on while
+the control plane is down or restarting. A table of version 0 is the empty one a control plane
+answers before its first publish (starting, or recovering after a crash): it is never applied,
+so the gateway is not ready until it holds a table really published, and a gateway that held
+one keeps it instead of turning valid keys into 401s. After the control plane was unreachable,
+the next poll asks with ``after=0``: a restarted control plane counts versions from scratch, and
+its first table is taken whatever its number.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from shipyard.gateway.table import RoutingTable, parse_table
+from shipyard.wire.routes import RoutingTable, parse_table
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +65,8 @@ class RouteSync:
         self._backoff_max_s = backoff_max_s
         self._sleep = sleep
         self._table: RoutingTable | None = None
+        self._lost = False
+        """The control plane could not be reached since the last table: take the next one."""
 
     @property
     def table(self) -> RoutingTable | None:
@@ -68,27 +76,27 @@ class RouteSync:
     async def poll_once(self) -> bool:
         """Ask the control plane once; apply the table it answers if it is a new one.
 
-        The first poll (no table yet) does not wait, so a gateway is ready as soon as the
-        control plane answers. A table is new when its version differs from ours: a restarted
-        control plane may count from a lower version.
-
         Returns:
             True when a new table was applied.
 
         Raises:
             httpx.HTTPError: the control plane could not be reached or answered an error.
-            pydantic.ValidationError: the answer does not have the contract's shape.
+            ValueError: the answer does not have the contract's shape.
         """
         current = self._table
+        fresh = current is None or self._lost
         params = {
-            "after": str(current.version if current is not None else 0),
-            "wait": f"{self._wait_s if current is not None else 0:g}",
+            "after": "0" if fresh or current is None else str(current.version),
+            "wait": f"{self._wait_s if current is not None else 0:g}",  # first: at once
             "gateway": self._gateway,
         }
         response = await self._client.get(self._url, params=params, headers=self._headers)
         response.raise_for_status()
         table = parse_table(response.json())
-        if current is not None and table.version == current.version:
+        if table.version == 0:  # nothing published yet: keep what we hold
+            return False
+        self._lost = False
+        if current is not None and not fresh and table.version == current.version:
             return False
         self._table = table
         if self._on_table is not None:
@@ -107,6 +115,7 @@ class RouteSync:
                 raise
             except Exception as exc:  # the loop must never die: log, back off, keep the table
                 failures += 1
+                self._lost = True
                 log = logger.warning if failures == 1 else logger.debug
                 log("routing table poll failed (%d in a row): %r", failures, exc)
                 await self._sleep(delay)

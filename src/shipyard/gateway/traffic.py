@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from shipyard.gateway.table import DeploymentKey
+from shipyard.wire.routes import DeploymentKey
 
 logger = logging.getLogger(__name__)
 

@@ -2,9 +2,15 @@
 
 from shipyard.http1.messages import (
     JSON,
+    Admit,
+    BadRequest,
     Handler,
+    Head,
+    ParserEvents,
+    ParserFactory,
     RawHeaders,
     Request,
+    RequestParser,
     Response,
     error_response,
     json_response,
@@ -14,10 +20,16 @@ from shipyard.http1.server import HttpServer
 
 __all__ = [
     "JSON",
+    "Admit",
+    "BadRequest",
     "Handler",
+    "Head",
     "HttpServer",
+    "ParserEvents",
+    "ParserFactory",
     "RawHeaders",
     "Request",
+    "RequestParser",
     "Response",
     "error_response",
     "json_response",

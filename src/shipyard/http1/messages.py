@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import unquote
 
 RawHeaders = list[tuple[bytes, bytes]]
+
+
+def target_path(target: str) -> str:
+    """The percent-decoded path of a request target, without the query string."""
+    raw = target.partition("?")[0]
+    return unquote(raw) if "%" in raw else raw
+
+
 """Header (name, value) pairs; names are lowercase."""
 
 JSON = b"application/json"
@@ -26,8 +36,7 @@ class Request:
     @property
     def path(self) -> str:
         """The percent-decoded path, without the query string."""
-        raw = self.target.partition("?")[0]
-        return unquote(raw) if "%" in raw else raw
+        return target_path(self.target)
 
     @property
     def query(self) -> str:
@@ -65,3 +74,79 @@ def error_response(status: int, message: str) -> Response:
 
 Handler = Callable[[Request], Awaitable[Response]]
 """What a server calls for each request. Exceptions it lets escape become a 500."""
+
+
+@dataclass(slots=True)
+class Head:
+    """A request head, parsed and checked, before any of its body is read."""
+
+    method: str
+    target: str
+    headers: RawHeaders
+    keep_alive: bool
+    length: int | None
+    """The ``content-length``, or None (chunked, or no body)."""
+    chunked: bool = False
+    expect_continue: bool = False
+
+    @property
+    def path(self) -> str:
+        """The percent-decoded path, without the query string."""
+        return target_path(self.target)
+
+    def header(self, name: bytes) -> bytes | None:
+        """The first value of header ``name`` (lowercase), or None."""
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+
+Admit = Callable[[Head], "Response | int | None"]
+"""Called with each request head before its body is read: a :class:`Response` refuses the
+request at once (the body is never buffered, the connection closes); an int is the largest body
+this request may have; None keeps the server's bound."""
+
+
+class BadRequest(Exception):
+    """A request the server answers with ``status`` and closes the connection after."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class ParserEvents(Protocol):
+    """What a request parser reports to its connection, in order, per request."""
+
+    def on_head(self, head: Head) -> None: ...
+
+    def on_body(self, data: bytes) -> None: ...
+
+    def on_complete(self) -> None: ...
+
+
+class RequestParser(Protocol):
+    """Turns the bytes of a connection into :class:`ParserEvents` (several requests in a row)."""
+
+    def feed(self, data: bytes) -> None:
+        """Parse ``data``; raises :class:`BadRequest` (or what an event raised)."""
+        ...
+
+
+ParserFactory = Callable[[ParserEvents, int], RequestParser]
+"""``(events, max_head) -> parser``: one parser per connection."""
+
+_INVALID_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def valid_value(value: bytes) -> bool:
+    """Whether ``value`` may stand as a header value (RFC 9110 5.5: no controls but tab)."""
+    return _INVALID_VALUE.search(value) is None
+
+
+def valid_name(name: bytes) -> bool:
+    """Whether ``name`` is a header name (an RFC 9110 token)."""
+    return _TOKEN.fullmatch(name) is not None

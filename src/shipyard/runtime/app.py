@@ -18,20 +18,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.errors import InferenceError, InvalidInput, ShipyardError
+from shipyard.errors import InferenceError, InvalidInput, NotFound, ShipyardError
 from shipyard.http1 import Request, Response, error_response
-from shipyard.http1.bundle import BUNDLE_PATH, BUNDLE_TYPE, decode_requests, encode_responses
 from shipyard.runtime.batching import BatchPolicy
 from shipyard.runtime.codec import json_default
 from shipyard.runtime.config import RuntimeConfig
 from shipyard.runtime.dataplane import STAGES, DataPlane
 from shipyard.runtime.model import ServedModel
 from shipyard.runtime.protocols import v1, v2
+from shipyard.wire import paths
+from shipyard.wire.bundle import BUNDLE_PATH, BUNDLE_TYPE, decode_requests, encode_responses
+from shipyard.wire.headers import STAGE_HEADER
+from shipyard.wire.paths import Action
 
 log = logging.getLogger("shipyard.runtime")
-
-STAGE_HEADER = b"x-shipyard-stage"
-"""Set by the gateway on a transformer's requests: ``preprocess`` or ``postprocess``."""
 
 LoadCallback = Callable[[BaseException | None, float], None]
 """Called once the background load ended: ``(error or None, seconds)``."""
@@ -171,6 +171,9 @@ class _Endpoints:
             return json_response(v1.encode_response(result))
         raise AssertionError(f"unknown stage {stage!r}")  # _stage only returns the two
 
+    async def v1_list(self, request: Request, name: str) -> Response:
+        return json_response({"models": [self._plane.name]})
+
     async def live(self, request: Request, name: str) -> Response:
         return json_response({"live": True})
 
@@ -209,55 +212,43 @@ class _Endpoints:
 
 
 class _Router:
-    """Path and method to endpoint; ``None`` when no route matches the path."""
+    """A request to its endpoint and model name, by the shared path table
+    (:data:`shipyard.wire.paths.ENDPOINTS`)."""
 
-    def __init__(self, endpoints: _Endpoints) -> None:
+    def __init__(self, endpoints: _Endpoints, plane: DataPlane) -> None:
         e = endpoints
-        self._exact: dict[str, tuple[str, _Endpoint]] = {
-            "/v2": ("GET", e.server_metadata),
-            "/v2/health/live": ("GET", e.live),
-            "/v2/health/ready": ("GET", e.ready),
+        self._plane = plane
+        self._by_action: dict[tuple[str, Action], _Endpoint] = {
+            ("v1", Action.LIST): e.v1_list,
+            ("v1", Action.METADATA): e.v1_model,
+            ("v1", Action.PREDICT): e.v1_predict,
+            ("v2", Action.METADATA): e.v2_model,
+            ("v2", Action.READY): e.v1_model,
+            ("v2", Action.INFER): e.v2_infer,
+            ("server", Action.LIVE): e.live,
+            ("server", Action.SERVER_READY): e.ready,
+            ("server", Action.SERVER_METADATA): e.server_metadata,
         }
-        self._v2: dict[str, tuple[str, _Endpoint]] = {
-            "": ("GET", e.v2_model),
-            "ready": ("GET", e.v1_model),
-            "infer": ("POST", e.v2_infer),
-        }
-        self._v1_model = e.v1_model
-        self._v1_predict = e.v1_predict
 
     def match(self, method: str, path: str) -> tuple[_Endpoint, str] | None:
         """The endpoint and model name for a request.
 
         Raises:
             _MethodNotAllowed: The path exists for another method.
+            NotFound: The path names another model version than this replica's.
         """
-        found: tuple[str, _Endpoint] | None = None
-        name = ""
-        if path.startswith("/v1/models/"):
-            rest = path[11:]
-            if rest.endswith(":predict"):
-                name, found = rest[:-8], ("POST", self._v1_predict)
-            else:
-                name, found = rest, ("GET", self._v1_model)
-            if not name or "/" in name:
-                return None
-        elif path.startswith("/v2/models/"):
-            parts = path[11:].split("/")
-            name = parts[0]
-            if len(parts) >= 3 and parts[1] == "versions" and parts[2]:
-                parts = parts[2:]  # /versions/<v>: any version is this replica's
-            tail = parts[1:]
-            if not name or len(tail) > 1:
-                return None
-            found = self._v2.get(tail[0] if tail else "")
-        else:
-            found = self._exact.get(path)
-        if found is None:
+        call = paths.match(method, path)
+        if call is None:
             return None
-        if found[0] != method and not (method == "HEAD" and found[0] == "GET"):
+        if isinstance(call, paths.WrongMethod):
             raise _MethodNotAllowed()
-        return found[1], name
+        if call.version is not None and call.version != self._plane.version:
+            self._plane.check_name(call.name)  # another model: say that first
+            raise NotFound(
+                f"model {call.name!r} has no version {call.version!r}: the version deployed "
+                f"is {self._plane.version!r}"
+            )
+        return self._by_action[(call.protocol, call.action)], call.name
 
 
 class RuntimeApp:
@@ -267,7 +258,7 @@ class RuntimeApp:
         self._plane = plane
         self._on_loaded = on_loaded
         self._endpoints = _Endpoints(plane)
-        self._router = _Router(self._endpoints)
+        self._router = _Router(self._endpoints, plane)
 
     async def handle(self, request: Request) -> Response:
         """Answer one request (errors included)."""
@@ -276,7 +267,7 @@ class RuntimeApp:
         return await self._answer(request)
 
     async def _bundle(self, request: Request) -> Response:
-        """Answer the requests of a gateway's bundle together (:mod:`shipyard.http1.bundle`).
+        """Answer the requests of a gateway's bundle together (:mod:`shipyard.wire.bundle`).
 
         Each part is answered exactly as if it had come alone; they run concurrently, so the
         batcher combines them into as few model calls as its policy allows.

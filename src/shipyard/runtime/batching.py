@@ -10,18 +10,18 @@ one batch (lists; numpy arrays with the same trailing shape; DataFrames with the
 anything else (a dict of named inputs, a scalar) is called on its own. A model must return one
 prediction per row to be batched; if it does not, every request of the batch gets that error. A
 batch whose answer takes longer than ``timeout_s`` from its first request fails all its requests
-with ``TimeoutExpired`` (one timer per batch, not per request).
+with ``TimeoutExpired`` (one timer per batch, not per request). The state machine is the one
+both hops share, :class:`shipyard.wire.coalescer.Coalescer`; this module adds the rows.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from shipyard.errors import InferenceError, TimeoutExpired
+from shipyard.wire.coalescer import Coalescer
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,18 +29,6 @@ class BatchPolicy:
     max_batch_size: int = 32
     max_latency_s: float = 0.005
     timeout_s: float = 60.0
-
-
-@dataclass
-class _Batch:
-    signature: tuple[Any, ...]
-    payloads: list[Any] = field(default_factory=list)
-    futures: list[asyncio.Future[Any]] = field(default_factory=list)
-    rows: int = 0
-    timer: asyncio.Handle | None = None
-    """Closes the batch: on the next loop turn (model idle) or after ``max_latency_s``."""
-    expiry: asyncio.TimerHandle | None = None
-    """Fails the batch's requests after ``timeout_s``."""
 
 
 def _signature(payload: Any) -> tuple[Any, ...] | None:
@@ -120,35 +108,32 @@ class Batcher:
     def __init__(self, call: Callable[[Any], Awaitable[Any]], policy: BatchPolicy) -> None:
         self._call = call
         self._policy = policy
-        self._open: _Batch | None = None
-        self._running: set[asyncio.Task[None]] = set()
-        self._busy = 0  # model calls under way
+        self._coalescer: Coalescer[tuple[tuple[Any, ...], Any], Any] = Coalescer(
+            self._predict,
+            max_items=policy.max_batch_size,
+            max_weight=policy.max_batch_size,
+            max_wait_s=policy.max_latency_s,
+            timeout_s=policy.timeout_s,
+            expired=lambda: TimeoutExpired(
+                f"the batch of this request took longer than {policy.timeout_s:g} s"
+            ),
+        )
 
     async def submit(self, payload: Any) -> Any:
         """The prediction for ``payload``, computed in a batch when it can be."""
         signature = _signature(payload)
         rows = len(payload) if signature is not None else 0
         if signature is None or rows == 0 or rows >= self._policy.max_batch_size:
-            return await self._call(payload)
-        loop = asyncio.get_running_loop()
-        batch = self._open
-        if batch is not None and batch.signature != signature:
-            self._close()
-            batch = None
-        if batch is None:
-            batch = self._open = _Batch(signature)
-            if self._busy == 0:  # idle: only what arrives in this turn of the loop joins
-                batch.timer = loop.call_soon(self._close_if, batch)
-            else:
-                batch.timer = loop.call_later(self._policy.max_latency_s, self._close_if, batch)
-            batch.expiry = loop.call_later(self._policy.timeout_s, self._expire, batch)
-        future: asyncio.Future[Any] = loop.create_future()
-        batch.payloads.append(payload)
-        batch.futures.append(future)
-        batch.rows += rows
-        if batch.rows >= self._policy.max_batch_size:
-            self._close()
-        return await future
+            return await self._coalescer.counted(self._call(payload))
+        return await self._coalescer.submit((signature, payload), weight=rows, group=signature)
+
+    async def _predict(self, batch: list[tuple[tuple[Any, ...], Any]]) -> list[Any]:
+        """One model call for a batch of payloads of one signature; its rows split back."""
+        if len(batch) == 1:
+            return [await self._call(batch[0][1])]
+        payloads = [payload for _, payload in batch]
+        combined = await self._call(_concat(batch[0][0], payloads))
+        return _split(combined, [len(payload) for payload in payloads])
 
     async def submit_many(self, payloads: list[Any]) -> list[Any]:
         """Predictions for payloads that arrived together, in as few model calls as allowed.
@@ -159,78 +144,15 @@ class Batcher:
         """
         results: list[Any] = [None] * len(payloads)
         for call in _calls(payloads, self._policy.max_batch_size):
+            batch = [(call.signature, payloads[index]) for index in call.indexes]
             try:
-                if len(call.indexes) == 1:
-                    outputs = [await self._call_counted(payloads[call.indexes[0]])]
-                else:
-                    parts = [payloads[index] for index in call.indexes]
-                    combined = await self._call_counted(_concat(call.signature, parts))
-                    outputs = _split(combined, [len(part) for part in parts])
+                outputs = await self._coalescer.counted(self._predict(batch))
             except Exception as exc:
                 outputs = [exc] * len(call.indexes)
             for index, output in zip(call.indexes, outputs, strict=True):
                 results[index] = output
         return results
 
-    def _expire(self, batch: _Batch) -> None:
-        error = TimeoutExpired(
-            f"the batch of this request took longer than {self._policy.timeout_s:g} s"
-        )
-        for future in batch.futures:
-            if not future.done():
-                future.set_exception(error)
-
-    async def _call_counted(self, payload: Any) -> Any:
-        self._busy += 1
-        try:
-            return await self._call(payload)
-        finally:
-            self._busy -= 1
-            if self._busy == 0:
-                self._close()  # the model is free: send what gathered meanwhile
-
-    def _close_if(self, batch: _Batch) -> None:
-        if self._open is batch:
-            self._close()
-
-    def _close(self) -> None:
-        batch, self._open = self._open, None
-        if batch is None:
-            return
-        if batch.timer is not None:
-            batch.timer.cancel()
-        task = asyncio.get_running_loop().create_task(self._run(batch))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
-
-    async def _run(self, batch: _Batch) -> None:
-        try:
-            await self._compute(batch)
-        finally:
-            if batch.expiry is not None:
-                batch.expiry.cancel()
-
-    async def _compute(self, batch: _Batch) -> None:
-        try:
-            if len(batch.payloads) == 1:
-                results = [await self._call_counted(batch.payloads[0])]
-            else:
-                combined = _concat(batch.signature, batch.payloads)
-                sizes = [len(p) for p in batch.payloads]
-                results = _split(await self._call_counted(combined), sizes)
-        except BaseException as exc:
-            for future in batch.futures:
-                if not future.done():
-                    future.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        for future, result in zip(batch.futures, results, strict=True):
-            if not future.done():
-                future.set_result(result)
-
     async def close(self) -> None:
         """Finish the open batch and wait for running ones (at shutdown)."""
-        self._close()
-        with contextlib.suppress(Exception):
-            await asyncio.gather(*self._running, return_exceptions=True)
+        await self._coalescer.close()

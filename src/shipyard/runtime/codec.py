@@ -80,6 +80,52 @@ def parse_tensor(raw: Any, index: int) -> Tensor:
     return Tensor(name, datatype, tuple(shape), data if type(data) is list else [data])
 
 
+_INT_RANGES: dict[str, tuple[int, int]] = {
+    "INT8": (-(1 << 7), (1 << 7) - 1),
+    "INT16": (-(1 << 15), (1 << 15) - 1),
+    "INT32": (-(1 << 31), (1 << 31) - 1),
+    "INT64": (-(1 << 63), (1 << 63) - 1),
+    "UINT8": (0, (1 << 8) - 1),
+    "UINT16": (0, (1 << 16) - 1),
+    "UINT32": (0, (1 << 32) - 1),
+    "UINT64": (0, (1 << 64) - 1),
+}
+_FLOAT_MAX = {"FP16": 65504.0, "FP32": 3.4028234663852886e38, "FP64": math.inf}
+
+
+def _bad_value(tensor: Tensor, index: int, value: Any, why: str) -> InvalidInput:
+    return _invalid(
+        tensor.name, f"element {index} ({value!r:.40}) is not a valid {tensor.datatype}: {why}"
+    )
+
+
+def check_values(tensor: Tensor, flat: Sequence[Any]) -> None:
+    """Refuse elements that do not fit the tensor's datatype (type and range).
+
+    Raises:
+        InvalidInput: naming the input, the element, its value and the datatype.
+    """
+    datatype = tensor.datatype
+    bounds = _INT_RANGES.get(datatype)
+    for index, value in enumerate(flat):
+        kind = type(value)
+        if bounds is not None:
+            if kind is not int:
+                raise _bad_value(tensor, index, value, "integers only")
+            if not bounds[0] <= value <= bounds[1]:
+                raise _bad_value(tensor, index, value, f"outside [{bounds[0]}, {bounds[1]}]")
+        elif datatype in _FLOAT_MAX:
+            if kind is not float and kind is not int:
+                raise _bad_value(tensor, index, value, "numbers only")
+            if abs(value) > _FLOAT_MAX[datatype] and not math.isinf(value):
+                raise _bad_value(tensor, index, value, "too large for the datatype")
+        elif datatype == "BOOL":
+            if kind is not bool:
+                raise _bad_value(tensor, index, value, "true or false only")
+        elif kind is not str:
+            raise _bad_value(tensor, index, value, "strings only")
+
+
 def _flatten(data: Sequence[Any]) -> list[Any]:
     out: list[Any] = []
     for item in data:
@@ -124,9 +170,10 @@ def to_nested(tensor: Tensor) -> Any:
         InvalidInput: The element count does not match the shape.
     """
     data = tensor.data
+    flat = data if data and type(data[0]) is not list else _flatten(data)
+    check_values(tensor, flat)
     if _has_shape(data, tensor.shape):
         return data
-    flat = data if data and type(data[0]) is not list else _flatten(data)
     expected = math.prod(tensor.shape)
     if len(flat) != expected:
         raise _invalid(
@@ -134,6 +181,27 @@ def to_nested(tensor: Tensor) -> Any:
             f"shape {list(tensor.shape)} needs {expected} elements, got {len(flat)}",
         )
     return _reshape(flat, tensor.shape)
+
+
+def _fits(np: Any, tensor: Tensor) -> bool:
+    """Whether the data surely fits the datatype, checked by numpy in bulk (False: check each
+    element, to refuse the first that does not fit, or to find that all do)."""
+    try:
+        raw = np.asarray(tensor.data)
+    except (ValueError, TypeError):
+        return False
+    kind, datatype = raw.dtype.kind, tensor.datatype
+    if raw.size == 0:
+        return True
+    bounds = _INT_RANGES.get(datatype)
+    if bounds is not None:
+        return kind in "iu" and bounds[0] <= int(raw.min()) and int(raw.max()) <= bounds[1]
+    if datatype in _FLOAT_MAX:
+        if kind not in "iuf":
+            return False
+        finite = raw[np.isfinite(raw)] if kind == "f" else raw
+        return finite.size == 0 or float(np.abs(finite).max()) <= _FLOAT_MAX[datatype]
+    return (kind == "b") if datatype == "BOOL" else False
 
 
 def to_numpy(tensor: Tensor) -> Any:
@@ -144,6 +212,9 @@ def to_numpy(tensor: Tensor) -> Any:
     """
     import numpy as np
 
+    if not _fits(np, tensor):
+        data = tensor.data
+        check_values(tensor, data if data and type(data[0]) is not list else _flatten(data))
     dtype = NUMPY_DTYPES[tensor.datatype]
     try:
         array = np.asarray(tensor.data, dtype=dtype)

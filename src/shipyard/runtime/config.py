@@ -46,6 +46,8 @@ class RuntimeConfig:
     """Adaptive batching: longest a request waits for others to join its batch."""
     batch_timeout_s: float = 60.0
     """Adaptive batching: longest a request waits for its batch's answer."""
+    max_body_bytes: int = 0
+    """Largest request body (``--max-body-bytes``); 0 = derived from the memory limit."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,7 +55,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m shipyard.runtime", description="Shipyard replica model server."
     )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
+    # KServe appends --predictor_host, --model_name and --http_port to a transformer's arguments
+    # unless they are there: accept its spellings (the gateway calls the predictor itself)
+    parser.add_argument("--port", "--http_port", type=int, default=8080)
+    parser.add_argument("--predictor_host", default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "--unix-socket", type=Path, default=None, help="also serve on a Unix socket at this path"
     )
@@ -61,12 +66,21 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--script", type=Path, default=None)
     parser.add_argument("--framework", choices=FRAMEWORKS, default=None)
     parser.add_argument(
-        "--name", default=None, help="model name in URLs (default: DEPLOYMENT_NAME)"
+        "--name",
+        "--model_name",
+        default=None,
+        help="model name in URLs (default: DEPLOYMENT_NAME)",
     )
     parser.add_argument("--any-name", action="store_true", help="answer to any model name in URLs")
     parser.add_argument("--max-batch-size", type=int, default=0, help="batching: 0 = off")
     parser.add_argument("--max-latency-ms", type=float, default=5.0)
     parser.add_argument("--batch-timeout-s", type=float, default=60.0)
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=0,
+        help="largest request body (0: from the memory limit)",
+    )
     return parser
 
 
@@ -118,4 +132,5 @@ def parse_config(
         max_batch_size=max(0, args.max_batch_size),
         max_latency_ms=args.max_latency_ms,
         batch_timeout_s=args.batch_timeout_s,
+        max_body_bytes=max(0, args.max_body_bytes),
     )

@@ -2,8 +2,10 @@
 
 The REST layer (``shipyard.runtime.app``) translates the wire format with
 ``shipyard.runtime.protocols`` and delegates here. Every failure is a ``shipyard.errors`` class:
-``NotFound`` (other model name), ``NotReady`` (still loading) and ``InferenceError`` (user code
-raised; its traceback is logged).
+``NotFound`` (other model name), ``NotReady`` (still loading), ``InvalidInput`` (the input's
+fault: a model's ``predict`` or ``preprocess`` raising ``ValueError``, ``TypeError``,
+``KeyError`` or ``IndexError`` rejects its input, 400 with the model's message) and
+``InferenceError`` (user code raised anything else; its traceback is logged).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from shipyard.runtime.model import InputKind, ServedModel
 log = logging.getLogger("shipyard.runtime")
 
 STAGES = ("preprocess", "postprocess")
-# what a preprocess step raises when the input is at fault (answered 400, not 500)
+# what predict or preprocess raise when the input is at fault (answered 400, not 500)
 _INPUT_FAULTS = (ValueError, TypeError, KeyError, IndexError)
 
 
@@ -127,8 +129,15 @@ class DataPlane:
         except ShipyardError:
             raise
         except Exception as exc:
-            log.exception("%s raised while predicting", self._model.source)
-            raise InferenceError(f"{type(exc).__name__}: {exc}") from exc
+            raise self._classify(exc) from exc
+
+    def _classify(self, exc: Exception) -> ShipyardError:
+        """What a model's exception means: the input's fault (400) or the model's (500)."""
+        if isinstance(exc, _INPUT_FAULTS):
+            log.warning("%s rejected an input: %s: %s", self._model.source, type(exc).__name__, exc)
+            return InvalidInput(f"the model rejected the input: {type(exc).__name__}: {exc}")
+        log.error("%s raised while predicting", self._model.source, exc_info=exc)
+        return InferenceError(f"{type(exc).__name__}: {exc}")
 
     async def infer_many(self, payloads: list[Any]) -> list[Any]:
         """Run the model on payloads that arrived together (the parts of a gateway's bundle).
@@ -145,14 +154,13 @@ class DataPlane:
             for result in results:
                 if isinstance(result, BaseException) and not isinstance(result, Exception):
                     raise result
-        logged: set[int] = set()
+        classified: dict[int, ShipyardError] = {}
         for index, result in enumerate(results):
             if isinstance(result, Exception) and not isinstance(result, ShipyardError):
-                if id(result) not in logged:  # one model call failing for several payloads
-                    logged.add(id(result))
-                    log.error("%s raised while predicting", self._model.source, exc_info=result)
-                error = InferenceError(f"{type(result).__name__}: {result}")
-                error.__cause__ = result
+                error = classified.get(id(result))
+                if error is None:  # one model call failing for several payloads: one log line
+                    error = classified[id(result)] = self._classify(result)
+                    error.__cause__ = result
                 results[index] = error
         return results
 

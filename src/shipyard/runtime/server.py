@@ -3,7 +3,9 @@
 Lifecycle (contract section 1): the port (and the Unix socket, if given) is bound at once and
 the model loads in the background; when it is loaded one ``shipyard-runtime ready ...`` line
 goes to stdout. A failed detection or load prints the traceback to stderr and exits with code 3.
-SIGTERM stops accepting, lets the requests in progress finish and exits 0.
+SIGTERM stops accepting, lets the requests in progress finish and exits 0. The request body
+bound is derived from the replica's memory limit (its cgroup's), so one large well-formed body
+is refused 413 instead of killing the replica.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import signal
 import sys
 import traceback
+from pathlib import Path
 from types import FrameType
 
 from shipyard.errors import ModelServeError
@@ -26,6 +29,42 @@ LOAD_FAILED = 3
 """Exit code when the model cannot be found or loaded."""
 KEEP_ALIVE_S = 5.0
 """Idle seconds before a replica closes a connection (the gateway reuses one for 4 s at most)."""
+MAX_BODY = 256 * 1024 * 1024
+"""Largest request body of a replica without a memory limit."""
+MIN_BODY = 1024 * 1024
+
+
+def memory_limit(proc_cgroup: Path, cgroup_root: Path) -> int | None:
+    """This process's cgroup memory limit in bytes, or None (none, or not readable)."""
+    try:
+        lines = proc_cgroup.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # cgroup v2
+            limit_file = cgroup_root / path.lstrip("/") / "memory.max"
+        elif "memory" in controllers.split(","):
+            limit_file = cgroup_root / "memory" / path.lstrip("/") / "memory.limit_in_bytes"
+        else:
+            continue
+        try:
+            value = limit_file.read_text().strip()
+        except OSError:
+            continue
+        if value.isdigit() and int(value) < 1 << 60:  # v1 says "no limit" with a huge number
+            return int(value)
+    return None
+
+
+def body_bound(config: RuntimeConfig, limit: int | None) -> int:
+    """The largest request body: as configured, else a quarter of the memory limit (a body is
+    held whole, then decoded into a model input several times its size), within bounds."""
+    if config.max_body_bytes:
+        return config.max_body_bytes
+    if limit is None:
+        return MAX_BODY
+    return max(MIN_BODY, min(MAX_BODY, limit // 4))
 
 
 class _Lifecycle:
@@ -57,7 +96,8 @@ def _exit_quietly(signum: int, frame: FrameType | None) -> None:
 async def _serve(config: RuntimeConfig, model: ServedModel) -> int:
     lifecycle = _Lifecycle(config)
     app = create_app(config, model, on_loaded=lifecycle.on_loaded)
-    server = HttpServer(app.handle, keep_alive_s=KEEP_ALIVE_S)
+    limit = memory_limit(Path("/proc/self/cgroup"), Path("/sys/fs/cgroup"))
+    server = HttpServer(app.handle, keep_alive_s=KEEP_ALIVE_S, max_body=body_bound(config, limit))
     async with app.running():
         await serve_until_stopped(
             server, config.host, config.port, stop=lifecycle.stop, unix_path=config.unix_socket

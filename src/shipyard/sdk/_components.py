@@ -5,52 +5,21 @@ script-path resolution against a model's files, and spec validation errors as ``
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from shipyard.errors import InvalidSpec, ShipyardError
+from shipyard.errors import ShipyardError
+from shipyard.sdk._invalid import build_spec, spec_error
+from shipyard.sdk._resources import TransformerResources as EditableTransformerResources
+from shipyard.sdk._resources import editable
 from shipyard.spec.deployment import ServingTool, TransformerSpec, check_name
 from shipyard.spec.resources import TransformerResources
 from shipyard.spec.scaling import ScalingConfig
-from shipyard.spec.validation import FieldError
 
-T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
-
-
-def field_errors(*errors: FieldError) -> dict[str, Any]:
-    """``InvalidSpec`` details in the server's shape: ``{"errors": [{field, value, message}]}``."""
-    return {"errors": [error.as_dict() for error in errors]}
-
-
-def spec_error(field: str, value: Any, message: str) -> InvalidSpec:
-    """An ``InvalidSpec`` about one field, with details in the server's shape."""
-    return InvalidSpec(message, details=field_errors(FieldError(field, value, message)))
-
-
-def invalid_spec(exc: ValidationError, what: str) -> InvalidSpec:
-    """A pydantic validation error as ``InvalidSpec`` listing every field, like the server."""
-    errors = [
-        FieldError(
-            ".".join(str(part) for part in error["loc"]) or what,
-            error["input"] if isinstance(error["input"], str | int | float | bool) else None,
-            error["msg"],
-        )
-        for error in exc.errors(include_url=False, include_context=False)
-    ]
-    summary = "; ".join(f"{e.field}: {e.message}" for e in errors)
-    return InvalidSpec(f"invalid {what}: {summary}", details=field_errors(*errors))
-
-
-def build_spec(factory: Callable[[], T], what: str) -> T:
-    """Call a spec constructor, turning its validation errors into ``InvalidSpec``."""
-    try:
-        return factory()
-    except ValidationError as exc:
-        raise invalid_spec(exc, what) from None
 
 
 def parse_answer(model: type[M], data: Any, what: str) -> M:
@@ -164,9 +133,18 @@ class Transformer:
         scaling_configuration: ScalingConfig | None = None,
     ) -> None:
         self.script_file = os.fspath(script_file)
-        self.resources = resources if resources is not None else TransformerResources()
+        self.resources = resources  # the setter takes None
         self.environment = environment
         self.scaling_configuration = scaling_configuration
+
+    @property
+    def resources(self) -> EditableTransformerResources:
+        """Instances, requests and limits: editable in place or replaced."""
+        return self._resources
+
+    @resources.setter
+    def resources(self, value: TransformerResources | None) -> None:
+        self._resources = editable(value, EditableTransformerResources)
 
     @classmethod
     def from_spec(cls, spec: TransformerSpec) -> Transformer:
@@ -187,7 +165,7 @@ class Transformer:
         return build_spec(
             lambda: TransformerSpec(
                 script_file=self.script_file,
-                resources=self.resources,
+                resources=TransformerResources.model_validate(self.resources.model_dump()),
                 scaling=self.scaling_configuration,
                 environment=self.environment,
             ),

@@ -6,21 +6,22 @@ then ``deployment.save()`` sends the new ``DeploymentSpec`` (a new revision on t
 
 from __future__ import annotations
 
-from dataclasses import replace as dc_replace
 from typing import Any
-from urllib.parse import quote
 
-from shipyard.errors import AlreadyExists, InvalidInput, NotFound, ShipyardError
+from shipyard.errors import AlreadyExists, ShipyardError
 from shipyard.sdk._components import parse_answer
 from shipyard.sdk._http import Connection
-from shipyard.sdk._logs import LogLine, fetch_logs, format_lines
-from shipyard.sdk._model import to_json_value
 from shipyard.sdk._predictor import PredictorSpecBuilder
 from shipyard.sdk._resolution import parse_resolution, warn_about
 from shipyard.sdk._revisions import Revision, parse_revisions
-from shipyard.sdk._wait import RUNNING, STOPPED, StatusCallback, await_goal
+from shipyard.sdk._served import DeploymentView
+from shipyard.sdk._wait import (
+    RUNNING,
+    STOPPED,
+    StatusCallback,
+    await_gone,
+)
 from shipyard.spec.deployment import DeploymentSpec
-from shipyard.spec.status import DeploymentState, DeploymentStatus
 from shipyard.spec.tools import Resolution
 
 
@@ -41,8 +42,11 @@ class Predictor(PredictorSpecBuilder):
         return Deployment(self._connection, self).save(await_update=await_update, create_only=True)
 
 
-class Deployment:
+class Deployment(DeploymentView):
     """A deployment of a predictor (and optional transformer) on the server.
+
+    Besides what ``DeploymentView`` reads and waits for, it changes the deployment: ``save``,
+    ``rollback``, ``dry_run``, ``start``, ``stop``, ``delete``.
 
     Attributes:
         predictor: The editable predictor; ``save()`` sends its current spec.
@@ -54,17 +58,7 @@ class Deployment:
             and its warnings, as last reported by the server (None until saved).
     """
 
-    def __init__(self, connection: Connection, predictor: Predictor) -> None:
-        self._connection = connection
-        self.predictor = predictor
-        self.revision: int | None = None
-        self.active = False
-        self.status: DeploymentStatus | None = None
-        self.endpoints: dict[str, str] = {}
-        self.resolution: Resolution | None = None
-        self.created_at: str | None = None
-        self.updated_at: str | None = None
-        self.saved = False
+    predictor: Predictor
 
     @classmethod
     def from_response(cls, connection: Connection, body: dict[str, Any]) -> Deployment:
@@ -74,17 +68,13 @@ class Deployment:
         deployment._apply(body)
         return deployment
 
-    @property
-    def name(self) -> str:
-        """The deployment name (the predictor's name)."""
-        return self.predictor.name
-
     def save(
         self,
         await_update: float | None = 600,
         *,
         on_status: StatusCallback | None = None,
         create_only: bool = False,
+        quiet: bool = False,
     ) -> Deployment:
         """Persist the deployment: create it, or update it to the predictor's spec (as hsml).
 
@@ -94,8 +84,10 @@ class Deployment:
         Args:
             await_update: Seconds to wait until the deployment is RUNNING at the new revision;
                 None or 0 = return at once.
-            on_status: Optional callback receiving each status polled while waiting.
+            on_status: Optional callback receiving each status polled while waiting (instead
+                of the progress lines on stderr).
             create_only: Raise ``AlreadyExists`` instead of updating an existing deployment.
+            quiet: Show no progress while waiting.
 
         Returns:
             This deployment.
@@ -125,29 +117,8 @@ class Deployment:
         self._apply(body)
         warn_about(self.resolution, self.name)
         if await_update and self.active:
-            self.await_running(await_update, on_status=on_status)
+            self.await_running(await_update, on_status=on_status, quiet=quiet)
         return self
-
-    def await_running(
-        self, timeout: float = 600, *, on_status: StatusCallback | None = None
-    ) -> DeploymentStatus:
-        """Wait until the deployment is RUNNING (or IDLE) at its current revision.
-
-        For a wait started later, e.g. after ``save(await_update=None)``.
-
-        Args:
-            timeout: Seconds to wait at most.
-            on_status: Optional callback receiving each status polled while waiting.
-
-        Returns:
-            The status that ended the wait.
-
-        Raises:
-            ModelServeError: The deployment FAILED (e.g. the new revision's replicas crash).
-            TimeoutExpired: It was not RUNNING in time.
-        """
-        goal = dc_replace(RUNNING, min_revision=self.revision or 0)
-        return await_goal(self.name, self._fetch_status, goal, timeout, on_status)
 
     def get_revisions(self) -> list[Revision]:
         """Every revision of the deployment's spec, oldest first.
@@ -165,6 +136,7 @@ class Deployment:
         await_update: float | None = 600,
         *,
         on_status: StatusCallback | None = None,
+        quiet: bool = False,
     ) -> Deployment:
         """Make an earlier revision's spec current again, as a new revision.
 
@@ -174,7 +146,8 @@ class Deployment:
             revision: The revision whose spec to restore (see ``get_revisions()``).
             await_update: Seconds to wait until the deployment is RUNNING at the new revision;
                 None or 0 = return at once.
-            on_status: Optional callback receiving each status polled while waiting.
+            on_status: Optional callback receiving each polled status (replaces the progress).
+            quiet: Show no progress (elapsed time, state) on stderr while waiting.
 
         Returns:
             This deployment.
@@ -192,7 +165,7 @@ class Deployment:
         self._apply(body)
         warn_about(self.resolution, self.name)
         if await_update and self.active:
-            self.await_running(await_update, on_status=on_status)
+            self.await_running(await_update, on_status=on_status, quiet=quiet)
         return self
 
     def dry_run(self) -> Resolution:
@@ -222,13 +195,18 @@ class Deployment:
         return resolution
 
     def start(
-        self, await_running: float | None = 600, *, on_status: StatusCallback | None = None
+        self,
+        await_running: float | None = 600,
+        *,
+        on_status: StatusCallback | None = None,
+        quiet: bool = False,
     ) -> Deployment:
         """Start the deployment's replicas.
 
         Args:
             await_running: Seconds to wait until it is RUNNING; None or 0 = return at once.
-            on_status: Optional callback receiving each status polled while waiting.
+            on_status: Optional callback receiving each polled status (replaces the progress).
+            quiet: Show no progress (elapsed time, state) on stderr while waiting.
 
         Raises:
             ModelServeError: The deployment FAILED while waiting.
@@ -236,121 +214,42 @@ class Deployment:
         """
         self._apply(self._connection.json("POST", self._url("/start")))
         if await_running:
-            await_goal(self.name, self._fetch_status, RUNNING, await_running, on_status)
+            self._wait(RUNNING, await_running, on_status, quiet)
         return self
 
     def stop(
-        self, await_stopped: float | None = 600, *, on_status: StatusCallback | None = None
+        self,
+        await_stopped: float | None = 600,
+        *,
+        on_status: StatusCallback | None = None,
+        quiet: bool = False,
     ) -> Deployment:
         """Stop the deployment's replicas, keeping its spec (``start()`` brings it back).
 
         Args:
             await_stopped: Seconds to wait until it is STOPPED; None or 0 = return at once.
-            on_status: Optional callback receiving each status polled while waiting.
+            on_status: Optional callback receiving each polled status (replaces the progress).
+            quiet: Show no progress (elapsed time, state) on stderr while waiting.
 
         Raises:
             TimeoutExpired: It was not STOPPED in time.
         """
         self._apply(self._connection.json("POST", self._url("/stop")))
         if await_stopped:
-            await_goal(self.name, self._fetch_status, STOPPED, await_stopped, on_status)
+            self._wait(STOPPED, await_stopped, on_status, quiet)
         return self
 
-    def delete(self) -> None:
-        """Delete the deployment (its replicas are stopped by the server)."""
-        self._connection.request("DELETE", self._url())
-        self.saved = False
-
-    def refresh(self) -> Deployment:
-        """Reload the deployment's revision, status and endpoints from the server."""
-        self._apply(self._connection.json("GET", self._url()))
-        return self
-
-    def get_state(self) -> DeploymentStatus:
-        """The current status: state, message, conditions and replicas."""
-        return self._fetch_status()
-
-    def is_running(self, or_idle: bool = True, or_updating: bool = True) -> bool:
-        """Whether the deployment is RUNNING (or IDLE / UPDATING when those flags allow)."""
-        state = self.get_state().state
-        return (
-            state is DeploymentState.RUNNING
-            or (or_idle and state is DeploymentState.IDLE)
-            or (or_updating and state is DeploymentState.UPDATING)
-        )
-
-    def is_stopped(self, or_created: bool = True) -> bool:
-        """Whether the deployment is STOPPED (or CREATED, never started, when allowed)."""
-        state = self.get_state().state
-        return state is DeploymentState.STOPPED or (or_created and state is DeploymentState.CREATED)
-
-    def read_logs(self, component: str = "predictor", tail: int = 10) -> list[LogLine]:
-        """The last ``tail`` log lines of each replica of ``component``, without printing.
-
-        Raises:
-            InvalidInput: Unknown component.
-        """
-        return fetch_logs(self._connection, self._url("/logs"), component, tail)
-
-    def get_logs(self, component: str = "predictor", tail: int = 10) -> list[str]:
-        """Print and return the last ``tail`` log lines of each replica of ``component``.
-
-        Printed lines are prefixed with their replica id when several replicas are shown.
-        """
-        lines = self.read_logs(component, tail)
-        for text in format_lines(lines):
-            print(text)
-        return [line.line for line in lines]
-
-    def predict(self, data: Any = None, inputs: Any = None) -> Any:
-        """Send an inference request to the gateway's KServe V1 endpoint.
+    def delete(self, await_deleted: float | None = 600) -> None:
+        """Delete the deployment; the server stops its replicas, then forgets it.
 
         Args:
-            data: The request body, sent as is (e.g. ``{"instances": [[1, 2]]}``).
-            inputs: The instances alone; sent as ``{"instances": inputs}``.
-
-        Returns:
-            The decoded JSON answer (``{"predictions": [...]}``).
+            await_deleted: Seconds to wait until the server has forgotten it (so that its name
+                can be used again at once); None or 0 = return at once.
 
         Raises:
-            InvalidInput: Neither or both of ``data`` and ``inputs`` given, or a bad payload.
-            NotReady: No replica is ready to answer.
+            TimeoutExpired: It was still being deleted after ``await_deleted`` seconds.
         """
-        if (data is None) == (inputs is None):
-            raise InvalidInput("pass either data=... or inputs=... to predict()")
-        payload = data if data is not None else {"instances": to_json_value(inputs, "inputs")}
-        return self._connection.json("POST", self._endpoint("v1"), json=payload)
-
-    def _endpoint(self, protocol: str) -> str:
-        if not self.endpoints.get(protocol):
-            self.refresh()
-        url = self.endpoints.get(protocol)
-        if not url:
-            raise NotFound(f"deployment {self.name!r} has no {protocol} endpoint")
-        return url
-
-    def _fetch_status(self) -> DeploymentStatus:
-        return self._apply(self._connection.json("GET", self._url()))
-
-    def _url(self, suffix: str = "") -> str:
-        if not self.saved:
-            raise NotFound(
-                f"deployment {self.name!r} has not been saved yet: call deployment.save() first"
-            )
-        return f"/deployments/{quote(self.name, safe='')}{suffix}"
-
-    def _apply(self, body: dict[str, Any]) -> DeploymentStatus:
-        status = parse_answer(DeploymentStatus, body.get("status") or {}, "deployment status")
-        self.revision = int(body["revision"]) if body.get("revision") is not None else None
-        self.active = bool(body.get("active", True))
-        self.status = status
-        self.endpoints = {str(k): str(v) for k, v in (body.get("endpoints") or {}).items()}
-        self.resolution = parse_resolution(body)
-        self.created_at = body.get("created_at")
-        self.updated_at = body.get("updated_at")
-        self.saved = True
-        return status
-
-    def __repr__(self) -> str:
-        state = self.status.state if self.status else "unsaved"
-        return f"Deployment(name={self.name!r}, revision={self.revision}, state={state})"
+        self._connection.request("DELETE", self._url())
+        if await_deleted:
+            await_gone(self.name, self._fetch_status, await_deleted)
+        self.saved = False

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from shipyard.sdk._components import build_spec, parse_answer
+from shipyard.sdk._components import parse_answer
 from shipyard.sdk._http import Connection
+from shipyard.sdk._invalid import build_spec
 from shipyard.spec.environment import BaseEnvironment
 
 

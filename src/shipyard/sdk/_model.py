@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 from shipyard.errors import InvalidInput, NotFound
 from shipyard.sdk._archive import packed, unpack
-from shipyard.sdk._components import spec_error
 from shipyard.sdk._http import Connection
+from shipyard.sdk._invalid import spec_error
 
 ProgressCallback = Callable[[int, int], None]
 """Called while uploading with (bytes sent, total bytes)."""
@@ -153,6 +153,21 @@ class Model:
         finally:
             archive.unlink(missing_ok=True)
         return str(dest)
+
+    def delete(self) -> None:
+        """Delete this version from the registry (as hsml's ``model.delete()``).
+
+        Its number is never given again.
+
+        Raises:
+            NotFound: The model has not been saved, or the version is gone already.
+            Conflict: A deployment uses this version (the message names it): delete the
+                deployment, or update it to another version, first.
+        """
+        if not self.saved or self.version is None:
+            raise NotFound(f"model {self.name!r} has not been saved yet: nothing to delete")
+        self._connection.request("DELETE", model_url(self.name, self.version))
+        self.saved = False
 
     def _metadata(self) -> dict[str, Any]:
         try:

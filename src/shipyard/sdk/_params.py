@@ -13,8 +13,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.errors import InvalidSpec
-from shipyard.sdk._components import field_errors
-from shipyard.spec.resources import PredictorResources, Resources
+from shipyard.sdk._invalid import field_errors
+from shipyard.sdk._resources import PredictorResources, editable
+from shipyard.spec import resources as spec
+from shipyard.spec.overlay import ResourceChange
 from shipyard.spec.units import millicpus_to_cores
 from shipyard.spec.validation import FieldError
 
@@ -86,23 +88,12 @@ class DeploymentParams(BaseModel):
         """``cpu`` in cores, exactly (``250 -> 0.25``); None when unset."""
         return None if self.cpu is None else millicpus_to_cores(self.cpu)
 
-    def to_resources(self, base: PredictorResources | None = None) -> PredictorResources:
+    def to_resources(self, base: spec.PredictorResources | None = None) -> PredictorResources:
         """Predictor resources with these parameters applied over ``base`` (None = defaults).
 
         ``cpu`` and ``memory`` set the request and the limit alike (Fiddler reserves them);
-        ``replicas`` sets ``num_instances``; GPUs and anything unset keep ``base``'s values.
+        ``replicas`` sets ``num_instances``; GPUs and anything unset keep ``base``'s values
+        (the one overlay rule, ``shipyard.spec.overlay``).
         """
-        res = base if base is not None else PredictorResources()
-
-        def apply(r: Resources) -> Resources:
-            return Resources(
-                cores=self.cores if self.cores is not None else r.cores,
-                memory=self.memory if self.memory is not None else r.memory,
-                gpus=r.gpus,
-            )
-
-        return PredictorResources(
-            num_instances=self.replicas if self.replicas is not None else res.num_instances,
-            requests=apply(res.requests),
-            limits=apply(res.limits),
-        )
+        change = ResourceChange.reserved(self.cores, self.memory, self.replicas)
+        return change.apply(editable(base, PredictorResources))

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from typing import Self
 
-from shipyard.sdk._components import (
-    Transformer,
-    build_spec,
-    deployment_name,
-    parse_serving_tool,
-)
+from shipyard.sdk._components import Transformer, deployment_name, parse_serving_tool
 from shipyard.sdk._http import Connection
+from shipyard.sdk._invalid import build_spec
+from shipyard.sdk._resources import PredictorResources, editable
+from shipyard.spec import resources as spec_resources
 from shipyard.spec.batching import InferenceBatcher
 from shipyard.spec.deployment import DeploymentSpec, PredictorSpec, ServingTool
-from shipyard.spec.resources import PredictorResources
 from shipyard.spec.scaling import ScalingConfig
 
 
@@ -34,7 +31,7 @@ class PredictorSpecBuilder:
         model_version: int,
         serving_tool: str | ServingTool | None = None,
         script_file: str | None = None,
-        resources: PredictorResources | None = None,
+        resources: spec_resources.PredictorResources | None = None,
         transformer: Transformer | None = None,
         environment: str | None = None,
         scaling_configuration: ScalingConfig | None = None,
@@ -46,11 +43,21 @@ class PredictorSpecBuilder:
         self.model_version = model_version
         self.serving_tool: ServingTool = parse_serving_tool(serving_tool)
         self.script_file = script_file
-        self.resources = resources if resources is not None else PredictorResources()
+        self.resources = resources  # the setter takes None
         self.transformer = transformer
         self.environment = environment
         self.scaling_configuration = scaling_configuration
         self.inference_batcher = inference_batcher
+
+    @property
+    def resources(self) -> PredictorResources:
+        """Instances, requests and limits: editable in place (``resources.num_instances = 2``)
+        or replaced; checked when the deployment is saved."""
+        return self._resources
+
+    @resources.setter
+    def resources(self, value: spec_resources.PredictorResources | None) -> None:
+        self._resources = editable(value, PredictorResources)
 
     @classmethod
     def from_spec(cls, connection: Connection, spec: DeploymentSpec) -> Self:
@@ -80,7 +87,9 @@ class PredictorSpecBuilder:
                 model_name=self.model_name,
                 model_version=self.model_version,
                 script_file=self.script_file,
-                resources=self.resources,
+                resources=spec_resources.PredictorResources.model_validate(
+                    self.resources.model_dump()
+                ),
                 scaling=self.scaling_configuration,
                 batching=self.inference_batcher,
                 environment=self.environment,

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from shipyard.sdk._environments import EnvironmentApi
 from shipyard.sdk._http import Connection
 from shipyard.sdk._registry import ModelRegistry
 from shipyard.sdk._serving import ModelServing
+
+
+@dataclass(frozen=True)
+class NewProject:
+    """A project just created, with its first API key (shown once: store it now)."""
+
+    id: str
+    name: str
+    api_key: str
 
 
 class Project:
@@ -50,6 +60,22 @@ class Project:
     def get_environment_api(self) -> EnvironmentApi:
         """The catalogue of base environments (list, get, add) and the built ones."""
         return EnvironmentApi(self.connection)
+
+    def create_project(self, name: str) -> NewProject:
+        """Create another project (administrator key) and its first API key.
+
+        Args:
+            name: Lowercase letters, digits and '-' (Fiddler's ``example_project`` is
+                ``example-project`` here).
+
+        Raises:
+            Forbidden: This key is not an administrator key.
+            AlreadyExists: A project of that name exists.
+            InvalidSpec: The name breaks the naming rule.
+        """
+        body: dict[str, Any] = self.connection.json("POST", "/projects", json={"name": name})
+        project = body["project"]
+        return NewProject(id=str(project["id"]), name=str(project["name"]), api_key=body["api_key"])
 
     def close(self) -> None:
         """Close the connection to the server."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
-from shipyard.sdk._components import spec_error
 from shipyard.sdk._http import Connection
+from shipyard.sdk._invalid import spec_error
 from shipyard.sdk._model import Model, model_url
 from shipyard.spec.deployment import Framework
 
@@ -144,6 +145,19 @@ class ModelRegistry:
         """
         body = self._connection.json("GET", model_url(name))
         return [Model.from_response(self._connection, item) for item in body]
+
+    def delete_model(self, name: str) -> list[int]:
+        """Delete model ``name`` and every version of it.
+
+        Returns:
+            The numbers of the deleted versions.
+
+        Raises:
+            NotFound: No such model.
+            Conflict: A deployment uses one of its versions (the message names it).
+        """
+        body = self._connection.json("DELETE", f"/models/{quote(name, safe='')}")
+        return [int(item["version"]) for item in body]
 
     def list_models(self) -> list[ModelSummary]:
         """Every model of the project, with its latest version."""

@@ -11,10 +11,10 @@ from shipyard.sdk._components import (
     default_deployment_name,
     deployment_name,
     resolve_script,
-    spec_error,
 )
 from shipyard.sdk._deployment import Deployment, Predictor
 from shipyard.sdk._http import Connection
+from shipyard.sdk._invalid import spec_error
 from shipyard.sdk._model import Model
 from shipyard.sdk._params import DeploymentParams
 from shipyard.spec.batching import InferenceBatcher

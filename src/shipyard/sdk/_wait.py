@@ -1,17 +1,21 @@
 """Bounded polling of a deployment's status until it reaches a goal (or fails, or time runs out).
 
-Waits poll every ``POLL_INTERVAL_S`` against a ``time.monotonic()`` deadline. Reaching a failed
-state raises ``ModelServeError`` with the status message and the conditions that are not True;
-running out of time raises ``TimeoutExpired`` naming the state reached.
+Waits poll every ``POLL_INTERVAL_S`` against a ``time.monotonic()`` deadline, and judge only a
+status that has seen the revision they wait for (``observed_revision``). Reaching a failed state
+raises ``ModelServeError`` with the status message and the conditions that are not True; running
+out of time raises ``TimeoutExpired`` naming the state reached. Unless told to be quiet, a wait
+shows its progress on stderr (``Progress``: what it waits for, the state, the elapsed time).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TextIO
 
-from shipyard.errors import ModelServeError, TimeoutExpired
+from shipyard.errors import ModelServeError, NotFound, TimeoutExpired
 from shipyard.spec.status import ConditionStatus, DeploymentState, DeploymentStatus
 
 POLL_INTERVAL_S = 0.25
@@ -31,9 +35,24 @@ class Goal:
     """Ignore statuses of revisions older than this (0 = any; the server may not report it)."""
 
     def is_current(self, status: DeploymentStatus) -> bool:
-        """Whether ``status`` describes the awaited revision (unknown revision counts as yes)."""
-        observed = status.observed_revision
-        return observed == 0 or observed >= self.min_revision
+        """Whether ``status`` has seen the awaited revision: only such a status is judged.
+
+        A status of an older revision (or one the controller has not assessed yet, revision 0)
+        says nothing about the awaited one: its FAILED may be the very failure being fixed.
+        """
+        return status.observed_revision >= self.min_revision
+
+    def at(self, revision: int | None) -> Goal:
+        """This goal for ``revision`` and later ones (None or 0 = any revision)."""
+        return replace(self, min_revision=revision or 0)
+
+    def text(self) -> str:
+        """What the wait is for, e.g. ``become RUNNING at revision 3``."""
+        return (
+            f"{self.description} at revision {self.min_revision}"
+            if self.min_revision
+            else (self.description)
+        )
 
 
 RUNNING = Goal(
@@ -97,8 +116,82 @@ def await_goal(
         if remaining <= 0:
             detail = f" ({status.message})" if status.message else ""
             raise TimeoutExpired(
-                f"deployment {name!r} did not {goal.description} within {timeout:g} s: "
+                f"deployment {name!r} did not {goal.text()} within {timeout:g} s: "
                 f"it is {status.state}{detail}",
                 details={"state": str(status.state)},
             )
         time.sleep(min(POLL_INTERVAL_S, remaining))
+
+
+def await_gone(name: str, fetch: Callable[[], DeploymentStatus], timeout: float) -> None:
+    """Poll ``fetch`` until it raises ``NotFound`` without ``details.deleting`` (gone for good).
+
+    Raises:
+        TimeoutExpired: It still existed after ``timeout`` seconds (the state it was in).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            state = str(fetch().state)
+        except NotFound as exc:
+            if not (exc.details or {}).get("deleting"):
+                return
+            state = "being deleted"  # its replicas are stopping; the name is still taken
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutExpired(
+                f"deployment {name!r} was not deleted within {timeout:g} s: it is {state}",
+                details={"state": state},
+            )
+        time.sleep(min(POLL_INTERVAL_S, remaining))
+
+
+class Progress:
+    """A status callback that shows a wait's progress on a stream (stderr by default).
+
+    One line when the wait starts, then one each time the state or message changes, and at
+    least every ``every_s`` seconds while nothing changes:
+    ``deployment 'iris': STARTING (1/2 predictor ready), 12 s waiting to become RUNNING at
+    revision 3``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        goal: Goal,
+        stream: TextIO | None = None,
+        *,
+        every_s: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._name = name
+        self._goal = goal
+        self._stream = stream
+        self._every_s = every_s
+        self._clock = clock
+        self._started = clock()
+        self._last: tuple[str, str] | None = None
+        self._last_at = self._started
+
+    def __call__(self, status: DeploymentStatus) -> None:
+        now = self._clock()
+        seen = (str(status.state), status.message)
+        if seen == self._last and now - self._last_at < self._every_s:
+            return
+        self._last, self._last_at = seen, now
+        ready = ", ".join(f"{n} {c} ready" for c, n in sorted(status.available_instances.items()))
+        detail = status.message or ready
+        what = f"{status.state}: {detail}" if detail else str(status.state)
+        if not self._goal.is_current(status):
+            what += f" [status of revision {status.observed_revision}]"
+        line = f"deployment {self._name!r}: {what}, {now - self._started:.0f} s waiting to "
+        print(line + self._goal.text(), file=self._stream or sys.stderr, flush=True)
+
+
+def reporter(
+    name: str, goal: Goal, on_status: StatusCallback | None, quiet: bool
+) -> StatusCallback | None:
+    """The callback of a wait: the caller's, else a ``Progress`` on stderr unless ``quiet``."""
+    if on_status is not None or quiet:
+        return on_status
+    return Progress(name, goal)

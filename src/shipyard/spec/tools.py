@@ -21,9 +21,10 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.spec.deployment import Component, DeploymentSpec, ServingTool
+from shipyard.spec.fiddler_images import alias_message
 from shipyard.spec.resources import ComponentResources, Resources
 from shipyard.spec.scaling import ScalingConfig
 from shipyard.spec.units import cores_text, memory_text, normalize_cores
@@ -121,6 +122,11 @@ class Resolution(BaseModel):
     components: list[ResolvedComponent]
     warnings: list[FieldWarning]
     errors: list[FieldError]
+    objects: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="On a dry run for KUBERNETES or KSERVE: the exact objects that would be "
+        "applied (schema-validated), with placeholders for what exists only once applied.",
+    )
 
     def component(self, component: Component | str) -> ResolvedComponent | None:
         """The resolved ``component``, or None when the spec has none (or it was refused)."""
@@ -221,6 +227,19 @@ def _resolve_component(
     )
 
 
+def alias_warnings(spec: DeploymentSpec) -> list[FieldWarning]:
+    """One warning per component whose ``environment`` is one of Fiddler's image names."""
+    components = [("predictor", spec.predictor.environment)]
+    if spec.transformer is not None:
+        components.append(("transformer", spec.transformer.environment))
+    out = []
+    for component, environment in components:
+        message = alias_message(environment) if environment else None
+        if message is not None:
+            out.append(FieldWarning(f"{component}.environment", environment, message))
+    return out
+
+
 def resolve(spec: DeploymentSpec) -> Resolution:
     """What ``spec.serving_tool`` would apply to ``spec``, with warnings and errors.
 
@@ -257,4 +276,5 @@ def resolve(spec: DeploymentSpec) -> Resolution:
                 f"{tools_with('transformer')}; pick one of those or remove the transformer"
             )
             errors.append(FieldError("transformer", spec.transformer.script_file, msg))
+    warnings += alias_warnings(spec)
     return Resolution(serving_tool=tool, components=components, warnings=warnings, errors=errors)

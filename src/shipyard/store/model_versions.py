@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -106,10 +106,59 @@ class ModelStore(StoreBase):
         latest = session.scalar(
             select(func.max(ModelVersion.version)).where(ModelVersion.model_id == model.id)
         )
-        row = ModelVersion(model_id=model.id, version=(latest or 0) + 1, **fields)
+        number = max(latest or 0, model.last_version or 0) + 1
+        row = ModelVersion(model_id=model.id, version=number, **fields)
+        model.last_version = number
         session.add(row)
         session.flush()
         return _record(project_id, name, row)
+
+    def delete_model_version(self, project_id: str, name: str, version: int) -> ModelVersionRecord:
+        """Forget one version of model ``name`` (its number is never given again).
+
+        The caller checks first that no deployment uses it, and removes its files after.
+
+        Returns:
+            The deleted version (its ``storage_path`` names the files to remove).
+
+        Raises:
+            NotFound: no such model or version.
+        """
+        with self._write() as session:
+            model = _find_model(session, project_id, name)
+            if model is None:
+                raise NotFound(f"model {name!r} not found")
+            row = session.scalar(
+                select(ModelVersion).where(
+                    ModelVersion.model_id == model.id, ModelVersion.version == version
+                )
+            )
+            if row is None:
+                raise NotFound(f"model {name!r} has no version {version}")
+            record = _record(project_id, name, row)
+            session.delete(row)
+            return record
+
+    def delete_model(self, project_id: str, name: str) -> list[ModelVersionRecord]:
+        """Forget model ``name`` and every version of it (the name may then be used again).
+
+        Returns:
+            The deleted versions (their ``storage_path`` name the files to remove).
+
+        Raises:
+            NotFound: no such model.
+        """
+        with self._write() as session:
+            model = _find_model(session, project_id, name)
+            if model is None:
+                raise NotFound(f"model {name!r} not found")
+            rows = list(
+                session.scalars(select(ModelVersion).where(ModelVersion.model_id == model.id))
+            )
+            records = [_record(project_id, name, row) for row in rows]
+            session.execute(delete(ModelVersion).where(ModelVersion.model_id == model.id))
+            session.delete(model)
+            return records
 
     def list_models(self, project_id: str) -> list[ModelSummary]:
         """The project's models, by name, with their version count and newest version."""

@@ -93,6 +93,8 @@ class Model(Base):
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(63))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """The highest version number ever given (deleted versions' numbers are never reused)."""
 
 
 class ModelVersion(Base):

@@ -265,7 +265,8 @@ class GatewayProcess:
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 30.0, *, wait: bool = True) -> None:
+        """Start it; with ``wait``, until it answers (it listens once it holds a table)."""
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "shipyard.gateway"],
@@ -273,7 +274,8 @@ class GatewayProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        wait_until(self._live, timeout, f"gateway live; log:\n{self.log_path}")
+        if wait:
+            wait_until(self._live, timeout, f"gateway live; log:\n{self.log_path}")
 
     def _live(self) -> bool:
         assert self.proc is not None

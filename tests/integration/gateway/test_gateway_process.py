@@ -60,7 +60,7 @@ def test_v1_paths_with_a_colon_are_parsed_and_forwarded(client, routes, replicas
     assert r.status_code == 200
     assert r.json()["predictions"] == [0]
     assert {rep.last_target for rep in replicas} >= {"/v1/models/iris:predict"}
-    assert client.get("/v1/models/iris:predict", headers=AUTH_A).status_code == 404
+    assert client.get("/v1/models/iris:predict", headers=AUTH_A).status_code == 405
 
 
 def test_sequential_requests_stay_on_one_replica_and_concurrent_ones_spread(
@@ -139,14 +139,19 @@ def test_a_replica_shut_down_mid_traffic_causes_no_errors(client, routes, replic
     assert r3.hits == hits_when_stopped
 
 
-def test_a_replica_hanging_up_without_answer_is_retried(client, routes, replicas):
+def test_a_replica_hanging_up_with_the_request_costs_that_request_only(client, routes, replicas):
     r1, _ = replicas
     dropper = DroppingReplica()
     dropper.start()
     try:
         routes.publish([deployment("iris", [dropper.url, r1.url])])
         routes.wait_applied()
-        assert [predict(client).status_code for _ in range(50)] == [200] * 50
+        before = r1.hits
+        first = predict(client)
+        assert first.status_code == 502  # it reached a replica that died: never resent
+        assert "closed the connection before answering" in first.json()["error"]
+        assert r1.hits == before
+        assert [predict(client).status_code for _ in range(50)] == [200] * 50  # ejected
     finally:
         dropper.stop()
 
@@ -187,21 +192,27 @@ def test_metrics_count_requests_per_deployment(client, routes):
     assert f"shipyard_gateway_routing_table_version {float(routes.version)}" in text
 
 
-def test_a_starting_gateway_answers_503_until_the_first_table(tmp_path: Path, replicas):
+def test_a_starting_gateway_listens_only_once_it_holds_a_table(tmp_path: Path, replicas):
     control = FakeControl(TOKEN, KEYS)
     control.available = False
     control.start()
     gateway = GatewayProcess(control.url, TOKEN, tmp_path / "gateway.log")
     try:
-        gateway.start()
+        gateway.start(wait=False)
+        wait_until(lambda: control.applied == 0, 30, "the gateway's first poll")
         with httpx.Client(base_url=gateway.url, timeout=10, trust_env=False) as client:
-            ready = client.get("/v2/health/ready")
-            assert (ready.status_code, ready.json()) == (503, {"ready": False})
-            r = predict(client)
-            assert (r.status_code, r.json()) == (503, {"error": "gateway is starting"})
+            with pytest.raises(httpx.ConnectError):  # its siblings take the connections
+                client.get("/v2/health/ready")
             control.publish([deployment("iris", [replicas[0].url])])
             control.available = True
-            wait_until(lambda: client.get("/v2/health/ready").status_code == 200, 5, "ready")
+
+            def ready() -> bool:
+                try:
+                    return client.get("/v2/health/ready").status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            wait_until(ready, 10, "ready")
             assert predict(client).status_code == 200
     finally:
         exit_code = gateway.stop()

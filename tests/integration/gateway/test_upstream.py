@@ -7,11 +7,10 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
-from shipyard.gateway.upstream import RawUpstream
-from shipyard.http1.addresses import unix_url
+from shipyard.gateway.upstream import AnswerTimeout, BadAnswer, Lost, NotSent, RawUpstream
+from shipyard.wire.addresses import unix_url
 
 pytestmark = pytest.mark.integration
 
@@ -100,7 +99,7 @@ async def test_a_unix_socket_replica_is_reached_with_its_target_and_a_kept_conne
             assert (answer.status, answer.content) == (200, b"ok")
         assert len(connections) == 1
     assert heads[0].startswith(b"GET /v2/models/m/infer?x=1 HTTP/1.1\r\nhost: localhost\r\n")
-    with pytest.raises(httpx.ConnectError):  # gone: refused, like a closed port (retryable)
+    with pytest.raises(NotSent):  # gone: refused, like a closed port (retryable)
         await client.send(f"{url}/v1/x", "GET", [], b"")
     await client.aclose()
 
@@ -139,7 +138,7 @@ async def test_refused_reset_and_slow_replicas_raise_the_forwarders_error_kinds(
     client = RawUpstream(timeout_s=0.3)
     async with server(echo_forever) as (url, _):
         pass  # closed: nothing listens on that port any more
-    with pytest.raises(httpx.ConnectError):
+    with pytest.raises(NotSent):
         await client.send(url + "/", "POST", [], b"")
 
     async def reset(reader, writer) -> None:
@@ -147,7 +146,7 @@ async def test_refused_reset_and_slow_replicas_raise_the_forwarders_error_kinds(
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc")  # then gone
 
     async with server(reset) as (url, _):
-        with pytest.raises(httpx.ReadError):
+        with pytest.raises(Lost):
             await client.send(url + "/", "POST", [], b"")
 
     async def silent(reader, writer) -> None:
@@ -155,7 +154,7 @@ async def test_refused_reset_and_slow_replicas_raise_the_forwarders_error_kinds(
         await asyncio.sleep(5)
 
     async with server(silent) as (url, _):
-        with pytest.raises(httpx.ReadTimeout):
+        with pytest.raises(AnswerTimeout):
             await client.send(url + "/", "POST", [], b"")
     await client.aclose()
 
@@ -176,4 +175,38 @@ async def test_interim_answers_are_skipped_and_a_body_may_end_with_the_connectio
         assert (answer.status, answer.content) == (200, b"until the end")
         assert (await client.send(url + "/", "POST", [], b"y")).content == b"until the end"
         assert len(connections) == 2  # such a connection is never reused
+    await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (b"HTTP/1.1 200 OK\r\ncontent-length: -1\r\n\r\n", "invalid content-length"),
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 0x10\r\n\r\n", "invalid content-length"),
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab", "content-length"),
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 2000\r\n\r\n", "larger than 1024"),
+        (b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n" + b"401\r\n" + b"x" * 1025,
+         "larger than 1024"),
+        (b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * 1100, "larger than 1024"),
+        (b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 3\r\n\r\n",
+         "ambiguous framing"),
+        (b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n", "ambiguous framing"),
+        (b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0x3\r\nabc\r\n",
+         "hex digits only"),
+        (b"HTTP/1.1 200 OK\r\nx-a: 1\x00\r\ncontent-length: 0\r\n\r\n", "malformed header"),
+        (b"HTTP/1.1 200 OK\r\n" + b"x-a: b\r\n" * 20000, "head larger"),
+        (b"SPDY/3 200 OK\r\n\r\n", "status line"),
+    ],
+)  # fmt: skip
+async def test_bad_or_oversized_answers_are_refused(answer: bytes, message: str) -> None:
+    async def bad(reader, writer) -> None:
+        await read_request(reader)
+        writer.write(answer)
+        await writer.drain()
+        await asyncio.sleep(1)
+
+    client = RawUpstream(timeout_s=3, max_answer=1024)
+    async with server(bad) as (url, _):
+        with pytest.raises(BadAnswer, match=message):
+            await client.send(url + "/", "POST", [], b"")
     await client.aclose()

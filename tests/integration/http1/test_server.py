@@ -99,7 +99,9 @@ async def test_chunked_bodies_and_expect_continue() -> None:
         head = "POST /c HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n"
         writer.write(head.encode() + b"4\r\nwiki\r\n5;ext=1\r\npedia\r\n0\r\n\r\n")
         assert json.loads((await read_answer(reader))[2])["body"] == "wikipedia"
-        writer.write(b"POST /e HTTP/1.1\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\n")
+        writer.write(
+            b"POST /e HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\n"
+        )
         interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
         assert interim.startswith(b"HTTP/1.1 100 Continue")
         writer.write(b"hello")
@@ -113,9 +115,9 @@ async def test_chunked_bodies_and_expect_continue() -> None:
         (b"NONSENSE\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nbad header\r\n\r\n", 400),
         (b"POST / HTTP/1.1\r\ncontent-length: -1\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\ncontent-length: 2000\r\n\r\n", 413),
+        (b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 2000\r\n\r\n", 413),
         (b"GET / HTTP/1.1\r\nx-big: " + b"a" * 5000 + b"\r\n\r\n", 431),
-        (b"POST / HTTP/1.1\r\ntransfer-encoding: gzip\r\n\r\n", 501),
+        (b"POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: gzip\r\n\r\n", 501),
     ],
 )
 async def test_bad_requests_get_a_json_error_and_the_connection_closes(

@@ -109,6 +109,33 @@ class Server:
         self.proc.wait(timeout=60)
         self.proc = None
 
+    def crash(self) -> None:
+        """``kill -9`` of the server alone: its gateway (own session) and replicas live on."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=60)
+        self.proc = None
+
+    def gateway_supervisor(self) -> int | None:
+        """The pid of the running gateway supervisor (from its record), if any."""
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            pid = int(json.loads((self.home / "run" / "gateway.json").read_text())["pid"])
+            os.kill(pid, 0)
+            return pid
+        return None
+
+    def gateway_workers(self) -> list[int]:
+        supervisor = self.gateway_supervisor()
+        if supervisor is None:
+            return []
+        found = subprocess.run(
+            ["pgrep", "-P", str(supervisor), "-f", "shipyard.gateway"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return sorted(int(pid) for pid in found.stdout.split())
+
     def log_text(self) -> str:
         path = self.home.parent / "server.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -139,7 +166,10 @@ def _postgres_database() -> Iterator[str | None]:
 
 
 def kill_leftover_replicas(home: Path) -> None:
-    """Replicas run in their own sessions: make sure none outlives its test."""
+    """Replicas and the gateway run in their own sessions: make sure none outlives its test."""
+    with contextlib.suppress(OSError, ValueError, KeyError, ProcessLookupError):
+        pid = int(json.loads((home / "run" / "gateway.json").read_text())["pid"])
+        os.kill(pid, signal.SIGTERM)
     for handle in (home / "run" / "replicas").glob("*.json"):
         pid = json.loads(handle.read_text()).get("pid")
         if pid:

@@ -30,13 +30,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def gateway_pids(server: Server) -> list[int]:
     assert server.proc is not None
-    found = subprocess.run(
-        ["pgrep", "-P", str(server.proc.pid), "-f", "shipyard.gateway"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return sorted(int(pid) for pid in found.stdout.split())
+    return server.gateway_workers()
 
 
 def requests_counted(server: Server, name: str) -> float:

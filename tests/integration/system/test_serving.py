@@ -152,7 +152,10 @@ def test_a_killed_replica_is_restarted_while_requests_keep_succeeding(server: Se
     time.sleep(1.0)
     done.set()
     worker.join(timeout=30)
-    assert failures == [], failures[:5]
+    # the one request the victim may have held when killed is a 502 naming the cause (never
+    # resent: it might be what killed it, issue 17); every other request succeeded
+    assert len(failures) <= 1, failures[:5]
+    assert all("closed the connection before answering" in f for f in failures), failures
     assert sent > 20
     replaced = next(r for r in status["replicas"] if r["slot"] == victim["slot"])
     assert replaced["restarts"] >= 1

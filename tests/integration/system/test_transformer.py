@@ -95,7 +95,9 @@ def test_errors_say_which_component_failed_and_nothing_goes_down(node: Server, l
     assert ok.json() == {"predictions": LABELS}  # both components still serve
 
 
-def test_a_killed_transformer_replica_fails_no_request_and_is_restarted(node: Server, labelled):
+def test_a_killed_transformer_replica_fails_only_its_requests_and_is_restarted(
+    node: Server, labelled
+):
     with node.client() as api:
         status = state_of(api, "labelled")
         victim = next(r for r in status["replicas"] if r["component"] == "transformer")
@@ -116,7 +118,10 @@ def test_a_killed_transformer_replica_fails_no_request_and_is_restarted(node: Se
                 return (now, fresh[0]) if fresh and now["state"] == "RUNNING" else None
 
             after, slot = wait_until(replaced, 60, "the transformer replica to be restarted")
-        assert load.failures == [], load.failures[:5]
+        # what the victim held when killed is a 502 naming the cause (never resent: it might be
+        # what killed it, issue 17): at most one request per load thread; nothing else failed
+        assert len(load.failures) <= 3, load.failures[:5]
+        assert all("closed the connection before answering" in f for f in load.failures)
         assert slot["restarts"] >= 1 and slot["last_exit"]["reason"] == "Killed"
         predictors = [r for r in after["replicas"] if r["component"] == "predictor"]
         assert all(r["restarts"] == 0 for r in predictors)  # the predictor was not touched

@@ -141,6 +141,23 @@ def test_v2_usage_reads_cpu_stat_and_memory_events_and_tracks_peak(v2_host: Fake
     assert cgroups.usage().memory_peak_bytes == 201 * MIB
 
 
+def test_the_limits_in_force_are_read_back_from_the_files(v1_host: FakeHost, v2_host: FakeHost):
+    old = CgroupSet.create(v1_host.hierarchy, "r-1")
+    old.apply(REQUESTS, LIMITS)
+    assert old.usage().cpu_limit_cores == 0.5
+    (old.dirs["cpu"] / "cpu.cfs_quota_us").write_text("25000\n")  # changed underneath us
+    (old.dirs["memory"] / "memory.limit_in_bytes").write_text(f"{96 * MIB}\n")
+    usage = old.usage()
+    assert (usage.cpu_limit_cores, usage.memory_limit_bytes) == (0.25, 96 * MIB)
+    (old.dirs["cpu"] / "cpu.cfs_quota_us").write_text("-1\n")
+    assert old.usage().cpu_limit_cores is None  # unlimited
+    new = CgroupSet.create(v2_host.hierarchy, "r-2")
+    new.apply(REQUESTS, Resources(cores=1.5, memory=200))
+    assert new.usage().cpu_limit_cores == 1.5
+    (new.dirs["cpu"] / "cpu.max").write_text("max 100000\n")
+    assert new.usage().cpu_limit_cores is None
+
+
 def test_remove_deletes_empty_cgroups_and_never_raises_on_busy_ones(v1_host: FakeHost):
     empty = CgroupSet.create(v1_host.hierarchy, "r-1")
     assert empty.remove(timeout_s=0) is True

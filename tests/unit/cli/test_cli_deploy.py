@@ -55,7 +55,7 @@ def test_what_the_tool_cannot_honour_is_one_red_line(cli, fake, iris) -> None:
                  "--instances", "0", "--dry-run")  # fmt: skip
     assert result.exit_code == 1
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith("error: invalid deployment spec: predictor.resources.num_instances=0:")
+    assert line.startswith("error: invalid deployment spec: --instances=0:")
     assert "scale-to-zero needs KSERVE or LOCAL; use 1 or more instances" in line
     assert result.stdout == ""
 
@@ -64,7 +64,7 @@ def test_bad_values_are_one_red_line_naming_field_value_and_unit(cli, fake, iris
     result = cli("deploy", "iris", "-m", "iris_model", "--memory", "2048", "--dry-run")
     assert result.exit_code == 1
     assert result.stderr.strip() == (
-        "error: invalid deployment spec: predictor.resources.requests.memory=2048: requested "
+        "error: invalid deployment spec: --memory=2048: requested "
         "2048 MiB is above the limit of 1024 MiB: raise the limit or lower the request"
     )
 

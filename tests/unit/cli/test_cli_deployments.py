@@ -87,8 +87,8 @@ def test_create_timeout_exits_1(cli, fake, iris) -> None:
     result = cli("deployments", "create", "iris", "--model", "iris_model", "--timeout", "0.2")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1] == (
-        "error: deployment 'iris' did not become RUNNING within 0.2 s: it is STARTING "
-        "(0/1 predictor instances ready)"
+        "error: deployment 'iris' did not become RUNNING at revision 1 within 0.2 s: "
+        "it is STARTING (0/1 predictor instances ready)"
     )
 
 
@@ -127,9 +127,21 @@ def test_logs(cli, fake, deployed) -> None:
         {"replica": "r1", "stream": "stdout", "line": "ready", "component": "predictor"},
         {"replica": "t0", "stream": "stdout", "line": "other", "component": "transformer"},
     ]
+    fake.logs["iris"].append(
+        {"replica": "old-0", "stream": "stdout", "line": "killed", "component": "predictor"}
+    )
     result = cli("deployments", "logs", "iris", "--tail", "5")
-    assert result.stdout == "[r0] loading\n[r1] ready\n"
-    assert fake.requests[-1].url.params["tail"] == "5"
+    assert result.stdout == "loading\n"  # the current replica only (r0; r1 and old-0 are gone)
+    logs = [r for r in fake.requests if r.url.path.endswith("/logs")]
+    assert logs[-1].url.params["tail"] == "5"
+    result = cli("deployments", "logs", "iris", "--all")
+    assert result.stdout == "[r0] loading\n[r1] ready\n[old-0] killed\n"
+    result = cli("deployments", "logs", "iris", "--all", "--json")
+    assert json.loads(result.stdout)[2] == {
+        "replica": "old-0",
+        "stream": "stdout",
+        "line": "killed",
+    }
 
 
 def test_predict_instances_and_data(cli, fake, deployed, tmp_path: Path) -> None:

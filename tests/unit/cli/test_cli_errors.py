@@ -24,7 +24,7 @@ def test_invalid_spec_from_server(cli, fake) -> None:
     result = cli("deployments", "create", "m", "--model", "m", "--cores", "4")
     assert result.exit_code == 1
     assert result.stderr.startswith(
-        "error: invalid deployment spec: predictor.resources.requests.cores=4.0: requested 4 cores"
+        "error: invalid deployment spec: --cores=4.0: requested 4 cores"
     )
     assert len(result.stderr.splitlines()) == 1
 

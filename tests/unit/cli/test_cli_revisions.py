@@ -113,7 +113,7 @@ def test_update_timeout_exits_1(cli, fake, deployed) -> None:
     fake.rollout = ["UPDATING"]
     result = cli("deployments", "update", "iris", "--instances", "2", "--timeout", "0.2")
     assert result.exit_code == 1
-    assert "did not become RUNNING within 0.2 s: it is UPDATING" in result.stderr
+    assert "did not become RUNNING at revision 2 within 0.2 s: it is UPDATING" in result.stderr
 
 
 def test_scale_the_predictor(cli, fake, deployed) -> None:

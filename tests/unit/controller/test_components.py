@@ -144,3 +144,25 @@ async def test_logs_and_capacity_are_asked_of_the_deployments_backend(cluster) -
     assert controller.capacity(ServingTool.KSERVE) == components.quota
     assert controller.capacity(ServingTool.LOCAL) is None  # the fake node is not limited
     assert controller.tools == {ServingTool.LOCAL, ServingTool.KSERVE}
+
+
+async def test_a_replica_the_cluster_cannot_place_makes_the_deployment_unschedulable(
+    cluster,
+) -> None:
+    import dataclasses
+
+    from shipyard.spec.status import ConditionStatus
+
+    store, _, components, controller = cluster
+    components.auto_ready = False
+    dep = store.add("iris", 1, tool=ServingTool.KSERVE)
+    await settle(controller, 1)
+    entry = components.components[(dep, "predictor")]
+    why = "0/3 nodes are available: 3 Insufficient cpu"
+    entry.replicas = [dataclasses.replace(r, unschedulable=why) for r in entry.replicas]
+    await settle(controller, 1)
+    status = store.statuses[dep]
+    scheduled = status.condition(ConditionType.SCHEDULED)
+    assert scheduled is not None and scheduled.status is ConditionStatus.FALSE
+    assert scheduled.message == f"predictor replica 0: {why}"
+    assert status.state is DeploymentState.STARTING and why in status.message

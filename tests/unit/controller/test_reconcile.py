@@ -319,3 +319,98 @@ async def test_autoscaling_follows_the_gateways_traffic(world) -> None:
         await settle(controller, passes=1)
     assert len(backend.replicas) == 3
     assert store.statuses[dep].available_instances == {"predictor": 3}
+
+
+async def test_a_crash_looping_slot_is_forgiven_after_an_update_that_fixes_it(world) -> None:
+    store, backend, clock, controller = world
+    dep = store.add("iris", 1)
+    await settle(controller)
+    for _ in range(3):
+        [rid] = list(backend.replicas)
+        backend.crash(rid)
+        await settle(controller, 1)
+        clock.now += 10
+        await settle(controller, 1)
+    [rid] = list(backend.replicas)
+    backend.crash(rid)
+    await settle(controller, 1)
+    assert store.statuses[dep].state is DeploymentState.FAILED
+    record = store.deployments[dep]
+    fixed = record.spec.predictor.model_copy(update={"script_file": "predictor.py"})
+    store.update(dep, spec=record.spec.model_copy(update={"predictor": fixed}), revision=2)
+    await settle(controller, 1)  # the new revision starts at once, without the old backoff
+    status = store.statuses[dep]
+    assert status.state is not DeploymentState.FAILED and status.observed_revision == 2
+    await settle(controller)
+    status = store.statuses[dep]
+    assert status.state is DeploymentState.RUNNING
+    assert status.replicas[0].restarts == 4  # the history stays
+    assert status.replicas[0].ready_at is not None
+
+
+async def test_a_rollback_to_the_serving_revision_clears_the_failed_rollout(world) -> None:
+    store, backend, clock, controller = world
+    dep = store.add("iris", 1)
+    await settle(controller)
+    good = store.deployments[dep].spec
+    backend.auto_ready = False
+    bad = good.model_copy(
+        update={"predictor": good.predictor.model_copy(update={"script_file": "bad.py"})}
+    )
+    store.update(dep, spec=bad, revision=2)
+    for _ in range(4):
+        await settle(controller, 1)
+        new = [r for r in backend.replicas.values() if r.spec.revision == 2]
+        for replica in new:
+            backend.crash(replica.spec.replica_id)
+        await settle(controller, 1)
+        clock.now += 10
+    status = store.statuses[dep]
+    assert status.state is DeploymentState.FAILED and "rollout stopped" in status.message
+    store.update(dep, spec=good, revision=3)
+    await settle(controller)
+    status = store.statuses[dep]
+    assert status.state is DeploymentState.RUNNING and status.observed_revision == 3
+
+
+async def test_stopping_a_failed_deployment_forgives_its_failures(world) -> None:
+    store, backend, clock, controller = world
+    backend.auto_ready = False
+    dep = store.add("iris", 1)
+    for _ in range(3):
+        await settle(controller, 1)
+        for rid in list(backend.replicas):
+            backend.crash(rid)
+        await settle(controller, 1)
+        clock.now += 10
+    assert store.statuses[dep].state is DeploymentState.FAILED
+    store.update(dep, active=False)
+    await settle(controller)
+    assert store.statuses[dep].state is DeploymentState.STOPPED
+    store.update(dep, active=True)
+    await settle(controller, 1)
+    assert store.statuses[dep].state is DeploymentState.STARTING
+    backend.set_health(next(iter(backend.replicas)), Health.READY)
+    await settle(controller, 1)
+    assert store.statuses[dep].state is DeploymentState.RUNNING
+
+
+async def test_a_replicas_status_shows_the_limits_it_runs_with_not_the_specs(world) -> None:
+    from shipyard.backends.protocol import UsageSample
+    from shipyard.spec.resources import Resources
+
+    store, backend, clock, controller = world
+    wanted = PredictorResources(requests=Resources(0.25, 64), limits=Resources(1.5, 512))
+    dep = store.add("iris", 1, resources=wanted)
+    await settle(controller, 1)
+    [replica] = backend.replicas.values()
+    held = Resources(0.25, 128)  # what its cgroup holds, read back by the backend
+    replica.usage = UsageSample(
+        cpu_seconds=1.0, memory_bytes=1 << 20, memory_peak_bytes=1 << 20, limits=held
+    )
+    clock.now += 5
+    await settle(controller, 1)
+    [status] = store.statuses[dep].replicas
+    assert status.usage is not None and status.usage.limits == held
+    assert status.usage.requests == wanted.requests  # not read back: the spec's
+    assert status.ready_at is not None and status.started_at is not None

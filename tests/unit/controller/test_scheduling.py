@@ -34,3 +34,12 @@ def test_never_fits_speaks_of_the_whole_node():
     assert "requested 4096 MiB, 2048 MiB in all on this node" in reason
     assert "requested 2, 1 in all on this node" in reason
     assert never_fits(NODE, Demand(2.0, 2048, 1)) is None
+
+
+def test_numbers_are_written_as_people_write_them():
+    residue = shortfall(Capacity(1.0, 10, 0), Demand(1.0 - 2.22045e-16, 0, 0), Demand(1.0, 0, 0))
+    assert residue == "insufficient cpu: requested 1 core, 0 free"
+    assert "e-" not in residue
+    assert Capacity(1.0, 512, 1).describe() == "1 core, 512 MiB, 1 GPU"
+    assert Capacity(2.5, 512, 0).describe() == "2.5 cores, 512 MiB, 0 GPUs"
+    assert Demand(1.5, 256, 0).describe() == "1.5 cores, 256 MiB"

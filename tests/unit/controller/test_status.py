@@ -87,7 +87,7 @@ def test_an_environment_being_built_keeps_the_deployment_starting_with_its_progr
 
 def test_a_failed_environment_fails_the_deployment_and_says_the_old_revision_serves():
     reason = "predictor: environment shipyard/python:1.0.0 + requirements.txt could not be resolved"
-    d = derive(inputs(env_error=reason, outdated=2))
+    d = derive(inputs(env_error=reason, outdated=2, outdated_ready=2))
     assert d.state is DeploymentState.FAILED
     init = next(c for c in d.conditions if c.type is ConditionType.INITIALIZED)
     assert (init.status, init.reason, init.message) == (
@@ -107,9 +107,24 @@ def test_a_rollout_whose_new_replicas_crash_fails_and_says_the_old_ones_serve():
             ready={"predictor": 0},
             live=3,
             outdated=2,
+            outdated_ready=2,
             failures=[SlotFailure(component="predictor", slot=0, failures=3, exit=crash)],
         )
     )
     assert d.state is DeploymentState.FAILED
     assert d.message.startswith("rollout stopped: predictor replica 0 failed 3 times in a row")
     assert d.message.endswith("the previous revision keeps serving (2 replicas)")
+
+
+def test_old_replicas_that_never_got_ready_are_not_said_to_keep_serving():
+    crash = ReplicaExit(code=3, reason="OOMKilled", message="memory limit 64 MiB exceeded")
+    d = derive(
+        inputs(
+            ready={"predictor": 0},
+            live=1,
+            outdated=1,
+            failures=[SlotFailure(component="predictor", slot=0, failures=3, exit=crash)],
+        )
+    )
+    assert d.state is DeploymentState.FAILED
+    assert "keeps serving" not in d.message and "rollout stopped" not in d.message

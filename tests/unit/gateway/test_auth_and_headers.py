@@ -4,8 +4,8 @@ import hashlib
 
 import pytest
 
-from shipyard.gateway.auth import KeyHasher, parse_api_key
 from shipyard.gateway.proxy import request_headers, response_headers
+from shipyard.wire.keys import KeyHasher, parse_api_key
 
 pytestmark = pytest.mark.unit
 

@@ -10,8 +10,8 @@ import pytest
 from shipyard.errors import BackendUnavailable, TimeoutExpired
 from shipyard.gateway import bundling
 from shipyard.gateway.bundling import MAX_COALESCED, Bundler
-from shipyard.gateway.table import DeploymentRoute
 from shipyard.http1 import Request, Response
+from shipyard.wire.routes import DeploymentRoute
 
 from .test_app import AUTH_A, World, deployment, open_gateway
 

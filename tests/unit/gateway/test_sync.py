@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from shipyard.gateway.sync import RouteSync
-from shipyard.gateway.table import RoutingTable
+from shipyard.wire.routes import RoutingTable
 
 pytestmark = pytest.mark.unit
 
@@ -136,3 +136,38 @@ async def test_run_stops_on_cancel_while_waiting_for_the_control_plane():
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await asyncio.wait_for(task, 5)
+
+
+async def test_a_table_not_yet_published_is_never_applied():
+    versions = iter([0, 0, 5, 0])
+    sync, client = make_sync(lambda r: httpx.Response(200, json=table(next(versions))))
+    async with client:
+        assert await sync.poll_once() is False
+        assert await sync.poll_once() is False
+        assert sync.table is None  # the gateway stays not ready on an empty, unpublished table
+        assert await sync.poll_once() is True
+        assert await sync.poll_once() is False  # a restarting control plane: keep serving
+    assert sync.table is not None and sync.table.version == 5
+
+
+async def test_after_losing_the_control_plane_the_next_table_is_taken_whatever_its_number():
+    seen: list[httpx.Request] = []
+    answers = iter(
+        [httpx.Response(200, json=table(4))]
+        + [httpx.Response(503, text="down")] * 2
+        + [httpx.Response(200, json=table(0))]  # back, not published yet
+        + [httpx.Response(200, json={**table(4), "keys": {"h2": "p"}})]  # its own version 4
+        + [httpx.Response(200, json=table(4))]
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return next(answers)
+
+    sleep = FakeSleep(limit=4)
+    sync, client = make_sync(handler, sleep=sleep)
+    async with client:
+        with pytest.raises(asyncio.CancelledError):
+            await sync.run()
+    assert [r.url.params["after"] for r in seen] == ["0", "4", "0", "0", "0", "4"]
+    assert sync.table is not None and dict(sync.table.keys) == {"h2": "p"}

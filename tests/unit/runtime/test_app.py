@@ -184,13 +184,13 @@ async def test_unknown_route_and_method_are_json_errors(serve):
 
 async def test_user_exception_is_500_with_type_and_message_and_logged(serve, caplog):
     def broken(rows):
-        raise ValueError("model exploded")
+        raise RuntimeError("model exploded")
 
     client = await serve(FakeModel(broken))
     with caplog.at_level(logging.ERROR, logger="shipyard.runtime"):
         response = await client.post("/v1/models/iris:predict", json={"instances": ROWS})
     assert response.status_code == 500
-    assert response.json() == {"error": "ValueError: model exploded"}
+    assert response.json() == {"error": "RuntimeError: model exploded"}
     assert "model exploded" in caplog.text
     assert caplog.records[-1].exc_info is not None
 

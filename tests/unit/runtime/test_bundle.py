@@ -7,8 +7,8 @@ import json
 import pytest
 
 from shipyard.http1 import Request
-from shipyard.http1.bundle import BUNDLE_TYPE, decode_responses, encode_requests
 from shipyard.runtime.model import InputKind
+from shipyard.wire.bundle import BUNDLE_TYPE, VERSION, decode_responses, encode_requests
 
 from .conftest import FakeModel
 
@@ -122,7 +122,7 @@ async def test_without_batching_each_part_is_its_own_call(serve) -> None:
 
 async def test_a_bad_bundle_is_refused_whole(serve) -> None:
     client = await serve(Recording(), max_batch_size=8)
-    response = await client.post("/internal/bundle", content=b"POST /x 9 0\r\n{}")
+    response = await client.post("/internal/bundle", content=VERSION + b"POST /x 9 0\r\n{}")
     assert response.status_code == 400 and "cut off" in response.json()["error"]
     nested = encode_requests([Request("POST", "/internal/bundle", [], b"")])
     response = await client.post("/internal/bundle", content=nested)

@@ -114,10 +114,40 @@ def test_element_count_mismatch_names_input_expected_and_got(data, shape, got):
 
 
 def test_data_that_does_not_fit_the_datatype_is_invalid_input():
-    with pytest.raises(InvalidInput, match="'x': data is not FP32"):
+    with pytest.raises(InvalidInput, match="'x': element 0 \\('a'\\) is not a valid FP32"):
         to_numpy(tensor(["a", "b"], [2]))
     with pytest.raises(InvalidInput, match="'x'"):
         to_numpy(tensor([-1, 300], [2], "UINT8"))
+
+
+@pytest.mark.parametrize(
+    ("data", "datatype", "message"),
+    [
+        ([1, 300], "INT8", "element 1 (300) is not a valid INT8: outside [-128, 127]"),
+        ([-1], "UINT8", "element 0 (-1) is not a valid UINT8: outside [0, 255]"),
+        ([1 << 32], "UINT32", "outside [0, 4294967295]"),
+        ([1.5], "INT32", "element 0 (1.5) is not a valid INT32: integers only"),
+        ([True], "INT64", "integers only"),
+        ([2], "BOOL", "element 0 (2) is not a valid BOOL: true or false only"),
+        ([1e10], "FP16", "too large for the datatype"),
+        ([1, 100000], "FP16", "element 1 (100000) is not a valid FP16: too large"),
+        ([1e39], "FP32", "too large for the datatype"),
+        (["a"], "FP64", "numbers only"),
+        ([None], "FP32", "numbers only"),
+        ([1], "BYTES", "strings only"),
+    ],
+)
+def test_values_out_of_their_datatype_are_refused_naming_the_element(data, datatype, message):
+    for decode in (to_nested, to_numpy):
+        with pytest.raises(InvalidInput) as caught:
+            decode(tensor(data, [len(data)], datatype))
+        assert str(caught.value) == f"input 'x': {message}" or message in str(caught.value)
+
+
+def test_values_within_their_datatype_pass():
+    assert to_nested(tensor([-128, 127], [2], "INT8")) == [-128, 127]
+    assert to_nested(tensor([0.5, float("nan"), float("inf")], [3], "FP32"))[0] == 0.5
+    assert to_numpy(tensor([True, False], [2], "BOOL")).tolist() == [True, False]
 
 
 @pytest.mark.parametrize(

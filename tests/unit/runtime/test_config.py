@@ -51,3 +51,34 @@ def test_script_path_env_is_used_and_relative_scripts_resolve_in_the_model_dir(t
 def test_unknown_framework_is_a_usage_error():
     with pytest.raises(SystemExit):
         parse_config(["--framework", "torch"], {})
+
+
+def test_kserves_transformer_arguments_are_accepted():
+    argv = ["--component", "transformer", "--predictor_host", "iris-predictor.ns"]
+    config = parse_config([*argv, "--model_name", "iris", "--http_port", "8081"], environ={})
+    assert (config.name, config.port, config.component) == ("iris", 8081, "transformer")
+
+
+def test_the_body_bound_follows_the_memory_limit(tmp_path):
+    from shipyard.runtime.server import MAX_BODY, MIN_BODY, body_bound, memory_limit
+
+    root = tmp_path / "cgroup"
+    (root / "shipyard" / "r1").mkdir(parents=True)
+    (root / "shipyard" / "r1" / "memory.max").write_text("268435456\n")
+    proc = tmp_path / "self-cgroup"
+    proc.write_text("0::/shipyard/r1\n")
+    assert memory_limit(proc, root) == 256 * 1024 * 1024
+    (root / "shipyard" / "r1" / "memory.max").write_text("max\n")
+    assert memory_limit(proc, root) is None
+    (root / "memory" / "v1").mkdir(parents=True)
+    (root / "memory" / "v1" / "memory.limit_in_bytes").write_text("104857600\n")
+    proc.write_text("12:cpu,cpuacct:/x\n5:memory:/v1\n")
+    assert memory_limit(proc, root) == 100 * 1024 * 1024
+    assert memory_limit(tmp_path / "missing", root) is None
+
+    config = parse_config([], {})
+    assert body_bound(config, None) == MAX_BODY
+    assert body_bound(config, 256 * 1024 * 1024) == 64 * 1024 * 1024
+    assert body_bound(config, 1024) == MIN_BODY
+    assert body_bound(config, 1 << 40) == MAX_BODY
+    assert body_bound(parse_config(["--max-body-bytes", "5000"], {}), 1 << 30) == 5000

@@ -24,7 +24,11 @@ from shipyard.errors import (
 )
 from shipyard.spec.status import DeploymentState
 
-pytestmark = pytest.mark.unit
+pytestmark = [
+    pytest.mark.unit,
+    # Fiddler's image names are aliases: each use warns (test_an_image_alias_warns checks it)
+    pytest.mark.filterwarnings("ignore:.*is an alias:shipyard.sdk._resolution.ShipyardWarning"),
+]
 
 PROJECT_ID = "example_project"
 MODEL_ID = "example_model"
@@ -48,7 +52,7 @@ def fiddler_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def client(fake: Any) -> Any:
-    fake.project_name = PROJECT_ID
+    fake.project_name = "example-project"  # Fiddler's 'example_project', as Shipyard names it
     with fdl.FiddlerApi(url=fake.host, auth_token=fake.api_key, transport=fake.transport) as api:
         yield api
 
@@ -69,6 +73,16 @@ def calls(fake: Any) -> list[tuple[str, str]]:
 
 
 # -- the seed example ----------------------------------------------------------------------
+
+
+def test_an_image_alias_warns(client: Any, fiddler_dir: Path) -> None:
+    params = fdl.DeploymentParams(image_uri=IMAGE, cpu=250, memory=512, replicas=1)
+    with pytest.warns(shipyard.ShipyardWarning) as caught:
+        client.add_model_artifact(PROJECT_ID, MODEL_ID, "model_dir/", deployment_params=params)
+    (warning,) = [str(w.message) for w in caught]
+    assert f"predictor.environment: {IMAGE} is an alias" in warning
+    assert "scikit-learn==1.1.1" in warning
+    assert f"shipyard environments show {IMAGE}" in warning
 
 
 def test_seed_example_runs_as_written(fake: Any, client: Any, fiddler_dir: Path) -> None:
@@ -313,8 +327,19 @@ def test_model_id_that_cannot_name_a_deployment(fake: Any, client: Any, model_id
 def test_project_id_must_be_the_keys_project(fake: Any, client: Any) -> None:
     with pytest.raises(Forbidden) as caught:
         client.get_model_deployment("other_project", MODEL_ID)
-    assert "'other_project' is not the project of this API key" in caught.value.message
-    assert "project_id='example_project'" in caught.value.message
+    message = caught.value.message
+    assert "'other_project' (project 'other-project') is not the project of this API key" in message
+    assert "project_id='example-project'" in message
+    assert "shipyard projects create other-project" in message
+
+
+@pytest.mark.parametrize("project_id", ["example_project", "example-project", "Example_Project"])
+def test_fiddler_style_project_ids_name_the_keys_project(
+    client: Any, fiddler_dir: Path, project_id: str
+) -> None:
+    deployed = client.add_model_artifact(project_id, MODEL_ID, "model_dir/")
+    assert deployed.name == "example-model"
+    assert client.get_model_deployment(project_id, MODEL_ID).replicas == 1
 
 
 def test_credentials_default_like_login(fake: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,6 +10,7 @@ from shipyard import DeploymentState
 from shipyard.errors import (
     AlreadyExists,
     InvalidInput,
+    InvalidSpec,
     ModelServeError,
     NotFound,
     NotReady,
@@ -44,7 +45,8 @@ def test_wait_times_out_naming_the_state(fake, ms: ModelServing, my_model: Model
     with pytest.raises(TimeoutExpired) as caught:
         predictor.deploy(await_update=0.3)
     assert time.monotonic() - started < 2
-    assert "did not become RUNNING within 0.3 s: it is STARTING" in caught.value.message
+    message = caught.value.message
+    assert "did not become RUNNING at revision 1 within 0.3 s: it is STARTING" in message
     assert caught.value.details == {"state": "STARTING"}
 
 
@@ -77,6 +79,38 @@ def test_save_again_updates_the_spec(fake, deployment: Deployment) -> None:
     assert resources["num_instances"] == 2
     assert resources["requests"] == {"cores": 0.5, "memory": 64, "gpus": 0}
     assert deployment.revision == 2
+
+
+def test_resources_are_edited_in_place_as_in_hsml(fake, deployment: Deployment) -> None:
+    deployment.predictor.resources.num_instances = 2
+    deployment.predictor.resources.limits.memory = 768
+    deployment.save(await_update=5)
+    resources = fake.posted[-1]["spec"]["predictor"]["resources"]
+    assert resources["num_instances"] == 2
+    assert resources["limits"]["memory"] == 768
+    # what came back from the server is editable too, and a new object (not the saved one)
+    deployment.refresh()
+    deployment.predictor.resources.num_instances = 3
+    assert deployment.predictor.to_spec().predictor.resources.num_instances == 3
+
+
+def test_a_wrong_value_is_refused_naming_the_field(deployment: Deployment) -> None:
+    with pytest.raises(InvalidSpec, match="num_instances"):
+        deployment.predictor.resources.num_instances = "two"  # type: ignore[assignment]
+    with pytest.raises(InvalidSpec, match="memory"):
+        deployment.predictor.resources.requests.memory = "lots"  # type: ignore[assignment]
+
+
+def test_an_edit_that_breaks_a_rule_fails_on_save(fake, deployment: Deployment) -> None:
+    deployment.predictor.resources.requests.memory = 4096  # above the 1024 MiB limit
+    with pytest.raises(InvalidSpec, match="memory"):
+        deployment.save(await_update=5)
+
+
+def test_a_saved_spec_does_not_change_with_later_edits(deployment: Deployment) -> None:
+    spec = deployment.predictor.to_spec()
+    deployment.predictor.resources.num_instances = 5
+    assert spec.predictor.resources.num_instances == 1
 
 
 def test_creating_an_existing_name_is_refused(ms: ModelServing, my_model, deployment) -> None:
@@ -128,9 +162,24 @@ def test_get_logs_prints_and_returns(fake, deployment: Deployment, capsys) -> No
     ]
     assert deployment.get_logs(tail=2) == ["line 3", "line 4"]
     assert capsys.readouterr().out == "line 3\nline 4\n"
-    assert fake.requests[-1].url.params["component"] == "predictor"
+    logs = [r for r in fake.requests if r.url.path.endswith("/logs")]
+    assert logs[-1].url.params["component"] == "predictor"
     with pytest.raises(InvalidInput, match="unknown component"):
         deployment.get_logs(component="router")
+
+
+def test_logs_show_the_current_replicas_unless_asked_for_all(
+    fake, deployment: Deployment, capsys
+) -> None:
+    fake.logs["iris"] = [
+        {"replica": "gone-1", "stream": "stdout", "line": "OOMKilled long ago"},
+        {"replica": "r0", "stream": "stdout", "line": "ready"},
+    ]
+    assert [x.line for x in deployment.read_logs()] == ["ready"]
+    everything = deployment.read_logs(current_only=False)
+    assert [x.replica for x in everything] == ["gone-1", "r0"]
+    assert deployment.get_logs(current_only=False) == ["OOMKilled long ago", "ready"]
+    assert capsys.readouterr().out == "[gone-1] OOMKilled long ago\n[r0] ready\n"
 
 
 def test_predict_inputs_go_to_the_gateway(fake, deployment: Deployment) -> None:

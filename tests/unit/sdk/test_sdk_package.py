@@ -84,6 +84,8 @@ def test_resources_module_mirrors_hsml_resources() -> None:
     from shipyard.resources import PredictorResources, Resources, TransformerResources
     from shipyard.spec import resources as spec
 
-    assert Resources is spec.Resources is shipyard.Resources
-    assert PredictorResources is spec.PredictorResources
-    assert TransformerResources is spec.TransformerResources
+    assert Resources is shipyard.Resources and issubclass(Resources, spec.Resources)
+    assert PredictorResources is shipyard.PredictorResources
+    assert issubclass(PredictorResources, spec.PredictorResources)
+    assert TransformerResources is shipyard.TransformerResources
+    assert issubclass(TransformerResources, spec.TransformerResources)

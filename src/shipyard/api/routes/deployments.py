@@ -1,11 +1,11 @@
-"""Deployments: create (validated against the registry and the serving tool), update, roll
-back to an earlier revision, start, stop, delete, status, revision history and logs. Handlers only
-change desired state; the controller does the rest."""
+"""Deployments: create, update, roll back to an earlier revision (each validated by the one
+:class:`~shipyard.controller.validation.SpecValidator`, dry runs too), start, stop, delete,
+status, revision history and logs. Handlers only change desired state; the controller does the
+rest."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from fastapi import APIRouter, Query, Response
 
@@ -20,15 +20,12 @@ from shipyard.api.schemas import (
     RevisionOut,
 )
 from shipyard.api.services import Services
-from shipyard.controller.environments import base_of, environment_request
-from shipyard.controller.scheduling import never_fits
+from shipyard.backends.cluster.preview import preview
+from shipyard.controller.validation import Verdict
 from shipyard.errors import AlreadyExists, Conflict, InvalidSpec, NotFound
-from shipyard.spec.capacity import Demand
 from shipyard.spec.deployment import Component, DeploymentSpec
-from shipyard.spec.resources import ComponentResources
-from shipyard.spec.status import DeploymentStatus
-from shipyard.spec.tools import resolve
-from shipyard.spec.validation import FieldError, backend_errors, raise_for, spec_errors
+from shipyard.spec.status import Condition, ConditionStatus, ConditionType, DeploymentStatus
+from shipyard.spec.validation import FieldError, raise_for
 from shipyard.store import DeploymentRecord
 
 router = APIRouter(tags=["deployments"])
@@ -38,81 +35,55 @@ def _out(svc: Services, record: DeploymentRecord) -> DeploymentOut:
     return DeploymentOut.of(record, svc.store.get_status(record.id), svc.gateway_url)
 
 
-def _capacity_errors(svc: Services, spec: DeploymentSpec) -> list[FieldError]:
-    """Requests that could never be scheduled on this node, even with nothing else running."""
-    capacity = svc.controller.capacity(spec.serving_tool)
-    if capacity is None:
-        return []
-    components: list[tuple[str, ComponentResources]] = [("predictor", spec.predictor.resources)]
-    if spec.transformer is not None:
-        components.append(("transformer", spec.transformer.resources))
-    errors = []
-    for name, resources in components:
-        reason = never_fits(capacity, Demand.of(resources.requests))
-        if reason is not None:
-            fix = (
-                "lower the request, or give the node more with SHIPYARD_NODE_CORES, "
-                "SHIPYARD_NODE_MEMORY_MB or SHIPYARD_GPUS"
-            )
-            value = resources.requests.model_dump()
-            errors.append(FieldError(f"{name}.resources.requests", value, f"{reason}: {fix}"))
-    return errors
+def _check(
+    svc: Services,
+    project_id: str,
+    spec: DeploymentSpec,
+    *,
+    dry_run: bool,
+    deployment_id: str | None = None,
+) -> Verdict:
+    """Every problem of ``spec`` at once (``InvalidSpec``), else whether it waits for capacity."""
+    verdict = svc.validator.check(project_id, spec, dry_run=dry_run, deployment_id=deployment_id)
+    if not dry_run:  # what a cluster tool refuses in its configured mode (dry runs render later)
+        preview(svc.settings, project_id, spec, dry_run=False)
+    return verdict
 
 
-def _check(svc: Services, project_id: str, spec: DeploymentSpec, *, dry_run: bool) -> None:
-    """Every problem of ``spec`` at once: values, what its serving tool cannot honour, and (not
-    on a dry run) whether this server has a backend for the tool; then the registry."""
-    problems = spec_errors(spec) + resolve(spec).errors + _capacity_errors(svc, spec)
-    if not dry_run:
-        problems += backend_errors(spec, svc.controller.tools)
-    raise_for(problems)
-    _check_against_registry(svc, project_id, spec)
+def _waiting(status: DeploymentStatus, verdict: Verdict) -> DeploymentStatus:
+    """``status`` saying at once why the replicas will wait for capacity (if they will)."""
+    if not verdict.waits:
+        return status
+    reason = "; ".join(verdict.waits)
+    scheduled = Condition(
+        type=ConditionType.SCHEDULED,
+        status=ConditionStatus.FALSE,
+        reason="Unschedulable",
+        message=reason,
+    )
+    conditions = [scheduled, *(c for c in status.conditions if c.type != ConditionType.SCHEDULED)]
+    message = f"{status.message}; {reason}" if status.message else reason
+    return status.model_copy(update={"message": message, "conditions": conditions})
 
 
-def _dry_run(svc: Services, record: DeploymentRecord, message: str) -> DeploymentOut:
-    status = DeploymentStatus(message=f"dry run: {message}; nothing was stored")
-    return DeploymentOut.of(record, status, svc.gateway_url, dry_run=True)
+def _dry_run(
+    svc: Services,
+    record: DeploymentRecord,
+    message: str,
+    verdict: Verdict,
+    project: str = "",
+) -> DeploymentOut:
+    status = _waiting(DeploymentStatus(message=f"dry run: {message}; nothing was stored"), verdict)
+    out = DeploymentOut.of(record, status, svc.gateway_url, dry_run=True)
+    objects = preview(svc.settings, project, record.spec, deployment_id=record.id)
+    resolution = out.resolution.model_copy(update={"objects": objects})
+    return out.model_copy(update={"resolution": resolution})
 
 
-def _check_against_registry(svc: Services, project_id: str, spec: DeploymentSpec) -> None:
-    p = spec.predictor
-    try:
-        model = svc.store.get_model_version(project_id, p.model_name, p.model_version)
-    except NotFound as exc:
-        err = FieldError("predictor.model_version", p.model_version, exc.message)
-        raise_for([err])
-        return
-    problems: list[FieldError] = []
-    scripts = [f for f in model.files if f.endswith(".py")]
-    for field, script in (
-        ("predictor.script_file", p.script_file),
-        ("transformer.script_file", spec.transformer.script_file if spec.transformer else None),
-    ):
-        if script is not None and script not in model.files:
-            hint = f"files ending in .py: {', '.join(scripts)}" if scripts else "it has no .py file"
-            msg = (
-                f"no file {script!r} in model {model.model_name} v{model.version} "
-                f"(paths are relative to the model directory; {hint})"
-            )
-            problems.append(FieldError(field, script, msg))
-    problems += _environment_errors(svc, spec, Path(model.storage_path))
-    raise_for(problems)
-
-
-def _environment_errors(svc: Services, spec: DeploymentSpec, model_dir: Path) -> list[FieldError]:
-    """Unknown base environments and malformed requirements (resolution runs in the controller,
-    right after the deployment is stored)."""
-    errors = []
-    for component in spec.components():
-        try:
-            environment_request(svc.environments.catalogue, spec, component, model_dir)
-        except InvalidSpec as exc:
-            item = (exc.details.get("errors") or [{}])[0]
-            field = str(item.get("field", f"{component.value}.environment"))
-            errors.append(
-                FieldError(field, item.get("value", base_of(spec, component)), exc.message)
-            )
-    return errors
+def _out_after(svc: Services, record: DeploymentRecord, verdict: Verdict) -> DeploymentOut:
+    """A stored deployment, its status telling at once when its replicas must wait."""
+    status = svc.store.get_status(record.id) or DeploymentStatus()
+    return DeploymentOut.of(record, _waiting(status, verdict), svc.gateway_url)
 
 
 @router.post("/deployments", status_code=201)
@@ -120,7 +91,7 @@ def create_deployment(
     body: DeploymentCreate, who: CallerDep, svc: ServicesDep, response: Response
 ) -> DeploymentOut:
     spec = body.spec
-    _check(svc, who.project.id, spec, dry_run=body.dry_run)
+    verdict = _check(svc, who.project.id, spec, dry_run=body.dry_run)
     if body.dry_run:
         response.status_code = 200
         now = datetime.now(UTC)
@@ -128,7 +99,7 @@ def create_deployment(
             id="", project_id=who.project.id, name=spec.name, spec=spec, revision=0,
             active=body.start, deleting=False, created_at=now, updated_at=now,
         )  # fmt: skip
-        return _dry_run(svc, record, "the spec is valid")
+        return _dry_run(svc, record, "the spec is valid", verdict, who.project.name)
     try:
         existing = svc.store.get_deployment(who.project.id, spec.name)
     except NotFound:
@@ -142,7 +113,7 @@ def create_deployment(
         who.project.id, spec, active=body.start, author=who.project.name
     )
     svc.controller.notify()
-    return _out(svc, record)
+    return _out_after(svc, record, verdict)
 
 
 @router.put("/deployments/{name}")
@@ -170,16 +141,16 @@ def _replace_spec(
 ) -> DeploymentOut:
     """Validate ``spec`` as a create would, then store it as the next revision (whose change
     text is ``reason`` and the changed fields). An equal spec stores nothing."""
-    _check(svc, who.project.id, spec, dry_run=dry_run)
+    verdict = _check(svc, who.project.id, spec, dry_run=dry_run, deployment_id=record.id)
     if dry_run:
         revision = record.revision + (spec != record.spec)
         proposed = record.model_copy(update={"spec": spec, "revision": revision})
-        return _dry_run(svc, proposed, "the new spec is valid")
+        return _dry_run(svc, proposed, "the new spec is valid", verdict, who.project.name)
     if spec == record.spec:
         return _out(svc, record)
     updated = svc.store.update_spec(record.id, spec, author=who.project.name, reason=reason)
     svc.controller.notify()
-    return _out(svc, updated)
+    return _out_after(svc, updated, verdict)
 
 
 @router.get("/deployments/{name}/revisions")
@@ -227,7 +198,9 @@ def list_deployments(who: CallerDep, svc: ServicesDep) -> list[DeploymentOut]:
 def _visible(svc: Services, project_id: str, name: str) -> DeploymentRecord:
     record = svc.store.get_deployment(project_id, name)
     if record.deleting:
-        raise NotFound(f"deployment {name!r} not found (it is being deleted)")
+        raise NotFound(
+            f"deployment {name!r} not found (it is being deleted)", details={"deleting": True}
+        )
     return record
 
 

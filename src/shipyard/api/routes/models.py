@@ -1,4 +1,8 @@
-"""The model registry: upload versions of a model, list them, download their files."""
+"""The model registry: upload versions of a model, list them, download their files, delete them.
+
+A version (or a whole model) that a deployment uses cannot be deleted (409 naming the
+deployments); its number is never given again.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,13 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from shipyard.api.deps import CallerDep, ServicesDep
+from shipyard.api.deps import CallerDep, ServicesDep, artifact_project
 from shipyard.api.schemas import ModelSummaryOut, ModelVersionCreate, ModelVersionOut
 from shipyard.api.services import Services
 from shipyard.environments.catalogue import DEFAULT_BASE, REQUIREMENTS_FILE
 from shipyard.environments.manager import EnvironmentRequest
 from shipyard.environments.requirements import parse
-from shipyard.errors import InvalidSpec, PayloadTooLarge
+from shipyard.errors import Conflict, InvalidSpec, PayloadTooLarge
 from shipyard.spec.validation import check_model_name
 
 router = APIRouter(tags=["models"])
@@ -108,9 +112,11 @@ def get_version(name: str, version: str, who: CallerDep, svc: ServicesDep) -> Mo
     responses={200: {"content": {"application/gzip": {}}}},
 )
 def download_version(
-    name: str, version: str, who: CallerDep, svc: ServicesDep
+    name: str, version: str, request: Request, svc: ServicesDep
 ) -> StreamingResponse:
-    record = svc.store.get_model_version(who.project.id, name, _version(version))
+    number = _version(version)
+    project_id = artifact_project(request, svc, name, number)  # an API key or a pod's token
+    record = svc.store.get_model_version(project_id, name, number)
     chunks: Iterator[bytes] = svc.storage.archive(Path(record.storage_path))
     filename = f"{record.model_name}-v{record.version}.tar.gz"
     return StreamingResponse(
@@ -118,3 +124,42 @@ def download_version(
         media_type="application/gzip",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def _refuse_if_used(svc: Services, project_id: str, name: str, version: int | None) -> None:
+    """409 naming every deployment (even stopped or being deleted) that serves it."""
+    users = [
+        f"{r.name} (version {r.spec.predictor.model_version})"
+        for r in svc.store.list_deployments(project_id)
+        if r.spec.predictor.model_name == name
+        and (version is None or r.spec.predictor.model_version == version)
+    ]
+    if users:
+        what = f"model {name!r}" + ("" if version is None else f" version {version}")
+        raise Conflict(
+            f"{what} is used by deployment(s) {', '.join(sorted(users))}: delete them, or "
+            "update them to another model version, first",
+            details={"deployments": sorted(users)},
+        )
+
+
+@router.delete("/models/{name}/versions/{version}")
+def delete_version(name: str, version: str, who: CallerDep, svc: ServicesDep) -> ModelVersionOut:
+    number = _version(version)
+    if number is None:
+        raise InvalidSpec("name the version to delete by its number ('latest' is refused)")
+    svc.store.get_model_version(who.project.id, name, number)  # 404 before 409
+    _refuse_if_used(svc, who.project.id, name, number)
+    record = svc.store.delete_model_version(who.project.id, name, number)
+    svc.storage.discard(Path(record.storage_path))
+    return ModelVersionOut.of(record)
+
+
+@router.delete("/models/{name}")
+def delete_model(name: str, who: CallerDep, svc: ServicesDep) -> list[ModelVersionOut]:
+    svc.store.list_model_versions(who.project.id, name)  # 404 before 409
+    _refuse_if_used(svc, who.project.id, name, None)
+    records = svc.store.delete_model(who.project.id, name)
+    for record in records:
+        svc.storage.discard(Path(record.storage_path))
+    return [ModelVersionOut.of(r) for r in records]

@@ -178,7 +178,13 @@ class CgroupSet:
         oom = parse_keyed(self._read("memory", "memory.oom_control") or "")
         hits = self._number("memory", "memory.failcnt") or 0
         return ReplicaUsage(
-            cpu_ns / 1e9, current, peak, oom.get("oom_kill", 0), hits, self.limit_bytes()
+            cpu_ns / 1e9,
+            current,
+            peak,
+            oom.get("oom_kill", 0),
+            hits,
+            self.limit_bytes(),
+            self.cpu_limit_cores(),
         )
 
     def _usage_v2(self) -> ReplicaUsage:
@@ -194,6 +200,7 @@ class CgroupSet:
             events.get("oom_kill", 0),
             events.get("max", 0),
             self.limit_bytes(),
+            self.cpu_limit_cores(),
         )
 
     def limit_bytes(self) -> int | None:
@@ -203,6 +210,20 @@ class CgroupSet:
         if found is not None and found < 1 << 60:
             return found
         return self._limit_bytes
+
+    def cpu_limit_cores(self) -> float | None:
+        """The CPU quota in force, in cores, read from the cgroup's files (None: unlimited)."""
+        if self.hierarchy.version == 1:
+            quota = self._read("cpu", "cpu.cfs_quota_us")
+            period = self._read("cpu", "cpu.cfs_period_us")
+        else:
+            text = (self._read("cpu", "cpu.max") or "").split()
+            quota, period = (text[0], text[1]) if len(text) == 2 else (None, None)
+        try:
+            quota_us, period_us = int(quota or ""), int(period or "")
+        except ValueError:
+            return None  # "max", "-1" or unreadable
+        return round(quota_us / period_us, 3) if quota_us > 0 and period_us > 0 else None
 
     def pids(self) -> set[int]:
         """Processes still in any of the replica's cgroups."""

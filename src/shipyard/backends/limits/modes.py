@@ -6,6 +6,7 @@ Built by :class:`shipyard.backends.limits.enforcement.Enforcer`; both satisfy th
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -119,14 +120,8 @@ class CgroupEnforcement(_Common):
         found = self.cgroups.usage()
         root = pid if pid is not None else self._pid
         if not self.cgroups.accounts_cpu and root is not None:
-            cpu = procfs.tree_cpu_seconds(root, self._proc)
-            found = ReplicaUsage(
-                cpu,
-                found.memory_bytes,
-                found.memory_peak_bytes,
-                found.oom_kills,
-                found.limit_hits,
-                found.memory_limit_bytes,
+            found = dataclasses.replace(
+                found, cpu_seconds=procfs.tree_cpu_seconds(root, self._proc)
             )
         return found
 
@@ -192,12 +187,13 @@ class BestEffortEnforcement(_Common):
         watched = self.watchdog
         killed = 1 if watched is not None and watched.killed else 0
         seen = watched.peak_bytes if watched is not None else 0
+        cores = float(len(self.cpus)) if self.cpus else None  # affinity is the only CPU limit
         if root is None:
-            return ReplicaUsage(0.0, 0, seen, killed, 0, limit)
+            return ReplicaUsage(0.0, 0, seen, killed, 0, limit, cores)
         _, rss = procfs.tree_rss(root, self._proc)
         hwm = procfs.status_bytes(root, "VmHWM", self._proc)
         cpu = procfs.tree_cpu_seconds(root, self._proc)
-        return ReplicaUsage(cpu, rss, max(seen, rss, hwm), killed, 0, limit)
+        return ReplicaUsage(cpu, rss, max(seen, rss, hwm), killed, 0, limit, cores)
 
     def exit_reason(self, returncode: int | None) -> tuple[str, str] | None:
         """("OOMKilled", message) when the watchdog killed the replica."""

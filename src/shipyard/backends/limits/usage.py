@@ -22,6 +22,7 @@ class ReplicaUsage:
     oom_kills: int = 0  # processes killed for exceeding the memory limit
     limit_hits: int = 0  # times the memory limit was reached (cgroups only)
     memory_limit_bytes: int | None = None
+    cpu_limit_cores: float | None = None  # the CPU limit in force, read back (None: unlimited)
 
 
 def mib(value: int) -> int:

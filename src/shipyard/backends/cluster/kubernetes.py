@@ -1,0 +1,143 @@
+"""KUBERNETES: per component a Deployment and a Service, plus a HorizontalPodAutoscaler.
+
+Requests only (the matrix's "minimum resources"; ``spec.tools.resolve`` keeps the warning), GPUs
+as ``nvidia.com/gpu``, a surge-first rolling update (``maxUnavailable: 0``: an update never
+takes a ready replica away before its replacement is ready), stop = ``replicas: 0`` with the
+spec kept. Autoscaling: an ``autoscaling/v2`` HPA on the runtime's per-pod metric
+(``shipyard_requests_in_flight`` for CONCURRENCY, ``shipyard_requests_per_second`` for RPS),
+served to the HPA by a custom-metrics adapter (docs/kubernetes.md); the HPA owns ``replicas``
+then, so the Deployment renders without it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from shipyard.backends.cluster import common, naming, pods
+from shipyard.backends.cluster.inputs import RenderInput
+from shipyard.spec.deployment import Component
+from shipyard.spec.scaling import ScaleMetric, ScalingConfig
+from shipyard.spec.tools import ResolvedComponent
+
+POD_METRICS = {
+    ScaleMetric.CONCURRENCY: "shipyard_requests_in_flight",
+    ScaleMetric.RPS: "shipyard_requests_per_second",
+}
+
+
+def _scaling(inp: RenderInput, component: Component) -> ScalingConfig | None:
+    if component is Component.TRANSFORMER:
+        return inp.spec.transformer.scaling if inp.spec.transformer else None
+    return inp.spec.predictor.scaling
+
+
+def _name(inp: RenderInput, component: Component) -> str:
+    return naming.component_name(inp.spec.name, component)
+
+
+def deployment(inp: RenderInput, resolved: ResolvedComponent) -> dict[str, Any]:
+    """The ``apps/v1`` Deployment of one component."""
+    component = resolved.component
+    assert resolved.requests is not None
+    resources = pods.resource_requirements(resolved.requests, resolved.limits)
+    container = pods.runtime_container(
+        inp, component, name="runtime", port_name="http", resources=resources,
+        runtime_batching=True,
+    )  # fmt: skip
+    labels = naming.component_labels(inp.deployment_id, inp.spec.name, inp.project_id, component)
+    spec: dict[str, Any] = {
+        "selector": {"matchLabels": naming.selector(inp.deployment_id, component)},
+        "strategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+        },
+        "revisionHistoryLimit": 3,
+        "progressDeadlineSeconds": 600,
+        "template": {
+            "metadata": {"labels": labels},
+            "spec": {
+                **pods.pod_fields(inp, component),
+                "containers": [container],
+                "terminationGracePeriodSeconds": 30,
+            },
+        },
+    }
+    scaling = _scaling(inp, component)
+    if inp.stopped:
+        spec["replicas"] = 0
+    elif scaling is None:
+        spec["replicas"] = resolved.instances
+    # with an HPA the autoscaler owns replicas: rendering one would fight it on every apply
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": common.metadata(
+            inp, naming.component_name(inp.spec.name, component), component
+        ),
+        "spec": spec,
+    }
+
+
+def service(inp: RenderInput, component: Component) -> dict[str, Any]:
+    """The ClusterIP Service in front of one component's ready pods (port 80 -> 8080)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": common.metadata(
+            inp, naming.component_name(inp.spec.name, component), component
+        ),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": naming.selector(inp.deployment_id, component),
+            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def autoscaler(inp: RenderInput, component: Component, scaling: ScalingConfig) -> dict[str, Any]:
+    """The ``autoscaling/v2`` HorizontalPodAutoscaler of one component."""
+    name = naming.component_name(inp.spec.name, component)
+    target = f"{math.ceil(scaling.target * 1000)}m"  # a quantity: 10 -> "10000m"
+    window = min(3600, math.ceil(max(scaling.stable_window_s, scaling.scale_down_delay_s)))
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": common.metadata(inp, name, component),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": max(1, scaling.min_instances),
+            "maxReplicas": scaling.max_instances,
+            "metrics": [
+                {
+                    "type": "Pods",
+                    "pods": {
+                        "metric": {"name": POD_METRICS[scaling.scale_metric]},
+                        "target": {"type": "AverageValue", "averageValue": target},
+                    },
+                }
+            ],
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": window}},
+        },
+    }
+
+
+def render(inp: RenderInput, token: str | None = None) -> list[dict[str, Any]]:
+    """Every object of a KUBERNETES deployment, in the order they are applied.
+
+    Args:
+        inp: The deployment and where it goes.
+        token: The model download token (None on a dry run: a placeholder is shown).
+
+    Raises:
+        InvalidSpec: The spec asks for what KUBERNETES cannot honour.
+    """
+    resolution = common.checked_resolution(inp)
+    objects = [common.anchor(inp), common.model_secret(inp, token)]
+    for resolved in resolution.components:
+        objects.append(deployment(inp, resolved))
+        objects.append(service(inp, resolved.component))
+        scaling = _scaling(inp, resolved.component)
+        if scaling is not None and not inp.stopped:
+            objects.append(autoscaler(inp, resolved.component, scaling))
+    return objects
