@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -122,7 +123,8 @@ class DockerBackend:
     async def start(self, spec: ReplicaSpec) -> ReplicaRef:
         recipe = recipe_for(spec, self._base_image, self._index_url)
         gpus = self._gpus.allocate(spec.replica_id, spec.resources.limits.gpus)
-        port = processes.free_port(self._host)
+        held = _reserve_port(self._host)  # held until the engine publishes it: no one else gets it
+        port = int(held.getsockname()[1])
         ref = ReplicaRef(
             replica_id=spec.replica_id,
             deployment_id=spec.deployment_id,
@@ -144,19 +146,28 @@ class DockerBackend:
         replica = _Replica(ref=ref, container=ref.extra["container"])
         self._replicas[spec.replica_id] = replica
         replica.task = asyncio.get_running_loop().create_task(
-            self._launch(replica, spec, recipe, port, gpus)
+            self._launch(replica, spec, recipe, held, gpus)
         )
         self._ensure_poller()
         return ref
 
     async def _launch(
-        self, replica: _Replica, spec: ReplicaSpec, recipe: ImageRecipe, port: int, gpus: list[str]
+        self,
+        replica: _Replica,
+        spec: ReplicaSpec,
+        recipe: ImageRecipe,
+        held: socket.socket,
+        gpus: list[str],
     ) -> None:
+        """Image, then container; the reserved port is let go just before the engine binds it
+        (the image build in between can take minutes)."""
+        port = int(held.getsockname()[1])
         on_line: Callable[[str], None] = replica.build_log.append
         try:
             await asyncio.to_thread(readable_by_all, spec.model_dir)
             image = await asyncio.to_thread(self._images.ensure, recipe, on_line)
             wanted = container_request(spec, image, self._scope, (self._host, port), gpus)
+            held.close()
             state = await asyncio.to_thread(self._engine.run, wanted)
             replica.container = state.id
             replica.applied = applied(state)
@@ -168,6 +179,8 @@ class DockerBackend:
             replica.failure = ReplicaExit(
                 reason="StartError", message=f"{type(exc).__name__}: {exc}", at=_now()
             )
+        finally:
+            held.close()
 
     # -- observe ----------------------------------------------------------------------------
 
@@ -336,6 +349,18 @@ class DockerBackend:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._client.aclose()
+
+
+def _reserve_port(host: str) -> socket.socket:
+    """A bound (not listening) socket on a free port of ``host``: the port stays ours while
+    it is open, so no other replica (of this server or another) is handed it meanwhile."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((host, 0))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _now() -> datetime:

@@ -84,6 +84,10 @@ def _stats(raw: dict[str, Any]) -> ContainerStats | None:
         memory_bytes=int(memory["usage"]),
         memory_peak_bytes=int(peak) if peak else None,
         memory_limit_bytes=int(memory["limit"]) if memory.get("limit") else None,
+        throttled_periods=int(
+            ((raw.get("cpu_stats") or {}).get("throttling_data") or {}).get("throttled_periods")
+            or 0
+        ),
     )
 
 
