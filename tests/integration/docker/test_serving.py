@@ -118,7 +118,7 @@ def test_iris_on_docker_answers_v1_and_v2_through_the_gateway(
     assert {(c.nano_cpus, c.memory_bytes) for c in found} == {(500_000_000, 300 * 1024 * 1024)}
 
 
-def test_a_killed_container_is_restarted_with_no_failed_request(
+def test_a_killed_container_is_restarted_while_requests_keep_succeeding(
     node: Server, deployed: str, engine: DockerEngine
 ) -> None:
     with node.client() as api:
@@ -136,7 +136,10 @@ def test_a_killed_container_is_restarted_with_no_failed_request(
             wait_until(replaced, 180, "a new replica in place of the killed one")
             seen = load.ok
             wait_until(lambda: load.ok > seen + 20, 60, "answers after the restart")
-        assert load.failures == [], load.failures[:5]
+        # as on LOCAL: the one request the victim may have held is a 502 naming the cause
+        # (never resent: it might be what killed it, issue 17); every other request succeeded
+        assert len(load.failures) <= 1, load.failures[:5]
+        assert all("closed the connection before answering" in f for f in load.failures)
 
 
 def test_one_three_one_under_load_drops_no_request(
