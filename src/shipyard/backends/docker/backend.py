@@ -75,6 +75,7 @@ class _Replica:
     container: str  # the container's name (the engine's id once adopted or started)
     task: asyncio.Task[None] | None = None  # image + create, until done
     failure: ReplicaExit | None = None
+    stopping: bool = False  # stop was asked while it was launching
     build_log: deque[str] = field(default_factory=lambda: deque(maxlen=_KEPT_LINES))
     usage: UsageSample | None = None
     peak: int = 0
@@ -166,6 +167,9 @@ class DockerBackend:
         try:
             await asyncio.to_thread(readable_by_all, spec.model_dir)
             image = await asyncio.to_thread(self._images.ensure, recipe, on_line)
+            if replica.stopping:
+                replica.failure = ReplicaExit(reason="Completed", message="stopped before start")
+                return
             wanted = container_request(spec, image, self._scope, (self._host, port), gpus)
             held.close()
             state = await asyncio.to_thread(self._engine.run, wanted)
@@ -257,7 +261,8 @@ class DockerBackend:
         replica = self._replicas.get(ref.replica_id)
         name = replica.container if replica is not None else ref.extra.get("container", "")
         if replica is not None and replica.task is not None and not replica.task.done():
-            with contextlib.suppress(asyncio.CancelledError):  # let the create finish first
+            replica.stopping = True  # a launch still building its image creates nothing
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(asyncio.shield(replica.task), timeout=grace_s + 30)
         await asyncio.to_thread(self._engine.stop, name, grace_s)
         state = await asyncio.to_thread(self._engine.inspect, name)
