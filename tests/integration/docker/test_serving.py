@@ -111,6 +111,9 @@ def test_iris_on_docker_answers_v1_and_v2_through_the_gateway(
         v2 = gateway.post("/v2/models/iris-docker/infer", json=body)
         assert v2.status_code == 200, v2.text
         assert v2.json()["outputs"][0]["data"] == EXPECTED
+    with node.client() as api:
+        logs = api.get("/deployments/iris-docker/logs", params={"tail": 20}).json()["lines"]
+    assert {x["replica"] for x in logs} == {r["id"] for r in status["replicas"]}
     found = containers(engine, "iris-docker")
     assert sorted(c.labels["io.shipyard.replica"] for c in found) == sorted(
         r["id"] for r in status["replicas"]

@@ -330,16 +330,22 @@ class DockerBackend:
         return self._capacity
 
     def logs(self, deployment_id: str, component: str, tail: int) -> list[LogLine]:
-        out = list(self._logs.get((deployment_id, component), ()))
+        """The last ``tail`` lines per replica: removed containers' kept lines, image build
+        lines, then the engine's log of each container."""
+        if tail <= 0:
+            return []
+        per: dict[str, list[str]] = {}
+        for kept in self._logs.get((deployment_id, component), ()):
+            per.setdefault(kept.replica_id, []).append(kept.line)
         for replica in list(self._replicas.values()):
             ref = replica.ref
             if ref.deployment_id != deployment_id or ref.component != component:
                 continue
-            out.extend(LogLine(replica_id=ref.replica_id, line=x) for x in replica.build_log)
+            lines = per.setdefault(ref.replica_id, [])
+            lines.extend(replica.build_log)
             if replica.task is None or replica.task.done():
-                lines = self._engine.logs(replica.container, tail)
-                out.extend(LogLine(replica_id=ref.replica_id, line=x) for x in lines)
-        return out[-tail:] if tail > 0 else []
+                lines.extend(self._engine.logs(replica.container, tail))
+        return [LogLine(replica_id=r, line=x) for r, lines in per.items() for x in lines[-tail:]]
 
     def forget_logs(self, deployment_id: str) -> None:
         for key in [k for k in self._logs if k[0] == deployment_id]:
