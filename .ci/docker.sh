@@ -84,10 +84,13 @@ start() {
     command -v dockerd >/dev/null 2>&1 && command -v debootstrap >/dev/null 2>&1 || install_engine
     command -v docker >/dev/null 2>&1 || { log "the docker client is missing"; exit 1; }
 
+    if ip link show docker0 >/dev/null 2>&1; then  # two engines fight over docker0 and iptables
+        log "another Docker engine runs here (docker0 exists): use it through DOCKER_HOST, or stop it"
+        exit 1
+    fi
     base="$(mktemp -d "${TMPDIR:-/tmp}/shipyard-docker.XXXXXX")"
     mkdir -p "$base/data" "$base/exec"
     had_bridge=0
-    ip link show docker0 >/dev/null 2>&1 && had_bridge=1
     forward="$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null || echo 0)"
     record_iptables "$base"
     printf 'BASE=%q\nHAD_BRIDGE=%q\nFORWARD=%q\n' "$base" "$had_bridge" "$forward" >"$STATE_FILE"

@@ -142,6 +142,7 @@ def build_services(settings: ServerSettings, token: str | None = None) -> Servic
     environments = EnvironmentManager(settings)
     backends = BackendRegistry()
     backends.add_replicas(ServingTool.LOCAL, local)
+    backends.add_replicas(ServingTool.DOCKER, docker_backend(settings, gpus))
     model_tokens = model_token_signer(settings)
     project_names = lambda project_id: store.get_project(project_id).name  # noqa: E731
     for tool, cluster in cluster_backends(settings, model_tokens, project_names).items():

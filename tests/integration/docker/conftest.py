@@ -1,8 +1,7 @@
 """One Docker engine, one base image and one image cache for every DOCKER test of a session.
 
-The engine is the one ``DOCKER_HOST`` names (CI starts it with ``.ci/docker.sh``); without it,
-as root with ``.ci/docker.sh`` at hand, the session starts a throwaway engine itself and stops it
-at the end. The base image (``python:3.11-slim``) is pulled or, with no registry, made with
+The engine is the one ``DOCKER_HOST`` names (``eval "$(bash .ci/docker.sh start)"``). The base
+image (``python:3.11-slim``) is pulled or, with no registry, made with
 ``shipyard images bootstrap``'s code once per engine. Where no engine can be had the tests are
 skipped with the reason, except under ``CI=true``, where that is a failure.
 """
@@ -10,7 +9,6 @@ skipped with the reason, except under ``CI=true``, where that is a failure.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +22,6 @@ from shipyard.backends.docker.images import ImageBuilder
 from shipyard.backends.docker.sdk import DockerEngine
 
 REPO = Path(__file__).resolve().parents[3]
-SCRIPT = REPO / ".ci" / "docker.sh"
 
 
 def _unavailable(reason: str) -> None:
@@ -34,27 +31,14 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def docker_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``DOCKER_HOST`` of a working engine (started for this session when none is given)."""
+def docker_host() -> str:
+    """``DOCKER_HOST`` of the engine the tests use (CI starts it with ``.ci/docker.sh``; the
+    tests never start one themselves: two engines on one machine fight over ``docker0`` and
+    the iptables chains)."""
     given = os.environ.get("DOCKER_HOST")
-    if given:
-        yield given
-        return
-    if os.geteuid() != 0 or not SCRIPT.is_file():
-        _unavailable("DOCKER_HOST is not set (start one with `eval $(bash .ci/docker.sh start)`)")
-    state = tmp_path_factory.mktemp("docker-engine") / "state"
-    env = {**os.environ, "SHIPYARD_DOCKER_STATE": str(state)}
-    done = subprocess.run(
-        ["bash", str(SCRIPT), "start"], env=env, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        _unavailable(f".ci/docker.sh start failed: {done.stderr[-2000:]}")
-    host = done.stdout.strip().removeprefix("export DOCKER_HOST=")
-    print(f"started a Docker engine for this session at {host}", file=sys.stderr)
-    try:
-        yield host
-    finally:
-        subprocess.run(["bash", str(SCRIPT), "stop"], env=env, check=False)
+    if not given:
+        _unavailable('DOCKER_HOST is not set (start one: eval "$(bash .ci/docker.sh start)")')
+    return str(given)
 
 
 @pytest.fixture(scope="session")

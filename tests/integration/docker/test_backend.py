@@ -130,7 +130,7 @@ async def test_a_model_over_its_memory_limit_is_reported_oomkilled_with_limit_an
 
 
 async def test_half_a_core_limit_measures_about_half_a_core(
-    backend: DockerBackend, tmp_path: Path
+    backend: DockerBackend, engine: DockerEngine, tmp_path: Path
 ) -> None:
     model = write_model(tmp_path / "busy", BUSY)
     ref = await backend.start(replica_spec(model, name="busy", cores=0.5, framework="python"))
@@ -149,8 +149,12 @@ async def test_half_a_core_limit_measures_about_half_a_core(
     await asyncio.sleep(4)
     t1, c1 = await sample()
     cores = (c1 - c0) / (t1 - t0)
-    print(f"0.5-core container used {cores:.2f} cores (engine stats)")
-    assert 0.3 <= cores <= 0.6, cores
+    stats = engine.stats(ref.extra["container"])
+    assert stats is not None
+    print(f"0.5-core container used {cores:.2f} cores, throttled {stats.throttled_periods} times")
+    assert cores <= 0.6, cores  # the quota holds whatever else runs here
+    assert stats.throttled_periods > 0  # the quota, not a lack of work, held it back
+    assert cores >= 0.25, cores  # about half a core (less only when the machine is busy)
 
 
 async def test_a_restarted_server_adopts_its_containers_by_label(

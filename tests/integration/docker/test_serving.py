@@ -111,6 +111,9 @@ def test_iris_on_docker_answers_v1_and_v2_through_the_gateway(
         v2 = gateway.post("/v2/models/iris-docker/infer", json=body)
         assert v2.status_code == 200, v2.text
         assert v2.json()["outputs"][0]["data"] == EXPECTED
+    with node.client() as api:
+        logs = api.get("/deployments/iris-docker/logs", params={"tail": 20}).json()["lines"]
+    assert {x["replica"] for x in logs} == {r["id"] for r in status["replicas"]}
     found = containers(engine, "iris-docker")
     assert sorted(c.labels["io.shipyard.replica"] for c in found) == sorted(
         r["id"] for r in status["replicas"]
@@ -118,7 +121,7 @@ def test_iris_on_docker_answers_v1_and_v2_through_the_gateway(
     assert {(c.nano_cpus, c.memory_bytes) for c in found} == {(500_000_000, 300 * 1024 * 1024)}
 
 
-def test_a_killed_container_is_restarted_with_no_failed_request(
+def test_a_killed_container_is_restarted_while_requests_keep_succeeding(
     node: Server, deployed: str, engine: DockerEngine
 ) -> None:
     with node.client() as api:
@@ -136,7 +139,10 @@ def test_a_killed_container_is_restarted_with_no_failed_request(
             wait_until(replaced, 180, "a new replica in place of the killed one")
             seen = load.ok
             wait_until(lambda: load.ok > seen + 20, 60, "answers after the restart")
-        assert load.failures == [], load.failures[:5]
+        # as on LOCAL: the one request the victim may have held is a 502 naming the cause
+        # (never resent: it might be what killed it, issue 17); every other request succeeded
+        assert len(load.failures) <= 1, load.failures[:5]
+        assert all("closed the connection before answering" in f for f in load.failures)
 
 
 def test_one_three_one_under_load_drops_no_request(
@@ -185,3 +191,55 @@ def test_stop_start_keep_the_settings_and_delete_leaves_no_container(
         assert usage["limits"] == {"cores": 0.5, "memory": 300, "gpus": 0}
         assert api.delete("/deployments/iris-docker").status_code in (200, 202, 204)
         wait_until(lambda: containers(engine, "iris-docker") == [], 60, "no container once deleted")
+
+
+def test_an_update_whose_image_cannot_be_built_keeps_the_old_container_serving(
+    node: Server, iris: dict, engine: DockerEngine
+) -> None:
+    base = {
+        "name": "tests/absent",
+        "version": "1.0.0",
+        "packages": [],
+        "image": "shipyard-tests/absent:1",
+        "description": "a base whose image is absent",
+    }
+    with node.client() as api:
+        answer = api.post("/environments", json=base)
+        assert answer.status_code == 201, answer.text
+        deploy(api, "steady", iris, instances=1)
+        before = settled(api, "steady", 1)
+        (old,) = containers(engine, "steady")
+        spec = api.get("/deployments/steady").json()["spec"]
+        spec["predictor"]["environment"] = "tests/absent:1.0.0"
+        with Load(node, "steady", BODY, workers=2) as load:
+            answer = api.put("/deployments/steady", json={"spec": spec})
+            assert answer.status_code == 200, answer.text
+            status = wait_state(api, "steady", "FAILED", timeout=180)
+        assert load.failures == [], load.failures[:5]
+        assert load.ok > 10
+        assert "shipyard images bootstrap --tag shipyard-tests/absent:1" in str(status), status
+        ready = [r for r in status["replicas"] if r["phase"] == "READY"]
+        assert [r["id"] for r in ready] == [r["id"] for r in before["replicas"]]
+        assert [c.id for c in containers(engine, "steady")] == [old.id]  # still the old one
+        assert api.delete("/deployments/steady").status_code in (200, 202, 204)
+        wait_until(lambda: containers(engine, "steady") == [], 60, "no container once deleted")
+
+
+def test_an_image_that_cannot_be_built_fails_the_deployment_with_the_reason(
+    docker_host: str, iris_model: Path, tmp_path: Path, engine: DockerEngine
+) -> None:
+    with (
+        own_server(
+            tmp_path,
+            SHIPYARD_DOCKER_HOST=docker_host,
+            SHIPYARD_DOCKER_BASE_IMAGE="shipyard-tests/absent:1",
+            SHIPYARD_UV_CACHE_DIR=str(uv_cache()),
+        ) as srv,
+        srv.client() as api,
+    ):
+        deploy(api, "no-base", upload(api, "iris", iris_model), instances=1)
+        status = wait_state(api, "no-base", "FAILED", timeout=120)
+        text = str(status)
+        assert "ImageBuildFailed" in text, text
+        assert "shipyard images bootstrap --tag shipyard-tests/absent:1" in text, text
+        assert containers(engine, "no-base") == []

@@ -24,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -37,12 +39,13 @@ from shipyard.backends.docker.containers import (
     ENFORCEMENT,
     L,
     applied,
+    applied_limits,
     container_name,
     container_request,
     readable_by_all,
     ref_from,
 )
-from shipyard.backends.docker.engine import ContainerState, Engine
+from shipyard.backends.docker.engine import ContainerState, Engine, EngineError
 from shipyard.backends.docker.images import ImageBuilder, ImageBuildFailed, ImageRecipe
 from shipyard.backends.docker.recipes import recipe_for
 from shipyard.backends.gpus import GpuInventory
@@ -57,9 +60,11 @@ from shipyard.backends.protocol import (
 )
 from shipyard.errors import ShipyardError
 from shipyard.spec.capacity import Capacity
+from shipyard.spec.resources import Resources
 from shipyard.spec.status import ReplicaExit
 
 _KEPT_LINES = 500
+log = logging.getLogger("shipyard.backends.docker")
 
 
 @dataclass
@@ -70,10 +75,12 @@ class _Replica:
     container: str  # the container's name (the engine's id once adopted or started)
     task: asyncio.Task[None] | None = None  # image + create, until done
     failure: ReplicaExit | None = None
+    stopping: bool = False  # stop was asked while it was launching
     build_log: deque[str] = field(default_factory=lambda: deque(maxlen=_KEPT_LINES))
     usage: UsageSample | None = None
     peak: int = 0
     applied: str = ""  # the limits as the engine reports them back (inspect)
+    limits: Resources | None = None  # the same, as a value (request = limit on DOCKER)
 
 
 def scope_of(home: str) -> str:
@@ -117,7 +124,8 @@ class DockerBackend:
     async def start(self, spec: ReplicaSpec) -> ReplicaRef:
         recipe = recipe_for(spec, self._base_image, self._index_url)
         gpus = self._gpus.allocate(spec.replica_id, spec.resources.limits.gpus)
-        port = processes.free_port(self._host)
+        held = _reserve_port(self._host)  # held until the engine publishes it: no one else gets it
+        port = int(held.getsockname()[1])
         ref = ReplicaRef(
             replica_id=spec.replica_id,
             deployment_id=spec.deployment_id,
@@ -139,22 +147,35 @@ class DockerBackend:
         replica = _Replica(ref=ref, container=ref.extra["container"])
         self._replicas[spec.replica_id] = replica
         replica.task = asyncio.get_running_loop().create_task(
-            self._launch(replica, spec, recipe, port, gpus)
+            self._launch(replica, spec, recipe, held, gpus)
         )
         self._ensure_poller()
         return ref
 
     async def _launch(
-        self, replica: _Replica, spec: ReplicaSpec, recipe: ImageRecipe, port: int, gpus: list[str]
+        self,
+        replica: _Replica,
+        spec: ReplicaSpec,
+        recipe: ImageRecipe,
+        held: socket.socket,
+        gpus: list[str],
     ) -> None:
+        """Image, then container; the reserved port is let go just before the engine binds it
+        (the image build in between can take minutes)."""
+        port = int(held.getsockname()[1])
         on_line: Callable[[str], None] = replica.build_log.append
         try:
             await asyncio.to_thread(readable_by_all, spec.model_dir)
             image = await asyncio.to_thread(self._images.ensure, recipe, on_line)
+            if replica.stopping:
+                replica.failure = ReplicaExit(reason="Completed", message="stopped before start")
+                return
             wanted = container_request(spec, image, self._scope, (self._host, port), gpus)
+            held.close()
             state = await asyncio.to_thread(self._engine.run, wanted)
             replica.container = state.id
             replica.applied = applied(state)
+            replica.limits = applied_limits(state)
         except ShipyardError as exc:
             reason = "ImageBuildFailed" if isinstance(exc, ImageBuildFailed) else "StartError"
             replica.failure = ReplicaExit(reason=reason, message=exc.message, at=_now())
@@ -162,6 +183,8 @@ class DockerBackend:
             replica.failure = ReplicaExit(
                 reason="StartError", message=f"{type(exc).__name__}: {exc}", at=_now()
             )
+        finally:
+            held.close()
 
     # -- observe ----------------------------------------------------------------------------
 
@@ -226,6 +249,8 @@ class DockerBackend:
                             memory_peak_bytes=replica.peak,
                             enforcement=ENFORCEMENT,
                             note=replica.applied or "from the Docker engine's stats",
+                            requests=replica.limits,
+                            limits=replica.limits,
                         )
             await asyncio.sleep(self._interval)
 
@@ -236,7 +261,8 @@ class DockerBackend:
         replica = self._replicas.get(ref.replica_id)
         name = replica.container if replica is not None else ref.extra.get("container", "")
         if replica is not None and replica.task is not None and not replica.task.done():
-            with contextlib.suppress(asyncio.CancelledError):  # let the create finish first
+            replica.stopping = True  # a launch still building its image creates nothing
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(asyncio.shield(replica.task), timeout=grace_s + 30)
         await asyncio.to_thread(self._engine.stop, name, grace_s)
         state = await asyncio.to_thread(self._engine.inspect, name)
@@ -267,10 +293,17 @@ class DockerBackend:
         task.add_done_callback(self._background.discard)
 
     async def list_replicas(self) -> list[ReplicaRef]:
-        """This server's containers, by their labels (adopted after a restart)."""
-        found = await asyncio.to_thread(
-            self._engine.containers, {f"{L}scope": self._scope, f"{L}role": "replica"}
-        )
+        """This server's containers, by their labels (adopted after a restart); build
+        containers a dead server left behind are removed. An engine that does not answer
+        adopts nothing (logged): a server without Docker still starts and serves LOCAL."""
+        try:
+            await asyncio.to_thread(self._images.sweep)
+            found = await asyncio.to_thread(
+                self._engine.containers, {f"{L}scope": self._scope, f"{L}role": "replica"}
+            )
+        except EngineError as exc:
+            log.warning("DOCKER: no containers adopted: %s", exc.message)
+            return []
         refs = []
         for state in found:
             ref = ref_from(state, self._host)
@@ -279,7 +312,10 @@ class DockerBackend:
             refs.append(ref)
             if ref.replica_id not in self._replicas:
                 self._replicas[ref.replica_id] = _Replica(
-                    ref=ref, container=state.id, applied=applied(state)
+                    ref=ref,
+                    container=state.id,
+                    applied=applied(state),
+                    limits=applied_limits(state),
                 )
                 gpus = [g for g in ref.extra.get("gpus", "").split(",") if g]
                 if gpus:
@@ -294,16 +330,22 @@ class DockerBackend:
         return self._capacity
 
     def logs(self, deployment_id: str, component: str, tail: int) -> list[LogLine]:
-        out = list(self._logs.get((deployment_id, component), ()))
+        """The last ``tail`` lines per replica: removed containers' kept lines, image build
+        lines, then the engine's log of each container."""
+        if tail <= 0:
+            return []
+        per: dict[str, list[str]] = {}
+        for kept in self._logs.get((deployment_id, component), ()):
+            per.setdefault(kept.replica_id, []).append(kept.line)
         for replica in list(self._replicas.values()):
             ref = replica.ref
             if ref.deployment_id != deployment_id or ref.component != component:
                 continue
-            out.extend(LogLine(replica_id=ref.replica_id, line=x) for x in replica.build_log)
+            lines = per.setdefault(ref.replica_id, [])
+            lines.extend(replica.build_log)
             if replica.task is None or replica.task.done():
-                lines = self._engine.logs(replica.container, tail)
-                out.extend(LogLine(replica_id=ref.replica_id, line=x) for x in lines)
-        return out[-tail:] if tail > 0 else []
+                lines.extend(self._engine.logs(replica.container, tail))
+        return [LogLine(replica_id=r, line=x) for r, lines in per.items() for x in lines[-tail:]]
 
     def forget_logs(self, deployment_id: str) -> None:
         for key in [k for k in self._logs if k[0] == deployment_id]:
@@ -318,6 +360,18 @@ class DockerBackend:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._client.aclose()
+
+
+def _reserve_port(host: str) -> socket.socket:
+    """A bound (not listening) socket on a free port of ``host``: the port stays ours while
+    it is open, so no other replica (of this server or another) is handed it meanwhile."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((host, 0))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _now() -> datetime:

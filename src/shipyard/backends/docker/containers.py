@@ -17,6 +17,7 @@ from pathlib import Path
 from shipyard.backends.docker.engine import ContainerRequest, ContainerState, Mount
 from shipyard.backends.limits.modes import THREAD_VARS, thread_count
 from shipyard.backends.protocol import ReplicaRef, ReplicaSpec
+from shipyard.spec.resources import Resources
 
 MIB = 1024 * 1024
 PORT = 8080  # inside the container
@@ -143,6 +144,16 @@ def readable_by_all(folder: Path) -> None:
         wanted = mode | stat.S_IROTH | (stat.S_IXOTH if path.is_dir() else 0)
         if wanted != mode:
             path.chmod(wanted)
+
+
+def applied_limits(state: ContainerState) -> Resources | None:
+    """The limits the engine reports back (None: it set none)."""
+    cores = state.nano_cpus / 1e9 if state.nano_cpus else 0.0
+    if not cores and state.cpu_quota > 0 and state.cpu_period > 0:
+        cores = state.cpu_quota / state.cpu_period
+    if not cores or not state.memory_bytes:
+        return None
+    return Resources(cores=round(cores, 3), memory=state.memory_bytes // MIB)
 
 
 def applied(state: ContainerState) -> str:

@@ -88,6 +88,7 @@ class ContainerStats:
     memory_bytes: int
     memory_peak_bytes: int | None
     memory_limit_bytes: int | None
+    throttled_periods: int = 0  # CFS periods in which the CPU quota stopped it
 
 
 @dataclass(frozen=True)

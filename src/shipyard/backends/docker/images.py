@@ -109,7 +109,19 @@ class ImageBuilder:
     ca_bundle: Path | None = None  # CA certificates the build trusts (the server's own)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _failed: dict[str, tuple[float, str]] = field(default_factory=dict)
+    _building: set[str] = field(default_factory=set)  # names of this process's build containers
     _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def sweep(self) -> list[str]:
+        """Remove build containers of this scope that no build of this process runs (left by
+        a server that died mid-build); their names."""
+        found = self.engine.containers(
+            {"io.shipyard.scope": self.scope, "io.shipyard.role": "build"}
+        )
+        gone = [c.name for c in found if c.name not in self._building]
+        for name in gone:
+            self.engine.remove(name)
+        return gone
 
     def tag(self, recipe: ImageRecipe) -> str:
         name = f"shipyard/env:{recipe.key}-{runtime_hash()}"
@@ -188,6 +200,7 @@ class ImageBuilder:
             context = Path(tmp)
             self._context(recipe, context)
             name = f"shipyard-build-{recipe.key}-{int(time.time() * 1000) % 10**8}"
+            self._building.add(name)
             try:
                 container = self.engine.run(
                     ContainerRequest(
@@ -195,7 +208,11 @@ class ImageBuilder:
                         image=recipe.base_image,
                         command=["sh", "/build/build.sh"],
                         env={"SSL_CERT_FILE": "/etc/shipyard-ca.crt"} if self.ca_bundle else {},
-                        labels={f"{LABEL}.build": recipe.key, "io.shipyard.scope": self.scope},
+                        labels={
+                            f"{LABEL}.build": recipe.key,
+                            "io.shipyard.scope": self.scope,
+                            "io.shipyard.role": "build",
+                        },
                         mounts=(
                             Mount(str(context), "/build"),
                             Mount(str(self.uv_cache), "/uv-cache", read_only=False),
@@ -214,6 +231,7 @@ class ImageBuilder:
                 self._finish(container.id, recipe, tag, on_line)
             finally:
                 self.engine.remove(container.id)
+                self._building.discard(name)
         on_line(f"built {tag} in {time.monotonic() - started:.1f} s")
 
     def _finish(

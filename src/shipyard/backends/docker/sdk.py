@@ -14,6 +14,7 @@ from typing import Any
 import docker
 import docker.errors
 import docker.types
+import requests
 from docker.models.containers import Container
 
 from shipyard.backends.docker.engine import (
@@ -23,6 +24,9 @@ from shipyard.backends.docker.engine import (
     EngineError,
     ImageInfo,
 )
+
+# what the SDK raises: its own errors, and requests' when the engine cannot be reached
+_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
 
 
 def _state(container: Container) -> ContainerState:
@@ -80,6 +84,10 @@ def _stats(raw: dict[str, Any]) -> ContainerStats | None:
         memory_bytes=int(memory["usage"]),
         memory_peak_bytes=int(peak) if peak else None,
         memory_limit_bytes=int(memory["limit"]) if memory.get("limit") else None,
+        throttled_periods=int(
+            ((raw.get("cpu_stats") or {}).get("throttling_data") or {}).get("throttled_periods")
+            or 0
+        ),
     )
 
 
@@ -100,7 +108,7 @@ class DockerEngine:
                     self._made = docker.DockerClient(base_url=self._base_url, timeout=self._timeout)
                 else:
                     self._made = docker.from_env(timeout=self._timeout)
-            except docker.errors.DockerException as exc:
+            except _ERRORS as exc:
                 where = self._base_url or os.environ.get("DOCKER_HOST") or "the default socket"
                 raise EngineError(f"no Docker engine at {where}: {exc}") from exc
         return self._made
@@ -113,7 +121,7 @@ class DockerEngine:
     def ping(self) -> str:
         try:
             return str(self._client.version().get("Version", "?"))
-        except docker.errors.DockerException as exc:
+        except _ERRORS as exc:
             raise EngineError(f"the Docker engine does not answer: {exc}") from exc
 
     def run(self, request: ContainerRequest) -> ContainerState:
@@ -152,7 +160,7 @@ class DockerEngine:
                 privileged=False,
             )
             container.reload()
-        except docker.errors.DockerException as exc:
+        except _ERRORS as exc:
             raise EngineError(f"the engine did not start {request.name}: {_explain(exc)}") from exc
         return _state(container)
 
@@ -161,7 +169,7 @@ class DockerEngine:
             return self._client.containers.get(container)
         except docker.errors.NotFound:
             return None
-        except docker.errors.DockerException as exc:
+        except _ERRORS as exc:
             raise EngineError(f"inspect {container}: {_explain(exc)}") from exc
 
     def inspect(self, container: str) -> ContainerState | None:
@@ -174,7 +182,7 @@ class DockerEngine:
         }
         try:
             found = self._client.containers.list(all=True, filters=filters)
-        except docker.errors.DockerException as exc:
+        except _ERRORS as exc:
             raise EngineError(f"list containers: {_explain(exc)}") from exc
         return [_state(c) for c in found]
 
@@ -185,7 +193,7 @@ class DockerEngine:
                 found.stop(timeout=max(0, round(timeout_s)))
             except docker.errors.NotFound:
                 return
-            except docker.errors.DockerException as exc:
+            except _ERRORS as exc:
                 raise EngineError(f"stop {container}: {_explain(exc)}") from exc
 
     def kill(self, container: str) -> None:
@@ -203,7 +211,7 @@ class DockerEngine:
                 found.remove(force=True)
             except docker.errors.NotFound:
                 return
-            except docker.errors.DockerException as exc:
+            except _ERRORS as exc:
                 raise EngineError(f"remove {container}: {_explain(exc)}") from exc
 
     def wait(self, container: str, timeout_s: float) -> int:
@@ -222,7 +230,7 @@ class DockerEngine:
             return []
         try:
             raw = found.logs(tail=tail, stdout=True, stderr=True)
-        except docker.errors.DockerException:
+        except _ERRORS:
             return []
         return bytes(raw).decode("utf-8", errors="replace").splitlines()
 
@@ -245,7 +253,7 @@ class DockerEngine:
             return None
         try:
             raw = found.stats(stream=False, one_shot=True)
-        except docker.errors.DockerException:
+        except _ERRORS:
             return None
         return _stats(raw) if isinstance(raw, dict) else None
 
@@ -254,14 +262,14 @@ class DockerEngine:
             found = self._client.images.get(image)
         except docker.errors.ImageNotFound:
             return None
-        except docker.errors.DockerException as exc:
+        except _ERRORS as exc:
             raise EngineError(f"inspect image {image}: {_explain(exc)}") from exc
         return dict(found.labels or {})
 
     def images(self, label: str) -> list[ImageInfo]:
         try:
             found = self._client.images.list(filters={"label": label})
-        except docker.errors.DockerException as exc:
+        except _ERRORS as exc:
             raise EngineError(f"list images: {_explain(exc)}") from exc
         return [
             ImageInfo(
@@ -276,14 +284,14 @@ class DockerEngine:
     def pull(self, image: str) -> None:
         try:
             self._client.images.pull(image)
-        except docker.errors.DockerException as exc:
+        except _ERRORS as exc:
             raise EngineError(f"pull {image}: {_explain(exc)}") from exc
 
     def commit(self, container: str, image: str, changes: list[str]) -> None:
         repository, tag = _split(image)
         try:
             self._client.api.commit(container, repository=repository, tag=tag, changes=changes)
-        except docker.errors.DockerException as exc:
+        except _ERRORS as exc:
             raise EngineError(f"commit {container} as {image}: {_explain(exc)}") from exc
 
     def push(self, image: str, on_line: Callable[[str], None]) -> None:
@@ -294,7 +302,7 @@ class DockerEngine:
                     raise EngineError(f"push {image}: {event['error']}")
                 if event.get("status"):
                     on_line(str(event["status"]))
-        except docker.errors.DockerException as exc:
+        except _ERRORS as exc:
             raise EngineError(f"push {image}: {_explain(exc)}") from exc
 
     def import_image(self, tarball: Path, image: str, changes: list[str]) -> None:
@@ -303,7 +311,7 @@ class DockerEngine:
             self._client.api.import_image_from_file(
                 str(tarball), repository=repository, tag=tag, changes=changes
             )
-        except docker.errors.DockerException as exc:
+        except _ERRORS as exc:
             raise EngineError(f"import {image}: {_explain(exc)}") from exc
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,6 +33,7 @@ class FakeEngine:
     commits: list[tuple[str, str, list[str]]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)
+    gate: threading.Event | None = None  # a build waits for it (a slow build)
 
     def ping(self) -> str:
         return "fake"
@@ -110,6 +112,8 @@ class FakeEngine:
     def follow(self, container: str) -> Iterator[str]:
         state = self._find(container)
         assert state is not None
+        if self.gate is not None:
+            assert self.gate.wait(timeout=10)
         yield from self.build_lines
         self.exit(state.id, self.build_exit)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,9 +16,10 @@ from shipyard.backends.docker.containers import (
     container_request,
     ref_from,
 )
-from shipyard.backends.docker.engine import ContainerStats
+from shipyard.backends.docker.engine import ContainerRequest, ContainerStats
 from shipyard.backends.docker.images import ImageBuilder, ImageRecipe, build_script
 from shipyard.backends.docker.recipes import embedded_recipe, environment_recipe
+from shipyard.backends.gpus import GpuInventory
 from shipyard.backends.protocol import Health, ReplicaSpec
 from shipyard.errors import ModelServeError
 from shipyard.spec.resources import ComponentResources, Resources
@@ -59,6 +62,7 @@ def make(
         uv_cache=tmp_path / "cache",
         work_dir=tmp_path / "builds",
         registry=registry,
+        scope=scope,
     )
     return DockerBackend(
         engine=engine, images=images, scope=scope, capacity=None, stats_interval_s=0.01
@@ -228,7 +232,7 @@ def test_a_container_without_our_labels_is_not_adopted(tmp_path: Path) -> None:
     state = engine.run(wanted)
     assert ref_from(state, "127.0.0.1") is not None
     bare = engine.run(
-        type(wanted)(name="other", image="img", command=[], env={}, labels={"a": "b"})
+        ContainerRequest(name="other", image="img", command=[], env={}, labels={"a": "b"})
     )
     assert ref_from(bare, "127.0.0.1") is None
 
@@ -260,3 +264,62 @@ def test_recipes_come_from_the_environment_manifest_or_the_servers_packages(
     assert not embedded.locked and embedded.key.startswith("embedded-")
     with pytest.raises(ModelServeError, match="manifest"):
         environment_recipe(tmp_path / "nowhere" / "bin" / "python", None)
+
+
+async def test_a_build_container_left_by_a_dead_server_is_removed_at_recovery(
+    tmp_path: Path,
+) -> None:
+    engine = FakeEngine(images_={BASE: {}})
+    engine.run(
+        ContainerRequest(
+            name="shipyard-build-k-1",
+            image=BASE,
+            command=[],
+            env={},
+            labels={"io.shipyard.scope": "scope-1", "io.shipyard.role": "build"},
+        )
+    )
+    backend = make(tmp_path, engine)
+    assert await backend.list_replicas() == []
+    assert engine.removed == ["shipyard-build-k-1"]
+    await backend.close()
+
+
+async def test_a_replica_stopped_while_its_image_builds_never_gets_a_container(
+    tmp_path: Path,
+) -> None:
+    engine = FakeEngine(images_={BASE: {}}, gate=threading.Event())
+    backend = make(tmp_path, engine)
+    ref = await backend.start(spec(tmp_path))
+    stopping = asyncio.create_task(backend.stop(ref, grace_s=1))
+    await asyncio.sleep(0.05)
+    assert not stopping.done()  # it waits for the launch to finish
+    assert engine.gate is not None
+    engine.gate.set()
+    exit_ = await asyncio.wait_for(stopping, timeout=10)
+    assert exit_.message == "stopped before start"
+    assert engine.containers({"io.shipyard.role": "replica"}) == []
+    await backend.close()
+
+
+async def test_gpus_come_from_the_shared_inventory_as_device_requests(tmp_path: Path) -> None:
+    engine = FakeEngine(images_={BASE: {}})
+    inventory = GpuInventory(["0", "1"])
+    gpu_backend = DockerBackend(
+        engine=engine, images=ImageBuilder(engine, tmp_path / "uv", tmp_path / "c", tmp_path / "b"),
+        scope="scope-1", capacity=None, gpus=inventory,
+    )  # fmt: skip
+    (tmp_path / "uv").write_text("")
+    limits = Resources(cores=1, memory=256, gpus=1)
+    one = dataclasses.replace(
+        spec(tmp_path), resources=ComponentResources(requests=limits, limits=limits)
+    )
+    ref = await gpu_backend.start(one)
+    await settle(gpu_backend, engine, ref)
+    (state,) = engine.containers({"io.shipyard.replica": ref.replica_id})
+    wanted = engine.requests[state.id]
+    assert wanted.gpus == ("0",) and wanted.env["CUDA_VISIBLE_DEVICES"] == "0"
+    assert inventory.free() == ["1"]  # exclusive: LOCAL cannot hand it out meanwhile
+    await gpu_backend.stop(ref, grace_s=1)
+    assert inventory.free() == ["0", "1"]
+    await gpu_backend.close()
