@@ -86,6 +86,12 @@ def containers(engine: DockerEngine, name: str) -> list:
     return engine.containers({"io.shipyard.deployment-name": name})
 
 
+def wanted(api: httpx.Client, name: str) -> int:
+    """Instances the deployment asks for now (tests in this module build on each other)."""
+    spec = api.get(f"/deployments/{name}").json()["spec"]
+    return int(spec["predictor"]["resources"]["num_instances"])
+
+
 def settled(api: httpx.Client, name: str, instances: int, timeout: float = 180) -> dict:
     def check():
         status = state_of(api, name)
@@ -161,18 +167,45 @@ def test_one_three_one_under_load_drops_no_request(
         wait_until(lambda: len(containers(engine, "iris-docker")) == 1, 60, "one left")
 
 
+def test_a_vertical_update_rolls_out_surge_first_with_the_new_limit_applied(
+    node: Server, deployed: str, engine: DockerEngine
+) -> None:
+    with node.client() as api:
+        spec = api.get("/deployments/iris-docker").json()["spec"]
+        settled(api, "iris-docker", wanted(api, "iris-docker"))
+        olds = {c.id for c in containers(engine, "iris-docker")}
+        spec["predictor"]["resources"] = resources(1)
+        spec["predictor"]["resources"]["limits"]["memory"] = 256
+        spec["predictor"]["resources"]["requests"]["memory"] = 256
+        with Load(node, "iris-docker", BODY, workers=2) as load:
+            answer = api.put("/deployments/iris-docker", json={"spec": spec})
+            assert answer.status_code == 200, answer.text
+            revision = answer.json()["revision"]
+
+            def rolled():
+                status = settled(api, "iris-docker", 1)
+                return status if status["replicas"][0]["revision"] == revision else None
+
+            wait_until(rolled, 180, "the rollout to the new limit")
+        assert load.failures == [], load.failures[:5]
+        wait_until(lambda: len(containers(engine, "iris-docker")) == 1, 60, "the old one gone")
+        (new,) = containers(engine, "iris-docker")
+        assert new.id not in olds and new.memory_bytes == new.memory_swap_bytes == 256 * 1024 * 1024
+
+
 def test_a_restarted_server_adopts_the_containers(
     node: Server, deployed: str, engine: DockerEngine
 ) -> None:
     with node.client() as api:
-        before = settled(api, "iris-docker", 1)
+        count = wanted(api, "iris-docker")
+        before = settled(api, "iris-docker", count)
     node.stop(signal.SIGKILL)  # a crash: the containers keep running
-    assert len(containers(engine, "iris-docker")) == 1
+    assert len(containers(engine, "iris-docker")) == count
     node.start()
     with node.client() as api:
-        after = settled(api, "iris-docker", 1)
-    assert [r["id"] for r in after["replicas"]] == [r["id"] for r in before["replicas"]]
-    assert len(containers(engine, "iris-docker")) == 1  # adopted, never duplicated
+        after = settled(api, "iris-docker", count)
+    assert sorted(r["id"] for r in after["replicas"]) == sorted(r["id"] for r in before["replicas"])
+    assert len(containers(engine, "iris-docker")) == count  # adopted, never duplicated
 
 
 def test_stop_start_keep_the_settings_and_delete_leaves_no_container(
@@ -183,12 +216,14 @@ def test_stop_start_keep_the_settings_and_delete_leaves_no_container(
         wait_state(api, "iris-docker", "STOPPED", timeout=120)
         wait_until(lambda: containers(engine, "iris-docker") == [], 60, "no container once stopped")
         assert api.post("/deployments/iris-docker/start").status_code in (200, 202)
-        assert len(settled(api, "iris-docker", 1)["replicas"]) == 1
+        count = wanted(api, "iris-docker")
+        assert len(settled(api, "iris-docker", count)["replicas"]) == count
         usage = wait_until(
             lambda: state_of(api, "iris-docker")["replicas"][0]["usage"], 30, "usage"
         )
         assert usage["enforcement"] == "docker" and usage["memory_mb"] > 0
-        assert usage["limits"] == {"cores": 0.5, "memory": 300, "gpus": 0}
+        spec = api.get("/deployments/iris-docker").json()["spec"]
+        assert usage["limits"] == spec["predictor"]["resources"]["limits"]  # settings kept
         assert api.delete("/deployments/iris-docker").status_code in (200, 202, 204)
         wait_until(lambda: containers(engine, "iris-docker") == [], 60, "no container once deleted")
 

@@ -288,14 +288,14 @@ class DockerEngine:
             raise EngineError(f"pull {image}: {_explain(exc)}") from exc
 
     def commit(self, container: str, image: str, changes: list[str]) -> None:
-        repository, tag = _split(image)
+        repository, tag = split_image(image)
         try:
             self._client.api.commit(container, repository=repository, tag=tag, changes=changes)
         except _ERRORS as exc:
             raise EngineError(f"commit {container} as {image}: {_explain(exc)}") from exc
 
     def push(self, image: str, on_line: Callable[[str], None]) -> None:
-        repository, tag = _split(image)
+        repository, tag = split_image(image)
         try:
             for event in self._client.api.push(repository, tag=tag, stream=True, decode=True):
                 if "error" in event:
@@ -306,7 +306,7 @@ class DockerEngine:
             raise EngineError(f"push {image}: {_explain(exc)}") from exc
 
     def import_image(self, tarball: Path, image: str, changes: list[str]) -> None:
-        repository, tag = _split(image)
+        repository, tag = split_image(image)
         try:
             self._client.api.import_image_from_file(
                 str(tarball), repository=repository, tag=tag, changes=changes
@@ -315,7 +315,7 @@ class DockerEngine:
             raise EngineError(f"import {image}: {_explain(exc)}") from exc
 
 
-def _split(image: str) -> tuple[str, str]:
+def split_image(image: str) -> tuple[str, str]:
     """``repo[:tag]`` into (repo, tag), minding a registry's ``host:port/``."""
     name, _, tag = image.rpartition(":")
     if not name or "/" in tag:
