@@ -26,7 +26,7 @@ from shipyard.runtime.config import RuntimeConfig
 from shipyard.runtime.dataplane import STAGES, DataPlane
 from shipyard.runtime.model import ServedModel
 from shipyard.runtime.protocols import v1, v2
-from shipyard.wire import paths
+from shipyard.wire import binary, paths
 from shipyard.wire.bundle import BUNDLE_PATH, BUNDLE_TYPE, decode_requests, encode_responses
 from shipyard.wire.headers import STAGE_HEADER
 from shipyard.wire.paths import Action
@@ -56,13 +56,13 @@ def json_response(body: Any, status: int = 200) -> Response:
     return Response(status, content.encode())
 
 
-def read_json(request: Request) -> Any:
-    """The request body parsed as JSON.
+def read_json(request: Request, body: bytes | memoryview | None = None) -> Any:
+    """The request body (or its JSON header ``body``) parsed as JSON.
 
     Raises:
         InvalidInput: The body is not valid JSON.
     """
-    body = request.body
+    body = request.body if body is None else bytes(body)  # a header slice: small
     try:
         if body[:3] == codecs.BOM_UTF8 or b"\x00" in body[:4]:
             return json.loads(body)  # a BOM, or UTF-16/32: let json detect the encoding
@@ -82,9 +82,40 @@ def _stage(request: Request) -> str | None:
     return stage
 
 
-def _refuse_binary(request: Request) -> None:
-    if request.header(b"inference-header-content-length") is not None:
-        raise InvalidInput("binary tensor data is not supported: send JSON (binary_data=False)")
+def read_v2(request: Request) -> tuple[Any, memoryview | None]:
+    """A V2 body's JSON (header) and, in the binary extension, the bytes after it.
+
+    Raises:
+        InvalidInput: The framing header is malformed, or the JSON is not valid.
+    """
+    try:
+        length = binary.header_length(request.header(binary.HEADER_LENGTH), len(request.body))
+    except binary.FramingError as exc:
+        raise InvalidInput(str(exc)) from None
+    if length is None:
+        try:
+            return read_json(request), None
+        except InvalidInput as exc:
+            if "Extra data" not in exc.message:
+                raise
+            hint = "; binary tensor data needs an Inference-Header-Content-Length header"
+            raise InvalidInput(exc.message + hint) from None
+    header, section = binary.split_body(request.body, length)
+    return read_json(request, header), section
+
+
+def v2_response(answer: dict[str, Any], request: v2.InferRequest) -> Response:
+    """The V2 answer: JSON, or a JSON header and binary outputs when the request asks so."""
+    buffers = v2.binary_outputs(answer, request)
+    if not buffers:
+        return json_response(answer)
+    header = json_response(answer).body
+    return Response(
+        200,
+        binary.join_body(header, buffers),
+        content_type=binary.BINARY_TYPE,
+        headers=[(binary.HEADER_LENGTH, b"%d" % len(header))],
+    )
 
 
 def _finish_v1(result: Any) -> Response:
@@ -141,8 +172,7 @@ class _Endpoints:
 
     def _plan_v2(self, request: Request, name: str) -> _Planned:
         self._plane.check(name)
-        _refuse_binary(request)
-        infer_request = v2.parse_request(read_json(request))
+        infer_request = v2.parse_request(*read_v2(request))
         payload = v2.decode_inputs(infer_request, self._plane.input_kind)
         version = self._plane.version
 
@@ -150,7 +180,7 @@ class _Endpoints:
             answer = v2.encode_response(
                 result, infer_request, model_name=name, model_version=version
             )
-            return json_response(answer)
+            return v2_response(answer, infer_request)
 
         return _Planned(payload, finish)
 
@@ -193,13 +223,12 @@ class _Endpoints:
             planned = self._plan_v2(request, name)
             return planned.finish(await self._plane.infer(planned.payload))
         self._plane.check(name)
-        _refuse_binary(request)
-        body = read_json(request)
+        body, section = read_v2(request)
         if stage == "postprocess":  # the predictor's outputs are this step's inputs
             if not isinstance(body, dict) or not isinstance(body.get("outputs"), list):
                 raise InvalidInput("postprocess needs the predictor's answer {'outputs': [...]}")
             body = {"id": body.get("id"), "inputs": body["outputs"]}
-        infer_request = v2.parse_request(body)
+        infer_request = v2.parse_request(body, section)
         payload = v2.decode_inputs(infer_request, self._plane.input_kind)
         if stage == "preprocess":
             result = await self._plane.stage(stage, payload)
@@ -208,7 +237,7 @@ class _Endpoints:
         answer = v2.encode_response(
             result, infer_request, model_name=name, model_version=self._plane.version
         )
-        return json_response(answer)
+        return v2_response(answer, infer_request)
 
 
 class _Router:

@@ -1,0 +1,132 @@
+"""Standard V2 clients unchanged against a real server, gateway and replicas (issue 22).
+
+``tritonclient.http`` with its defaults sends and asks for binary tensor data; its answers must
+be those of plain JSON over REST, for FP32 (a scikit-learn model), INT64 and BYTES tensors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import tritonclient.http as triton
+
+from tests.integration.system.conftest import (
+    SAMPLES,
+    Server,
+    deploy,
+    own_server,
+    upload,
+    wait_state,
+)
+
+pytestmark = pytest.mark.integration
+
+ECHO = """
+class Predictor:
+    def predict(self, inputs):
+        return {"ids": [[2 * v for v in row] for row in inputs["ids"]],
+                "words": [w.upper() if isinstance(w, str) else w for w in inputs["words"]]}
+"""
+IDS = np.array([[1, -(2**40)], [7, 2**61]], dtype=np.int64)
+WORDS = np.array([b"alpha", "b\u00e9ta".encode(), b""], dtype=np.object_)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, iris_dir: Path) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("standard-clients")
+    echo = root / "echo"
+    echo.mkdir()
+    (echo / "predictor.py").write_text(ECHO)
+    with own_server(root) as server:
+        with server.client() as api:
+            deploy(api, "iris", upload(api, "iris", iris_dir))
+            deploy(api, "echo", upload(api, "echo", echo, "python"), script_file="predictor.py")
+            wait_state(api, "iris", "RUNNING")
+            wait_state(api, "echo", "RUNNING")
+        yield server
+
+
+@pytest.fixture
+def client(served: Server) -> Iterator[triton.InferenceServerClient]:
+    client = triton.InferenceServerClient(url=f"127.0.0.1:{served.gateway_port}")
+    yield client
+    client.close()
+
+
+def headers(server: Server) -> dict[str, str]:
+    return {"Authorization": f"ApiKey {server.key}"}
+
+
+def rest(server: Server, model: str, inputs: list[dict]) -> dict:
+    answer = httpx.post(
+        f"{server.gateway}/v2/models/{model}/infer",
+        json={"inputs": inputs},
+        headers=headers(server),
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    return {out["name"]: out["data"] for out in answer.json()["outputs"]}
+
+
+def test_tritonclient_defaults_get_the_json_answers_for_fp32(served, client) -> None:
+    rows = np.asarray(SAMPLES, dtype=np.float32)
+    tensor = triton.InferInput("x", list(rows.shape), "FP32")
+    tensor.set_data_from_numpy(rows)  # binary_data=True, the default
+    result = client.infer("iris", [tensor], headers=headers(served))
+    assert result.get_response()["outputs"][0]["parameters"]["binary_data_size"] > 0
+    flat = [float(v) for v in rows.reshape(-1)]
+    expected = rest(served, "iris", [{"name": "x", "shape": [3, 4], "datatype": "FP32",
+                                      "data": flat}])  # fmt: skip
+    assert result.as_numpy("predict").tolist() == expected["predict"] == [1, 1, 0]
+
+
+def test_tritonclient_defaults_get_the_json_answers_for_int64_and_bytes(served, client) -> None:
+    ids = triton.InferInput("ids", list(IDS.shape), "INT64")
+    ids.set_data_from_numpy(IDS)
+    words = triton.InferInput("words", list(WORDS.shape), "BYTES")
+    words.set_data_from_numpy(WORDS)
+    result = client.infer("echo", [ids, words], headers=headers(served))
+    expected = rest(
+        served,
+        "echo",
+        [
+            {"name": "ids", "shape": [2, 2], "datatype": "INT64", "data": IDS.tolist()},
+            {"name": "words", "shape": [3], "datatype": "BYTES",
+             "data": [w.decode() for w in WORDS]},
+        ],
+    )  # fmt: skip
+    flat = (IDS * 2).reshape(-1).tolist()
+    assert result.as_numpy("ids").tolist() == (IDS * 2).tolist() and expected["ids"] == flat
+    got = [w.decode() for w in result.as_numpy("words").tolist()]
+    assert got == expected["words"] == ["ALPHA", "B\u00c9TA", ""]
+
+
+@pytest.mark.parametrize(
+    ("size", "length", "message"),
+    [
+        (48, None, "binary_data_size 48 goes beyond the body"),
+        (24, "99999", "beyond the body's"),
+        (24, "-3", "is not a non-negative integer"),
+        (24, "", "binary_data_size but the request has no Inference-Header-Content-Length"),
+    ],
+)
+def test_malformed_binary_framing_through_the_gateway_is_a_400(
+    served: Server, size: int, length: str | None, message: str
+) -> None:
+    tensor = {"name": "x", "shape": [3, 2], "datatype": "FP32",
+              "parameters": {"binary_data_size": size}}  # fmt: skip
+    header = json.dumps({"inputs": [tensor]}).encode()
+    sent = {**headers(served), "Content-Type": "application/octet-stream"}
+    if length != "":
+        sent["Inference-Header-Content-Length"] = length or str(len(header))
+    body = header + b"\0" * 24 if length != "" else header
+    answer = httpx.post(
+        f"{served.gateway}/v2/models/iris/infer", content=body, headers=sent, timeout=30
+    )
+    assert answer.status_code == 400, answer.text
+    assert message in answer.json()["error"]
