@@ -1,7 +1,8 @@
 """Standard V2 clients unchanged against a real server, gateway and replicas (issue 22).
 
-``tritonclient.http`` with its defaults sends and asks for binary tensor data; its answers must
-be those of plain JSON over REST, for FP32 (a scikit-learn model), INT64 and BYTES tensors.
+``tritonclient.http`` with its defaults sends and asks for binary tensor data, and
+``tritonclient.grpc`` speaks ``GRPCInferenceService`` to the gateway's gRPC port; their answers
+must be those of plain JSON over REST, for FP32 (a scikit-learn model), INT64 and BYTES tensors.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+import tritonclient.grpc as triton_grpc
 import tritonclient.http as triton
+from tritonclient.utils import InferenceServerException
 
 from tests.integration.system.conftest import (
     SAMPLES,
@@ -130,3 +133,58 @@ def test_malformed_binary_framing_through_the_gateway_is_a_400(
     )
     assert answer.status_code == 400, answer.text
     assert message in answer.json()["error"]
+
+
+def grpc_key(server: Server) -> dict[str, str]:
+    return {"authorization": f"ApiKey {server.key}"}  # gRPC metadata keys are lowercase
+
+
+def grpc_client(server: Server) -> triton_grpc.InferenceServerClient:
+    return triton_grpc.InferenceServerClient(url=f"127.0.0.1:{server.grpc_port}")
+
+
+def test_tritonclient_grpc_infers_unchanged(served: Server) -> None:
+    client = grpc_client(served)
+    key = grpc_key(served)
+    try:
+        assert client.is_server_live() and client.is_server_ready()
+        assert client.is_model_ready("iris", headers=key)
+        assert client.get_model_metadata("iris", headers=key).name == "iris"
+        rows = np.asarray(SAMPLES, dtype=np.float32)
+        tensor = triton_grpc.InferInput("x", list(rows.shape), "FP32")
+        tensor.set_data_from_numpy(rows)
+        result = client.infer("iris", [tensor], headers=key, request_id="7")
+        assert result.as_numpy("predict").tolist() == [1, 1, 0]
+        assert result.get_response().id == "7"
+        ids = triton_grpc.InferInput("ids", list(IDS.shape), "INT64")
+        ids.set_data_from_numpy(IDS)
+        words = triton_grpc.InferInput("words", list(WORDS.shape), "BYTES")
+        words.set_data_from_numpy(WORDS)
+        echoed = client.infer("echo", [ids, words], headers=key)
+        assert echoed.as_numpy("ids").tolist() == (IDS * 2).tolist()
+        assert [w.decode() for w in echoed.as_numpy("words").tolist()] == ["ALPHA", "B\u00c9TA", ""]
+    finally:
+        client.close()
+
+
+def test_grpc_refuses_a_wrong_key_and_names_bad_input(served: Server) -> None:
+    client = grpc_client(served)
+    rows = np.asarray(SAMPLES, dtype=np.float32)
+    tensor = triton_grpc.InferInput("x", list(rows.shape), "FP32")
+    tensor.set_data_from_numpy(rows)
+    try:
+        with pytest.raises(InferenceServerException) as refused:
+            client.infer("iris", [tensor], headers={"authorization": "ApiKey wrong"})
+        assert refused.value.status() == "StatusCode.UNAUTHENTICATED"
+        with pytest.raises(InferenceServerException) as missing:
+            client.infer("nope", [tensor], headers=grpc_key(served))
+        assert missing.value.status() == "StatusCode.NOT_FOUND"
+        bad = triton_grpc.InferInput("x", [2, 2], "FP32")
+        bad.set_data_from_numpy(rows[:2, :2].copy())
+        bad.set_shape([2, 4])  # 16 bytes claimed as 8 elements
+        with pytest.raises(InferenceServerException) as invalid:
+            client.infer("iris", [bad], headers=grpc_key(served))
+        assert invalid.value.status() == "StatusCode.INVALID_ARGUMENT"
+        assert "binary_data_size 16 does not fit shape [2, 4]" in invalid.value.message()
+    finally:
+        client.close()
