@@ -188,3 +188,34 @@ def test_grpc_refuses_a_wrong_key_and_names_bad_input(served: Server) -> None:
         assert "binary_data_size 16 does not fit shape [2, 4]" in invalid.value.message()
     finally:
         client.close()
+
+
+def index_states(client: triton.InferenceServerClient, key: dict[str, str]) -> dict[str, str]:
+    return {m["name"]: m["state"] for m in client.get_model_repository_index(headers=key)}
+
+
+def test_repository_index_unload_and_load_act_on_deployments(served: Server, client) -> None:
+    key = headers(served)
+    assert index_states(client, key) == {"echo": "READY", "iris": "READY"}
+    client.unload_model("echo", headers=key)
+    with served.client() as api:
+        wait_state(api, "echo", "STOPPED")
+    grpc = grpc_client(served)
+    try:
+        listed = grpc.get_model_repository_index(headers=grpc_key(served)).models
+        assert {m.name: m.state for m in listed}["echo"] == "UNAVAILABLE"
+        assert [m.name for m in grpc.get_model_repository_index(
+            headers=grpc_key(served), as_json=False).models] == ["echo", "iris"]  # fmt: skip
+        grpc.load_model("echo", headers=grpc_key(served))  # returns once a replica is ready
+    finally:
+        grpc.close()
+    assert index_states(client, key)["echo"] == "READY"
+    ids = triton.InferInput("ids", [1, 1], "INT64")
+    ids.set_data_from_numpy(np.array([[21]], dtype=np.int64))
+    words = triton.InferInput("words", [1], "BYTES")
+    words.set_data_from_numpy(np.array([b"x"], dtype=np.object_))
+    assert client.infer("echo", [ids, words], headers=key).as_numpy("ids").tolist() == [[42]]
+    with pytest.raises(InferenceServerException, match="deployment 'nope' not found"):
+        client.load_model("nope", headers=key)
+    with pytest.raises(InferenceServerException, match=r"^\[401\]"):
+        client.get_model_repository_index(headers={"Authorization": "ApiKey wrong"})

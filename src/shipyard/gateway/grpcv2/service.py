@@ -108,6 +108,20 @@ class InferenceService:
             failed = translate.Failure(grpc.StatusCode.INTERNAL, f"malformed answer: {exc}")
             await _abort(context, failed)
 
+    async def RepositoryIndex(self, request: Any, context: Any) -> Any:
+        body = json.dumps({"ready": request.ready}).encode()
+        answer = await self._call(context, "POST", "/v2/repository/index", body)
+        models = [pb.RepositoryIndexResponse.ModelIndex(**m) for m in json.loads(answer.body)]
+        return pb.RepositoryIndexResponse(models=models)
+
+    async def RepositoryModelLoad(self, request: Any, context: Any) -> Any:
+        await self._call(context, "POST", translate.repository_path(request.model_name, "load"))
+        return pb.RepositoryModelLoadResponse()
+
+    async def RepositoryModelUnload(self, request: Any, context: Any) -> Any:
+        await self._call(context, "POST", translate.repository_path(request.model_name, "unload"))
+        return pb.RepositoryModelUnloadResponse()
+
 
 _CALLS = {
     "ServerLive": ("ServerLiveRequest", "ServerLiveResponse"),
@@ -116,6 +130,9 @@ _CALLS = {
     "ServerMetadata": ("ServerMetadataRequest", "ServerMetadataResponse"),
     "ModelMetadata": ("ModelMetadataRequest", "ModelMetadataResponse"),
     "ModelInfer": ("ModelInferRequest", "ModelInferResponse"),
+    "RepositoryIndex": ("RepositoryIndexRequest", "RepositoryIndexResponse"),
+    "RepositoryModelLoad": ("RepositoryModelLoadRequest", "RepositoryModelLoadResponse"),
+    "RepositoryModelUnload": ("RepositoryModelUnloadRequest", "RepositoryModelUnloadResponse"),
 }
 """The calls served: method → (request message, response message) of the V2 service."""
 

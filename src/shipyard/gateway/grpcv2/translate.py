@@ -72,6 +72,11 @@ def model_path(name: str, version: str, action: str = "") -> str:
     return path + action
 
 
+def repository_path(name: str, action: str) -> str:
+    """The REST path of a repository ``load`` or ``unload`` of model ``name``."""
+    return f"/v2/repository/models/{quote(name, safe='')}/{action}"
+
+
 def rest_request(method: str, target: str, key: bytes | None, body: bytes = b"") -> Request:
     """An in-process REST request carrying the gRPC caller's ``authorization``."""
     headers = [(b"authorization", key)] if key is not None else []
