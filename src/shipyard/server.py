@@ -209,6 +209,7 @@ def gateway_env(settings: ServerSettings, token: str) -> dict[str, str]:
             "SHIPYARD_BIND": settings.bind,
             "SHIPYARD_GATEWAY_PORT": str(settings.gateway_port),
             "SHIPYARD_GATEWAY_GRPC_PORT": str(settings.resolved_gateway_grpc_port),
+            "SHIPYARD_GATEWAY_INFERENCE_LOG_DIR": str(settings.home / "logs" / "inference"),
             "SHIPYARD_GATEWAY_CONTROL_URL": f"http://{settings.bind}:{settings.api_port}",
             "SHIPYARD_INTERNAL_TOKEN": token,
             "SHIPYARD_GATEWAY_ATTEMPTS": str(settings.gateway_attempts),

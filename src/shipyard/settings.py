@@ -256,6 +256,12 @@ class GatewaySettings(BaseSettings):
     gateway_grpc_port: int | None = Field(default=None, ge=0, le=65535)
     """Port of the V2 gRPC service: unset = the gateway port + 1, 0 = off."""
 
+    gateway_inference_log_dir: Path | None = None
+    """Folder of the deployments' inference-log JSONL files (None: file sinks are off)."""
+
+    gateway_inference_log_queue: int = Field(default=1000, ge=1)
+    """Inference-log events waiting for delivery, per gateway process (beyond: dropped)."""
+
     @property
     def resolved_gateway_grpc_port(self) -> int:
         """The gRPC port (0: off)."""

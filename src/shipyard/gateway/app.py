@@ -35,6 +35,7 @@ from shipyard.errors import (
 from shipyard.gateway import repository
 from shipyard.gateway.bundling import Bundler
 from shipyard.gateway.coldstart import ColdStarts
+from shipyard.gateway.inferencelog import InferenceLog
 from shipyard.gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from shipyard.gateway.picker import ReplicaPicker
 from shipyard.gateway.proxy import Forwarder, request_headers, route_ready
@@ -88,6 +89,7 @@ class GatewayApp:
         self._cold: ColdStarts | None = None
         self._bundler: Bundler | None = None
         self._repository: repository.Repository | None = None
+        self.inference_log: InferenceLog | None = None
         self._table_event = asyncio.Event()
         """Set (and replaced) on each new routing table."""
         self.traffic = Traffic()
@@ -135,7 +137,14 @@ class GatewayApp:
             max_answer=s.gateway_max_answer_bytes,
             connect=self._connect,
         )
-        async with control:
+        sinks = httpx.AsyncClient(timeout=httpx.Timeout(2.0), trust_env=False)
+        async with control, sinks:
+            self.inference_log = InferenceLog(
+                sinks,
+                folder=s.gateway_inference_log_dir,
+                capacity=s.gateway_inference_log_queue,
+                count=self._metrics.inference_log_event,
+            )
             cold = ColdStarts(
                 control,
                 control_url=s.gateway_control_url,
@@ -179,6 +188,7 @@ class GatewayApp:
             tasks = [
                 asyncio.create_task(sync.run(), name="shipyard-gateway-route-sync"),
                 asyncio.create_task(reporter.run(), name="shipyard-gateway-traffic"),
+                asyncio.create_task(self.inference_log.run(), name="shipyard-inference-log"),
             ]
             try:
                 yield
@@ -245,7 +255,15 @@ class GatewayApp:
         except ShipyardError as exc:
             response = _error(exc)
         project, name = route.key if route is not None else ("", "")
-        self._metrics.observe(project, name, response.status, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        self._metrics.observe(project, name, response.status, seconds)
+        if route is not None and route.inference_logger is not None and self.inference_log:
+            self.inference_log.record(
+                route,
+                (request.body, request.header(b"content-type")),
+                (response.status, response.body, response.content_type),
+                seconds,
+            )
         return response
 
     async def _forward(self, request: Request, route: DeploymentRoute, call: Call) -> Response:
