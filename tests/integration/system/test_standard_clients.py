@@ -7,7 +7,9 @@ must be those of plain JSON over REST, for FP32 (a scikit-learn model), INT64 an
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import tritonclient.grpc as triton_grpc
 import tritonclient.http as triton
 from tritonclient.utils import InferenceServerException
 
+from shipyard.gateway.inferencelog import REQUEST_TYPE, RESPONSE_TYPE
 from tests.integration.system.conftest import (
     SAMPLES,
     Server,
@@ -25,6 +28,7 @@ from tests.integration.system.conftest import (
     own_server,
     upload,
     wait_state,
+    wait_until,
 )
 
 pytestmark = pytest.mark.integration
@@ -196,7 +200,8 @@ def index_states(client: triton.InferenceServerClient, key: dict[str, str]) -> d
 
 def test_repository_index_unload_and_load_act_on_deployments(served: Server, client) -> None:
     key = headers(served)
-    assert index_states(client, key) == {"echo": "READY", "iris": "READY"}
+    states = index_states(client, key)
+    assert (states["echo"], states["iris"]) == ("READY", "READY")
     client.unload_model("echo", headers=key)
     with served.client() as api:
         wait_state(api, "echo", "STOPPED")
@@ -204,8 +209,8 @@ def test_repository_index_unload_and_load_act_on_deployments(served: Server, cli
     try:
         listed = grpc.get_model_repository_index(headers=grpc_key(served)).models
         assert {m.name: m.state for m in listed}["echo"] == "UNAVAILABLE"
-        assert [m.name for m in grpc.get_model_repository_index(
-            headers=grpc_key(served), as_json=False).models] == ["echo", "iris"]  # fmt: skip
+        names = [m.name for m in listed]
+        assert names == sorted(names) and {"echo", "iris"} <= set(names)
         grpc.load_model("echo", headers=grpc_key(served))  # returns once a replica is ready
     finally:
         grpc.close()
@@ -219,3 +224,71 @@ def test_repository_index_unload_and_load_act_on_deployments(served: Server, cli
         client.load_model("nope", headers=key)
     with pytest.raises(InferenceServerException, match=r"^\[401\]"):
         client.get_model_repository_index(headers={"Authorization": "ApiKey wrong"})
+
+
+class Receiver:
+    """A local CloudEvents receiver (stdlib HTTP server in a thread) that keeps what it got."""
+
+    def __init__(self) -> None:
+        events = self.events = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                events.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(202)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/events"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+def test_inference_logs_reach_a_receiver_and_a_file_and_a_dead_sink_fails_nothing(
+    served: Server,
+) -> None:
+    receiver = Receiver()
+    logger = {"mode": "ALL", "url": receiver.url, "file": "logged.jsonl"}
+    with served.client() as api:
+        deploy(api, "logged", {"name": "iris", "version": 1}, inference_logger=logger)
+        wait_state(api, "logged", "RUNNING")
+    sent = 20
+    with httpx.Client(base_url=served.gateway, headers=headers(served), timeout=30) as gw:
+        for _ in range(sent):
+            answer = gw.post("/v1/models/logged:predict", json={"instances": SAMPLES})
+            assert answer.status_code == 200, answer.text
+        wait_until(lambda: len(receiver.events) >= 2 * sent, 30, "the receiver's events")
+        receiver.close()
+        ids: dict[str, list[str]] = {}
+        for event_headers, _ in receiver.events:
+            ids.setdefault(event_headers["ce-id"], []).append(event_headers["ce-type"])
+            assert event_headers["ce-inferenceservicename"] == "logged"
+            assert event_headers["ce-modelversion"] == "1"
+        assert len(ids) == sent and all(
+            sorted(types) == sorted([REQUEST_TYPE, RESPONSE_TYPE]) for types in ids.values()
+        )
+        path = served.home / "logs" / "inference" / "logged.jsonl"
+        wait_until(
+            lambda: path.exists() and len(path.read_text().splitlines()) >= 2 * sent, 30, "JSONL"
+        )
+        lines = [json.loads(line) for line in path.read_text().splitlines()]
+        assert {line["deployment"] for line in lines} == {"logged"}
+        assert lines[1]["body"] == {"predictions": [1, 1, 0]}
+        for _ in range(sent):  # the receiver is down: predictions still succeed
+            assert gw.post("/v1/models/logged:predict", json={"instances": SAMPLES}).is_success
+
+        def failures() -> bool:
+            text = gw.get("/metrics").text
+            return 'deployment="logged",outcome="failed"' in text
+
+        wait_until(failures, 30, "failed deliveries counted")
