@@ -35,7 +35,7 @@ from shipyard.errors import (
 from shipyard.gateway import repository
 from shipyard.gateway.bundling import Bundler
 from shipyard.gateway.coldstart import ColdStarts
-from shipyard.gateway.inferencelog import InferenceLog
+from shipyard.gateway.inferencelog import InferenceLog, SinkReporter
 from shipyard.gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from shipyard.gateway.picker import ReplicaPicker
 from shipyard.gateway.proxy import Forwarder, request_headers, route_ready
@@ -144,6 +144,7 @@ class GatewayApp:
                 folder=s.gateway_inference_log_dir,
                 capacity=s.gateway_inference_log_queue,
                 count=self._metrics.inference_log_event,
+                health=SinkReporter(control, s.gateway_control_url, s.internal_token),
             )
             cold = ColdStarts(
                 control,

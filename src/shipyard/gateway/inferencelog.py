@@ -8,7 +8,8 @@ a CloudEvent over HTTP (binary content mode, KServe's logger format: ``ce-type:
 org.kubeflow.serving.inference.request|response``, the payload as the body) and/or one JSON line
 appended to the deployment's file, rotated by size. A sink that fails is logged, counted and
 kept as the deployment's sink problem (:attr:`InferenceLog.problems`) until it delivers again;
-a prediction is never slowed or failed by it.
+each change is passed to ``health`` (the gateway reports it to the control plane, which shows it
+as the deployment's ``INFERENCE_LOGGER`` condition). A prediction is never slowed or failed.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ _SENDS = {"ALL": (True, True), "MODEL_INPUTS": (True, False), "PREDICTIONS": (Fa
 
 Outcome = Callable[[str, str, str], None]
 """Counts one event: ``(project, deployment, outcome)`` with outcome delivered/dropped/failed."""
+Health = Callable[[DeploymentRoute, str | None], None]
+"""Told when a deployment's sink starts failing (why) or works again (None)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,7 @@ class InferenceLog:
         backups: int = 3,
         count: Outcome | None = None,
         sample: Callable[[], float] = random.random,
+        health: Health | None = None,
     ) -> None:
         self._client = client
         self._folder = folder
@@ -143,6 +147,7 @@ class InferenceLog:
         self._backups = backups
         self._count = count or (lambda project, name, outcome: None)
         self._sample = sample
+        self._health = health or (lambda route, problem: None)
         self._files: dict[Path, RotatingFile] = {}
         self.problems: dict[DeploymentKey, str] = {}
         """Deployments whose sink failed last (and why); cleared when it delivers again."""
@@ -198,10 +203,12 @@ class InferenceLog:
             why = f"{type(exc).__name__}: {exc}"[:300]
             if self.problems.get(route.key) is None:
                 log.warning("inference log of %r cannot be delivered: %s", route.name, why)
+                self._health(route, why)
             self.problems[route.key] = why
             self._count(route.project_id, route.name, "failed")
             return
-        self.problems.pop(route.key, None)
+        if self.problems.pop(route.key, None) is not None:
+            self._health(route, None)
         self._count(route.project_id, route.name, "delivered")
 
     def _file(self, name: str) -> RotatingFile:
@@ -213,3 +220,27 @@ class InferenceLog:
         if rotating is None:
             rotating = self._files[path] = RotatingFile(path, self._max_file_bytes, self._backups)
         return rotating
+
+
+class SinkReporter:
+    """Tells the control plane a deployment's sink failed or works again (``Health``), in the
+    background (``POST /internal/logger-health``); a report that fails is only logged."""
+
+    def __init__(self, client: httpx.AsyncClient, control_url: str, token: str) -> None:
+        self._client = client
+        self._url = control_url.rstrip("/") + "/internal/logger-health"
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def __call__(self, route: DeploymentRoute, problem: str | None) -> None:
+        task = asyncio.get_running_loop().create_task(self._post(route, problem))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _post(self, route: DeploymentRoute, problem: str | None) -> None:
+        body = {"project_id": route.project_id, "name": route.name, "problem": problem}
+        try:
+            answer = await self._client.post(self._url, json=body, headers=self._headers)
+            answer.raise_for_status()
+        except httpx.HTTPError as exc:
+            log.warning("reporting the inference-log sink of %r failed: %r", route.name, exc)

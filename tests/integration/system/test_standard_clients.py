@@ -26,6 +26,7 @@ from tests.integration.system.conftest import (
     Server,
     deploy,
     own_server,
+    state_of,
     upload,
     wait_state,
     wait_until,
@@ -292,3 +293,13 @@ def test_inference_logs_reach_a_receiver_and_a_file_and_a_dead_sink_fails_nothin
             return 'deployment="logged",outcome="failed"' in text
 
         wait_until(failures, 30, "failed deliveries counted")
+
+    def condition() -> dict | None:
+        with served.client() as api:
+            found = [
+                c for c in state_of(api, "logged")["conditions"] if c["type"] == "INFERENCE_LOGGER"
+            ]
+        return found[0] if found and found[0]["status"] == "False" else None
+
+    failing = wait_until(condition, 30, "the INFERENCE_LOGGER condition")
+    assert "cannot be delivered" in failing["message"]

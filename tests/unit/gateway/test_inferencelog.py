@@ -91,7 +91,8 @@ async def test_a_sink_that_is_down_is_a_problem_until_it_delivers_again(tmp_path
             raise httpx.ConnectError("connection refused")
         return httpx.Response(200)
 
-    log, counts = make(handler, tmp_path)
+    changes = []
+    log, counts = make(handler, tmp_path, health=lambda r, problem: changes.append(problem))
     target = route(url="http://receiver/")
     record(log, target)
     await drain(log, 2)
@@ -100,6 +101,7 @@ async def test_a_sink_that_is_down_is_a_problem_until_it_delivers_again(tmp_path
     record(log, target)
     await drain(log, 2)
     assert target.key not in log.problems and counts["delivered"] == 2
+    assert len(changes) == 2 and "ConnectError" in changes[0] and changes[1] is None
 
 
 def test_files_rotate_by_size_keeping_the_backups(tmp_path):

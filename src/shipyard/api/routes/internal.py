@@ -62,6 +62,19 @@ async def wake(body: WakeRequest, svc: GatewayDep) -> dict[str, str]:
     return {"status": "waking"}
 
 
+class LoggerHealth(BaseModel):
+    project_id: str
+    name: str
+    problem: str | None = Field(default=None, max_length=500)
+
+
+@router.post("/internal/logger-health", status_code=204)
+async def logger_health(body: LoggerHealth, svc: GatewayDep) -> None:
+    """A gateway's inference-log sink of a deployment failed (``problem``) or works again."""
+    if not svc.controller.logger_health(body.project_id, body.name, body.problem):
+        raise NotFound(f"deployment {body.name!r} not found")
+
+
 class ActiveRequest(BaseModel):
     project_id: str
     name: str
