@@ -10,23 +10,22 @@ model in the background, so the port answers liveness while the model loads.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.errors import InferenceError, InvalidInput, NotFound, ShipyardError
+from shipyard.errors import InvalidInput, NotFound, ShipyardError
 from shipyard.http1 import Request, Response, error_response
 from shipyard.runtime.batching import BatchPolicy
-from shipyard.runtime.codec import json_default
+from shipyard.runtime.bodies import json_response, read_json, read_v2, v2_response
 from shipyard.runtime.config import RuntimeConfig
 from shipyard.runtime.dataplane import STAGES, DataPlane
+from shipyard.runtime.metrics import CONTENT_TYPE, ReplicaMetrics
 from shipyard.runtime.model import ServedModel
 from shipyard.runtime.protocols import v1, v2
-from shipyard.wire import binary, paths
+from shipyard.wire import paths
 from shipyard.wire.bundle import BUNDLE_PATH, BUNDLE_TYPE, decode_requests, encode_responses
 from shipyard.wire.headers import STAGE_HEADER
 from shipyard.wire.paths import Action
@@ -43,34 +42,6 @@ class _MethodNotAllowed(Exception):
     pass
 
 
-_ENCODER = json.JSONEncoder(default=json_default, separators=(",", ":"))
-"""What ``json.dumps`` with these options would build on every call (stateless, reusable)."""
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    """A JSON response encoded with the stdlib (numpy/pandas values converted on the way)."""
-    try:
-        content = _ENCODER.encode(body)
-    except (TypeError, ValueError) as exc:
-        raise InferenceError(f"the prediction cannot be encoded as JSON: {exc}") from exc
-    return Response(status, content.encode())
-
-
-def read_json(request: Request, body: bytes | memoryview | None = None) -> Any:
-    """The request body (or its JSON header ``body``) parsed as JSON.
-
-    Raises:
-        InvalidInput: The body is not valid JSON.
-    """
-    body = request.body if body is None else bytes(body)  # a header slice: small
-    try:
-        if body[:3] == codecs.BOM_UTF8 or b"\x00" in body[:4]:
-            return json.loads(body)  # a BOM, or UTF-16/32: let json detect the encoding
-        return json.loads(body.decode())  # UTF-8, JSON's wire encoding: no detection pass
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise InvalidInput(f"the request body is not valid JSON: {exc}") from None
-
-
 def _stage(request: Request) -> str | None:
     """The transformer step a request asks for, or None for a model call."""
     value = request.header(STAGE_HEADER)
@@ -80,42 +51,6 @@ def _stage(request: Request) -> str | None:
     if stage not in STAGES:
         raise InvalidInput(f"unknown x-shipyard-stage {stage!r}: use one of {', '.join(STAGES)}")
     return stage
-
-
-def read_v2(request: Request) -> tuple[Any, memoryview | None]:
-    """A V2 body's JSON (header) and, in the binary extension, the bytes after it.
-
-    Raises:
-        InvalidInput: The framing header is malformed, or the JSON is not valid.
-    """
-    try:
-        length = binary.header_length(request.header(binary.HEADER_LENGTH), len(request.body))
-    except binary.FramingError as exc:
-        raise InvalidInput(str(exc)) from None
-    if length is None:
-        try:
-            return read_json(request), None
-        except InvalidInput as exc:
-            if "Extra data" not in exc.message:
-                raise
-            hint = "; binary tensor data needs an Inference-Header-Content-Length header"
-            raise InvalidInput(exc.message + hint) from None
-    header, section = binary.split_body(request.body, length)
-    return read_json(request, header), section
-
-
-def v2_response(answer: dict[str, Any], request: v2.InferRequest) -> Response:
-    """The V2 answer: JSON, or a JSON header and binary outputs when the request asks so."""
-    buffers = v2.binary_outputs(answer, request)
-    if not buffers:
-        return json_response(answer)
-    header = json_response(answer).body
-    return Response(
-        200,
-        binary.join_body(header, buffers),
-        content_type=binary.BINARY_TYPE,
-        headers=[(binary.HEADER_LENGTH, b"%d" % len(header))],
-    )
 
 
 def _finish_v1(result: Any) -> Response:
@@ -293,6 +228,8 @@ class RuntimeApp:
         """Answer one request (errors included)."""
         if request.path == BUNDLE_PATH:
             return await self._bundle(request)
+        if request.path == "/metrics" and request.method in ("GET", "HEAD"):
+            return Response(200, self._plane.metrics.render(), content_type=CONTENT_TYPE)
         return await self._answer(request)
 
     async def _bundle(self, request: Request) -> Response:
@@ -407,11 +344,17 @@ def create_app(
             max_latency_s=config.max_latency_ms / 1000.0,
             timeout_s=config.batch_timeout_s,
         )
+    labels = {
+        "deployment": config.name,
+        "model_version": config.model_version,
+        "component": config.component,
+    }
     plane = DataPlane(
         model,
         name=config.name,
         version=config.model_version,
         any_name=config.any_name,
         batching=batching,
+        metrics=ReplicaMetrics(labels),
     )
     return RuntimeApp(plane, on_loaded)

@@ -303,3 +303,20 @@ def test_inference_logs_reach_a_receiver_and_a_file_and_a_dead_sink_fails_nothin
 
     failing = wait_until(condition, 30, "the INFERENCE_LOGGER condition")
     assert "cannot be delivered" in failing["message"]
+
+
+def test_replica_metrics_reach_the_control_planes_metrics(served: Server, client) -> None:
+    rows = np.asarray(SAMPLES, dtype=np.float32)
+    tensor = triton.InferInput("x", list(rows.shape), "FP32")
+    tensor.set_data_from_numpy(rows)
+    client.infer("iris", [tensor], headers=headers(served))
+    answer = httpx.get(
+        f"{served.api}/metrics", headers={"Authorization": f"Bearer {served.key}"}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    text = answer.text
+    assert text.count("# TYPE shipyard_replica_predict_seconds histogram") == 1
+    lines = [x for x in text.splitlines() if x.startswith("shipyard_replica_predict_seconds_count")]
+    iris = [x for x in lines if 'deployment="iris"' in x and 'replica="predictor-0"' in x]
+    assert iris and float(iris[0].rsplit(" ", 1)[1]) >= 1
+    assert any(x.startswith("shipyard_replica_queue_wait_seconds_count") for x in text.splitlines())
