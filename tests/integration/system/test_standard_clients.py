@@ -288,8 +288,10 @@ def test_inference_logs_reach_a_receiver_and_a_file_and_a_dead_sink_fails_nothin
         for _ in range(sent):  # the receiver is down: predictions still succeed
             assert gw.post("/v1/models/logged:predict", json={"instances": SAMPLES}).is_success
 
-        def failures() -> bool:
-            text = gw.get("/metrics").text
+        token = (served.home / "run" / "internal-token").read_text().strip()
+
+        def failures() -> bool:  # the gateway's /metrics takes the internal token
+            text = gw.get("/metrics", headers={"Authorization": f"Bearer {token}"}).text
             return 'deployment="logged",outcome="failed"' in text
 
         wait_until(failures, 30, "failed deliveries counted")
