@@ -163,7 +163,8 @@ async def serving(
         ]
     )
     server.add_generic_rpc_handlers((handlers(InferenceService(handle)),))
-    bound = server.add_insecure_port(f"{bind}:{port}")
+    host = f"[{bind}]" if ":" in bind else bind  # an IPv6 address
+    bound = server.add_insecure_port(f"{host}:{port}")
     if not bound:
         raise OSError(f"the gateway's gRPC port {bind}:{port} cannot be bound")
     await server.start()
