@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         TransformerResources,
         TransformerScalingConfig,
     )
+    from shipyard.spec.logging import InferenceLogger
     from shipyard.spec.scaling import ScaleMetric
     from shipyard.spec.status import DeploymentState, DeploymentStatus
 
@@ -59,6 +60,7 @@ _SOURCES: dict[str, str] = {
     "Unauthorized": "shipyard.errors",
     "Deployment": "shipyard.sdk",
     "InferenceBatcher": "shipyard.sdk._resources",
+    "InferenceLogger": "shipyard.spec.logging",
     "DeploymentParams": "shipyard.sdk",
     "DeploymentState": "shipyard.spec.status",
     "DeploymentStatus": "shipyard.spec.status",
@@ -85,6 +87,7 @@ __all__ = [
     "DeploymentState",
     "DeploymentStatus",
     "InferenceBatcher",
+    "InferenceLogger",
     "InvalidInput",
     "InvalidSpec",
     "Model",

@@ -167,6 +167,9 @@ def check_ports_free(settings: ServerSettings, *, gateway: bool = True) -> None:
     ports = [("API", settings.api_port, "SHIPYARD_API_PORT")]
     if gateway:
         ports.append(("gateway", settings.gateway_port, "SHIPYARD_GATEWAY_PORT"))
+        if settings.resolved_gateway_grpc_port:
+            grpc_port = settings.resolved_gateway_grpc_port
+            ports.append(("gateway gRPC", grpc_port, "SHIPYARD_GATEWAY_GRPC_PORT"))
     for what, port, var in ports:
         with socket.socket() as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -205,6 +208,8 @@ def gateway_env(settings: ServerSettings, token: str) -> dict[str, str]:
             "SHIPYARD_GATEWAY_WORKERS": str(settings.resolved_gateway_workers),
             "SHIPYARD_BIND": settings.bind,
             "SHIPYARD_GATEWAY_PORT": str(settings.gateway_port),
+            "SHIPYARD_GATEWAY_GRPC_PORT": str(settings.resolved_gateway_grpc_port),
+            "SHIPYARD_GATEWAY_INFERENCE_LOG_DIR": str(settings.home / "logs" / "inference"),
             "SHIPYARD_GATEWAY_CONTROL_URL": f"http://{settings.bind}:{settings.api_port}",
             "SHIPYARD_INTERNAL_TOKEN": token,
             "SHIPYARD_GATEWAY_ATTEMPTS": str(settings.gateway_attempts),
@@ -322,6 +327,7 @@ def banner(settings: ServerSettings, key: str | None) -> str:
         f"  API       {api}/api/v1   (OpenAPI: {api}/openapi.json, docs: {api}/docs)",
         f"  web UI    {api}/ui/",
         f"  gateway   http://{settings.bind}:{settings.gateway_port}   (KServe V1 and V2)",
+        f"  gRPC      {settings.bind}:{settings.resolved_gateway_grpc_port}   (V2 gRPC, 0 = off)",
         f"  data      {settings.home}",
     ]
     if key:

@@ -20,6 +20,11 @@ def _default_home() -> Path:
     return Path.home() / ".shipyard"
 
 
+def grpc_port(gateway_port: int, setting: int | None) -> int:
+    """The gateway's V2 gRPC port: ``setting``, or the REST port + 1 when unset (0: off)."""
+    return gateway_port + 1 if setting is None else setting
+
+
 class ServerSettings(BaseSettings):
     """Settings of ``shipyard server`` (control plane, reconciler and gateway)."""
 
@@ -37,6 +42,15 @@ class ServerSettings(BaseSettings):
 
     gateway_port: int = 8471
     """Port of the inference gateway (KServe V1 and Open Inference Protocol V2)."""
+
+    gateway_grpc_port: int | None = Field(default=None, ge=0, le=65535)
+    """Port of the gateway's V2 gRPC service (``GRPCInferenceService``): unset = the gateway
+    port + 1, 0 = off."""
+
+    @property
+    def resolved_gateway_grpc_port(self) -> int:
+        """The gateway's gRPC port (0: off)."""
+        return grpc_port(self.gateway_port, self.gateway_grpc_port)
 
     database_url: str | None = None
     """SQLAlchemy URL; default ``sqlite:///$SHIPYARD_HOME/shipyard.db``. PostgreSQL works too
@@ -238,6 +252,20 @@ class GatewaySettings(BaseSettings):
 
     gateway_port: int = 8471
     """Port of the gateway."""
+
+    gateway_grpc_port: int | None = Field(default=None, ge=0, le=65535)
+    """Port of the V2 gRPC service: unset = the gateway port + 1, 0 = off."""
+
+    gateway_inference_log_dir: Path | None = None
+    """Folder of the deployments' inference-log JSONL files (None: file sinks are off)."""
+
+    gateway_inference_log_queue: int = Field(default=1000, ge=1)
+    """Inference-log events waiting for delivery, per gateway process (beyond: dropped)."""
+
+    @property
+    def resolved_gateway_grpc_port(self) -> int:
+        """The gRPC port (0: off)."""
+        return grpc_port(self.gateway_port, self.gateway_grpc_port)
 
     gateway_control_url: str = "http://127.0.0.1:8470"
     """Base URL of the control plane, from which the routing table is long-polled."""

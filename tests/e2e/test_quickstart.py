@@ -79,6 +79,7 @@ def test_running_the_quickstart_again_leaves_existing_deployments_alone(tmp_path
             SHIPYARD_HOME=str(server.home),
             SHIPYARD_API_PORT=str(server.api_port),
             SHIPYARD_GATEWAY_PORT=str(server.gateway_port),
+            SHIPYARD_GATEWAY_GRPC_PORT=str(server.grpc_port),
         )
         first = run_quickstart(env)
         assert "a Shipyard server already runs" in first

@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from shipyard.api import docs, errors
 from shipyard.api.deps import AdminDep
 from shipyard.api.metrics import metrics_registry, render
+from shipyard.api.replica_metrics import replica_metrics
 from shipyard.api.routes import (
     deployments,
     environments,
@@ -79,7 +80,8 @@ def create_app(
     @app.get("/metrics", tags=["health"], response_class=Response)
     def metrics(_: AdminDep) -> Response:
         """Prometheus metrics (administrator key, e.g. ``Authorization: Bearer <key>``)."""
-        return Response(render(registry), media_type=CONTENT_TYPE_LATEST)
+        replicas = replica_metrics(services.controller.routes.snapshot())
+        return Response(render(registry) + replicas, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, Any]:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from shipyard.errors import InvalidInput
 from shipyard.spec.batching import InferenceBatcher
 from shipyard.spec.deployment import Component
+from shipyard.spec.logging import InferenceLogger, LoggerMode
 from shipyard.spec.overlay import ResourceChange
 from shipyard.spec.scaling import ScaleMetric, ScalingConfig
 
@@ -92,6 +93,25 @@ BatchSize = Annotated[
 BatchLatency = Annotated[
     float | None,
     typer.Option(help="Longest wait for a batch to fill, in ms.", rich_help_panel=BATCHING),
+]
+
+LOGGING = "Inference logging"
+LogUrl = Annotated[
+    str | None,
+    typer.Option(help="CloudEvents receiver of requests/responses.", rich_help_panel=LOGGING),
+]
+LogFile = Annotated[
+    str | None,
+    typer.Option(
+        help="JSONL file under SHIPYARD_HOME/logs/inference (relative name).",
+        rich_help_panel=LOGGING,
+    ),
+]
+LogMode = Annotated[
+    LoggerMode, typer.Option(help="ALL, MODEL_INPUTS or PREDICTIONS.", rich_help_panel=LOGGING)
+]
+LogSampleRate = Annotated[
+    float, typer.Option(help="Share of requests logged (0-1].", rich_help_panel=LOGGING)
 ]
 
 NoBatching = Annotated[
@@ -176,6 +196,20 @@ def scaling(
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "--" + str(first["loc"][0]).replace("_", "-")
+        raise InvalidInput(f"{field}: {first['msg']}") from None
+
+
+def inference_logger(
+    url: str | None, file: str | None, mode: LoggerMode, sample_rate: float
+) -> InferenceLogger | None:
+    """The logger the ``--log-*`` options describe; None without ``--log-url``/``--log-file``."""
+    if url is None and file is None:
+        return None
+    try:
+        return InferenceLogger(mode=mode, url=url, file=file, sample_rate=sample_rate)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "--log-" + str(first["loc"][0] if first["loc"] else "file").replace("_", "-")
         raise InvalidInput(f"{field}: {first['msg']}") from None
 
 

@@ -25,6 +25,10 @@ from shipyard.cli._options import (
     LimitCores,
     LimitGpus,
     LimitMemory,
+    LogFile,
+    LogMode,
+    LogSampleRate,
+    LogUrl,
     MaxInstances,
     Memory,
     Metric,
@@ -38,6 +42,7 @@ from shipyard.cli._options import (
     TLimitMemory,
     TMemory,
     batcher,
+    inference_logger,
     resource_change,
     scaling,
 )
@@ -57,6 +62,7 @@ from shipyard.cli._resolution import print_resolution, print_warnings
 from shipyard.cli._state import project_of
 from shipyard.sdk import Deployment, ShipyardWarning, Transformer
 from shipyard.sdk._logs import format_lines
+from shipyard.spec.logging import LoggerMode
 from shipyard.spec.resources import PredictorResources, TransformerResources
 
 app = typer.Typer(help="Create and manage deployments.", no_args_is_help=True)
@@ -103,6 +109,10 @@ def create(
     scale_metric: Metric = None,
     batch_size: BatchSize = None,
     batch_latency_ms: BatchLatency = None,
+    log_url: LogUrl = None,
+    log_file: LogFile = None,
+    log_mode: LogMode = LoggerMode.ALL,
+    log_sample_rate: LogSampleRate = 1.0,
     transformer: Annotated[
         str | None,
         typer.Option(
@@ -159,6 +169,7 @@ def create(
         resources=resource_change(instances, requests, limits).apply(PredictorResources()),
         scaling_configuration=scaling(None, min_instances, max_instances, target, scale_metric),
         inference_batcher=batcher(None, batch_size, batch_latency_ms),
+        inference_logger=inference_logger(log_url, log_file, log_mode, log_sample_rate),
         transformer=_transformer(
             transformer,
             transformer_instances,

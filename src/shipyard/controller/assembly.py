@@ -14,7 +14,14 @@ from shipyard.controller.state import Managed
 from shipyard.controller.status import SlotFailure, StatusInputs, derive
 from shipyard.controller.tracking import Tracked
 from shipyard.spec.environment import EnvironmentInfo, EnvironmentPhase
-from shipyard.spec.status import DeploymentStatus, ReplicaExit, ReplicaPhase
+from shipyard.spec.status import (
+    Condition,
+    ConditionStatus,
+    ConditionType,
+    DeploymentStatus,
+    ReplicaExit,
+    ReplicaPhase,
+)
 
 
 def assemble(managed: Managed, current: Mapping[str, str], *, threshold: int) -> DeploymentStatus:
@@ -30,7 +37,7 @@ def assemble(managed: Managed, current: Mapping[str, str], *, threshold: int) ->
         state=derived.state,
         message=derived.message,
         notes=notes,
-        conditions=derived.conditions,
+        conditions=derived.conditions + _logger_condition(managed),
         replicas=[
             t.status(*_slot_history(managed, t))
             for t in sorted(managed.replicas.values(), key=lambda t: t.ref.replica_id)
@@ -43,6 +50,23 @@ def assemble(managed: Managed, current: Mapping[str, str], *, threshold: int) ->
             if state.environment is not None and name in inputs.desired
         },
     )
+
+
+def _logger_condition(managed: Managed) -> list[Condition]:
+    """``INFERENCE_LOGGER`` when the deployment has an inference logger (False: sink down)."""
+    if managed.record is None or managed.record.spec.predictor.inference_logger is None:
+        return []
+    problem = managed.logger_problem
+    if problem is None:
+        return [Condition(type=ConditionType.INFERENCE_LOGGER, status=ConditionStatus.TRUE)]
+    return [
+        Condition(
+            type=ConditionType.INFERENCE_LOGGER,
+            status=ConditionStatus.FALSE,
+            reason="SinkFailing",
+            message=f"inference log events cannot be delivered: {problem}",
+        )
+    ]
 
 
 def status_inputs(managed: Managed, current: Mapping[str, str], *, threshold: int) -> StatusInputs:

@@ -228,6 +228,16 @@ class Controller:
         self.notify()
         return True
 
+    def logger_health(self, project_id: str, name: str, problem: str | None) -> bool:
+        """The gateway reports whether deployment ``name``'s inference-log sink works."""
+        managed = self._by_name(project_id, name)
+        if managed is None:
+            return False
+        if managed.logger_problem != problem:
+            managed.logger_problem = problem
+            self.notify()
+        return True
+
     # -- recovery and shutdown ----------------------------------------------------------------
 
     async def recover(self) -> None:

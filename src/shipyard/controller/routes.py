@@ -23,9 +23,10 @@ from typing import Any
 
 from shipyard.controller.state import Managed
 from shipyard.spec.deployment import Component
+from shipyard.spec.logging import InferenceLogger
 from shipyard.spec.scaling import effective_scaling
 from shipyard.spec.status import DeploymentState, ReplicaPhase
-from shipyard.wire.routes import DeploymentRoute, TensorSpec
+from shipyard.wire.routes import DeploymentRoute, LogRoute, TensorSpec
 
 RECENT_S = 30.0
 """A gateway that has not polled for this long is gone (it no longer holds anyone back)."""
@@ -89,7 +90,14 @@ def route_entry(managed: Managed) -> DeploymentRoute | None:
         max_latency_s=batching.latency_ms / 1000.0 if batching else 0.0,
         model_version=str(spec.predictor.model_version),
         inputs=input_specs(model.input_example) if model is not None else (),
+        inference_logger=_log_route(spec.predictor.inference_logger),
     )
+
+
+def _log_route(logger: InferenceLogger | None) -> LogRoute | None:
+    if logger is None:
+        return None
+    return LogRoute(logger.mode.value, logger.url or "", logger.file or "", logger.sample_rate)
 
 
 class RoutePublisher:

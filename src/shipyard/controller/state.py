@@ -46,6 +46,7 @@ class Managed:
     init_error: str | None = None  # why its targets could not be computed this pass
     status: DeploymentStatus | None = None  # the last status saved
     started_before: bool = False
+    logger_problem: str | None = None  # why the gateway cannot deliver its inference log
 
     @property
     def spec(self) -> DeploymentSpec | None:

@@ -13,8 +13,10 @@ is checked before any body is read).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+from contextlib import AbstractAsyncContextManager
 
 from shipyard.gateway.app import GatewayApp, create_app
 from shipyard.gateway.parser import HttptoolsParser
@@ -61,15 +63,27 @@ async def _serve(app: GatewayApp, settings: GatewaySettings) -> None:
         for task in waits:
             task.cancel()
         if not stop.is_set():
-            await serve_until_stopped(
-                server,
-                settings.bind,
-                settings.gateway_port,
-                stop=stop,
-                reuse_port=settings.gateway_workers > 1,
-            )
+            async with _grpc(app, settings):
+                await serve_until_stopped(
+                    server,
+                    settings.bind,
+                    settings.gateway_port,
+                    stop=stop,
+                    reuse_port=settings.gateway_workers > 1,
+                )
     if watcher is not None:
         watcher.cancel()
+
+
+def _grpc(app: GatewayApp, settings: GatewaySettings) -> AbstractAsyncContextManager[object]:
+    """The V2 gRPC service beside the HTTP server (nothing when its port is 0)."""
+    port = settings.resolved_gateway_grpc_port
+    if not port:
+        return contextlib.nullcontext()
+    from shipyard.gateway.grpcv2.service import serving  # grpcio: only when the port is on
+
+    limit = max(settings.gateway_max_body_bytes, settings.gateway_max_answer_bytes)
+    return serving(app.handle, settings.bind, port, max_message_bytes=limit)
 
 
 def main() -> None:

@@ -24,9 +24,18 @@ from typing import Any
 
 import httpx
 
-from shipyard.errors import NotFound, NotReady, PayloadTooLarge, ShipyardError, Unauthorized
+from shipyard.errors import (
+    InvalidInput,
+    NotFound,
+    NotReady,
+    PayloadTooLarge,
+    ShipyardError,
+    Unauthorized,
+)
+from shipyard.gateway import repository
 from shipyard.gateway.bundling import Bundler
 from shipyard.gateway.coldstart import ColdStarts
+from shipyard.gateway.inferencelog import InferenceLog, SinkReporter
 from shipyard.gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from shipyard.gateway.picker import ReplicaPicker
 from shipyard.gateway.proxy import Forwarder, request_headers, route_ready
@@ -79,6 +88,10 @@ class GatewayApp:
         self._forwarder: Forwarder | None = None
         self._cold: ColdStarts | None = None
         self._bundler: Bundler | None = None
+        self._repository: repository.Repository | None = None
+        self.inference_log: InferenceLog | None = None
+        self._table_event = asyncio.Event()
+        """Set (and replaced) on each new routing table."""
         self.traffic = Traffic()
         self.table_ready = asyncio.Event()
         """Set once a routing table published by the control plane is held."""
@@ -100,6 +113,13 @@ class GatewayApp:
             return error_response(405, "Method Not Allowed")
         if call is not None and call.protocol == "server":
             return await self._server[call.action](request)
+        if call is None and (repo := repository.match(path)) is not None:
+            if request.method != "POST":
+                return error_response(405, "Method Not Allowed")
+            try:
+                return await self._repository_call(request, *repo)
+            except ShipyardError as exc:
+                return _error(exc)
         return await self._model(request, call)
 
     @contextlib.asynccontextmanager
@@ -117,7 +137,15 @@ class GatewayApp:
             max_answer=s.gateway_max_answer_bytes,
             connect=self._connect,
         )
-        async with control:
+        sinks = httpx.AsyncClient(timeout=httpx.Timeout(2.0), trust_env=False)
+        async with control, sinks:
+            self.inference_log = InferenceLog(
+                sinks,
+                folder=s.gateway_inference_log_dir,
+                capacity=s.gateway_inference_log_queue,
+                count=self._metrics.inference_log_event,
+                health=SinkReporter(control, s.gateway_control_url, s.internal_token),
+            )
             cold = ColdStarts(
                 control,
                 control_url=s.gateway_control_url,
@@ -148,10 +176,20 @@ class GatewayApp:
                 replicas, self._picker, self._metrics, attempts=s.gateway_attempts
             )
             self._bundler = Bundler(self._forwarder.forward_bundle)
+            self._repository = repository.Repository(
+                control,
+                control_url=s.gateway_control_url,
+                token=s.internal_token,
+                table=self._table,
+                ready=route_ready,
+                timeout_s=s.gateway_cold_start_timeout_s,
+                changed=lambda: self._table_event,
+            )
             self._sync, self._cold = sync, cold
             tasks = [
                 asyncio.create_task(sync.run(), name="shipyard-gateway-route-sync"),
                 asyncio.create_task(reporter.run(), name="shipyard-gateway-traffic"),
+                asyncio.create_task(self.inference_log.run(), name="shipyard-inference-log"),
             ]
             try:
                 yield
@@ -162,9 +200,12 @@ class GatewayApp:
                 await self._bundler.close()
                 await replicas.aclose()
                 self._sync = self._forwarder = self._cold = self._bundler = None
+                self._repository = None
 
     def _table_applied(self, table: RoutingTable, cold: ColdStarts) -> None:
         self.table_ready.set()
+        self._table_event.set()
+        self._table_event = asyncio.Event()
         self._metrics.table_applied(table.version)
         cold.table_changed()
 
@@ -215,7 +256,15 @@ class GatewayApp:
         except ShipyardError as exc:
             response = _error(exc)
         project, name = route.key if route is not None else ("", "")
-        self._metrics.observe(project, name, response.status, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        self._metrics.observe(project, name, response.status, seconds)
+        if route is not None and route.inference_logger is not None and self.inference_log:
+            self.inference_log.record(
+                route,
+                (request.body, request.header(b"content-type")),
+                (response.status, response.body, response.content_type),
+                seconds,
+            )
         return response
 
     async def _forward(self, request: Request, route: DeploymentRoute, call: Call) -> Response:
@@ -244,6 +293,24 @@ class GatewayApp:
         if call.action is Action.METADATA and call.protocol == "v2":
             return _with_tensors(response, route)
         return response
+
+    async def _repository_call(self, request: Request, action: str, name: str) -> Response:
+        """The model repository extension (:mod:`.repository`) for the key's project."""
+        table, repo = self._table(), self._repository
+        if table is None or repo is None:
+            raise NotReady("gateway is starting")
+        project = self._project(table, request)
+        if action == "index":
+            try:
+                ready_only = repository.parse_index_body(request.body)
+            except ValueError as exc:
+                raise InvalidInput(f"repository index: {exc}") from None
+            return json_response(repo.index(table, project, ready_only))
+        route = table.route(project, name)
+        if route is None:
+            raise NotFound(f"deployment '{name}' not found")
+        await repo.set_active(route, action == "load")
+        return json_response({})
 
     def _list(self, request: Request) -> Response:
         """``GET /v1/models``: the deployments of the key's project."""

@@ -54,6 +54,13 @@ class GatewayMetrics:
             ["project", "deployment"],
             registry=self.registry,
         )
+        self._inference_log = Counter(
+            "shipyard_gateway_inference_log_events",
+            "Inference log events by outcome: delivered, failed (sink down) or dropped (queue "
+            "full).",
+            ["project", "deployment", "outcome"],
+            registry=self.registry,
+        )
         self._table_version = Gauge(
             "shipyard_gateway_routing_table_version",
             "Version of the routing table in use (-1 until the first one arrives).",
@@ -78,6 +85,9 @@ class GatewayMetrics:
 
     def upstream_failed(self, project: str, deployment: str) -> None:
         self._upstream_failures.labels(project, deployment).inc()
+
+    def inference_log_event(self, project: str, deployment: str, outcome: str) -> None:
+        self._inference_log.labels(project, deployment, outcome).inc()
 
     def table_applied(self, version: int) -> None:
         self._table_version.set(version)

@@ -22,6 +22,7 @@ from shipyard.gateway.metrics import GatewayMetrics
 from shipyard.gateway.picker import ReplicaPicker
 from shipyard.gateway.upstream import AnswerTimeout, BadAnswer, Lost, NotSent, Upstream
 from shipyard.http1 import Request, Response
+from shipyard.wire.binary import HEADER_LENGTH
 from shipyard.wire.bundle import BUNDLE_PATH, BUNDLE_TYPE, decode_responses, encode_requests
 from shipyard.wire.headers import HOP_BY_HOP, STAGE_HEADER, valid_name, valid_value
 from shipyard.wire.routes import DeploymentRoute
@@ -69,6 +70,8 @@ def route_ready(route: DeploymentRoute) -> bool:
 
 
 _JSON = (b"content-type", b"application/json")
+_BODY_FRAMING = frozenset({b"content-type", HEADER_LENGTH})
+"""What describes the client's body, not the JSON a transformer's preprocess answers."""
 _BUNDLE_HEADERS: RawHeaders = [(b"content-type", BUNDLE_TYPE)]
 
 
@@ -113,7 +116,7 @@ class Forwarder:
         )
         if pre.status >= 300:
             return _blame("transformer", pre)
-        plain = [h for h in headers if h[0] != b"content-type"] + [_JSON]
+        plain = [h for h in headers if h[0] not in _BODY_FRAMING] + [_JSON]
         predicted = await self._forward(
             route, route.predictor, method, target, plain, pre.body, "predictor"
         )

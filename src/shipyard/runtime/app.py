@@ -10,20 +10,19 @@ model in the background, so the port answers liveness while the model loads.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.errors import InferenceError, InvalidInput, NotFound, ShipyardError
+from shipyard.errors import InvalidInput, NotFound, ShipyardError
 from shipyard.http1 import Request, Response, error_response
 from shipyard.runtime.batching import BatchPolicy
-from shipyard.runtime.codec import json_default
+from shipyard.runtime.bodies import json_response, read_json, read_v2, v2_response
 from shipyard.runtime.config import RuntimeConfig
 from shipyard.runtime.dataplane import STAGES, DataPlane
+from shipyard.runtime.metrics import CONTENT_TYPE, ReplicaMetrics
 from shipyard.runtime.model import ServedModel
 from shipyard.runtime.protocols import v1, v2
 from shipyard.wire import paths
@@ -43,34 +42,6 @@ class _MethodNotAllowed(Exception):
     pass
 
 
-_ENCODER = json.JSONEncoder(default=json_default, separators=(",", ":"))
-"""What ``json.dumps`` with these options would build on every call (stateless, reusable)."""
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    """A JSON response encoded with the stdlib (numpy/pandas values converted on the way)."""
-    try:
-        content = _ENCODER.encode(body)
-    except (TypeError, ValueError) as exc:
-        raise InferenceError(f"the prediction cannot be encoded as JSON: {exc}") from exc
-    return Response(status, content.encode())
-
-
-def read_json(request: Request) -> Any:
-    """The request body parsed as JSON.
-
-    Raises:
-        InvalidInput: The body is not valid JSON.
-    """
-    body = request.body
-    try:
-        if body[:3] == codecs.BOM_UTF8 or b"\x00" in body[:4]:
-            return json.loads(body)  # a BOM, or UTF-16/32: let json detect the encoding
-        return json.loads(body.decode())  # UTF-8, JSON's wire encoding: no detection pass
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise InvalidInput(f"the request body is not valid JSON: {exc}") from None
-
-
 def _stage(request: Request) -> str | None:
     """The transformer step a request asks for, or None for a model call."""
     value = request.header(STAGE_HEADER)
@@ -80,11 +51,6 @@ def _stage(request: Request) -> str | None:
     if stage not in STAGES:
         raise InvalidInput(f"unknown x-shipyard-stage {stage!r}: use one of {', '.join(STAGES)}")
     return stage
-
-
-def _refuse_binary(request: Request) -> None:
-    if request.header(b"inference-header-content-length") is not None:
-        raise InvalidInput("binary tensor data is not supported: send JSON (binary_data=False)")
 
 
 def _finish_v1(result: Any) -> Response:
@@ -141,8 +107,7 @@ class _Endpoints:
 
     def _plan_v2(self, request: Request, name: str) -> _Planned:
         self._plane.check(name)
-        _refuse_binary(request)
-        infer_request = v2.parse_request(read_json(request))
+        infer_request = v2.parse_request(*read_v2(request))
         payload = v2.decode_inputs(infer_request, self._plane.input_kind)
         version = self._plane.version
 
@@ -150,7 +115,7 @@ class _Endpoints:
             answer = v2.encode_response(
                 result, infer_request, model_name=name, model_version=version
             )
-            return json_response(answer)
+            return v2_response(answer, infer_request)
 
         return _Planned(payload, finish)
 
@@ -193,13 +158,12 @@ class _Endpoints:
             planned = self._plan_v2(request, name)
             return planned.finish(await self._plane.infer(planned.payload))
         self._plane.check(name)
-        _refuse_binary(request)
-        body = read_json(request)
+        body, section = read_v2(request)
         if stage == "postprocess":  # the predictor's outputs are this step's inputs
             if not isinstance(body, dict) or not isinstance(body.get("outputs"), list):
                 raise InvalidInput("postprocess needs the predictor's answer {'outputs': [...]}")
             body = {"id": body.get("id"), "inputs": body["outputs"]}
-        infer_request = v2.parse_request(body)
+        infer_request = v2.parse_request(body, section)
         payload = v2.decode_inputs(infer_request, self._plane.input_kind)
         if stage == "preprocess":
             result = await self._plane.stage(stage, payload)
@@ -208,7 +172,7 @@ class _Endpoints:
         answer = v2.encode_response(
             result, infer_request, model_name=name, model_version=self._plane.version
         )
-        return json_response(answer)
+        return v2_response(answer, infer_request)
 
 
 class _Router:
@@ -264,6 +228,8 @@ class RuntimeApp:
         """Answer one request (errors included)."""
         if request.path == BUNDLE_PATH:
             return await self._bundle(request)
+        if request.path == "/metrics" and request.method in ("GET", "HEAD"):
+            return Response(200, self._plane.metrics.render(), content_type=CONTENT_TYPE)
         return await self._answer(request)
 
     async def _bundle(self, request: Request) -> Response:
@@ -378,11 +344,17 @@ def create_app(
             max_latency_s=config.max_latency_ms / 1000.0,
             timeout_s=config.batch_timeout_s,
         )
+    labels = {
+        "deployment": config.name,
+        "model_version": config.model_version,
+        "component": config.component,
+    }
     plane = DataPlane(
         model,
         name=config.name,
         version=config.model_version,
         any_name=config.any_name,
         batching=batching,
+        metrics=ReplicaMetrics(labels),
     )
     return RuntimeApp(plane, on_loaded)

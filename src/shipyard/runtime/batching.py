@@ -16,11 +16,13 @@ both hops share, :class:`shipyard.wire.coalescer.Coalescer`; this module adds th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from shipyard.errors import InferenceError, TimeoutExpired
+from shipyard.runtime.metrics import ReplicaMetrics
 from shipyard.wire.coalescer import Coalescer
 
 
@@ -105,10 +107,16 @@ def _calls(payloads: list[Any], max_rows: int) -> list[_Call]:
 class Batcher:
     """Combines concurrent calls of ``call`` into batches under ``policy``."""
 
-    def __init__(self, call: Callable[[Any], Awaitable[Any]], policy: BatchPolicy) -> None:
-        self._call = call
+    def __init__(
+        self,
+        call: Callable[[Any], Awaitable[Any]],
+        policy: BatchPolicy,
+        metrics: ReplicaMetrics | None = None,
+    ) -> None:
+        self._model_call = call
         self._policy = policy
-        self._coalescer: Coalescer[tuple[tuple[Any, ...], Any], Any] = Coalescer(
+        self._metrics = metrics
+        self._coalescer: Coalescer[tuple[tuple[Any, ...], Any, float], Any] = Coalescer(
             self._predict,
             max_items=policy.max_batch_size,
             max_weight=policy.max_batch_size,
@@ -125,14 +133,28 @@ class Batcher:
         rows = len(payload) if signature is not None else 0
         if signature is None or rows == 0 or rows >= self._policy.max_batch_size:
             return await self._coalescer.counted(self._call(payload))
-        return await self._coalescer.submit((signature, payload), weight=rows, group=signature)
+        item = (signature, payload, time.perf_counter())
+        return await self._coalescer.submit(item, weight=rows, group=signature)
 
-    async def _predict(self, batch: list[tuple[tuple[Any, ...], Any]]) -> list[Any]:
+    async def _call(self, payload: Any, requests: int = 1) -> Any:
+        """One model call, timed for the metrics."""
+        started = time.perf_counter()
+        try:
+            return await self._model_call(payload)
+        finally:
+            if self._metrics is not None:
+                self._metrics.model_call(requests, time.perf_counter() - started)
+
+    async def _predict(self, batch: list[tuple[tuple[Any, ...], Any, float]]) -> list[Any]:
         """One model call for a batch of payloads of one signature; its rows split back."""
+        if self._metrics is not None:
+            now = time.perf_counter()
+            for _, _, submitted in batch:
+                self._metrics.waited(max(0.0, now - submitted))
         if len(batch) == 1:
             return [await self._call(batch[0][1])]
-        payloads = [payload for _, payload in batch]
-        combined = await self._call(_concat(batch[0][0], payloads))
+        payloads = [payload for _, payload, _ in batch]
+        combined = await self._call(_concat(batch[0][0], payloads), len(batch))
         return _split(combined, [len(payload) for payload in payloads])
 
     async def submit_many(self, payloads: list[Any]) -> list[Any]:
@@ -144,7 +166,8 @@ class Batcher:
         """
         results: list[Any] = [None] * len(payloads)
         for call in _calls(payloads, self._policy.max_batch_size):
-            batch = [(call.signature, payloads[index]) for index in call.indexes]
+            now = time.perf_counter()
+            batch = [(call.signature, payloads[index], now) for index in call.indexes]
             try:
                 outputs = await self._coalescer.counted(self._predict(batch))
             except Exception as exc:

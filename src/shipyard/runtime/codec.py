@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shipyard.errors import InferenceError, InvalidInput
+from shipyard.wire import binary
 
 NUMPY_DTYPES: dict[str, str] = {
     "BOOL": "bool",
@@ -37,24 +38,27 @@ _SEQUENCES = (list, tuple)
 
 @dataclass(frozen=True, slots=True)
 class Tensor:
-    """One validated V2 input tensor, data as received (flat or nested)."""
+    """One validated V2 input tensor, data as received (flat or nested), or its binary data."""
 
     name: str
     datatype: str
     shape: tuple[int, ...]
     data: list[Any]
+    raw: memoryview | None = None
+    """Its slice of the body in the binary extension (``data`` is then empty)."""
 
 
 def _invalid(name: str, message: str) -> InvalidInput:
     return InvalidInput(f"input {name!r}: {message}")
 
 
-def parse_tensor(raw: Any, index: int) -> Tensor:
+def parse_tensor(raw: Any, index: int, buffer: memoryview | None = None) -> Tensor:
     """Validate one element of a V2 request's ``inputs``.
 
     Args:
         raw: The decoded JSON object.
         index: Its position, to name it in errors when it has no name.
+        buffer: Its binary data (binary extension), if it has ``binary_data_size``.
 
     Returns:
         The tensor (data is not copied).
@@ -74,8 +78,10 @@ def parse_tensor(raw: Any, index: int) -> Tensor:
     shape = raw.get("shape")
     if not isinstance(shape, list) or any(type(d) is not int or d < 0 for d in shape):
         raise _invalid(name, f"'shape' must be a list of non-negative integers, got {shape!r}")
+    if buffer is not None:
+        return Tensor(name, datatype, tuple(shape), [], buffer)
     if "data" not in raw:
-        raise _invalid(name, "has no 'data' (binary tensor data is not supported; send JSON)")
+        raise _invalid(name, "has neither 'data' nor parameters.binary_data_size")
     data = raw["data"]
     return Tensor(name, datatype, tuple(shape), data if type(data) is list else [data])
 
@@ -163,12 +169,54 @@ def _reshape(flat: list[Any], shape: tuple[int, ...]) -> Any:
     return out
 
 
+def _text(item: memoryview) -> str | bytes:
+    """A BYTES element as text when it is UTF-8 (as JSON would carry it), else as bytes."""
+    data = bytes(item)
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return data
+
+
+def _check_size(tensor: Tensor, raw: memoryview) -> None:
+    """Refuse binary data of a fixed-size datatype whose length does not fit the shape."""
+    expected = math.prod(tensor.shape)
+    size = binary.ITEM_SIZES[tensor.datatype]
+    if len(raw) != expected * size:
+        raise _invalid(
+            tensor.name,
+            f"binary_data_size {len(raw)} does not fit shape {list(tensor.shape)} of "
+            f"{tensor.datatype} ({expected} x {size} = {expected * size} bytes)",
+        )
+
+
+def _binary_flat(tensor: Tensor, raw: memoryview) -> list[Any]:
+    """The flat elements of a tensor's binary data, their count checked against its shape."""
+    what = f"input {tensor.name!r}"
+    expected = math.prod(tensor.shape)
+    try:
+        if tensor.datatype == "BYTES":
+            flat: list[Any] = [_text(item) for item in binary.split_bytes(raw, what)]
+        else:
+            _check_size(tensor, raw)
+            flat = list(binary.unpack(tensor.datatype, raw))
+    except binary.FramingError as exc:
+        raise InvalidInput(str(exc)) from None
+    if len(flat) != expected:
+        raise _invalid(
+            tensor.name, f"shape {list(tensor.shape)} needs {expected} elements, got {len(flat)}"
+        )
+    return flat
+
+
 def to_nested(tensor: Tensor) -> Any:
     """The tensor's data as nested Python lists of its shape (as received when already so).
 
     Raises:
         InvalidInput: The element count does not match the shape.
     """
+    if tensor.raw is not None:
+        return _reshape(_binary_flat(tensor, tensor.raw), tensor.shape)
     data = tensor.data
     flat = data if data and type(data[0]) is not list else _flatten(data)
     check_values(tensor, flat)
@@ -212,6 +260,8 @@ def to_numpy(tensor: Tensor) -> Any:
     """
     import numpy as np
 
+    if tensor.raw is not None:
+        return _binary_numpy(np, tensor, tensor.raw)
     if not _fits(np, tensor):
         data = tensor.data
         check_values(tensor, data if data and type(data[0]) is not list else _flatten(data))
@@ -231,6 +281,18 @@ def to_numpy(tensor: Tensor) -> Any:
             f"shape {list(tensor.shape)} needs {expected} elements, got {array.size}",
         )
     return array.reshape(tensor.shape)
+
+
+def _binary_numpy(np: Any, tensor: Tensor, raw: memoryview) -> Any:
+    """A tensor's binary data as an array: a view of the body for fixed-size datatypes."""
+    if tensor.datatype == "BYTES":
+        flat = _binary_flat(tensor, raw)
+        array = np.empty(len(flat), dtype=object)
+        array[:] = flat
+        return array.reshape(tensor.shape)
+    _check_size(tensor, raw)
+    dtype = np.dtype(NUMPY_DTYPES[tensor.datatype]).newbyteorder("<")
+    return np.frombuffer(raw, dtype=dtype).reshape(tensor.shape)
 
 
 def _python_datatype(flat: list[Any]) -> str | None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from shipyard.errors import InferenceError, InvalidInput, NotFound, NotReady, ShipyardError
 from shipyard.runtime.batching import Batcher, BatchPolicy
+from shipyard.runtime.metrics import ReplicaMetrics
 from shipyard.runtime.model import InputKind, ServedModel
 
 log = logging.getLogger("shipyard.runtime")
@@ -45,6 +46,7 @@ class DataPlane:
         version: str,
         any_name: bool,
         batching: BatchPolicy | None = None,
+        metrics: ReplicaMetrics | None = None,
     ) -> None:
         """Wrap a (not yet loaded) model.
 
@@ -54,9 +56,13 @@ class DataPlane:
             version: The model version reported in V2 answers.
             any_name: Answer to any ``<m>``.
             batching: Combine concurrent predictions into one model call (None = never).
+            metrics: Where model calls are measured (a fresh one if None).
         """
         self._model = model
-        self._batcher = Batcher(model.predict, batching) if batching is not None else None
+        self.metrics = metrics or ReplicaMetrics({"deployment": name, "model_version": version})
+        self._batcher = (
+            Batcher(model.predict, batching, self.metrics) if batching is not None else None
+        )
         self.name = name
         self.version = version
         self._any_name = any_name
@@ -125,11 +131,19 @@ class DataPlane:
         try:
             if self._batcher is not None:
                 return await self._batcher.submit(payload)
-            return await self._model.predict(payload)
+            return await self._predict(payload)
         except ShipyardError:
             raise
         except Exception as exc:
             raise self._classify(exc) from exc
+
+    async def _predict(self, payload: Any) -> Any:
+        """One unbatched model call, timed for the metrics."""
+        started = time.perf_counter()
+        try:
+            return await self._model.predict(payload)
+        finally:
+            self.metrics.model_call(1, time.perf_counter() - started)
 
     def _classify(self, exc: Exception) -> ShipyardError:
         """What a model's exception means: the input's fault (400) or the model's (500)."""
@@ -149,7 +163,7 @@ class DataPlane:
         if self._batcher is not None:
             results = await self._batcher.submit_many(payloads)
         else:  # each its own call, concurrently as if they had come alone
-            calls = (self._model.predict(payload) for payload in payloads)
+            calls = (self._predict(payload) for payload in payloads)
             results = list(await asyncio.gather(*calls, return_exceptions=True))
             for result in results:
                 if isinstance(result, BaseException) and not isinstance(result, Exception):

@@ -27,6 +27,7 @@ from shipyard.sdk._resources import (
 from shipyard.spec import resources as spec_resources
 from shipyard.spec.batching import InferenceBatcher
 from shipyard.spec.deployment import DeploymentSpec, PredictorSpec, ServingTool
+from shipyard.spec.logging import InferenceLogger
 from shipyard.spec.scaling import ScalingConfig
 
 
@@ -47,6 +48,7 @@ class PredictorSpecBuilder:
         environment: str | None = None,
         scaling_configuration: ScalingConfig | None = None,
         inference_batcher: InferenceBatcher | None = None,
+        inference_logger: InferenceLogger | None = None,
     ) -> None:
         self._connection = connection
         self.name = deployment_name(name)
@@ -59,6 +61,8 @@ class PredictorSpecBuilder:
         self.environment = environment
         self.scaling_configuration = scaling_configuration
         self.inference_batcher = inference_batcher
+        self.inference_logger = inference_logger
+        """Inference logging (``shipyard.InferenceLogger``); None = off."""
 
     @property
     def resources(self) -> PredictorResources:
@@ -103,6 +107,7 @@ class PredictorSpecBuilder:
             environment=spec.predictor.environment,
             scaling_configuration=spec.predictor.scaling,
             inference_batcher=spec.predictor.batching,
+            inference_logger=spec.predictor.inference_logger,
         )
 
     def to_spec(self) -> DeploymentSpec:
@@ -122,6 +127,7 @@ class PredictorSpecBuilder:
                 scaling=frozen_or_none(self.scaling_configuration, ScalingConfig),
                 batching=frozen_or_none(self.inference_batcher, InferenceBatcher),
                 environment=self.environment,
+                inference_logger=self.inference_logger,
             ),
             "predictor",
         )

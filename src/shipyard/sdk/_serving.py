@@ -20,6 +20,7 @@ from shipyard.sdk._params import DeploymentParams
 from shipyard.sdk._wait import await_gone
 from shipyard.spec.batching import InferenceBatcher
 from shipyard.spec.deployment import ServingTool
+from shipyard.spec.logging import InferenceLogger
 from shipyard.spec.resources import PredictorResources, TransformerResources
 from shipyard.spec.scaling import ScalingConfig
 
@@ -53,7 +54,7 @@ class ModelServing:
         serving_tool: str | ServingTool | None = None,
         script_file: str | os.PathLike[str] | None = None,
         resources: PredictorResources | None = None,
-        inference_logger: Any = None,
+        inference_logger: InferenceLogger | None = None,
         inference_batcher: InferenceBatcher | None = None,
         transformer: Transformer | None = None,
         environment: str | None = None,
@@ -75,7 +76,9 @@ class ModelServing:
             script_file: Predictor script; None = detect (predictor.py, package.py, model file).
             resources: Instances, requests and limits; None = the defaults
                 (requests 0.2 cores / 32 MiB, limits 2 cores / 1024 MiB, 1 instance).
-            inference_logger: Not supported yet; must be None.
+            inference_logger: ``InferenceLogger(mode="ALL", url=..., file=..., sample_rate=1)``
+                logs requests and/or responses as CloudEvents to ``url`` and/or JSON lines to
+                ``file`` (under the server's logs/inference); None = no logging.
             inference_batcher: ``InferenceBatcher(enabled=True, max_batch_size=32,
                 max_latency=5, timeout=60)`` combines concurrent requests to one replica into
                 one model call (``max_latency`` in ms, ``timeout`` in s); None = no batching.
@@ -99,7 +102,9 @@ class ModelServing:
         if deployment_params is not None:
             resources = deployment_params.to_resources(resources)
             environment = _environment(environment, deployment_params.image_uri)
-        _not_supported("inference_logger", inference_logger)
+        if inference_logger is not None and not isinstance(inference_logger, InferenceLogger):
+            message = "use shipyard.InferenceLogger(mode, url, file, sample_rate)"
+            raise spec_error("inference_logger", repr(inference_logger), message)
         if inference_batcher is not None and not isinstance(inference_batcher, InferenceBatcher):
             message = "use shipyard.InferenceBatcher(enabled, max_batch_size, max_latency, timeout)"
             raise spec_error("inference_batcher", repr(inference_batcher), message)
@@ -124,6 +129,7 @@ class ModelServing:
             environment=environment,
             scaling_configuration=scaling_configuration,
             inference_batcher=inference_batcher,
+            inference_logger=inference_logger,
         )
 
     def create_transformer(

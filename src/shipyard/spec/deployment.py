@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shipyard.spec.batching import InferenceBatcher
+from shipyard.spec.logging import InferenceLogger
 from shipyard.spec.resources import PredictorResources, TransformerResources
 from shipyard.spec.scaling import ScalingConfig
 
@@ -69,6 +70,9 @@ class PredictorSpec(BaseModel):
         default=None,
         description="Base environment name[:version] or alias; None = the server's "
         "interpreter, or shipyard/python when the model has a requirements.txt.",
+    )
+    inference_logger: InferenceLogger | None = Field(
+        default=None, description="Log requests/responses as CloudEvents and/or JSONL."
     )
 
 

@@ -28,6 +28,9 @@ class ConditionType(StrEnum):
     INITIALIZED = "INITIALIZED"
     STARTED = "STARTED"
     READY = "READY"
+    INFERENCE_LOGGER = "INFERENCE_LOGGER"
+    """Only with an inference logger: whether its sink takes the events (reported by the
+    gateway)."""
 
 
 class ConditionStatus(StrEnum):

@@ -80,6 +80,37 @@ def tensors_from_example(example: Any) -> tuple[TensorSpec, ...]:
 
 
 @dataclass(frozen=True, slots=True)
+class LogRoute:
+    """A deployment's inference logging, as the gateway applies it."""
+
+    mode: str = "ALL"
+    """``ALL``, ``MODEL_INPUTS`` (requests) or ``PREDICTIONS`` (responses)."""
+    url: str = ""
+    """CloudEvents receiver (empty: none)."""
+    file: str = ""
+    """JSONL file, relative to the gateway's inference-log folder (empty: none)."""
+    sample_rate: float = 1.0
+
+    def to_wire(self) -> dict[str, Any]:
+        rate = self.sample_rate
+        return {"mode": self.mode, "url": self.url, "file": self.file, "sample_rate": rate}
+
+
+def _log_route(entry: dict[str, Any]) -> LogRoute | None:
+    raw = entry.get("inference_logger")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValueError("routing table: 'inference_logger' is not an object")
+    return LogRoute(
+        mode=_get(raw, "mode", str, "ALL"),
+        url=_get(raw, "url", str, ""),
+        file=_get(raw, "file", str, ""),
+        sample_rate=float(_get(raw, "sample_rate", (int, float), 1.0)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class DeploymentRoute:
     """Where one deployment's requests go, as of one table version."""
 
@@ -111,6 +142,8 @@ class DeploymentRoute:
     """The model's inputs for V2 metadata (from its input example or schema; may be empty)."""
     outputs: tuple[TensorSpec, ...] = ()
     """The model's outputs for V2 metadata (may be empty)."""
+    inference_logger: LogRoute | None = None
+    """Where the gateway logs this deployment's requests and responses (None: nowhere)."""
 
     @property
     def key(self) -> DeploymentKey:
@@ -134,6 +167,7 @@ class DeploymentRoute:
             "max_body_bytes": self.max_body_bytes,
             "inputs": [spec.to_wire() for spec in self.inputs],
             "outputs": [spec.to_wire() for spec in self.outputs],
+            "inference_logger": self.inference_logger.to_wire() if self.inference_logger else None,
         }
 
 
@@ -221,6 +255,7 @@ def parse_route(entry: Any) -> DeploymentRoute:
         max_body_bytes=max(0, _get(entry, "max_body_bytes", int, 0)),
         inputs=_tensors(entry, "inputs"),
         outputs=_tensors(entry, "outputs"),
+        inference_logger=_log_route(entry),
     )
 
 

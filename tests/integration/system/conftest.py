@@ -54,6 +54,7 @@ class Server:
     database_url: str | None
     api_port: int = field(default_factory=free_port)
     gateway_port: int = field(default_factory=free_port)
+    grpc_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -75,6 +76,7 @@ class Server:
             SHIPYARD_HOME=str(self.home),
             SHIPYARD_API_PORT=str(self.api_port),
             SHIPYARD_GATEWAY_PORT=str(self.gateway_port),
+            SHIPYARD_GATEWAY_GRPC_PORT=str(self.grpc_port),
             SHIPYARD_RESTART_BACKOFF_S="0.2",
             SHIPYARD_RECONCILE_INTERVAL_S="0.3",
             SHIPYARD_STOP_GRACE_S="5",

@@ -83,6 +83,21 @@ def test_v1_and_v2_go_through_preprocess_predictor_and_postprocess(node: Server,
     assert components == {"predictor", "transformer"}
 
 
+def test_binary_tensor_data_goes_through_the_transformer(node: Server, labelled):
+    import numpy as np
+    import tritonclient.http as triton
+
+    client = triton.InferenceServerClient(url=f"127.0.0.1:{node.gateway_port}")
+    try:
+        tensor = triton.InferInput("measurements", [3, 4], "FP32")
+        tensor.set_data_from_numpy(np.asarray(RAW_MM, dtype=np.float32))  # binary, the default
+        result = client.infer("labelled", [tensor], headers={"Authorization": f"ApiKey {node.key}"})
+        # the chain answers JSON (the postprocess step's answer), which tritonclient reads too
+        assert result.as_numpy("predict").tolist() == LABELS
+    finally:
+        client.close()
+
+
 def test_errors_say_which_component_failed_and_nothing_goes_down(node: Server, labelled):
     bad = call(node, "/v1/models/labelled:predict", {"instances": [[1, 2, 3]]})
     assert bad.status_code == 400

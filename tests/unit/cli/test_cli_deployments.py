@@ -117,3 +117,15 @@ def test_a_bad_batching_option_is_one_error_line(cli, fake, iris) -> None:
     args = ["deployments", "create", "iris", "-m", "iris_model", "--no-wait"]
     result = cli(*args, "--batch-size", "1")
     assert result.exit_code == 1 and result.stderr.startswith("error: --batch-size:")
+
+
+def test_log_options_put_an_inference_logger_in_the_spec(cli, fake, iris) -> None:
+    args = ["deployments", "create", "iris", "-m", "iris_model", "--no-wait"]
+    result = cli(*args, "--log-url", "http://127.0.0.1:9/", "--log-mode", "PREDICTIONS",
+                 "--log-sample-rate", "0.25")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    logger = fake.posted[-1]["spec"]["predictor"]["inference_logger"]
+    assert logger == {"mode": "PREDICTIONS", "url": "http://127.0.0.1:9/", "file": None,
+                      "sample_rate": 0.25}  # fmt: skip
+    bad = cli(*args, "--log-file", "../x.jsonl")
+    assert bad.exit_code == 1 and bad.stderr.startswith("error: --log-file:")

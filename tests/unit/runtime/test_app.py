@@ -142,14 +142,6 @@ async def test_wrong_shape_is_400_naming_the_input(serve):
     assert response.json() == {"error": "input 'input-0': shape [2, 4] needs 8 elements, got 3"}
 
 
-async def test_binary_tensor_data_is_refused_with_a_hint(serve):
-    client = await serve(FakeModel())
-    headers = {"Inference-Header-Content-Length": "10"}
-    response = await client.post("/v2/models/iris/infer", content=b"{}", headers=headers)
-    assert response.status_code == 400
-    assert "binary_data=False" in response.json()["error"]
-
-
 @pytest.mark.parametrize(
     ("method", "path"),
     [

@@ -158,7 +158,7 @@ def test_values_within_their_datatype_pass():
         ({"name": "x", "shape": [1], "datatype": "FLOAT", "data": [1]}, "datatype 'FLOAT'"),
         ({"name": "x", "shape": [-1], "datatype": "FP32", "data": [1]}, "non-negative integers"),
         ({"name": "x", "shape": "2", "datatype": "FP32", "data": [1]}, "non-negative integers"),
-        ({"name": "x", "shape": [1], "datatype": "FP32"}, "has no 'data'"),
+        ({"name": "x", "shape": [1], "datatype": "FP32"}, "has neither 'data' nor"),
     ],
 )
 def test_malformed_tensors_are_rejected(raw, message):

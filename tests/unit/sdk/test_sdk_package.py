@@ -33,6 +33,7 @@ PUBLIC = {
     "Predictor",
     "PredictorResources",
     "InferenceBatcher",
+    "InferenceLogger",
     "PredictorScalingConfig",
     "ScaleMetric",
     "TransformerScalingConfig",

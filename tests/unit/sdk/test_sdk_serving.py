@@ -33,9 +33,18 @@ def test_create_transformer_is_the_transformer_class(ms: ModelServing) -> None:
     assert made.to_spec().resources.num_instances == 0
 
 
-def test_unsupported_options_are_refused(ms: ModelServing, my_model: Model) -> None:
-    with pytest.raises(InvalidSpec, match="inference_logger is not supported yet"):
+def test_an_inference_logger_goes_into_the_spec(ms: ModelServing, my_model: Model) -> None:
+    from shipyard import InferenceLogger
+
+    with pytest.raises(InvalidSpec, match=r"use shipyard\.InferenceLogger"):
         ms.create_predictor(my_model, inference_logger={"enabled": True})
+    logger = InferenceLogger(mode="PREDICTIONS", url="http://127.0.0.1:9/", sample_rate=0.5)
+    spec = ms.create_predictor(my_model, inference_logger=logger).to_spec()
+    assert spec.predictor.inference_logger == logger
+    with pytest.raises(ValueError, match="needs a url"):
+        InferenceLogger(mode="ALL")
+    with pytest.raises(ValueError, match="relative path without"):
+        InferenceLogger(file="../../etc/passwd")
 
 
 def test_an_inference_batcher_goes_into_the_spec(ms: ModelServing, my_model: Model) -> None:

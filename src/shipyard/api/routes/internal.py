@@ -60,3 +60,33 @@ async def wake(body: WakeRequest, svc: GatewayDep) -> dict[str, str]:
     if not svc.controller.wake(body.project_id, body.name):
         raise NotFound(f"deployment {body.name!r} not found")
     return {"status": "waking"}
+
+
+class LoggerHealth(BaseModel):
+    project_id: str
+    name: str
+    problem: str | None = Field(default=None, max_length=500)
+
+
+@router.post("/internal/logger-health", status_code=204)
+async def logger_health(body: LoggerHealth, svc: GatewayDep) -> None:
+    """A gateway's inference-log sink of a deployment failed (``problem``) or works again."""
+    if not svc.controller.logger_health(body.project_id, body.name, body.problem):
+        raise NotFound(f"deployment {body.name!r} not found")
+
+
+class ActiveRequest(BaseModel):
+    project_id: str
+    name: str
+    active: bool
+
+
+@router.post("/internal/active")
+def set_active(body: ActiveRequest, svc: GatewayDep) -> dict[str, Any]:
+    """The V2 repository extension's load (``active``) or unload: start or stop a deployment."""
+    record = svc.store.get_deployment(body.project_id, body.name)
+    if record.deleting:
+        raise NotFound(f"deployment {body.name!r} not found (it is being deleted)")
+    svc.store.set_active(record.id, body.active)
+    svc.controller.notify()
+    return {"name": body.name, "active": body.active}

@@ -12,9 +12,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.errors import InvalidInput
+from shipyard.errors import InferenceError, InvalidInput
 from shipyard.runtime.codec import Tensor, encode_outputs, parse_tensor, to_nested, to_numpy
 from shipyard.runtime.model import InputKind
+from shipyard.wire import binary
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,32 +26,76 @@ class InferRequest:
     inputs: list[Tensor]
     outputs: tuple[str, ...]
     """Names of the requested outputs (empty = all)."""
+    binary_output: bool = False
+    """Whether outputs are answered as binary data by default (``binary_data_output``)."""
+    binary_by_name: tuple[tuple[str, bool], ...] = ()
+    """Requested outputs' own ``binary_data`` choices."""
+
+    def wants_binary(self, name: str) -> bool:
+        """Whether output ``name`` is answered as binary data."""
+        for output, choice in self.binary_by_name:
+            if output == name:
+                return choice
+        return self.binary_output
 
 
-def parse_request(body: Any) -> InferRequest:
-    """Validate a V2 inference request body (``parameters`` are accepted and ignored).
+def _flag(holder: Any, key: str, what: str) -> bool | None:
+    parameters = holder.get("parameters") if isinstance(holder, dict) else None
+    if not isinstance(parameters, dict) or key not in parameters:
+        return None
+    value = parameters[key]
+    if type(value) is not bool:
+        raise InvalidInput(f"{what}: parameters.{key} {value!r} must be true or false")
+    return value
+
+
+def _slices(raw_inputs: list[Any], section: memoryview | None) -> list[memoryview | None]:
+    try:
+        if section is None:
+            return binary.slice_tensors(raw_inputs, memoryview(b""), framed=False)
+        return binary.slice_tensors(raw_inputs, section, framed=True)
+    except binary.FramingError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def parse_request(body: Any, section: memoryview | None = None) -> InferRequest:
+    """Validate a V2 inference request body (other ``parameters`` are accepted and ignored).
+
+    Args:
+        body: The decoded JSON (header).
+        section: The bytes after the JSON header in the binary extension (None: plain JSON).
 
     Raises:
-        InvalidInput: A field is missing, of the wrong type, or an input name repeats.
+        InvalidInput: A field is missing, of the wrong type, or an input name repeats, or
+            the binary framing is malformed.
     """
     if not isinstance(body, dict):
         raise InvalidInput("the request body must be a JSON object with 'inputs'")
     raw_inputs = body.get("inputs")
     if not isinstance(raw_inputs, list) or not raw_inputs:
         raise InvalidInput("the request needs a non-empty 'inputs' list")
-    tensors = [parse_tensor(raw, index) for index, raw in enumerate(raw_inputs)]
+    buffers = _slices(raw_inputs, section)
+    pairs = enumerate(zip(raw_inputs, buffers, strict=True))
+    tensors = [parse_tensor(raw, index, buffer) for index, (raw, buffer) in pairs]
     if len({tensor.name for tensor in tensors}) != len(tensors):
         raise InvalidInput("input names must be unique")
     requested = body.get("outputs") or []
     if not isinstance(requested, list):
         raise InvalidInput("'outputs' must be a list of objects with a 'name'")
-    names = tuple(
-        out["name"]
-        for out in requested
-        if isinstance(out, dict) and isinstance(out.get("name"), str)
+    named = [o for o in requested if isinstance(o, dict) and isinstance(o.get("name"), str)]
+    choices = tuple(
+        (out["name"], flag)
+        for out in named
+        if (flag := _flag(out, "binary_data", f"output {out['name']!r}")) is not None
     )
     request_id = body.get("id")
-    return InferRequest(None if request_id is None else str(request_id), tensors, names)
+    return InferRequest(
+        None if request_id is None else str(request_id),
+        tensors,
+        tuple(out["name"] for out in named),
+        bool(_flag(body, "binary_data_output", "the request")),
+        choices,
+    )
 
 
 def _stack(request: InferRequest, arrays: list[Any]) -> Any:
@@ -150,3 +195,25 @@ def encode_request(result: Any, request: InferRequest) -> dict[str, Any]:
     if request.id is not None:
         body["id"] = request.id
     return body
+
+
+def binary_outputs(answer: dict[str, Any], request: InferRequest) -> list[bytes]:
+    """Move the outputs the request wants as binary data out of ``answer`` (in place).
+
+    Each such output loses ``data`` and gains ``parameters.binary_data_size``; the returned
+    buffers follow the JSON header, in order (none: the answer is plain JSON).
+
+    Raises:
+        InferenceError: An output's elements do not fit its datatype.
+    """
+    buffers: list[bytes] = []
+    for output in answer["outputs"]:
+        if not request.wants_binary(output["name"]):
+            continue
+        try:
+            data = binary.pack(output["datatype"], output.pop("data"))
+        except binary.FramingError as exc:
+            raise InferenceError(f"output {output['name']!r}: {exc}") from None
+        output["parameters"] = {**output.get("parameters", {}), "binary_data_size": len(data)}
+        buffers.append(data)
+    return buffers
