@@ -187,8 +187,8 @@ export interface paths {
         };
         /**
          * Deployment Usage
-         * @description CPU and memory of every replica over the last ``window_s`` seconds (at most the
-         *     retention), with OOM kills, restarts and scale changes marked.
+         * @description CPU and memory of every replica in a time range (every sample of the last hour,
+         *     min/mean/max buckets before it, for a day), with OOM kills, restarts and scale changes.
          */
         get: operations["deployment_usage_api_v1_deployments__name__usage_get"];
         put?: never;
@@ -280,6 +280,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Model */
+        delete: operations["delete_model_api_v1_models__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models/{name}/versions": {
         parameters: {
             query?: never;
@@ -309,7 +326,8 @@ export interface paths {
         get: operations["get_version_api_v1_models__name__versions__version__get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete Version */
+        delete: operations["delete_version_api_v1_models__name__versions__version__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -467,6 +485,33 @@ export interface components {
              * @default {}
              */
             metadata: string;
+        };
+        /** BucketOut */
+        BucketOut: {
+            /**
+             * At
+             * @description Start of the bucket, seconds since the epoch.
+             */
+            at: number;
+            /**
+             * Count
+             * @description Samples summarised.
+             */
+            count: number;
+            /** @description Cores used: min, mean, max. */
+            cpu_cores: components["schemas"]["SpreadOut"] | null;
+            /** @description Resident memory, MiB: min, mean, max. */
+            memory_mb: components["schemas"]["SpreadOut"] | null;
+            /**
+             * Memory Peak Mb
+             * @description Highest resident memory seen, MiB.
+             */
+            memory_peak_mb: number | null;
+            /**
+             * Span S
+             * @description Width of the bucket, seconds.
+             */
+            span_s: number;
         };
         /**
          * Component
@@ -913,6 +958,11 @@ export interface components {
         };
         /** ReplicaUsageOut */
         ReplicaUsageOut: {
+            /**
+             * Buckets
+             * @description Downsampled history before the oldest sample kept, oldest first.
+             */
+            buckets?: components["schemas"]["BucketOut"][];
             /** Component */
             component: string;
             /** @description What it may use (cores, MiB, GPUs). */
@@ -945,6 +995,13 @@ export interface components {
             components: components["schemas"]["ResolvedComponent"][];
             /** Errors */
             errors: components["schemas"]["FieldError"][];
+            /**
+             * Objects
+             * @description On a dry run for KUBERNETES or KSERVE: the exact objects that would be applied (schema-validated), with placeholders for what exists only once applied.
+             */
+            objects?: {
+                [key: string]: unknown;
+            }[];
             serving_tool: components["schemas"]["ServingTool"];
             /** Warnings */
             warnings: components["schemas"]["FieldWarning"][];
@@ -1100,6 +1157,15 @@ export interface components {
          * @enum {string}
          */
         ServingTool: "LOCAL" | "DOCKER" | "KUBERNETES" | "KSERVE";
+        /** SpreadOut */
+        SpreadOut: {
+            /** Max */
+            max: number;
+            /** Mean */
+            mean: number;
+            /** Min */
+            min: number;
+        };
         /**
          * TransformerResources
          * @description Resources of the transformer component.
@@ -1155,8 +1221,20 @@ export interface components {
         };
         /** UsageOut */
         UsageOut: {
+            /**
+             * Bucket S
+             * @description Width of a bucket beyond the retention, seconds.
+             * @default 0
+             */
+            bucket_s: number;
             /** Events */
             events: components["schemas"]["UsageEventOut"][];
+            /**
+             * History S
+             * @description How far back buckets and events are kept.
+             * @default 0
+             */
+            history_s: number;
             /**
              * Interval S
              * @description Seconds between samples.
@@ -1171,9 +1249,21 @@ export interface components {
             replicas: components["schemas"]["ReplicaUsageOut"][];
             /**
              * Retention S
-             * @description How far back the history goes.
+             * @description How far back every sample is kept.
              */
             retention_s: number;
+            /**
+             * Since
+             * @description Start of the range answered, seconds since the epoch.
+             * @default 0
+             */
+            since: number;
+            /**
+             * Until
+             * @description End of the range answered, seconds since the epoch.
+             * @default 0
+             */
+            until: number;
         };
         /** ValidationError */
         ValidationError: {
@@ -1585,8 +1675,12 @@ export interface operations {
     deployment_usage_api_v1_deployments__name__usage_get: {
         parameters: {
             query?: {
-                /** @description How far back, in seconds. */
-                window_s?: number;
+                /** @description How far back, in seconds (default 3600). */
+                window_s?: number | null;
+                /** @description From, seconds since the epoch. */
+                since?: number | null;
+                /** @description To, seconds since the epoch (now). */
+                until?: number | null;
             };
             header?: never;
             path: {
@@ -1742,6 +1836,37 @@ export interface operations {
             };
         };
     };
+    delete_model_api_v1_models__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersionOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_versions_api_v1_models__name__versions_get: {
         parameters: {
             query?: never;
@@ -1809,6 +1934,38 @@ export interface operations {
         };
     };
     get_version_api_v1_models__name__versions__version__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_version_api_v1_models__name__versions__version__delete: {
         parameters: {
             query?: never;
             header?: never;

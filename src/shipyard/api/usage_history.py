@@ -225,6 +225,8 @@ class UsageHistory:
 
     def _add_sample(self, key: tuple[str, str], known: ReplicaSeries, sample: UsageSample) -> None:
         known.samples.append(sample)
+        while known.samples[0].at < sample.at - self.retention_s:
+            known.samples.popleft()  # older than the retention: its bucket keeps it
         self._pending.append(self._recorded(key, known, sample))
         closed = known.builder.add(sample)
         if closed is not None:
@@ -294,6 +296,8 @@ class UsageHistory:
             else:
                 known.samples.append(point)
                 known.builder.add(point)
+                while known.samples[0].at < point.at - self.retention_s:
+                    known.samples.popleft()
                 known.last_seen = max(known.last_seen, point.at)
             slot = (item.component, item.slot)
             series.slot_restarts[slot] = max(series.slot_restarts.get(slot, 0), item.restarts)

@@ -14,6 +14,7 @@ import yaml
 from rich.text import Text
 
 import shipyard.cli.deployment_changes as changes
+import shipyard.cli.usage as usage
 from shipyard.cli._options import (
     BatchLatency,
     BatchSize,
@@ -64,6 +65,7 @@ app.command("update")(changes.update)
 app.command("scale")(changes.scale)
 app.command("history")(changes.history)
 app.command("rollback")(changes.rollback)
+app.command("usage")(usage.usage)
 
 
 def _deployment(ctx: typer.Context, name: str) -> Deployment:

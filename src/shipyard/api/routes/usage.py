@@ -14,7 +14,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
 
 from shipyard.api.deps import CallerDep, ServicesDep
 from shipyard.api.services import Services
@@ -22,7 +21,14 @@ from shipyard.api.usage_buckets import Spread
 from shipyard.api.usage_history import ReplicaSeries, UsageHistory
 from shipyard.errors import InvalidSpec, NotFound, NotReady
 from shipyard.spec.deployment import Component
-from shipyard.spec.resources import Resources
+from shipyard.spec.usage import (
+    BucketOut,
+    ReplicaUsageOut,
+    SampleOut,
+    SpreadOut,
+    UsageEventOut,
+    UsageOut,
+)
 from shipyard.store import DeploymentRecord
 
 router = APIRouter(tags=["deployments"])
@@ -51,64 +57,6 @@ class FollowSlots:
 
     def give_back(self) -> None:
         self.open -= 1
-
-
-class SampleOut(BaseModel):
-    at: float = Field(description="Seconds since the epoch.")
-    cpu_cores: float | None = Field(description="Cores used, averaged over the interval.")
-    memory_mb: float | None = Field(description="Resident memory, MiB.")
-    memory_peak_mb: float | None = Field(description="Highest resident memory seen, MiB.")
-
-
-class SpreadOut(BaseModel):
-    min: float
-    mean: float
-    max: float
-
-
-class BucketOut(BaseModel):
-    at: float = Field(description="Start of the bucket, seconds since the epoch.")
-    span_s: float = Field(description="Width of the bucket, seconds.")
-    count: int = Field(description="Samples summarised.")
-    cpu_cores: SpreadOut | None = Field(description="Cores used: min, mean, max.")
-    memory_mb: SpreadOut | None = Field(description="Resident memory, MiB: min, mean, max.")
-    memory_peak_mb: float | None = Field(description="Highest resident memory seen, MiB.")
-
-
-class ReplicaUsageOut(BaseModel):
-    replica: str
-    component: str
-    slot: int = Field(description="The instance slot; a restarted replica keeps its slot.")
-    requests: Resources | None = Field(description="What it requested (cores, MiB, GPUs).")
-    limits: Resources | None = Field(description="What it may use (cores, MiB, GPUs).")
-    restarts: int
-    live: bool = Field(description="Running at the latest sample (else exited or replaced).")
-    samples: list[SampleOut]
-    buckets: list[BucketOut] = Field(
-        default_factory=list,
-        description="Downsampled history before the oldest sample kept, oldest first.",
-    )
-
-
-class UsageEventOut(BaseModel):
-    at: float = Field(description="Seconds since the epoch.")
-    kind: str = Field(description="oom, restart or scale.")
-    component: str
-    replica: str = Field(description="Empty for a component-wide event (scale).")
-    slot: int | None = Field(description="The instance slot; null for a scale event.")
-    message: str
-
-
-class UsageOut(BaseModel):
-    interval_s: float = Field(description="Seconds between samples.")
-    retention_s: float = Field(description="How far back every sample is kept.")
-    history_s: float = Field(0.0, description="How far back buckets and events are kept.")
-    bucket_s: float = Field(0.0, description="Width of a bucket beyond the retention, seconds.")
-    since: float = Field(0.0, description="Start of the range answered, seconds since the epoch.")
-    until: float = Field(0.0, description="End of the range answered, seconds since the epoch.")
-    now: float = Field(description="The server's clock, seconds since the epoch.")
-    replicas: list[ReplicaUsageOut]
-    events: list[UsageEventOut]
 
 
 def usage_history(request: Request) -> UsageHistory:
