@@ -13,6 +13,7 @@ from shipyard.api import docs, errors
 from shipyard.api.deps import AdminDep
 from shipyard.api.metrics import metrics_registry, render
 from shipyard.api.routes import (
+    advice,
     deployments,
     environments,
     internal,
@@ -65,6 +66,7 @@ def create_app(
         projects.router,
         models.router,
         usage.router,
+        advice.router,
         predict.router,
         deployments.router,
         environments.router,

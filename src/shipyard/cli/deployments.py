@@ -66,6 +66,7 @@ app.command("scale")(changes.scale)
 app.command("history")(changes.history)
 app.command("rollback")(changes.rollback)
 app.command("usage")(usage.usage)
+app.command("advice")(usage.advice)
 
 
 def _deployment(ctx: typer.Context, name: str) -> Deployment:
@@ -221,6 +222,10 @@ def status(ctx: typer.Context, name: NameArg, as_json: Json = False) -> None:
             console.print(table)
     for note in current.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
+    console.print()
+    console.print("right-sizing advice:")
+    for line in usage.advice_lines(deployment.get_advice()):
+        console.print(f"  {line}", markup=False)
     print_warnings(deployment.resolution)  # e.g. a Fiddler image name that is an alias
 
 

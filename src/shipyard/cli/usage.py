@@ -1,4 +1,5 @@
-"""``shipyard deployments usage NAME``: a deployment's usage history as a compact table.
+"""``shipyard deployments usage NAME``: a deployment's usage history as a compact table, and
+``shipyard deployments advice NAME``: right-sizing advice (also shown by ``status``).
 
 Layer: ``shipyard.cli``. Reads ``Deployment.get_usage`` and prints one row per replica: CPU
 and memory as a sparkline over the range (samples and buckets together, scaled to the limit
@@ -18,6 +19,7 @@ from rich.table import Table
 from shipyard.cli._options import Json, NameArg
 from shipyard.cli._render import out, print_json
 from shipyard.cli._state import project_of
+from shipyard.spec.advice import DeploymentAdvice
 from shipyard.spec.usage import ReplicaUsageOut, UsageOut
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -28,6 +30,14 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 Since = Annotated[
     str,
     typer.Option(help="How far back: a duration (30m, 6h, 1d) or an ISO time with a zone."),
+]
+SinceOrChange = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        help="Window: a duration (30m, 6h, 1d) or an ISO time; default the last change of "
+        "resources.",
+    ),
 ]
 
 
@@ -128,3 +138,44 @@ def usage(ctx: typer.Context, name: NameArg, since: Since = "1h", as_json: Json 
         when = datetime.fromtimestamp(event.at, UTC).strftime("%Y-%m-%d %H:%M:%S")
         who = event.replica or event.component
         console.print(f"{when}  {event.kind.upper():8} {who}  {event.message}")
+
+
+def advice_lines(advice: DeploymentAdvice) -> list[str]:
+    """Per component: the recommendation (or why none), its reasons, effects and command."""
+    lines: list[str] = []
+    for c in advice.components:
+        ev = c.evidence
+        if not c.enough_data:
+            lines.append(f"{c.component}: {c.reasons[0]}")
+            continue
+        if c.requests is None or c.limits is None:
+            lines.append(
+                f"{c.component}: keep the current request and limit ({ev.samples} samples)"
+            )
+            continue
+        lines.append(
+            f"{c.component}: request {c.requests.cores:g} cores / {c.requests.memory} MiB, "
+            f"limit {c.limits.cores:g} cores / {c.limits.memory} MiB "
+            f"(now {c.current_requests.cores:g}/{c.current_requests.memory} and "
+            f"{c.current_limits.cores:g}/{c.current_limits.memory}; {ev.samples} samples, "
+            f"{ev.oom_kills} OOM kill{'s' * (ev.oom_kills != 1)})"
+        )
+        lines.extend(f"  {reason}" for reason in c.reasons)
+        lines.extend(f"  effect: {effect}" for effect in c.effects)
+        lines.append(f"  apply:  {c.command}")
+    return lines
+
+
+def advice(
+    ctx: typer.Context, name: NameArg, since: SinceOrChange = None, as_json: Json = False
+) -> None:
+    """Recommend a request and limit per component from observed usage (never applied:
+    prints the command that applies it)."""
+    deployment = project_of(ctx).get_model_serving().get_deployment(name)
+    answer = deployment.get_advice(since=parse_since(since) if since else None)
+    if as_json:
+        print_json(answer.model_dump(mode="json"))
+        return
+    console = out()
+    for line in advice_lines(answer):
+        console.print(line, markup=False)

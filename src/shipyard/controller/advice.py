@@ -17,7 +17,9 @@ The rules are conservative on purpose:
   gets twice the limit; otherwise the limit stays 1.5 times above the most it used (0.25
   cores at least) and the request covers the median plus 20 %;
 - a change smaller than 10 % (or 16 MiB, 0.05 cores) is not worth a restart: kept;
-- fewer than ``min_samples`` samples or a window shorter than ``min_span_s``: not enough data.
+- fewer than ``min_samples`` samples or a window shorter than ``min_span_s``: not enough data,
+  unless replicas were OOM-killed (a crash loop never lives long enough to be sampled): then
+  the memory limit is raised from the kills alone and CPU is kept.
 """
 
 from __future__ import annotations
@@ -130,16 +132,18 @@ def _enough(samples: Sequence[Observed], window: Window) -> str:
 
 def _memory(ev: Evidence, req: int, lim: int) -> tuple[int, int, str]:
     """Recommended (request, limit) in MiB and why."""
-    assert ev.memory_mb is not None
-    peak = ev.memory_peak_mb or ev.memory_mb.max
     if ev.oom_kills:
+        peak = ev.memory_peak_mb or float(lim)
+        p95 = ev.memory_mb.p95 if ev.memory_mb else 0.0
         limit = _up(max(lim * 1.5, peak * 1.5), MEMORY_STEP)
-        request = _up(max(ev.memory_mb.p95 * 1.1, min(lim, limit)), MEMORY_STEP)
+        request = _up(max(p95 * 1.1, min(lim, limit)), MEMORY_STEP)
         why = (
             f"memory: {ev.oom_kills} OOM kill{'s' * (ev.oom_kills != 1)} at the {lim} MiB "
             f"limit (peak {peak:.0f} MiB): raise the limit to {limit:.0f} MiB"
         )
         return int(min(request, limit)), int(limit), why
+    assert ev.memory_mb is not None
+    peak = ev.memory_peak_mb or ev.memory_mb.max
     limit = _up(max(peak * MEMORY_HEADROOM, peak + 32, MEMORY_FLOOR), MEMORY_STEP)
     request = _up(max(ev.memory_mb.p95 * 1.1, 32), MEMORY_STEP)
     why = (
@@ -192,17 +196,20 @@ def _mib(value: float) -> str:
 
 
 def _recommend(
-    ev: Evidence, old_req: Resources, old_lim: Resources
+    ev: Evidence, old_req: Resources, old_lim: Resources, few: str = ""
 ) -> tuple[Resources, Resources, list[str]]:
-    """The recommended request and limit (current values where a change is not worth it)."""
+    """The recommended request and limit (current values where a change is not worth it);
+    with ``few`` samples (but OOM kills) only the memory, from the kills."""
     req_mem, lim_mem, reasons = old_req.memory, old_lim.memory, []
-    if ev.memory_mb is not None:
+    if few:
+        reasons.append(f"{few}: the advice rests on the OOM kills alone, CPU is kept")
+    if ev.memory_mb is not None or ev.oom_kills:
         new_req, new_lim, why = _memory(ev, old_req.memory, old_lim.memory)
         reasons.append(why)
         req_mem = new_req if _changed(new_req, old_req.memory, MEMORY_STEP) else req_mem
         lim_mem = new_lim if _changed(new_lim, old_lim.memory, MEMORY_STEP) else lim_mem
     req_cpu, lim_cpu = old_req.cores, old_lim.cores
-    if ev.cpu_cores is not None:
+    if ev.cpu_cores is not None and not few:
         new_rc, new_lc, why = _cpu(ev, old_req.cores, old_lim.cores)
         reasons.append(why)
         req_cpu = new_rc if _changed(new_rc, old_req.cores, CORES_STEP) else req_cpu
@@ -260,9 +267,9 @@ def advise(
         evidence=ev, command="", sdk="",
     )  # fmt: skip
     missing = _enough(samples, window) if samples else "not enough data: no samples yet"
-    if missing:
+    if missing and not oom_kills:
         return base.model_copy(update={"reasons": [missing]})
-    requests, limits, reasons = _recommend(ev, old_req, old_lim)
+    requests, limits, reasons = _recommend(ev, old_req, old_lim, missing)
     if requests == old_req and limits == old_lim:
         reasons.append("the current request and limit fit what it used: keep them")
         return base.model_copy(update={"enough_data": True, "reasons": reasons})

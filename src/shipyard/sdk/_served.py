@@ -18,7 +18,7 @@ from shipyard.sdk._logs import LogLine, fetch_logs, format_lines
 from shipyard.sdk._model import to_json_value
 from shipyard.sdk._predictor import PredictorSpecBuilder
 from shipyard.sdk._resolution import parse_resolution
-from shipyard.sdk._usage import When, fetch_usage
+from shipyard.sdk._usage import When, fetch_advice, fetch_usage
 from shipyard.sdk._wait import (
     RUNNING,
     STOPPED,
@@ -28,6 +28,7 @@ from shipyard.sdk._wait import (
     await_gone,
     reporter,
 )
+from shipyard.spec.advice import DeploymentAdvice
 from shipyard.spec.status import DeploymentState, DeploymentStatus
 from shipyard.spec.tools import Resolution
 from shipyard.spec.usage import UsageOut
@@ -176,6 +177,14 @@ class DeploymentView:
             InvalidInput: A naive datetime or a negative value.
         """
         return fetch_usage(self._connection, self._url("/usage"), since, until)
+
+    def get_advice(self, since: When | None = None, until: When | None = None) -> DeploymentAdvice:
+        """Right-sizing advice per component: a recommended request and limit with evidence
+        (p50/p95/max, OOM kills, samples) and effect, from usage since ``since`` (default: the
+        last change of resources). Never applied by itself: each component's ``sdk`` and
+        ``command`` say how to apply it; ``enough_data`` False when there is too little.
+        """
+        return fetch_advice(self._connection, self._url("/advice"), since, until)
 
     def predict(self, data: Any = None, inputs: Any = None) -> Any:
         """Send an inference request to the gateway's KServe V1 endpoint.

@@ -1,4 +1,5 @@
-"""A deployment's usage history as the SDK reads it (``GET /deployments/{name}/usage``).
+"""A deployment's usage history and right-sizing advice as the SDK reads them
+(``GET /deployments/{name}/usage`` and ``/advice``).
 
 Layer: ``shipyard.sdk``. ``Deployment.get_usage(since=...)`` calls ``fetch_usage``; the answer
 is ``shipyard.spec.usage.UsageOut`` (the API's own model): per replica its samples (every one
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from shipyard.errors import InvalidInput
 from shipyard.sdk._components import parse_answer
 from shipyard.sdk._http import Connection
+from shipyard.spec.advice import DeploymentAdvice
 from shipyard.spec.usage import UsageOut
 
 When = datetime | timedelta | float | int
@@ -52,3 +54,16 @@ def fetch_usage(connection: Connection, url: str, since: When, until: When | Non
         params["until"] = epoch_seconds(until, "until")
     body = connection.json("GET", url, params=params)
     return parse_answer(UsageOut, body, "usage history")
+
+
+def fetch_advice(
+    connection: Connection, url: str, since: When | None, until: When | None
+) -> DeploymentAdvice:
+    """The right-sizing advice at ``url`` over ``[since, until]`` (server defaults for None)."""
+    params = {}
+    if since is not None:
+        params["since"] = epoch_seconds(since, "since")
+    if until is not None:
+        params["until"] = epoch_seconds(until, "until")
+    body = connection.json("GET", url, params=params)
+    return parse_answer(DeploymentAdvice, body, "right-sizing advice")

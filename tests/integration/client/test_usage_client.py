@@ -91,3 +91,21 @@ def test_cli_usage_prints_sparklines_against_the_limit_and_events(
     assert as_json["replicas"][0]["replica"] == "m-r1"
     bad = cli("deployments", "usage", "m", "--since", "yesterday")
     assert bad.exit_code != 0 and "neither a duration" in bad.output
+
+
+def test_advice_through_the_sdk_and_the_cli(api: LiveApi, cli, project: Project, deployed) -> None:
+    deployment = project.get_model_serving().get_deployment("m")
+    (early,) = deployment.get_advice().components
+    assert not early.enough_data and early.reasons[0].startswith("not enough data")
+    assert "not enough data" in cli("deployments", "status", "m").stdout
+    record(api, time.time() - 300, 300, step=2)  # ~100-150 MiB under a 512 MiB limit
+    (advice,) = deployment.get_advice(since=timedelta(minutes=10)).components
+    assert advice.enough_data and advice.limits is not None
+    assert advice.limits.memory < 512 and advice.evidence.samples == 150
+    assert advice.command.startswith("shipyard deployments update m ")
+    shown = cli("deployments", "advice", "m", "--since", "10m")
+    assert shown.exit_code == 0, shown.output
+    assert f"limit {advice.limits.cores:g} cores / {advice.limits.memory} MiB" in shown.stdout
+    assert advice.command in shown.stdout.replace("\n", "")
+    as_json = json.loads(cli("deployments", "advice", "m", "--since", "10m", "--json").stdout)
+    assert as_json["components"][0]["evidence"]["samples"] == 150

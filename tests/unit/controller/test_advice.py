@@ -101,3 +101,13 @@ def test_buckets_count_by_their_weight_in_percentiles() -> None:
     stats = percentiles([(100.0, 90), (500.0, 10)])
     assert stats is not None and (stats.p50, stats.p95, stats.max) == (100.0, 500.0, 500.0)
     assert percentiles([]) is None
+
+
+def test_oom_kills_are_enough_to_raise_the_memory_of_a_crash_loop() -> None:
+    few = [Observed(at=1.0, replica="r1", cpu_cores=0.9, memory_mb=190)]
+    advice = advise(TARGET, few, resources(0.1, 128, 1, 200), 4, WINDOW)
+    assert advice.enough_data and advice.limits is not None
+    assert advice.limits.memory >= 300 and advice.limits.cores == 1  # CPU kept
+    assert "rests on the OOM kills alone" in advice.reasons[0]
+    none = advise(TARGET, [], resources(0.1, 128, 1, 200), 2, WINDOW)
+    assert none.limits is not None and none.limits.memory == 304
