@@ -44,6 +44,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/deployments/{name}/advice": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deployment Advice
+         * @description A recommended request and limit per component, with evidence and effect; never
+         *     applied by itself ("not enough data" when there is too little).
+         */
+        get: operations["deployment_advice_api_v1_deployments__name__advice_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/deployments/{name}/logs": {
         parameters: {
             query?: never;
@@ -518,6 +539,43 @@ export interface components {
          * @enum {string}
          */
         Component: "predictor" | "transformer";
+        /**
+         * ComponentAdvice
+         * @description The advice for one component; ``enough_data`` False means nothing is recommended.
+         */
+        ComponentAdvice: {
+            /**
+             * Command
+             * @description The CLI command that applies it ('' when none).
+             */
+            command: string;
+            /** Component */
+            component: string;
+            current_limits: components["schemas"]["Resources"];
+            current_requests: components["schemas"]["Resources"];
+            /**
+             * Effects
+             * @description What applying it would change.
+             */
+            effects: string[];
+            /** Enough Data */
+            enough_data: boolean;
+            evidence: components["schemas"]["Evidence"];
+            /** @description Recommended limit (None: keep). */
+            limits: components["schemas"]["Resources"] | null;
+            /**
+             * Reasons
+             * @description Why, one sentence per measure.
+             */
+            reasons: string[];
+            /** @description Recommended request (None: keep). */
+            requests: components["schemas"]["Resources"] | null;
+            /**
+             * Sdk
+             * @description The SDK call that applies it ('' when none).
+             */
+            sdk: string;
+        };
         /** Condition */
         Condition: {
             /**
@@ -543,6 +601,16 @@ export interface components {
          * @enum {string}
          */
         ConditionType: "SCHEDULED" | "INITIALIZED" | "STARTED" | "READY";
+        /**
+         * DeploymentAdvice
+         * @description Right-sizing advice for every component of one deployment.
+         */
+        DeploymentAdvice: {
+            /** Components */
+            components: components["schemas"]["ComponentAdvice"][];
+            /** Deployment */
+            deployment: string;
+        };
         /** DeploymentCreate */
         DeploymentCreate: {
             /**
@@ -703,6 +771,51 @@ export interface components {
          * @enum {string}
          */
         EnvironmentPhase: "EMBEDDED" | "RESOLVING" | "BUILDING" | "READY" | "FAILED";
+        /**
+         * Evidence
+         * @description What the advice rests on.
+         */
+        Evidence: {
+            /** @description Cores used (None: not measured). */
+            cpu_cores: components["schemas"]["Percentiles"] | null;
+            /** @description Resident memory, MiB (None: not measured). */
+            memory_mb: components["schemas"]["Percentiles"] | null;
+            /**
+             * Memory Peak Mb
+             * @description Highest resident memory seen, MiB.
+             */
+            memory_peak_mb: number | null;
+            /**
+             * Oom Kills
+             * @description OOM kills in the window.
+             */
+            oom_kills: number;
+            /**
+             * Replicas
+             * @description Replicas seen in the window.
+             */
+            replicas: number;
+            /**
+             * Samples
+             * @description Samples of usage in the window (all replicas).
+             */
+            samples: number;
+            /**
+             * Since
+             * @description Start of the window, seconds since the epoch.
+             */
+            since: number;
+            /**
+             * Throttled Fraction
+             * @description Share of CPU periods in which the limit stopped the replica (None: the backend does not measure it).
+             */
+            throttled_fraction: number | null;
+            /**
+             * Until
+             * @description End of the window, seconds since the epoch.
+             */
+            until: number;
+        };
         /** FieldError */
         FieldError: {
             /** Field */
@@ -812,6 +925,18 @@ export interface components {
             size_bytes: number;
             /** Version */
             version: number;
+        };
+        /**
+         * Percentiles
+         * @description Observed use of one measure over the window (cores or MiB).
+         */
+        Percentiles: {
+            /** Max */
+            max: number;
+            /** P50 */
+            p50: number;
+            /** P95 */
+            p95: number;
         };
         /**
          * PredictorResources
@@ -1423,6 +1548,42 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    deployment_advice_api_v1_deployments__name__advice_get: {
+        parameters: {
+            query?: {
+                /** @description From, seconds since the epoch (default: the last change of resources). */
+                since?: number | null;
+                /** @description To, seconds since the epoch (now). */
+                until?: number | null;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentAdvice"];
+                };
             };
             /** @description Validation Error */
             422: {
