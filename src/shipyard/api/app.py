@@ -14,6 +14,7 @@ from shipyard.api.deps import AdminDep
 from shipyard.api.metrics import metrics_registry, render
 from shipyard.api.routes import (
     advice,
+    coldstarts,
     deployments,
     environments,
     internal,
@@ -67,6 +68,7 @@ def create_app(
         models.router,
         usage.router,
         advice.router,
+        coldstarts.router,
         predict.router,
         deployments.router,
         environments.router,
