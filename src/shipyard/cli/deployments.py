@@ -222,6 +222,12 @@ def status(ctx: typer.Context, name: NameArg, as_json: Json = False) -> None:
             console.print(table)
     for note in current.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
+    starts = usage.cold_start_lines(deployment.get_cold_starts())
+    if starts:
+        console.print()
+        console.print("cold starts:")
+        for line in starts:
+            console.print(f"  {line}", markup=False)
     console.print()
     console.print("right-sizing advice:")
     for line in usage.advice_lines(deployment.get_advice()):

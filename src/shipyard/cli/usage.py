@@ -20,6 +20,7 @@ from shipyard.cli._options import Json, NameArg
 from shipyard.cli._render import out, print_json
 from shipyard.cli._state import project_of
 from shipyard.spec.advice import DeploymentAdvice
+from shipyard.spec.coldstart import ColdStartsOut
 from shipyard.spec.usage import ReplicaUsageOut, UsageOut
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -179,3 +180,16 @@ def advice(
     console = out()
     for line in advice_lines(answer):
         console.print(line, markup=False)
+
+
+def cold_start_lines(starts: ColdStartsOut) -> list[str]:
+    """Per component: the latest start's phases and the p50/p95 of the total."""
+    lines = []
+    for c in starts.components:
+        phases = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in c.latest.phases.items())
+        total = c.percentiles["total"]
+        lines.append(
+            f"{c.component}: latest {c.latest.total_s:.2f}s ({phases}); "
+            f"p50 {total.p50:.2f}s, p95 {total.p95:.2f}s over {c.count} start(s)"
+        )
+    return lines

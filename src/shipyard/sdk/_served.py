@@ -18,7 +18,7 @@ from shipyard.sdk._logs import LogLine, fetch_logs, format_lines
 from shipyard.sdk._model import to_json_value
 from shipyard.sdk._predictor import PredictorSpecBuilder
 from shipyard.sdk._resolution import parse_resolution
-from shipyard.sdk._usage import When, fetch_advice, fetch_usage
+from shipyard.sdk._usage import When, fetch_advice, fetch_cold_starts, fetch_usage
 from shipyard.sdk._wait import (
     RUNNING,
     STOPPED,
@@ -29,6 +29,7 @@ from shipyard.sdk._wait import (
     reporter,
 )
 from shipyard.spec.advice import DeploymentAdvice
+from shipyard.spec.coldstart import ColdStartsOut
 from shipyard.spec.status import DeploymentState, DeploymentStatus
 from shipyard.spec.tools import Resolution
 from shipyard.spec.usage import UsageOut
@@ -185,6 +186,11 @@ class DeploymentView:
         ``command`` say how to apply it; ``enough_data`` False when there is too little.
         """
         return fetch_advice(self._connection, self._url("/advice"), since, until)
+
+    def get_cold_starts(self) -> ColdStartsOut:
+        """Where the time of recent replica starts went, per component: the latest start's
+        phases (environment, capacity, spawn, load) and percentiles over recent starts."""
+        return fetch_cold_starts(self._connection, self._url("/coldstarts"))
 
     def predict(self, data: Any = None, inputs: Any = None) -> Any:
         """Send an inference request to the gateway's KServe V1 endpoint.

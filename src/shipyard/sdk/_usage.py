@@ -16,6 +16,7 @@ from shipyard.errors import InvalidInput
 from shipyard.sdk._components import parse_answer
 from shipyard.sdk._http import Connection
 from shipyard.spec.advice import DeploymentAdvice
+from shipyard.spec.coldstart import ColdStartsOut
 from shipyard.spec.usage import UsageOut
 
 When = datetime | timedelta | float | int
@@ -67,3 +68,8 @@ def fetch_advice(
         params["until"] = epoch_seconds(until, "until")
     body = connection.json("GET", url, params=params)
     return parse_answer(DeploymentAdvice, body, "right-sizing advice")
+
+
+def fetch_cold_starts(connection: Connection, url: str) -> ColdStartsOut:
+    """The cold-start breakdown at ``url``."""
+    return parse_answer(ColdStartsOut, connection.json("GET", url), "cold starts")

@@ -109,3 +109,13 @@ def test_advice_through_the_sdk_and_the_cli(api: LiveApi, cli, project: Project,
     assert advice.command in shown.stdout.replace("\n", "")
     as_json = json.loads(cli("deployments", "advice", "m", "--since", "10m", "--json").stdout)
     assert as_json["components"][0]["evidence"]["samples"] == 150
+
+
+def test_cold_starts_through_the_sdk_and_status(cli, project: Project, deployed) -> None:
+    deployment = project.get_model_serving().get_deployment("m")
+    (starts,) = deployment.get_cold_starts().components
+    assert starts.component == "predictor" and starts.count == 1
+    assert list(starts.latest.phases) == ["environment", "capacity", "spawn", "load"]
+    assert starts.latest.total_s == pytest.approx(sum(starts.latest.phases.values()))
+    shown = cli("deployments", "status", "m").stdout
+    assert "cold starts:" in shown and "predictor: latest " in shown
