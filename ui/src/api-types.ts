@@ -65,6 +65,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/deployments/{name}/coldstarts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deployment Cold Starts
+         * @description Per component: the latest replica start broken into phases (environment, capacity,
+         *     spawn, load) and percentiles over the recent starts.
+         */
+        get: operations["deployment_cold_starts_api_v1_deployments__name__coldstarts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/deployments/{name}/logs": {
         parameters: {
             query?: never;
@@ -534,6 +555,13 @@ export interface components {
              */
             span_s: number;
         };
+        /** ColdStartsOut */
+        ColdStartsOut: {
+            /** Components */
+            components: components["schemas"]["ComponentStarts"][];
+            /** Deployment */
+            deployment: string;
+        };
         /**
          * Component
          * @enum {string}
@@ -575,6 +603,24 @@ export interface components {
              * @description The SDK call that applies it ('' when none).
              */
             sdk: string;
+        };
+        /** ComponentStarts */
+        ComponentStarts: {
+            /** Component */
+            component: string;
+            /**
+             * Count
+             * @description Recent starts summarised (at most 50).
+             */
+            count: number;
+            latest: components["schemas"]["StartOut"];
+            /**
+             * Percentiles
+             * @description Per phase and 'total', over the recent starts.
+             */
+            percentiles: {
+                [key: string]: components["schemas"]["PhaseStats"];
+            };
         };
         /** Condition */
         Condition: {
@@ -938,6 +984,15 @@ export interface components {
             /** P95 */
             p95: number;
         };
+        /** PhaseStats */
+        PhaseStats: {
+            /** Max */
+            max: number;
+            /** P50 */
+            p50: number;
+            /** P95 */
+            p95: number;
+        };
         /**
          * PredictorResources
          * @description Resources of the predictor component.
@@ -1291,6 +1346,33 @@ export interface components {
             /** Min */
             min: number;
         };
+        /** StartOut */
+        StartOut: {
+            /**
+             * Phases
+             * @description Seconds per phase, in order: environment, capacity, spawn, load.
+             */
+            phases: {
+                [key: string]: number;
+            };
+            /**
+             * Ready At
+             * @description First readiness, seconds since the epoch.
+             */
+            ready_at: number;
+            /** Replica */
+            replica: string;
+            /**
+             * Reused Environment
+             * @description Its environment was ready when it was wanted.
+             */
+            reused_environment: boolean;
+            /**
+             * Total S
+             * @description From the first want to the first readiness, seconds.
+             */
+            total_s: number;
+        };
         /**
          * TransformerResources
          * @description Resources of the transformer component.
@@ -1583,6 +1665,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeploymentAdvice"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    deployment_cold_starts_api_v1_deployments__name__coldstarts_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ColdStartsOut"];
                 };
             };
             /** @description Validation Error */
