@@ -37,7 +37,9 @@ PHASES = ["environment", "capacity", "spawn", "load"]
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with own_server(tmp_path_factory.mktemp("coldstarts")) as srv:
+    cache = Path.home() / ".cache" / "shipyard-tests" / "uv"  # shared with test_environments
+    root = tmp_path_factory.mktemp("coldstarts")
+    with own_server(root, SHIPYARD_UV_CACHE_DIR=str(cache)) as srv:
         yield srv
 
 
@@ -93,3 +95,24 @@ def test_a_cold_deploy_and_a_wake_from_zero_show_every_phase(node: Server, tmp_p
             f"{node.api}/metrics", headers={"Authorization": f"ApiKey {node.key}"}
         ).text
         assert 'shipyard_replica_start_phase_seconds_count{phase="load"} 2.0' in metrics
+
+
+def test_a_cold_deploy_with_an_environment_build_shows_the_build(
+    node: Server, tmp_path: Path
+) -> None:
+    folder = tmp_path / "built"
+    folder.mkdir()
+    (folder / "predictor.py").write_text("import six\n" + SLOW)
+    (folder / "requirements.txt").write_text("six==1.16.0\n")
+    with node.client() as api:
+        model = upload(api, "built", folder, framework="python")
+        begun = time.monotonic()
+        deploy(api, "built", model, instances=1, script_file="predictor.py")
+        status = wait_state(api, "built", "RUNNING", timeout=300)
+        wall = time.monotonic() - begun
+        (cold,) = starts_of(api, "built")
+    latest = cold["latest"]
+    assert list(latest["phases"]) == PHASES
+    assert status["environments"]["predictor"]["reused"] is False
+    assert latest["phases"]["environment"] > 0 and not latest["reused_environment"]
+    assert latest["total_s"] == pytest.approx(wall, rel=0.1), (latest, wall)
