@@ -22,6 +22,7 @@ class UsageSample:
     cpu_cores: float | None
     memory_mb: float | None
     memory_peak_mb: float | None
+    cpu_throttled: float | None = None  # share of CPU periods the limit stopped it
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class UsageBucket:
     cpu_cores: Spread | None
     memory_mb: Spread | None
     memory_peak_mb: float | None
+    cpu_throttled: float | None = None  # mean share of throttled CPU periods
 
 
 def spread(values: Iterable[float | None]) -> Spread | None:
@@ -56,6 +58,7 @@ def spread(values: Iterable[float | None]) -> Spread | None:
 def summarise(at: float, span_s: float, samples: list[UsageSample]) -> UsageBucket:
     """One bucket from ``samples`` (all taken in ``[at, at + span_s)``)."""
     peaks = [s.memory_peak_mb for s in samples if s.memory_peak_mb is not None]
+    throttled = spread(s.cpu_throttled for s in samples)
     return UsageBucket(
         at=at,
         span_s=span_s,
@@ -63,6 +66,7 @@ def summarise(at: float, span_s: float, samples: list[UsageSample]) -> UsageBuck
         cpu_cores=spread(s.cpu_cores for s in samples),
         memory_mb=spread(s.memory_mb for s in samples),
         memory_peak_mb=max(peaks) if peaks else None,
+        cpu_throttled=throttled.mean if throttled else None,
     )
 
 

@@ -220,7 +220,9 @@ class UsageHistory:
         if usage is not None:
             known.requests, known.limits = usage.requests, usage.limits
         if _live(replica) and usage is not None:
-            sample = UsageSample(at, usage.cpu_cores, usage.memory_mb, usage.memory_peak_mb)
+            sample = UsageSample(
+                at, usage.cpu_cores, usage.memory_mb, usage.memory_peak_mb, usage.cpu_throttled
+            )
             self._add_sample(key, known, sample)
 
     def _add_sample(self, key: tuple[str, str], known: ReplicaSeries, sample: UsageSample) -> None:

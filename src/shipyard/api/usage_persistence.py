@@ -46,6 +46,7 @@ def stored_point(item: Recorded) -> StoredUsagePoint:
     return StoredUsagePoint(
         item.project_id, item.deployment, item.component, item.replica, item.slot,
         item.restarts, at, span, count, cpu, memory, peak, item.requests, item.limits,
+        p.cpu_throttled,
     )  # fmt: skip
 
 
@@ -65,12 +66,13 @@ def recorded(row: StoredUsagePoint) -> Recorded:
     point: UsageSample | UsageBucket
     if row.span_s > 0:
         point = UsageBucket(
-            row.at, row.span_s, row.count, _spread(row.cpu), _spread(row.memory), row.memory_peak
-        )
+            row.at, row.span_s, row.count, _spread(row.cpu), _spread(row.memory),
+            row.memory_peak, row.cpu_throttled,
+        )  # fmt: skip
     else:
         cpu = row.cpu[1] if row.cpu else None
         memory = row.memory[1] if row.memory else None
-        point = UsageSample(row.at, cpu, memory, row.memory_peak)
+        point = UsageSample(row.at, cpu, memory, row.memory_peak, row.cpu_throttled)
     return Recorded(
         row.project_id, row.deployment, row.replica, row.component, row.slot, row.restarts,
         row.requests, row.limits, point,

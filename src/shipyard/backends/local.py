@@ -276,6 +276,8 @@ class LocalBackend:
             cpus=tuple(limits.cpus),
             requests=requests,
             limits=in_force,
+            cpu_periods=used.cpu_periods,
+            cpu_throttled=used.cpu_throttled,
         )
 
     async def health(self, ref: ReplicaRef) -> ReplicaHealth:

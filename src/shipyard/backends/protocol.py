@@ -99,6 +99,8 @@ class UsageSample:
     cpus: tuple[int, ...] = ()  # the CPUs it is pinned to; () = not pinned
     requests: Resources | None = None  # what it was given, read back (None: unknown)
     limits: Resources | None = None  # what it runs with, read back (e.g. the cgroup's limits)
+    cpu_periods: int | None = None  # cumulative CFS periods under a quota (None: not measured)
+    cpu_throttled: int | None = None  # cumulative periods in which the quota stopped it
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class Observed:
     memory_mb: float | None
     memory_peak_mb: float | None = None
     weight: int = 1
+    cpu_throttled: float | None = None  # share of CPU periods throttled (None: not measured)
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,13 @@ def evidence(
         oom_kills=oom_kills,
         throttled_fraction=throttled,
     )
+
+
+def throttled_share(samples: Sequence[Observed]) -> float | None:
+    """The weighted mean share of throttled CPU periods (None when never measured)."""
+    seen = [(s.cpu_throttled, s.weight) for s in samples if s.cpu_throttled is not None]
+    total = sum(w for _, w in seen)
+    return round(sum(v * w for v, w in seen) / total, 3) if total else None
 
 
 def _enough(samples: Sequence[Observed], window: Window) -> str:
@@ -254,12 +262,13 @@ def advise(
         resources: Its current instances, requests and limits.
         oom_kills: OOM kills of its replicas in the window.
         window: The window and how much data advice needs.
-        throttled: Share of CPU periods throttled (None: not measured).
+        throttled: Share of CPU periods throttled (None: the samples' own measure, if any).
 
     Returns:
         The advice; ``enough_data`` False (and nothing recommended) when there is too little.
     """
-    ev = evidence(samples, oom_kills, throttled, window)
+    measured = throttled_share(samples) if throttled is None else throttled
+    ev = evidence(samples, oom_kills, measured, window)
     old_req, old_lim = resources.requests, resources.limits
     base = ComponentAdvice(
         component=target.component, enough_data=False, current_requests=old_req,

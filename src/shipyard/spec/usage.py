@@ -17,6 +17,9 @@ class SampleOut(BaseModel):
     cpu_cores: float | None = Field(description="Cores used, averaged over the interval.")
     memory_mb: float | None = Field(description="Resident memory, MiB.")
     memory_peak_mb: float | None = Field(description="Highest resident memory seen, MiB.")
+    cpu_throttled: float | None = Field(
+        None, description="Share of CPU periods the limit stopped it (null: not measured)."
+    )
 
 
 class SpreadOut(BaseModel):
@@ -32,6 +35,9 @@ class BucketOut(BaseModel):
     cpu_cores: SpreadOut | None = Field(description="Cores used: min, mean, max.")
     memory_mb: SpreadOut | None = Field(description="Resident memory, MiB: min, mean, max.")
     memory_peak_mb: float | None = Field(description="Highest resident memory seen, MiB.")
+    cpu_throttled: float | None = Field(
+        None, description="Mean share of CPU periods the limit stopped it (null: not measured)."
+    )
 
 
 class ReplicaUsageOut(BaseModel):

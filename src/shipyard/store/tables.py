@@ -180,6 +180,7 @@ class UsagePoint(Base):
     cpu: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
     memory: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
     memory_peak: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cpu_throttled: Mapped[float | None] = mapped_column(Float, nullable=True)
     resources: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 

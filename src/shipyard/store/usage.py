@@ -41,6 +41,7 @@ class StoredUsagePoint:
     memory_peak: float | None
     requests: Resources | None
     limits: Resources | None
+    cpu_throttled: float | None = None  # share of CPU periods throttled (bucket: the mean)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def _point_row(p: StoredUsagePoint) -> UsagePoint:
         replica=p.replica, slot=p.slot, restarts=p.restarts, at=p.at, span_s=p.span_s,
         count=p.count, cpu=list(p.cpu) if p.cpu else None,
         memory=list(p.memory) if p.memory else None, memory_peak=p.memory_peak,
-        resources=resources or None,
+        resources=resources or None, cpu_throttled=p.cpu_throttled,
     )  # fmt: skip
 
 
@@ -88,6 +89,7 @@ def _point(row: UsagePoint) -> StoredUsagePoint:
         row.project_id, row.deployment, row.component, row.replica, row.slot, row.restarts,
         row.at, row.span_s, row.count, _triple(row.cpu), _triple(row.memory), row.memory_peak,
         _resources(resources.get("requests")), _resources(resources.get("limits")),
+        row.cpu_throttled,
     )  # fmt: skip
 
 

@@ -111,3 +111,13 @@ def test_oom_kills_are_enough_to_raise_the_memory_of_a_crash_loop() -> None:
     assert "rests on the OOM kills alone" in advice.reasons[0]
     none = advise(TARGET, [], resources(0.1, 128, 1, 200), 2, WINDOW)
     assert none.limits is not None and none.limits.memory == 304
+
+
+def test_throttling_measured_in_the_samples_is_the_evidence() -> None:
+    samples = [
+        Observed(at=i * 2.0, replica="r1", cpu_cores=0.3, memory_mb=100, cpu_throttled=0.25)
+        for i in range(40)
+    ] + [Observed(at=100.0, replica="r1", cpu_cores=0.3, memory_mb=100, weight=40)]
+    advice = advise(TARGET, samples, resources(0.2, 128, 1, 256), 0, WINDOW)
+    assert advice.evidence.throttled_fraction == 0.25  # unmeasured samples are left out
+    assert advice.limits is not None and advice.limits.cores == 2.0

@@ -57,9 +57,13 @@ def observed(replicas: list[ReplicaSeries], component: str) -> list[Observed]:
         for b in r.buckets:
             cpu = b.cpu_cores.mean if b.cpu_cores else None
             memory = b.memory_mb.max if b.memory_mb else None
-            out.append(Observed(b.at, r.replica, cpu, memory, b.memory_peak_mb, b.count))
+            peak, throttled = b.memory_peak_mb, b.cpu_throttled
+            out.append(Observed(b.at, r.replica, cpu, memory, peak, b.count, throttled))
         out.extend(
-            Observed(s.at, r.replica, s.cpu_cores, s.memory_mb, s.memory_peak_mb) for s in r.samples
+            Observed(
+                s.at, r.replica, s.cpu_cores, s.memory_mb, s.memory_peak_mb, 1, s.cpu_throttled
+            )
+            for s in r.samples
         )
     return out
 

@@ -84,12 +84,13 @@ def _replica_out(r: ReplicaSeries) -> ReplicaUsageOut:
         limits=r.limits, restarts=r.restarts, live=r.live,
         samples=[
             SampleOut(at=s.at, cpu_cores=s.cpu_cores, memory_mb=s.memory_mb,
-                      memory_peak_mb=s.memory_peak_mb)
+                      memory_peak_mb=s.memory_peak_mb, cpu_throttled=s.cpu_throttled)
             for s in r.samples
         ],
         buckets=[
             BucketOut(at=b.at, span_s=b.span_s, count=b.count, cpu_cores=_spread(b.cpu_cores),
-                      memory_mb=_spread(b.memory_mb), memory_peak_mb=b.memory_peak_mb)
+                      memory_mb=_spread(b.memory_mb), memory_peak_mb=b.memory_peak_mb,
+                      cpu_throttled=b.cpu_throttled)
             for b in r.buckets
         ],
     )  # fmt: skip

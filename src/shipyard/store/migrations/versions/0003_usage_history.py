@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("cpu", sa.JSON(), nullable=True),
         sa.Column("memory", sa.JSON(), nullable=True),
         sa.Column("memory_peak", sa.Float(), nullable=True),
+        sa.Column("cpu_throttled", sa.Float(), nullable=True),
         sa.Column("resources", sa.JSON(), nullable=True),
     )
     op.create_index("ix_usage_points_at", "usage_points", ["at"])
