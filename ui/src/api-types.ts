@@ -542,6 +542,11 @@ export interface components {
             count: number;
             /** @description Cores used: min, mean, max. */
             cpu_cores: components["schemas"]["SpreadOut"] | null;
+            /**
+             * Cpu Throttled
+             * @description Mean share of CPU periods the limit stopped it (null: not measured).
+             */
+            cpu_throttled?: number | null;
             /** @description Resident memory, MiB: min, mean, max. */
             memory_mb: components["schemas"]["SpreadOut"] | null;
             /**
@@ -1122,6 +1127,8 @@ export interface components {
         ReplicaUsage: {
             /** Cpu Cores */
             cpu_cores?: number | null;
+            /** Cpu Throttled */
+            cpu_throttled?: number | null;
             /** Cpus */
             cpus?: number[];
             /**
@@ -1261,6 +1268,11 @@ export interface components {
              * @description Cores used, averaged over the interval.
              */
             cpu_cores: number | null;
+            /**
+             * Cpu Throttled
+             * @description Share of CPU periods the limit stopped it (null: not measured).
+             */
+            cpu_throttled?: number | null;
             /**
              * Memory Mb
              * @description Resident memory, MiB.
