@@ -85,6 +85,7 @@ class ReplicaHealth:
     health: Health
     exit: ReplicaExit | None = None
     url: str | None = None  # where it serves, once learnt (it bound a port of its own choice)
+    timings: tuple[tuple[str, float], ...] = ()  # the runtime's own load phases, when READY
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,10 @@ phases, in order, sum to the wall time from the first want to the first readines
 - ``environment``: waiting for the component's environment to resolve or build;
 - ``capacity``: waiting for room on the node (requests against what is left);
 - ``spawn``: the backend starting the process (or forking it from the zygote);
-- ``load``: from the process running to its first ready answer (imports, model load and
-  the first readiness probe).
+- ``imports`` and ``model_load``: what the runtime reports of its own load (running the
+  script, building the model object), when it reports them (0 otherwise);
+- ``startup``: the rest, from the process running to its first ready answer (interpreter
+  and runtime start, and the readiness probe; all of the load when the runtime reported none).
 
 Bounded: ``RECENT`` finished starts per component, ``MAX_PENDING`` starts under way; the
 phase histograms (``histogram``) are cumulative counts for ``/metrics``.
@@ -20,9 +22,10 @@ phase histograms (``histogram``) are cumulative counts for ``/metrics``.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-PHASES = ("environment", "capacity", "spawn", "load")
+PHASES = ("environment", "capacity", "spawn", "imports", "model_load", "startup")
 BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 RECENT = 50
 MAX_PENDING = 10_000
@@ -48,6 +51,7 @@ class ColdStart:
     ready_at: float  # seconds since the epoch
     phases: tuple[tuple[str, float], ...]  # (phase, seconds), in ``PHASES`` order
     reused_environment: bool
+    runtime_reported: bool = False  # imports and model_load come from the runtime itself
 
     @property
     def total_s(self) -> float:
@@ -111,8 +115,15 @@ class ColdStarts:
         """It exited or was stopped before its first readiness."""
         self._running.pop(replica_id, None)
 
-    def ready(self, replica_id: str, now: float, wall: float) -> ColdStart | None:
-        """Its first readiness: the start is finished and recorded."""
+    def ready(
+        self,
+        replica_id: str,
+        now: float,
+        wall: float,
+        reported: Mapping[str, float] | None = None,
+    ) -> ColdStart | None:
+        """Its first readiness: the start is finished and recorded (``reported``: the
+        runtime's own ``imports`` and ``model_load`` seconds, carved out of the load)."""
         found = self._running.pop(replica_id, None)
         if found is None:
             return None
@@ -120,9 +131,15 @@ class ColdStarts:
         env = p.environment_ready if p.environment_ready is not None else p.wanted
         admitted = p.admitted if p.admitted is not None else env
         spawned = p.spawned if p.spawned is not None else admitted
-        marks = (p.wanted, env, admitted, spawned, now)
-        phases = tuple((name, max(0.0, marks[i + 1] - marks[i])) for i, name in enumerate(PHASES))
-        start = ColdStart(replica_id, component, wall, phases, p.reused_environment)
+        marks = (p.wanted, env, admitted, spawned)
+        waits = [max(0.0, marks[i + 1] - marks[i]) for i in range(3)]
+        load = max(0.0, now - spawned)
+        reported = reported or {}
+        imports = min(max(0.0, reported.get("imports", 0.0)), load)
+        model_load = min(max(0.0, reported.get("model_load", 0.0)), load - imports)
+        spent = [*waits, imports, model_load, load - imports - model_load]
+        phases = tuple(zip(PHASES, spent, strict=True))
+        start = ColdStart(replica_id, component, wall, phases, p.reused_environment, bool(reported))
         recent = self._recent.setdefault((deployment_id, component), deque(maxlen=RECENT))
         recent.append(start)
         for name, seconds in phases:

@@ -86,7 +86,8 @@ class Replicas:
                     if tracked.ready_at is None:  # its first readiness ends its cold start
                         tracked.ready_at = self._clock.to_wall(now)
                         wall = tracked.ready_at.timestamp()
-                        self._cold.ready(tracked.ref.replica_id, now, wall)
+                        rid = tracked.ref.replica_id
+                        self._cold.ready(rid, now, wall, dict(health.timings))
             else:
                 tracked.phase = ReplicaPhase.STARTING
                 tracked.ready_since = None

@@ -17,9 +17,13 @@ class StartOut(BaseModel):
     ready_at: float = Field(description="First readiness, seconds since the epoch.")
     total_s: float = Field(description="From the first want to the first readiness, seconds.")
     phases: dict[str, float] = Field(
-        description="Seconds per phase, in order: environment, capacity, spawn, load."
+        description="Seconds per phase, in order: environment, capacity, spawn, imports, "
+        "model_load, startup."
     )
     reused_environment: bool = Field(description="Its environment was ready when it was wanted.")
+    runtime_reported: bool = Field(
+        False, description="imports and model_load were reported by the runtime itself."
+    )
 
 
 class PhaseStats(BaseModel):

@@ -115,7 +115,9 @@ def test_cold_starts_through_the_sdk_and_status(cli, project: Project, deployed)
     deployment = project.get_model_serving().get_deployment("m")
     (starts,) = deployment.get_cold_starts().components
     assert starts.component == "predictor" and starts.count == 1
-    assert list(starts.latest.phases) == ["environment", "capacity", "spawn", "load"]
+    assert list(starts.latest.phases) == [
+        "environment", "capacity", "spawn", "imports", "model_load", "startup"
+    ]  # fmt: skip
     assert starts.latest.total_s == pytest.approx(sum(starts.latest.phases.values()))
     shown = cli("deployments", "status", "m").stdout
     assert "cold starts:" in shown and "predictor: latest " in shown

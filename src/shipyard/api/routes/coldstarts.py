@@ -33,6 +33,7 @@ def start_out(start: ColdStart) -> StartOut:
         total_s=start.total_s,
         phases=dict(start.phases),
         reused_environment=start.reused_environment,
+        runtime_reported=start.runtime_reported,
     )
 
 
