@@ -1362,7 +1362,7 @@ export interface components {
         StartOut: {
             /**
              * Phases
-             * @description Seconds per phase, in order: environment, capacity, spawn, load.
+             * @description Seconds per phase, in order: environment, capacity, spawn, imports, model_load, startup.
              */
             phases: {
                 [key: string]: number;
@@ -1379,6 +1379,12 @@ export interface components {
              * @description Its environment was ready when it was wanted.
              */
             reused_environment: boolean;
+            /**
+             * Runtime Reported
+             * @description imports and model_load were reported by the runtime itself.
+             * @default false
+             */
+            runtime_reported: boolean;
             /**
              * Total S
              * @description From the first want to the first readiness, seconds.
