@@ -222,16 +222,11 @@ def status(ctx: typer.Context, name: NameArg, as_json: Json = False) -> None:
             console.print(table)
     for note in current.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
-    starts = usage.cold_start_lines(deployment.get_cold_starts())
-    if starts:
+    for title, lines in usage.status_sections(deployment):
         console.print()
-        console.print("cold starts:")
-        for line in starts:
+        console.print(f"{title}:")
+        for line in lines:
             console.print(f"  {line}", markup=False)
-    console.print()
-    console.print("right-sizing advice:")
-    for line in usage.advice_lines(deployment.get_advice()):
-        console.print(f"  {line}", markup=False)
     print_warnings(deployment.resolution)  # e.g. a Fiddler image name that is an alias
 
 

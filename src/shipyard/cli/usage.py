@@ -19,6 +19,8 @@ from rich.table import Table
 from shipyard.cli._options import Json, NameArg
 from shipyard.cli._render import out, print_json
 from shipyard.cli._state import project_of
+from shipyard.errors import NotFound
+from shipyard.sdk import Deployment
 from shipyard.spec.advice import DeploymentAdvice
 from shipyard.spec.coldstart import ColdStartsOut
 from shipyard.spec.usage import ReplicaUsageOut, UsageOut
@@ -193,3 +195,22 @@ def cold_start_lines(starts: ColdStartsOut) -> list[str]:
             f"p50 {total.p50:.2f}s, p95 {total.p95:.2f}s over {c.count} start(s)"
         )
     return lines
+
+
+def status_sections(deployment: Deployment) -> list[tuple[str, list[str]]]:
+    """The cold starts and the advice ``deployments status`` adds, each left out when empty
+    or when the server does not answer it (an older server: 404)."""
+    sections: list[tuple[str, list[str]]] = []
+    try:
+        starts = cold_start_lines(deployment.get_cold_starts())
+    except NotFound:
+        starts = []
+    if starts:
+        sections.append(("cold starts", starts))
+    try:
+        advice = advice_lines(deployment.get_advice())
+    except NotFound:
+        advice = []
+    if advice:
+        sections.append(("right-sizing advice", advice))
+    return sections
