@@ -21,6 +21,7 @@ import uvicorn
 
 from shipyard.api.app import create_app
 from shipyard.api.services import Services
+from shipyard.api.usage_history import UsageHistory
 from shipyard.backends.fake import FakeBackend
 from shipyard.backends.registry import BackendRegistry
 from shipyard.controller.reconcile import Controller
@@ -71,6 +72,7 @@ class LiveApi:
         self.host = f"http://127.0.0.1:{self.settings.api_port}"
         self.api_key = ""
         self.store: Store | None = None
+        self.usage = UsageHistory()  # what /usage answers (tests record into it)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -100,7 +102,7 @@ class LiveApi:
         key = bootstrap_key(self.store, self.settings.api_key_file)
         assert key is not None
         self.api_key = key
-        app = create_app(self._services(self.store))
+        app = create_app(self._services(self.store), usage_history=self.usage)
         config = uvicorn.Config(
             app,
             host="127.0.0.1",

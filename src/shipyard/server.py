@@ -31,6 +31,7 @@ import uvicorn
 from shipyard.api.app import create_app
 from shipyard.api.services import Services
 from shipyard.api.usage_history import UsageHistory, sample_forever
+from shipyard.api.usage_persistence import persist_forever, restore_history
 from shipyard.backends import capacity, processes
 from shipyard.backends.docker.backend import DockerBackend, scope_of
 from shipyard.backends.docker.images import ImageBuilder
@@ -357,6 +358,7 @@ async def serve(settings: ServerSettings) -> None:
     services = build_services(settings, token)
     key = bootstrap_key(services.store, settings.api_key_file)
     history = UsageHistory()
+    restore_history(history, services.store, time.time())
     app = create_app(services, usage_history=history)
     config = uvicorn.Config(
         app,
@@ -372,6 +374,7 @@ async def serve(settings: ServerSettings) -> None:
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
     gateway = asyncio.create_task(_supervise_gateway(env, adopted))
     sampler = asyncio.create_task(sample_forever(history, services.controller.snapshot))
+    persister = asyncio.create_task(persist_forever(history, services.store))
     try:
         api = asyncio.create_task(server.serve())
         while not server.started and not api.done():
@@ -382,7 +385,8 @@ async def serve(settings: ServerSettings) -> None:
     finally:
         gateway.cancel()
         sampler.cancel()
-        await asyncio.gather(gateway, sampler, return_exceptions=True)
+        persister.cancel()
+        await asyncio.gather(gateway, sampler, persister, return_exceptions=True)
         services.store.close()
 
 

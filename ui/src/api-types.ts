@@ -44,6 +44,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/deployments/{name}/advice": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deployment Advice
+         * @description A recommended request and limit per component, with evidence and effect; never
+         *     applied by itself ("not enough data" when there is too little).
+         */
+        get: operations["deployment_advice_api_v1_deployments__name__advice_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{name}/coldstarts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deployment Cold Starts
+         * @description Per component: the latest replica start broken into phases (environment, capacity,
+         *     spawn, load) and percentiles over the recent starts.
+         */
+        get: operations["deployment_cold_starts_api_v1_deployments__name__coldstarts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/deployments/{name}/logs": {
         parameters: {
             query?: never;
@@ -187,8 +229,8 @@ export interface paths {
         };
         /**
          * Deployment Usage
-         * @description CPU and memory of every replica over the last ``window_s`` seconds (at most the
-         *     retention), with OOM kills, restarts and scale changes marked.
+         * @description CPU and memory of every replica in a time range (every sample of the last hour,
+         *     min/mean/max buckets before it, for a day), with OOM kills, restarts and scale changes.
          */
         get: operations["deployment_usage_api_v1_deployments__name__usage_get"];
         put?: never;
@@ -280,6 +322,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Model */
+        delete: operations["delete_model_api_v1_models__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models/{name}/versions": {
         parameters: {
             query?: never;
@@ -309,7 +368,8 @@ export interface paths {
         get: operations["get_version_api_v1_models__name__versions__version__get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete Version */
+        delete: operations["delete_version_api_v1_models__name__versions__version__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -468,11 +528,105 @@ export interface components {
              */
             metadata: string;
         };
+        /** BucketOut */
+        BucketOut: {
+            /**
+             * At
+             * @description Start of the bucket, seconds since the epoch.
+             */
+            at: number;
+            /**
+             * Count
+             * @description Samples summarised.
+             */
+            count: number;
+            /** @description Cores used: min, mean, max. */
+            cpu_cores: components["schemas"]["SpreadOut"] | null;
+            /**
+             * Cpu Throttled
+             * @description Mean share of CPU periods the limit stopped it (null: not measured).
+             */
+            cpu_throttled?: number | null;
+            /** @description Resident memory, MiB: min, mean, max. */
+            memory_mb: components["schemas"]["SpreadOut"] | null;
+            /**
+             * Memory Peak Mb
+             * @description Highest resident memory seen, MiB.
+             */
+            memory_peak_mb: number | null;
+            /**
+             * Span S
+             * @description Width of the bucket, seconds.
+             */
+            span_s: number;
+        };
+        /** ColdStartsOut */
+        ColdStartsOut: {
+            /** Components */
+            components: components["schemas"]["ComponentStarts"][];
+            /** Deployment */
+            deployment: string;
+        };
         /**
          * Component
          * @enum {string}
          */
         Component: "predictor" | "transformer";
+        /**
+         * ComponentAdvice
+         * @description The advice for one component; ``enough_data`` False means nothing is recommended.
+         */
+        ComponentAdvice: {
+            /**
+             * Command
+             * @description The CLI command that applies it ('' when none).
+             */
+            command: string;
+            /** Component */
+            component: string;
+            current_limits: components["schemas"]["Resources"];
+            current_requests: components["schemas"]["Resources"];
+            /**
+             * Effects
+             * @description What applying it would change.
+             */
+            effects: string[];
+            /** Enough Data */
+            enough_data: boolean;
+            evidence: components["schemas"]["Evidence"];
+            /** @description Recommended limit (None: keep). */
+            limits: components["schemas"]["Resources"] | null;
+            /**
+             * Reasons
+             * @description Why, one sentence per measure.
+             */
+            reasons: string[];
+            /** @description Recommended request (None: keep). */
+            requests: components["schemas"]["Resources"] | null;
+            /**
+             * Sdk
+             * @description The SDK call that applies it ('' when none).
+             */
+            sdk: string;
+        };
+        /** ComponentStarts */
+        ComponentStarts: {
+            /** Component */
+            component: string;
+            /**
+             * Count
+             * @description Recent starts summarised (at most 50).
+             */
+            count: number;
+            latest: components["schemas"]["StartOut"];
+            /**
+             * Percentiles
+             * @description Per phase and 'total', over the recent starts.
+             */
+            percentiles: {
+                [key: string]: components["schemas"]["PhaseStats"];
+            };
+        };
         /** Condition */
         Condition: {
             /**
@@ -498,6 +652,16 @@ export interface components {
          * @enum {string}
          */
         ConditionType: "SCHEDULED" | "INITIALIZED" | "STARTED" | "READY";
+        /**
+         * DeploymentAdvice
+         * @description Right-sizing advice for every component of one deployment.
+         */
+        DeploymentAdvice: {
+            /** Components */
+            components: components["schemas"]["ComponentAdvice"][];
+            /** Deployment */
+            deployment: string;
+        };
         /** DeploymentCreate */
         DeploymentCreate: {
             /**
@@ -658,6 +822,51 @@ export interface components {
          * @enum {string}
          */
         EnvironmentPhase: "EMBEDDED" | "RESOLVING" | "BUILDING" | "READY" | "FAILED";
+        /**
+         * Evidence
+         * @description What the advice rests on.
+         */
+        Evidence: {
+            /** @description Cores used (None: not measured). */
+            cpu_cores: components["schemas"]["Percentiles"] | null;
+            /** @description Resident memory, MiB (None: not measured). */
+            memory_mb: components["schemas"]["Percentiles"] | null;
+            /**
+             * Memory Peak Mb
+             * @description Highest resident memory seen, MiB.
+             */
+            memory_peak_mb: number | null;
+            /**
+             * Oom Kills
+             * @description OOM kills in the window.
+             */
+            oom_kills: number;
+            /**
+             * Replicas
+             * @description Replicas seen in the window.
+             */
+            replicas: number;
+            /**
+             * Samples
+             * @description Samples of usage in the window (all replicas).
+             */
+            samples: number;
+            /**
+             * Since
+             * @description Start of the window, seconds since the epoch.
+             */
+            since: number;
+            /**
+             * Throttled Fraction
+             * @description Share of CPU periods in which the limit stopped the replica (None: the backend does not measure it).
+             */
+            throttled_fraction: number | null;
+            /**
+             * Until
+             * @description End of the window, seconds since the epoch.
+             */
+            until: number;
+        };
         /** FieldError */
         FieldError: {
             /** Field */
@@ -767,6 +976,27 @@ export interface components {
             size_bytes: number;
             /** Version */
             version: number;
+        };
+        /**
+         * Percentiles
+         * @description Observed use of one measure over the window (cores or MiB).
+         */
+        Percentiles: {
+            /** Max */
+            max: number;
+            /** P50 */
+            p50: number;
+            /** P95 */
+            p95: number;
+        };
+        /** PhaseStats */
+        PhaseStats: {
+            /** Max */
+            max: number;
+            /** P50 */
+            p50: number;
+            /** P95 */
+            p95: number;
         };
         /**
          * PredictorResources
@@ -897,6 +1127,8 @@ export interface components {
         ReplicaUsage: {
             /** Cpu Cores */
             cpu_cores?: number | null;
+            /** Cpu Throttled */
+            cpu_throttled?: number | null;
             /** Cpus */
             cpus?: number[];
             /**
@@ -913,6 +1145,11 @@ export interface components {
         };
         /** ReplicaUsageOut */
         ReplicaUsageOut: {
+            /**
+             * Buckets
+             * @description Downsampled history before the oldest sample kept, oldest first.
+             */
+            buckets?: components["schemas"]["BucketOut"][];
             /** Component */
             component: string;
             /** @description What it may use (cores, MiB, GPUs). */
@@ -945,6 +1182,13 @@ export interface components {
             components: components["schemas"]["ResolvedComponent"][];
             /** Errors */
             errors: components["schemas"]["FieldError"][];
+            /**
+             * Objects
+             * @description On a dry run for KUBERNETES or KSERVE: the exact objects that would be applied (schema-validated), with placeholders for what exists only once applied.
+             */
+            objects?: {
+                [key: string]: unknown;
+            }[];
             serving_tool: components["schemas"]["ServingTool"];
             /** Warnings */
             warnings: components["schemas"]["FieldWarning"][];
@@ -1025,6 +1269,11 @@ export interface components {
              */
             cpu_cores: number | null;
             /**
+             * Cpu Throttled
+             * @description Share of CPU periods the limit stopped it (null: not measured).
+             */
+            cpu_throttled?: number | null;
+            /**
              * Memory Mb
              * @description Resident memory, MiB.
              */
@@ -1100,6 +1349,48 @@ export interface components {
          * @enum {string}
          */
         ServingTool: "LOCAL" | "DOCKER" | "KUBERNETES" | "KSERVE";
+        /** SpreadOut */
+        SpreadOut: {
+            /** Max */
+            max: number;
+            /** Mean */
+            mean: number;
+            /** Min */
+            min: number;
+        };
+        /** StartOut */
+        StartOut: {
+            /**
+             * Phases
+             * @description Seconds per phase, in order: environment, capacity, spawn, imports, model_load, startup.
+             */
+            phases: {
+                [key: string]: number;
+            };
+            /**
+             * Ready At
+             * @description First readiness, seconds since the epoch.
+             */
+            ready_at: number;
+            /** Replica */
+            replica: string;
+            /**
+             * Reused Environment
+             * @description Its environment was ready when it was wanted.
+             */
+            reused_environment: boolean;
+            /**
+             * Runtime Reported
+             * @description imports and model_load were reported by the runtime itself.
+             * @default false
+             */
+            runtime_reported: boolean;
+            /**
+             * Total S
+             * @description From the first want to the first readiness, seconds.
+             */
+            total_s: number;
+        };
         /**
          * TransformerResources
          * @description Resources of the transformer component.
@@ -1155,8 +1446,20 @@ export interface components {
         };
         /** UsageOut */
         UsageOut: {
+            /**
+             * Bucket S
+             * @description Width of a bucket beyond the retention, seconds.
+             * @default 0
+             */
+            bucket_s: number;
             /** Events */
             events: components["schemas"]["UsageEventOut"][];
+            /**
+             * History S
+             * @description How far back buckets and events are kept.
+             * @default 0
+             */
+            history_s: number;
             /**
              * Interval S
              * @description Seconds between samples.
@@ -1171,9 +1474,21 @@ export interface components {
             replicas: components["schemas"]["ReplicaUsageOut"][];
             /**
              * Retention S
-             * @description How far back the history goes.
+             * @description How far back every sample is kept.
              */
             retention_s: number;
+            /**
+             * Since
+             * @description Start of the range answered, seconds since the epoch.
+             * @default 0
+             */
+            since: number;
+            /**
+             * Until
+             * @description End of the range answered, seconds since the epoch.
+             * @default 0
+             */
+            until: number;
         };
         /** ValidationError */
         ValidationError: {
@@ -1333,6 +1648,73 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    deployment_advice_api_v1_deployments__name__advice_get: {
+        parameters: {
+            query?: {
+                /** @description From, seconds since the epoch (default: the last change of resources). */
+                since?: number | null;
+                /** @description To, seconds since the epoch (now). */
+                until?: number | null;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentAdvice"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    deployment_cold_starts_api_v1_deployments__name__coldstarts_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ColdStartsOut"];
+                };
             };
             /** @description Validation Error */
             422: {
@@ -1585,8 +1967,12 @@ export interface operations {
     deployment_usage_api_v1_deployments__name__usage_get: {
         parameters: {
             query?: {
-                /** @description How far back, in seconds. */
-                window_s?: number;
+                /** @description How far back, in seconds (default 3600). */
+                window_s?: number | null;
+                /** @description From, seconds since the epoch. */
+                since?: number | null;
+                /** @description To, seconds since the epoch (now). */
+                until?: number | null;
             };
             header?: never;
             path: {
@@ -1742,6 +2128,37 @@ export interface operations {
             };
         };
     };
+    delete_model_api_v1_models__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersionOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_versions_api_v1_models__name__versions_get: {
         parameters: {
             query?: never;
@@ -1809,6 +2226,38 @@ export interface operations {
         };
     };
     get_version_api_v1_models__name__versions__version__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_version_api_v1_models__name__versions__version__delete: {
         parameters: {
             query?: never;
             header?: never;

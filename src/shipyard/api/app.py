@@ -14,6 +14,8 @@ from shipyard.api.deps import AdminDep
 from shipyard.api.metrics import metrics_registry, render
 from shipyard.api.replica_metrics import replica_metrics
 from shipyard.api.routes import (
+    advice,
+    coldstarts,
     deployments,
     environments,
     internal,
@@ -66,6 +68,8 @@ def create_app(
         projects.router,
         models.router,
         usage.router,
+        advice.router,
+        coldstarts.router,
         predict.router,
         deployments.router,
         environments.router,

@@ -9,9 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
 from prometheus_client.registry import Collector
 
+from shipyard.controller.coldstart import BUCKETS, ColdStarts
 from shipyard.controller.reconcile import Controller
 
 MIB = 1024 * 1024
@@ -22,7 +27,9 @@ class ControllerCollector(Collector):
     def __init__(self, controller: Controller) -> None:
         self._controller = controller
 
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+    def collect(
+        self,
+    ) -> Iterator[GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily]:
         gauges = {
             "cpu": GaugeMetricFamily(
                 "shipyard_replica_cpu_cores", "CPU cores used", labels=_LABELS
@@ -78,6 +85,7 @@ class ControllerCollector(Collector):
         yield from gauges.values()
         yield restarts
         yield ready
+        yield start_phases(self._controller.cold_starts)
         yield CounterMetricFamily(
             "shipyard_reconcile_passes", "Reconciler passes", value=self._controller.passes
         )
@@ -93,3 +101,20 @@ def metrics_registry(controller: Controller) -> CollectorRegistry:
 
 def render(registry: CollectorRegistry) -> bytes:
     return generate_latest(registry)
+
+
+def start_phases(cold: ColdStarts) -> HistogramMetricFamily:
+    """Seconds spent in each phase of a replica start (``controller.coldstart``), all
+    deployments together (per-deployment breakdowns are in ``/deployments/{name}/coldstarts``)."""
+    family = HistogramMetricFamily(
+        "shipyard_replica_start_phase_seconds",
+        "Seconds a replica start spent per phase (environment, capacity, spawn, load)",
+        labels=["phase"],
+    )
+    for phase, histogram in cold.histogram.items():
+        buckets = [
+            (str(bound), float(n)) for bound, n in zip(BUCKETS, histogram.counts, strict=True)
+        ]
+        buckets.append(("+Inf", float(histogram.total)))
+        family.add_metric([phase], buckets, histogram.sum_s)
+    return family

@@ -276,6 +276,8 @@ class LocalBackend:
             cpus=tuple(limits.cpus),
             requests=requests,
             limits=in_force,
+            cpu_periods=used.cpu_periods,
+            cpu_throttled=used.cpu_throttled,
         )
 
     async def health(self, ref: ReplicaRef) -> ReplicaHealth:
@@ -296,7 +298,7 @@ class LocalBackend:
         if kind is not None and self._zygotes is not None:
             used = self.usage(ref)  # a whole process's footprint: what its kind needs
             self._warm(kind, used.memory_bytes if used is not None else None)
-        return ReplicaHealth(Health.READY, url=learnt)
+        return ReplicaHealth(Health.READY, url=learnt, timings=runtime_timings(answer))
 
     def _warm(self, kind: tuple[str, dict[str, str], str], footprint: int | None) -> None:
         """Have the zygote of ``kind`` started in the background (a health check only reports:
@@ -399,3 +401,19 @@ def _given(ref: ReplicaRef) -> tuple[Resources | None, Resources | None]:
     except (KeyError, ValueError):
         return None, None
     return requests, limits
+
+
+def runtime_timings(answer: httpx.Response) -> tuple[tuple[str, float], ...]:
+    """The load phases a ready runtime reports (``{"timings": {"imports": s, "model_load": s}}``),
+    only the known names with sane values; () when absent or malformed."""
+    try:
+        reported = answer.json().get("timings")
+    except (ValueError, AttributeError):
+        return ()
+    if not isinstance(reported, dict):
+        return ()
+    return tuple(
+        (name, float(reported[name]))
+        for name in ("imports", "model_load")
+        if isinstance(reported.get(name), int | float) and 0 <= reported[name] < 86400
+    )

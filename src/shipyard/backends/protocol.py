@@ -85,6 +85,7 @@ class ReplicaHealth:
     health: Health
     exit: ReplicaExit | None = None
     url: str | None = None  # where it serves, once learnt (it bound a port of its own choice)
+    timings: tuple[tuple[str, float], ...] = ()  # the runtime's own load phases, when READY
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ class UsageSample:
     cpus: tuple[int, ...] = ()  # the CPUs it is pinned to; () = not pinned
     requests: Resources | None = None  # what it was given, read back (None: unknown)
     limits: Resources | None = None  # what it runs with, read back (e.g. the cgroup's limits)
+    cpu_periods: int | None = None  # cumulative CFS periods under a quota (None: not measured)
+    cpu_throttled: int | None = None  # cumulative periods in which the quota stopped it
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import yaml
 from rich.text import Text
 
 import shipyard.cli.deployment_changes as changes
+import shipyard.cli.usage as usage
 from shipyard.cli._options import (
     BatchLatency,
     BatchSize,
@@ -70,6 +71,8 @@ app.command("update")(changes.update)
 app.command("scale")(changes.scale)
 app.command("history")(changes.history)
 app.command("rollback")(changes.rollback)
+app.command("usage")(usage.usage)
+app.command("advice")(usage.advice)
 
 
 def _deployment(ctx: typer.Context, name: str) -> Deployment:
@@ -230,6 +233,11 @@ def status(ctx: typer.Context, name: NameArg, as_json: Json = False) -> None:
             console.print(table)
     for note in current.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
+    for title, lines in usage.status_sections(deployment):
+        console.print()
+        console.print(f"{title}:")
+        for line in lines:
+            console.print(f"  {line}", markup=False)
     print_warnings(deployment.resolution)  # e.g. a Fiddler image name that is an alias
 
 

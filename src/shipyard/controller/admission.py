@@ -18,6 +18,7 @@ from pathlib import Path
 
 from shipyard.backends.protocol import ReplicaSpec
 from shipyard.backends.registry import BackendRegistry, ReplicaShape
+from shipyard.controller.coldstart import ColdStarts
 from shipyard.controller.plan import StartReplica
 from shipyard.controller.scheduling import shortfall
 from shipyard.controller.state import Managed
@@ -44,7 +45,9 @@ class Admission:
         settings: ServerSettings,
         environments: EnvironmentManager | None,
         clock: Callable[[], float],
+        cold_starts: ColdStarts | None = None,
     ) -> None:
+        self._cold = cold_starts or ColdStarts()
         self._backends = backends
         self._settings = settings
         self._environments = environments
@@ -61,15 +64,19 @@ class Admission:
             for tracked in managed.replicas.values():
                 if not tracked.by_component:
                     allocated[tracked.tool] = allocated.get(tracked.tool, Demand()) + tracked.demand
+        now = self._clock()
         for action in starts:
             managed = deployments[action.deployment_id]
             record, model = managed.record, managed.model
             if record is None or model is None:
                 continue
+            key = (action.deployment_id, action.component, action.slot)
+            self._cold.want(key, now)
             state = managed.component(action.component)
             env = state.environment
             if env is not None and env.phase is not EnvironmentPhase.READY:
                 continue  # waits for its environment (its status says how that goes)
+            self._cold.environment_ready(key, now)
             tool = record.spec.serving_tool
             resources = component_resources(record.spec, action.component)
             demand = Demand.of(resources.requests) if resources else Demand()
@@ -80,6 +87,7 @@ class Admission:
                 state.unschedulable.append(f"{action.component} replica {action.slot}: {reason}")
                 continue
             allocated[tool] = used + demand
+            self._cold.admitted(key, now)
             await self._start(managed, record, model, action, demand)
 
     async def _start(
@@ -100,13 +108,16 @@ class Admission:
             )
         shape = self._backends.get(record.spec.serving_tool)
         assert isinstance(shape, ReplicaShape)
+        key = (record.id, action.component, action.slot)
         try:
             ref = await shape.backend.start(spec)
         except Exception as exc:
+            self._cold.failed(key)
             log.exception("starting %s failed", spec.replica_id)
             exit_ = ReplicaExit(reason="StartError", message=f"{type(exc).__name__}: {exc}")
             self.record_failure(managed, action.component, action.slot, action.template, exit_)
             return
+        self._cold.spawned(key, ref.replica_id, self._clock())
         managed.replicas[ref.replica_id] = Tracked(
             ref=ref,
             phase=ReplicaPhase.STARTING,

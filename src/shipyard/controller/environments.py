@@ -1,7 +1,8 @@
 """Which environment each component of a deployment runs in, as a request to the builder.
 
 A component runs in the server's own interpreter (EMBEDDED) when it names no base environment
-and its model files have no ``requirements.txt``; otherwise in the named base (default: the
+and its model files have no ``requirements.txt`` (a transformer may have its own, in its
+script's folder: ``requirements_dir``); otherwise in the named base (default: the
 bare ``shipyard/python``) plus those requirements. A model version's files never change, so
 :class:`EnvironmentRequests` reads and parses each version's ``requirements.txt`` once, not on
 every reconcile pass.
@@ -22,6 +23,19 @@ def base_of(spec: DeploymentSpec, component: Component) -> str | None:
     if component is Component.TRANSFORMER:
         return spec.transformer.environment if spec.transformer else None
     return spec.predictor.environment
+
+
+def requirements_dir(spec: DeploymentSpec, component: Component, model_dir: Path) -> Path:
+    """Where a component's ``requirements.txt`` is: a transformer whose script sits in a
+    folder with its own ``requirements.txt`` (``transformer/requirements.txt`` beside
+    ``transformer/transformer.py``) gets its own environment, side by side with the
+    predictor's; every other component reads the model version's top folder."""
+    if component is Component.TRANSFORMER and spec.transformer is not None:
+        folder = (model_dir / spec.transformer.script_file).parent
+        inside = folder.resolve().is_relative_to(model_dir.resolve())
+        if inside and folder != model_dir and (folder / REQUIREMENTS_FILE).is_file():
+            return folder
+    return model_dir
 
 
 def requirement_lines(model_dir: Path) -> tuple[str, ...] | None:
@@ -59,7 +73,8 @@ def environment_request(
     Raises:
         InvalidSpec: The base is unknown or the requirements file is malformed.
     """
-    return request_for(catalogue, spec, component, requirement_lines(model_dir))
+    folder = requirements_dir(spec, component, model_dir)
+    return request_for(catalogue, spec, component, requirement_lines(folder))
 
 
 class EnvironmentRequests:
@@ -74,6 +89,7 @@ class EnvironmentRequests:
         self, spec: DeploymentSpec, component: Component, model_dir: Path
     ) -> EnvironmentRequest | None:
         """Raises ``InvalidSpec`` like :func:`environment_request`."""
+        model_dir = requirements_dir(spec, component, model_dir)
         if model_dir not in self._lines:
             self.parsed += 1
             try:

@@ -31,6 +31,7 @@ from shipyard.controller.admission import Admission
 from shipyard.controller.assembly import assemble
 from shipyard.controller.autoscale import initial_state, wake
 from shipyard.controller.clock import Clock
+from shipyard.controller.coldstart import ColdStarts
 from shipyard.controller.plan import ComponentTarget, StartReplica, StopReason, StopReplica, plan
 from shipyard.controller.replicas import Replicas
 from shipyard.controller.routes import RoutePublisher, route_entry
@@ -83,8 +84,14 @@ class Controller:
         self._targets = Targets(
             store=store, backends=backends, environments=environments, clock=self._clock
         )
+        self.cold_starts = ColdStarts()
+        """Where each replica start's time went (``controller.coldstart``); read by the API."""
         self._admission = Admission(
-            backends=backends, settings=settings, environments=environments, clock=self._clock
+            backends=backends,
+            settings=settings,
+            environments=environments,
+            clock=self._clock,
+            cold_starts=self.cold_starts,
         )
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -95,6 +102,7 @@ class Controller:
             routes=self.routes,
             clock=self._clock,
             notify=self.notify,
+            cold_starts=self.cold_starts,
         )
         self.passes = 0
         self.pass_seconds = Histogram(
@@ -406,4 +414,5 @@ class Controller:
             return
         await asyncio.to_thread(self._store.purge_deployment, record.id)
         self._backends.forget_logs(record.id)
+        self.cold_starts.forget(record.id)
         del self._deployments[managed.id]

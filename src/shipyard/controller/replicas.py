@@ -18,6 +18,7 @@ from shipyard.backends.protocol import Health, ReplicaBackend
 from shipyard.backends.registry import BackendRegistry, ReplicaShape
 from shipyard.controller.admission import Admission
 from shipyard.controller.clock import Clock
+from shipyard.controller.coldstart import ColdStarts
 from shipyard.controller.plan import StopReason
 from shipyard.controller.routes import RoutePublisher
 from shipyard.controller.state import Managed
@@ -41,7 +42,9 @@ class Replicas:
         routes: RoutePublisher,
         clock: Clock,
         notify: Callable[[], None],
+        cold_starts: ColdStarts | None = None,
     ) -> None:
+        self._cold = cold_starts or ColdStarts()
         self._backends = backends
         self._settings = settings
         self._admission = admission
@@ -69,6 +72,7 @@ class Replicas:
                 continue
             if health.health is Health.EXITED:
                 self._record_exit(managed, tracked, health.exit or ReplicaExit(reason="Exited"))
+                self._cold.gone(tracked.ref.replica_id)
                 self.backend_of(tracked).discard(tracked.ref)
                 del managed.replicas[tracked.ref.replica_id]
                 continue
@@ -79,7 +83,11 @@ class Replicas:
                 tracked.phase = ReplicaPhase.READY
                 if tracked.ready_since is None:
                     tracked.ready_since = now
-                    tracked.ready_at = tracked.ready_at or self._clock.to_wall(now)
+                    if tracked.ready_at is None:  # its first readiness ends its cold start
+                        tracked.ready_at = self._clock.to_wall(now)
+                        wall = tracked.ready_at.timestamp()
+                        rid = tracked.ref.replica_id
+                        self._cold.ready(rid, now, wall, dict(health.timings))
             else:
                 tracked.phase = ReplicaPhase.STARTING
                 tracked.ready_since = None

@@ -34,6 +34,7 @@ class Tracked:
     demand: Demand = field(default_factory=Demand)  # its requests, held until it is gone
     usage: ReplicaUsage | None = None
     _cpu_mark: tuple[float, float] | None = None  # (cpu seconds, monotonic time) last sampled
+    _throttle_mark: tuple[int, int] | None = None  # (periods, throttled periods) last sampled
     _sampled_at: float = float("-inf")
 
     def sample(
@@ -48,6 +49,7 @@ class Tracked:
                 cores = round((used.cpu_seconds - self._cpu_mark[0]) / (now - self._cpu_mark[1]), 2)
             self._cpu_mark = (used.cpu_seconds, now)
         self._sampled_at = now
+        throttled = self._throttled(used)
         self.usage = ReplicaUsage(
             cpu_cores=max(0.0, cores) if cores is not None else None,
             memory_mb=_mib(used.memory_bytes),
@@ -56,7 +58,18 @@ class Tracked:
             limits=used.limits or (resources.limits if resources else None),
             enforcement=used.enforcement,
             cpus=list(used.cpus),
+            cpu_throttled=throttled,
         )
+
+    def _throttled(self, used: UsageSample) -> float | None:
+        """Share of the CFS periods since the last sample in which the quota stopped it."""
+        if used.cpu_periods is None or used.cpu_throttled is None:
+            return None
+        mark, self._throttle_mark = self._throttle_mark, (used.cpu_periods, used.cpu_throttled)
+        if mark is None:
+            return None
+        periods = used.cpu_periods - mark[0]
+        return round((used.cpu_throttled - mark[1]) / periods, 3) if periods > 0 else 0.0
 
     ready_since: float | None = None  # monotonic, while it stays ready
     ready_at: datetime | None = None  # when it first became ready

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator
@@ -34,7 +35,7 @@ from shipyard.errors import (
 )
 from shipyard.gateway import repository
 from shipyard.gateway.bundling import Bundler
-from shipyard.gateway.coldstart import ColdStarts
+from shipyard.gateway.coldstart import COLD_START_WAIT_HEADER, ColdStarts
 from shipyard.gateway.inferencelog import InferenceLog, SinkReporter
 from shipyard.gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from shipyard.gateway.picker import ReplicaPicker
@@ -275,11 +276,14 @@ class GatewayApp:
         if len(request.body) > limit:
             raise PayloadTooLarge(f"request body larger than {limit} bytes for '{route.name}'")
         self.traffic.begin(route.key)  # held requests count: they are demand
+        held_s: float | None = None
         try:
             if not route_ready(route):
                 if not route.wakeable:
                     raise _unavailable(route)
+                held_from = time.perf_counter()
                 route = await cold.wait_for_replica(route)
+                held_s = time.perf_counter() - held_from
             headers = request_headers(request.headers)
             if bundler is not None and _bundled(route, request):
                 forwarded = Request(request.method, request.target, headers, request.body)
@@ -291,7 +295,10 @@ class GatewayApp:
         finally:
             self.traffic.end(route.key)
         if call.action is Action.METADATA and call.protocol == "v2":
-            return _with_tensors(response, route)
+            response = _with_tensors(response, route)
+        if held_s is not None:  # held while the deployment woke from zero: say how long
+            waited = (COLD_START_WAIT_HEADER, f"{held_s:.3f}".encode())
+            response = dataclasses.replace(response, headers=[*response.headers, waited])
         return response
 
     async def _repository_call(self, request: Request, action: str, name: str) -> Response:

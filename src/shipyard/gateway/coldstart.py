@@ -4,7 +4,8 @@ A request for a deployment whose route is *wakeable* (scale-to-zero) and has no 
 is held: the gateway asks the control plane for a replica (``POST /internal/wake``, at most once
 a second per deployment, however many requests wait), then waits for a routing table that has
 one, up to the cold-start timeout. Every held request of the deployment waits for that same
-replica; none is answered with an error while it starts.
+replica; none is answered with an error while it starts. Each held request's answer carries
+the seconds it waited in ``Shipyard-Cold-Start-Wait-S`` (set by ``gateway.app``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from shipyard.wire.routes import DeploymentKey, DeploymentRoute, RoutingTable
 logger = logging.getLogger(__name__)
 
 WAKE_EVERY_S = 1.0
+COLD_START_WAIT_HEADER = b"shipyard-cold-start-wait-s"
+"""Response header of a request held while its deployment woke: seconds it waited."""
 
 
 class ColdStarts:

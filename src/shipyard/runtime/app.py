@@ -144,7 +144,9 @@ class _Endpoints:
 
     async def ready(self, request: Request, name: str) -> Response:
         ready = self._plane.ready
-        return json_response({"ready": ready}, 200 if ready else 503)
+        if not ready:
+            return json_response({"ready": ready}, 503)
+        return json_response({"ready": ready, "timings": self._plane.timings})
 
     async def server_metadata(self, request: Request, name: str) -> Response:
         return json_response(self._plane.server_metadata())

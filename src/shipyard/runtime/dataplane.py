@@ -79,6 +79,11 @@ class DataPlane:
         return self._ready
 
     @property
+    def timings(self) -> dict[str, float]:
+        """What the model's load spent on imports and building it (empty until ready)."""
+        return self._model.timings if self._ready else {}
+
+    @property
     def input_kind(self) -> InputKind:
         """What the model's predict takes (final once ready)."""
         return self._model.input_kind

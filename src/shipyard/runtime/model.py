@@ -53,6 +53,12 @@ class ServedModel(Protocol):
         """What :meth:`predict` expects."""
         ...
 
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds the load spent importing and building the model (``imports``,
+        ``model_load``; empty when not measured), reported to the controller when ready."""
+        ...
+
     async def load(self) -> None:
         """Load the model; raises whatever the user's code or the framework raised."""
         ...
@@ -79,6 +85,8 @@ class Loaded:
     platform: str
     methods: tuple[str, ...] = ("predict",)
     """Methods applied in order to the payload (a transformer has two)."""
+    timings: tuple[tuple[str, float], ...] = ()
+    """Seconds spent per load phase (``imports``, ``model_load``), when the loader measured."""
 
 
 class SyncCall:
@@ -208,6 +216,7 @@ class AdaptedModel:
         self._input_kind = InputKind.PYTHON
         self._call: Call | None = None
         self._stages: dict[str, Call] = {}
+        self._timings: dict[str, float] = {}
 
     @property
     def source(self) -> str:
@@ -221,9 +230,14 @@ class AdaptedModel:
     def input_kind(self) -> InputKind:
         return self._input_kind
 
+    @property
+    def timings(self) -> dict[str, float]:
+        return dict(self._timings)
+
     async def load(self) -> None:
         """Build the object in a daemon thread and bind its methods once."""
         loaded = await run_in_daemon_thread(self._factory)
+        self._timings = dict(loaded.timings)
         steps = [_bind(loaded.obj, name, self._source) for name in loaded.methods]
         self._platform = loaded.platform
         self._input_kind = loaded.input_kind

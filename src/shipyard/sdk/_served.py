@@ -7,6 +7,7 @@ adds the verbs that change the deployment: save, start, stop, rollback, delete).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Self
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from shipyard.sdk._logs import LogLine, fetch_logs, format_lines
 from shipyard.sdk._model import to_json_value
 from shipyard.sdk._predictor import PredictorSpecBuilder
 from shipyard.sdk._resolution import parse_resolution
+from shipyard.sdk._usage import When, fetch_advice, fetch_cold_starts, fetch_usage
 from shipyard.sdk._wait import (
     RUNNING,
     STOPPED,
@@ -26,8 +28,11 @@ from shipyard.sdk._wait import (
     await_gone,
     reporter,
 )
+from shipyard.spec.advice import DeploymentAdvice
+from shipyard.spec.coldstart import ColdStartsOut
 from shipyard.spec.status import DeploymentState, DeploymentStatus
 from shipyard.spec.tools import Resolution
+from shipyard.spec.usage import UsageOut
 
 
 class DeploymentView:
@@ -159,6 +164,33 @@ class DeploymentView:
         for text in format_lines(lines):
             print(text)
         return [line.line for line in lines]
+
+    def get_usage(self, since: When = timedelta(hours=1), until: When | None = None) -> UsageOut:
+        """CPU and memory of every replica from ``since`` to ``until`` (default: now), with
+        requests, limits, OOM kills, restarts and scale changes (kept for a day; every sample
+        of the last hour, min/mean/max buckets before it).
+
+        Args:
+            since: An aware datetime, a timedelta before now, or epoch seconds.
+            until: The same; None = now.
+
+        Raises:
+            InvalidInput: A naive datetime or a negative value.
+        """
+        return fetch_usage(self._connection, self._url("/usage"), since, until)
+
+    def get_advice(self, since: When | None = None, until: When | None = None) -> DeploymentAdvice:
+        """Right-sizing advice per component: a recommended request and limit with evidence
+        (p50/p95/max, OOM kills, samples) and effect, from usage since ``since`` (default: the
+        last change of resources). Never applied by itself: each component's ``sdk`` and
+        ``command`` say how to apply it; ``enough_data`` False when there is too little.
+        """
+        return fetch_advice(self._connection, self._url("/advice"), since, until)
+
+    def get_cold_starts(self) -> ColdStartsOut:
+        """Where the time of recent replica starts went, per component: the latest start's
+        phases (environment, capacity, spawn, load) and percentiles over recent starts."""
+        return fetch_cold_starts(self._connection, self._url("/coldstarts"))
 
     def predict(self, data: Any = None, inputs: Any = None) -> Any:
         """Send an inference request to the gateway's KServe V1 endpoint.

@@ -79,6 +79,7 @@ class ReplicaUsage(BaseModel):
     limits: Resources | None = None
     enforcement: str = ""  # "cgroup-v1", "cgroup-v2" or "best-effort"
     cpus: list[int] = Field(default_factory=list)  # the CPUs it is pinned to; [] = not pinned
+    cpu_throttled: float | None = None  # share of CPU periods the limit stopped it (None: n/a)
 
 
 class ReplicaStatus(BaseModel):

@@ -11,9 +11,10 @@ from shipyard.store.deployments import DeploymentStore
 from shipyard.store.engine import create_store_engine, migrate
 from shipyard.store.model_versions import ModelStore
 from shipyard.store.projects import ProjectStore
+from shipyard.store.usage import UsageStore
 
 
-class Store(ProjectStore, ModelStore, DeploymentStore):
+class Store(ProjectStore, ModelStore, DeploymentStore, UsageStore):
     """Desired and observed state of Shipyard in SQLite or PostgreSQL (thread-safe)."""
 
 

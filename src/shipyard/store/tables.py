@@ -18,7 +18,9 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -157,3 +159,43 @@ class DeploymentStatusRow(Base):
     )
     status: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UsagePoint(Base):
+    """One usage sample (``span_s`` 0) or downsampled bucket of one replica (``store.usage``)."""
+
+    __tablename__ = "usage_points"
+    __table_args__ = (Index("ix_usage_points_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(32))
+    deployment: Mapped[str] = mapped_column(String(63))
+    component: Mapped[str] = mapped_column(String(16))
+    replica: Mapped[str] = mapped_column(String(128))
+    slot: Mapped[int] = mapped_column(Integer)
+    restarts: Mapped[int] = mapped_column(Integer)
+    at: Mapped[float] = mapped_column(Float)
+    span_s: Mapped[float] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(Integer)
+    cpu: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
+    memory: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
+    memory_peak: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cpu_throttled: Mapped[float | None] = mapped_column(Float, nullable=True)
+    resources: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class UsageEventRow(Base):
+    """An OOM kill, restart or scale change of one deployment (``store.usage``)."""
+
+    __tablename__ = "usage_events"
+    __table_args__ = (Index("ix_usage_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(32))
+    deployment: Mapped[str] = mapped_column(String(63))
+    at: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(16))
+    component: Mapped[str] = mapped_column(String(16))
+    replica: Mapped[str] = mapped_column(String(128))
+    slot: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    message: Mapped[str] = mapped_column(Text)

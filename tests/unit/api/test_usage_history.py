@@ -91,8 +91,8 @@ def test_replicas_per_deployment_are_bounded_forgetting_gone_ones_first() -> Non
     assert "steady" in ids and f"crash-{MAX_REPLICAS + 49}" in ids and "crash-0" not in ids
 
 
-def test_gone_replicas_and_deployments_are_forgotten_after_the_retention() -> None:
-    history = UsageHistory(interval_s=1, retention_s=10)
+def test_gone_replicas_and_deployments_are_forgotten_after_the_history() -> None:
+    history = UsageHistory(interval_s=1, retention_s=10, history_s=10)
     history.record(0.0, snap(replica("old", 1.0)) + snap(replica("x", 1.0), name="gone"))
     for t in range(1, 20):
         history.record(float(t), snap(replica("new", 1.0)))
@@ -148,6 +148,8 @@ def test_settings_are_checked() -> None:
         UsageHistory(interval_s=0)
     with pytest.raises(ValueError):
         UsageHistory(interval_s=10, retention_s=5)
+    with pytest.raises(ValueError):
+        UsageHistory(interval_s=1, retention_s=60, history_s=30)
 
 
 async def test_sampler_records_on_every_tick_and_survives_a_failing_snapshot() -> None:

@@ -41,6 +41,7 @@ class FakeModel:
         self.fn = fn or (lambda payload: payload)
         self.input_kind = kind
         self.loaded = False
+        self.timings = {"imports": 0.01, "model_load": 0.02}  # what the runtime reports
 
     async def load(self) -> None:
         self.loaded = True

@@ -70,7 +70,8 @@ async def test_v2_infer_metadata_and_ready(serve, prefix):
 async def test_server_health_and_metadata(serve):
     client = await serve(FakeModel())
     assert (await client.get("/v2/health/live")).json() == {"live": True}
-    assert (await client.get("/v2/health/ready")).json() == {"ready": True}
+    ready = {"ready": True, "timings": {"imports": 0.01, "model_load": 0.02}}
+    assert (await client.get("/v2/health/ready")).json() == ready  # with its load timings
     server = (await client.get("/v2")).json()
     assert (server["name"], server["extensions"]) == ("shipyard", [])
     assert isinstance(server["version"], str)

@@ -14,14 +14,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
 
 from shipyard.api.deps import CallerDep, ServicesDep
 from shipyard.api.services import Services
-from shipyard.api.usage_history import UsageHistory
+from shipyard.api.usage_buckets import Spread
+from shipyard.api.usage_history import ReplicaSeries, UsageHistory
 from shipyard.errors import InvalidSpec, NotFound, NotReady
 from shipyard.spec.deployment import Component
-from shipyard.spec.resources import Resources
+from shipyard.spec.usage import (
+    BucketOut,
+    ReplicaUsageOut,
+    SampleOut,
+    SpreadOut,
+    UsageEventOut,
+    UsageOut,
+)
 from shipyard.store import DeploymentRecord
 
 router = APIRouter(tags=["deployments"])
@@ -52,41 +59,6 @@ class FollowSlots:
         self.open -= 1
 
 
-class SampleOut(BaseModel):
-    at: float = Field(description="Seconds since the epoch.")
-    cpu_cores: float | None = Field(description="Cores used, averaged over the interval.")
-    memory_mb: float | None = Field(description="Resident memory, MiB.")
-    memory_peak_mb: float | None = Field(description="Highest resident memory seen, MiB.")
-
-
-class ReplicaUsageOut(BaseModel):
-    replica: str
-    component: str
-    slot: int = Field(description="The instance slot; a restarted replica keeps its slot.")
-    requests: Resources | None = Field(description="What it requested (cores, MiB, GPUs).")
-    limits: Resources | None = Field(description="What it may use (cores, MiB, GPUs).")
-    restarts: int
-    live: bool = Field(description="Running at the latest sample (else exited or replaced).")
-    samples: list[SampleOut]
-
-
-class UsageEventOut(BaseModel):
-    at: float = Field(description="Seconds since the epoch.")
-    kind: str = Field(description="oom, restart or scale.")
-    component: str
-    replica: str = Field(description="Empty for a component-wide event (scale).")
-    slot: int | None = Field(description="The instance slot; null for a scale event.")
-    message: str
-
-
-class UsageOut(BaseModel):
-    interval_s: float = Field(description="Seconds between samples.")
-    retention_s: float = Field(description="How far back the history goes.")
-    now: float = Field(description="The server's clock, seconds since the epoch.")
-    replicas: list[ReplicaUsageOut]
-    events: list[UsageEventOut]
-
-
 def usage_history(request: Request) -> UsageHistory:
     history: UsageHistory = request.app.state.usage
     return history
@@ -102,44 +74,72 @@ def _visible(svc: Services, project_id: str, name: str) -> DeploymentRecord:
     return record
 
 
+def _spread(value: Spread | None) -> SpreadOut | None:
+    return None if value is None else SpreadOut(min=value.min, mean=value.mean, max=value.max)
+
+
+def _replica_out(r: ReplicaSeries) -> ReplicaUsageOut:
+    return ReplicaUsageOut(
+        replica=r.replica, component=r.component, slot=r.slot, requests=r.requests,
+        limits=r.limits, restarts=r.restarts, live=r.live,
+        samples=[
+            SampleOut(at=s.at, cpu_cores=s.cpu_cores, memory_mb=s.memory_mb,
+                      memory_peak_mb=s.memory_peak_mb, cpu_throttled=s.cpu_throttled)
+            for s in r.samples
+        ],
+        buckets=[
+            BucketOut(at=b.at, span_s=b.span_s, count=b.count, cpu_cores=_spread(b.cpu_cores),
+                      memory_mb=_spread(b.memory_mb), memory_peak_mb=b.memory_peak_mb,
+                      cpu_throttled=b.cpu_throttled)
+            for b in r.buckets
+        ],
+    )  # fmt: skip
+
+
+def usage_range(
+    now: float, window_s: float | None, since: float | None, until: float | None
+) -> tuple[float, float]:
+    """The ``[since, until]`` asked for: ``since``/``until`` (epoch seconds) win over
+    ``window_s`` (the last seconds); default the last hour. Raises ``InvalidSpec``."""
+    end = now if until is None else until
+    if since is not None and window_s is not None:
+        raise InvalidSpec("give either since= or window_s=, not both")
+    start = since if since is not None else end - (3600.0 if window_s is None else window_s)
+    if start >= end:
+        raise InvalidSpec(
+            f"since={start} is not before until={end}: give since= earlier than until= "
+            "(both in seconds since the epoch)"
+        )
+    return start, end
+
+
 @router.get("/deployments/{name}/usage")
 def deployment_usage(
     name: str,
     who: CallerDep,
     svc: ServicesDep,
     history: UsageDep,
-    window_s: float = Query(3600.0, gt=0, le=86400, description="How far back, in seconds."),
+    window_s: float | None = Query(
+        None, gt=0, le=86400 * 7, description="How far back, in seconds (default 3600)."
+    ),
+    since: float | None = Query(None, ge=0, description="From, seconds since the epoch."),
+    until: float | None = Query(None, ge=0, description="To, seconds since the epoch (now)."),
 ) -> UsageOut:
-    """CPU and memory of every replica over the last ``window_s`` seconds (at most the
-    retention), with OOM kills, restarts and scale changes marked."""
+    """CPU and memory of every replica in a time range (every sample of the last hour,
+    min/mean/max buckets before it, for a day), with OOM kills, restarts and scale changes."""
     _visible(svc, who.project.id, name)
     now = time.time()
-    replicas, events = history.query(who.project.id, name, now - window_s)
+    start, end = usage_range(now, window_s, since, until)
+    replicas, events = history.query(who.project.id, name, start, end)
     return UsageOut(
         interval_s=history.interval_s,
         retention_s=history.retention_s,
+        history_s=history.history_s,
+        bucket_s=history.bucket_s,
+        since=start,
+        until=end,
         now=now,
-        replicas=[
-            ReplicaUsageOut(
-                replica=r.replica,
-                component=r.component,
-                slot=r.slot,
-                requests=r.requests,
-                limits=r.limits,
-                restarts=r.restarts,
-                live=r.live,
-                samples=[
-                    SampleOut(
-                        at=s.at,
-                        cpu_cores=s.cpu_cores,
-                        memory_mb=s.memory_mb,
-                        memory_peak_mb=s.memory_peak_mb,
-                    )
-                    for s in r.samples
-                ],
-            )
-            for r in replicas
-        ],
+        replicas=[_replica_out(r) for r in replicas],
         events=[
             UsageEventOut(
                 at=e.at,

@@ -177,6 +177,7 @@ class CgroupSet:
         peak = self._number("memory", "memory.max_usage_in_bytes") or current
         oom = parse_keyed(self._read("memory", "memory.oom_control") or "")
         hits = self._number("memory", "memory.failcnt") or 0
+        cpu = parse_keyed(self._read("cpu", "cpu.stat") or "")
         return ReplicaUsage(
             cpu_ns / 1e9,
             current,
@@ -185,6 +186,8 @@ class CgroupSet:
             hits,
             self.limit_bytes(),
             self.cpu_limit_cores(),
+            cpu.get("nr_periods"),
+            cpu.get("nr_throttled"),
         )
 
     def _usage_v2(self) -> ReplicaUsage:
@@ -201,6 +204,8 @@ class CgroupSet:
             events.get("max", 0),
             self.limit_bytes(),
             self.cpu_limit_cores(),
+            cpu.get("nr_periods"),
+            cpu.get("nr_throttled"),
         )
 
     def limit_bytes(self) -> int | None:

@@ -23,6 +23,8 @@ class ReplicaUsage:
     limit_hits: int = 0  # times the memory limit was reached (cgroups only)
     memory_limit_bytes: int | None = None
     cpu_limit_cores: float | None = None  # the CPU limit in force, read back (None: unlimited)
+    cpu_periods: int | None = None  # CFS periods with a quota (cpu.stat nr_periods; None: unknown)
+    cpu_throttled: int | None = None  # periods the quota stopped it (cpu.stat nr_throttled)
 
 
 def mib(value: int) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import sys
+import time
 from collections.abc import Callable, Collection
 from pathlib import Path
 from types import ModuleType
@@ -49,6 +50,11 @@ def find_predictor_script(model_dir: Path) -> Path | None:
     return found[0] if found else None
 
 
+def _timed(started: float, imported: float) -> tuple[tuple[str, float], ...]:
+    """``imports`` (running the script) and ``model_load`` (building its object) in seconds."""
+    return (("imports", imported - started), ("model_load", time.perf_counter() - imported))
+
+
 def import_script(path: Path) -> ModuleType:
     """Import a user script by path, as module ``<stem>`` unless that name is taken.
 
@@ -77,14 +83,19 @@ def import_script(path: Path) -> ModuleType:
 
 def _predictor_factory(path: Path) -> Callable[[], Loaded]:
     def load() -> Loaded:
+        started = time.perf_counter()
         module = import_script(path)
+        imported = time.perf_counter()
         for class_name in PREDICTOR_CLASSES:
             cls = getattr(module, class_name, None)
             if isinstance(cls, type):
-                return Loaded(cls(), InputKind.PYTHON, "python")
+                obj = cls()
+                return Loaded(obj, InputKind.PYTHON, "python", timings=_timed(started, imported))
         get_model = getattr(module, "get_model", None)
         if callable(get_model):
-            return Loaded(get_model(), InputKind.DATAFRAME, "python-package")
+            obj = get_model()
+            timings = _timed(started, imported)
+            return Loaded(obj, InputKind.DATAFRAME, "python-package", timings=timings)
         raise ModelServeError(
             f"{path} defines neither class Predictor (or Predict) nor a get_model() function"
         )
@@ -94,11 +105,15 @@ def _predictor_factory(path: Path) -> Callable[[], Loaded]:
 
 def _transformer_factory(path: Path) -> Callable[[], Loaded]:
     def load() -> Loaded:
+        started = time.perf_counter()
         cls = getattr(import_script(path), "Transformer", None)
+        imported = time.perf_counter()
         if not isinstance(cls, type):
             raise ModelServeError(f"{path} does not define class Transformer")
         methods = ("preprocess", "postprocess")
-        return Loaded(cls(), InputKind.PYTHON, "python-transformer", methods)
+        obj = cls()
+        timings = _timed(started, imported)
+        return Loaded(obj, InputKind.PYTHON, "python-transformer", methods, timings)
 
     return load
 
