@@ -123,6 +123,7 @@ def internal_token(settings: ServerSettings) -> str:
 
 def build_services(settings: ServerSettings, token: str | None = None) -> Services:
     prepare_home(settings)
+    token = token or internal_token(settings)
     store = open_store(settings.resolved_database_url)
     gpus = GpuInventory.detect(settings.gpus)
     enforcer = detect_enforcer(force_best_effort=settings.best_effort_limits, gpus=gpus)
@@ -133,6 +134,7 @@ def build_services(settings: ServerSettings, token: str | None = None) -> Servic
         enforcer=enforcer,
         host=settings.bind,
         zygotes=Zygotes(settings.run_dir) if settings.preload_replicas else None,
+        replica_secret=token,
     )
     storage = ArtifactStorage(
         settings.artifacts_dir,
@@ -156,7 +158,7 @@ def build_services(settings: ServerSettings, token: str | None = None) -> Servic
         storage=storage,
         controller=controller,
         environments=environments,
-        internal_token=token or internal_token(settings),
+        internal_token=token,
         model_tokens=model_tokens,
     )
 

@@ -8,6 +8,11 @@ still run (a reused pid is told apart by its start time) instead of starting dup
 With :class:`~shipyard.backends.zygotes.Zygotes`, a replica whose kind of process started before
 is forked from a pre-imported parent instead (same session, environment, limits and log file);
 its exit code then comes from the file the zygote writes when it reaps it.
+
+With a ``replica_secret`` (the server's), each replica admits only requests carrying its
+project's token (:mod:`shipyard.wire.replica_token`): written to ``run/replicas/<id>.token``
+(0600) for the runtime to read and delete at start, and presented by this backend's health
+checks as by the gateway.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ from shipyard.backends.zygotes import ForkRequest, Zygotes
 from shipyard.spec.capacity import Capacity
 from shipyard.spec.resources import Resources
 from shipyard.spec.status import ReplicaExit
+from shipyard.wire.replica_token import HEADER as TOKEN_HEADER
+from shipyard.wire.replica_token import ReplicaTokens, write_token_file
 
 UNBOUND = 0  # the port of a replica's URL until it reports the one it bound
 LOAD_FAILED = 3  # the runtime's exit code when the model cannot be loaded
@@ -71,8 +78,10 @@ class LocalBackend:
         zygotes: Zygotes | None = None,
         clock: Callable[[], float] = time.monotonic,
         kill: Callable[[int, int], None] = os.kill,
+        replica_secret: str | None = None,
     ) -> None:
         self._capacity = capacity
+        self._tokens = None if replica_secret is None else ReplicaTokens(replica_secret)
         self._enforcer = enforcer
         self._limits: dict[str, Enforcement] = {}
         self._run_dir = run_dir / "replicas"
@@ -103,6 +112,10 @@ class LocalBackend:
         address = self._address_file(spec.replica_id)
         address.unlink(missing_ok=True)
         command = replica_command(spec, self._host, address, socket)
+        if self._tokens is not None:
+            token_file = self._run_dir / f"{spec.replica_id}.token"
+            write_token_file(token_file, self._tokens(spec.project_id))
+            command += ["--token-file", str(token_file)]
         base = base_environment(spec)
         env = {**base, **replica_variables(spec), **limits.env()}
         try:
@@ -144,6 +157,7 @@ class LocalBackend:
                 "limits": res.limits.model_dump_json(),
                 "gpus": ",".join(limits.gpus),
                 "enforcement": limits.mode,
+                "project": spec.project_id,
                 **({"socket": str(socket)} if socket is not None else {}),
             },
         )
@@ -287,7 +301,7 @@ class LocalBackend:
             return ReplicaHealth(Health.STARTING)  # not listening yet
         learnt = url if url != ref.url else None
         try:
-            answer = await self._client.get(f"{url}/v2/health/ready")
+            answer = await self._client.get(f"{url}/v2/health/ready", headers=self._token(ref))
         except httpx.HTTPError:
             return ReplicaHealth(Health.STARTING, url=learnt)
         if answer.status_code != 200:
@@ -297,6 +311,13 @@ class LocalBackend:
             used = self.usage(ref)  # a whole process's footprint: what its kind needs
             self._warm(kind, used.memory_bytes if used is not None else None)
         return ReplicaHealth(Health.READY, url=learnt)
+
+    def _token(self, ref: ReplicaRef) -> dict[str, str]:
+        """The admission header of ``ref``'s project (none without a secret)."""
+        project = ref.extra.get("project")
+        if self._tokens is None or project is None:
+            return {}
+        return {TOKEN_HEADER.decode(): self._tokens(project).decode()}
 
     def _warm(self, kind: tuple[str, dict[str, str], str], footprint: int | None) -> None:
         """Have the zygote of ``kind`` started in the background (a health check only reports:
@@ -341,6 +362,7 @@ class LocalBackend:
         self._handle_file(ref.replica_id).unlink(missing_ok=True)
         self._exit_file(ref.replica_id).unlink(missing_ok=True)
         self._address_file(ref.replica_id).unlink(missing_ok=True)
+        (self._run_dir / f"{ref.replica_id}.token").unlink(missing_ok=True)  # if never read
         if "socket" in ref.extra:  # left behind when the replica was killed
             Path(ref.extra["socket"]).unlink(missing_ok=True)
 

@@ -39,6 +39,7 @@ from shipyard.settings import GatewaySettings
 from shipyard.wire import paths
 from shipyard.wire.keys import UNAUTHORIZED_MESSAGE, KeyHasher, parse_api_key
 from shipyard.wire.paths import Action, Call
+from shipyard.wire.replica_token import ReplicaTokens
 from shipyard.wire.routes import DeploymentRoute, RoutingTable
 
 
@@ -145,7 +146,11 @@ class GatewayApp:
                 gateway=s.gateway_worker_id,
             )
             self._forwarder = Forwarder(
-                replicas, self._picker, self._metrics, attempts=s.gateway_attempts
+                replicas,
+                self._picker,
+                self._metrics,
+                attempts=s.gateway_attempts,
+                tokens=ReplicaTokens(s.internal_token) if s.internal_token else None,
             )
             self._bundler = Bundler(self._forwarder.forward_bundle)
             self._sync, self._cold = sync, cold
