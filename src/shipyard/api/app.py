@@ -83,6 +83,10 @@ def create_app(
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "reconcile_passes": services.controller.passes}
+        return {
+            "status": "ok",
+            "reconcile_passes": services.controller.passes,
+            "replica_isolation": services.replica_isolation,
+        }
 
     return app

@@ -25,6 +25,8 @@ class Services:
     environments: EnvironmentManager
     internal_token: str
     model_tokens: ModelTokenSigner | None = None  # pods' model downloads (cluster tools)
+    replica_isolation: str = "none"
+    """How LOCAL replicas are kept from the server and each other (``/healthz`` says it)."""
 
     @property
     def validator(self) -> SpecValidator:
