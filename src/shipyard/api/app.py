@@ -10,7 +10,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from shipyard.api import docs, errors
-from shipyard.api.deps import AdminDep
+from shipyard.api.deps import AdminDep, authenticate
 from shipyard.api.metrics import metrics_registry, render
 from shipyard.api.routes import (
     deployments,
@@ -23,6 +23,7 @@ from shipyard.api.routes import (
 )
 from shipyard.api.routes.ui import ui_router
 from shipyard.api.services import Services
+from shipyard.api.uploads import UploadGuard
 from shipyard.api.usage_history import UsageHistory
 
 
@@ -57,6 +58,11 @@ def create_app(
         redoc_url=None,
     )
     app.state.services = services
+    app.add_middleware(
+        UploadGuard,
+        authenticate=lambda header: authenticate(services, header),
+        limit_bytes=lambda: services.settings.max_upload_mb * 1024 * 1024,
+    )
     app.state.usage = usage_history or UsageHistory()
     app.state.log_followers = usage.FollowSlots()
     errors.install(app)

@@ -37,7 +37,16 @@ def services(request: Request) -> Services:
 
 
 def caller(request: Request, svc: Annotated[Services, Depends(services)]) -> Caller:
-    key = api_key_from(request.headers.get("authorization"))
+    return authenticate(svc, request.headers.get("authorization"))
+
+
+def authenticate(svc: Services, authorization: str | None) -> Caller:
+    """The caller an ``authorization`` header names.
+
+    Raises:
+        Unauthorized: no key, a model download token, or an unknown key.
+    """
+    key = api_key_from(authorization)
     if key is None:
         raise Unauthorized(f"missing API key: {KEY_HINT}")
     if is_model_token(key):
