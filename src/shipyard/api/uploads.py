@@ -79,7 +79,8 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 
 def _check_length(value: str | None, limit: int) -> None:
-    if value is not None and value.strip().isdigit() and int(value) > limit + FORM_SLACK:
+    value = (value or "").strip()
+    if value.isascii() and value.isdigit() and int(value) > limit + FORM_SLACK:
         raise _too_large(limit)
 
 
