@@ -22,6 +22,7 @@ from shipyard.api.routes import (
     usage,
 )
 from shipyard.api.routes.ui import ui_router
+from shipyard.api.schemas import ERROR_RESPONSES
 from shipyard.api.services import Services
 from shipyard.api.uploads import UploadGuard
 from shipyard.api.usage_history import UsageHistory
@@ -76,7 +77,7 @@ def create_app(
         environments.router,
     )
     for router in routers:
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(internal.router)
     app.include_router(ui_router())
 

@@ -177,3 +177,36 @@ class LogLineOut(_Out):
 class LogsOut(_Out):
     component: str
     lines: list[LogLineOut]
+
+
+class ErrorBody(BaseModel):
+    """The inside of every error answer."""
+
+    code: str = Field(description="Machine-readable error code (e.g. ``invalid_spec``).")
+    message: str = Field(description="What is wrong and how to fix it.")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: ``{"error": {"code", "message", "details"}}``."""
+
+    error: ErrorBody
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in (
+        (400, "Malformed input"),
+        (401, "Missing or invalid API key"),
+        (403, "The key may not do this (administrators only)"),
+        (404, "No such project, model, version, deployment or endpoint"),
+        (405, "Method not allowed on this path"),
+        (409, "Conflicts with the current state (exists already, in use, busy)"),
+        (413, "Body over the size limit"),
+        (422, "A field is invalid (details.errors names each one)"),
+        (502, "A serving backend or the gateway could not be reached"),
+        (503, "Not ready (no ready replica, stopped, loading)"),
+        (504, "A wait ran out"),
+    )
+}
+"""The error answers every operation documents (the API's one error shape)."""
