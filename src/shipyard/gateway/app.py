@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import time
 from collections.abc import AsyncIterator
@@ -189,6 +190,14 @@ class GatewayApp:
         )
 
     async def metrics(self, request: Request) -> Response:
+        """Prometheus metrics of every project: for the control plane's internal token only
+        (``Authorization: Bearer <token>``, the token in ``run/internal-token``)."""
+        token = self._settings.internal_token.encode()
+        given = [v for n, v in request.headers if n.lower() == b"authorization"]
+        if not token or len(given) != 1 or not hmac.compare_digest(given[0], b"Bearer " + token):
+            return error_response(
+                401, "gateway metrics need 'Authorization: Bearer <the server's internal token>'"
+            )
         return Response(200, self._metrics.render(), content_type=CONTENT_TYPE)
 
     def admit(self, head: Head) -> Response | int | None:

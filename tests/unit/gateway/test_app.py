@@ -149,7 +149,8 @@ async def test_server_metadata_and_metrics_need_no_key(gateway):
     meta = (await gateway.get("/v2")).json()
     assert meta["name"] == "shipyard"
     assert meta["extensions"] == []
-    text = (await gateway.get("/metrics")).text
+    assert (await gateway.get("/metrics", headers=AUTH_A)).status_code == 401  # a project key
+    text = (await gateway.get("/metrics", headers={"Authorization": "Bearer tok"})).text
     assert 'shipyard_gateway_requests_total{code="201",deployment="iris",project="pa"} 1.0' in text
     assert 'shipyard_gateway_requests_total{code="401",deployment="",project=""} 1.0' in text
     assert "shipyard_gateway_routing_table_version 1.0" in text
