@@ -16,6 +16,7 @@ from shipyard.api.routes import (
     deployments,
     environments,
     internal,
+    keys,
     models,
     predict,
     projects,
@@ -61,7 +62,7 @@ def create_app(
     app.state.services = services
     app.add_middleware(
         UploadGuard,
-        authenticate=lambda header: authenticate(services, header),
+        authenticate=lambda header: authenticate(services, header, write=True),
         limit_bytes=lambda: services.settings.max_upload_mb * 1024 * 1024,
     )
     app.state.usage = usage_history or UsageHistory()
@@ -70,6 +71,7 @@ def create_app(
     docs.install(app)
     routers = (
         projects.router,
+        keys.router,
         models.router,
         usage.router,
         predict.router,

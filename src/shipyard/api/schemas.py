@@ -10,7 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from shipyard.spec.deployment import DeploymentSpec, Framework
 from shipyard.spec.status import DeploymentStatus
 from shipyard.spec.tools import Resolution, resolve
-from shipyard.store import DeploymentRecord, ModelVersionRecord, ProjectRecord, RevisionRecord
+from shipyard.store import (
+    ApiKeyRecord,
+    DeploymentRecord,
+    ModelVersionRecord,
+    ProjectRecord,
+    RevisionRecord,
+)
 
 
 class _Out(BaseModel):
@@ -35,6 +41,31 @@ class ProjectCreate(BaseModel):
 class ProjectCreated(_Out):
     project: ProjectOut
     api_key: str = Field(description="The new project's key. Shown once: store it now.")
+
+
+class KeyOut(_Out):
+    """An API key as listed: its first characters, never its secret."""
+
+    id: str
+    prefix: str = Field(description="The key's first characters, to recognise it.")
+    created_at: datetime
+    read_only: bool = Field(description="Predict and read only.")
+    is_admin: bool
+    revoked_at: datetime | None = None
+
+    @classmethod
+    def of(cls, record: ApiKeyRecord) -> KeyOut:
+        return cls(**record.model_dump(exclude={"project_id"}))
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    read_only: bool = Field(default=False, description="A predict-and-read key.")
+
+
+class KeyCreated(_Out):
+    key: KeyOut
+    api_key: str = Field(description="The new key. Shown once: store it now.")
 
 
 class ModelVersionCreate(BaseModel):

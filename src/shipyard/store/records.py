@@ -26,6 +26,31 @@ class ProjectRecord(BaseModel):
     created_at: datetime
 
 
+class ApiKeyRecord(BaseModel):
+    """An API key as listed: never its secret, only its first characters."""
+
+    model_config = _FROZEN
+
+    id: str
+    project_id: str
+    prefix: str
+    created_at: datetime
+    is_admin: bool
+    read_only: bool
+    revoked_at: datetime | None = None
+
+
+class KeyGrant(BaseModel):
+    """What a valid key grants: its project, admin rights, whether it may change anything."""
+
+    model_config = _FROZEN
+
+    project: ProjectRecord
+    is_admin: bool
+    read_only: bool
+    key_id: str
+
+
 class ModelVersionRecord(BaseModel):
     """One immutable version of a model: metadata plus where its files are stored."""
 

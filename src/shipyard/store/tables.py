@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -83,6 +84,10 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Predict and read only: refused on changes."""
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the key stopped working (kept to list it; never authenticates again)."""
 
 
 class Model(Base):
