@@ -6,6 +6,7 @@ through the gateway still work."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tests.integration.system.conftest import (
     own_server,
     upload,
     wait_state,
+    wait_until,
 )
 
 pytestmark = pytest.mark.integration
@@ -56,3 +58,27 @@ def test_a_replica_answers_only_its_projects_token(node: Server, iris_dir: Path)
     assert answer.status_code == 200 and len(answer.json()["predictions"]) == 1
     with httpx.Client(base_url=node.gateway, headers={"Authorization": f"ApiKey {node.key}"}) as gw:
         assert gw.post("/v1/models/guarded:predict", json=body).status_code == 200
+
+
+def test_a_revoked_key_is_refused_by_the_gateway_within_seconds(node: Server) -> None:
+    """Issue 18, item 3: the gateway drops a revoked key with the next routing table."""
+    body = {"instances": [[5.1, 3.5, 1.4, 0.2]]}
+    with node.client() as api:
+        made = api.post("/keys", json={"read_only": True}).json()
+    key = made["api_key"]
+    gateway = httpx.Client(base_url=node.gateway, headers={"Authorization": f"ApiKey {key}"})
+    with gateway:
+        wait_until(
+            lambda: gateway.post("/v1/models/guarded:predict", json=body).status_code == 200,
+            10,
+            "the gateway to accept the new read-only key",
+        )
+        with node.client() as api:
+            assert api.delete(f"/keys/{made['key']['id']}").status_code == 204
+        revoked_at = time.monotonic()
+        wait_until(
+            lambda: gateway.post("/v1/models/guarded:predict", json=body).status_code == 401,
+            10,
+            "the gateway to refuse the revoked key",
+        )
+    assert time.monotonic() - revoked_at < 10
