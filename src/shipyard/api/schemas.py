@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.spec.deployment import DeploymentSpec, Framework
+from shipyard.spec.quota import Quota
 from shipyard.spec.status import DeploymentStatus
 from shipyard.spec.tools import Resolution, resolve
 from shipyard.store import (
@@ -27,10 +28,11 @@ class ProjectOut(_Out):
     id: str
     name: str
     created_at: datetime
+    quota: Quota = Field(default_factory=Quota, description="Limits of all its deployments.")
 
     @classmethod
     def of(cls, record: ProjectRecord) -> ProjectOut:
-        return cls(id=record.id, name=record.name, created_at=record.created_at)
+        return cls(id=record.id, name=record.name, created_at=record.created_at, quota=record.quota)
 
 
 class ProjectCreate(BaseModel):

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from shipyard.errors import AlreadyExists, Conflict, NotFound
+from shipyard.spec.quota import Quota
 from shipyard.store.documents import check_project_name
 from shipyard.store.records import ApiKeyRecord, KeyGrant, ProjectRecord
 from shipyard.store.session import StoreBase
@@ -29,7 +30,8 @@ def hash_key(plain_key: str) -> str:
 
 
 def _record(row: Project) -> ProjectRecord:
-    return ProjectRecord(id=row.id, name=row.name, created_at=row.created_at)
+    quota = Quota.model_validate(row.quota) if row.quota else Quota()
+    return ProjectRecord(id=row.id, name=row.name, created_at=row.created_at, quota=quota)
 
 
 def _new_key(project_id: str, *, is_admin: bool, read_only: bool = False) -> tuple[ApiKey, str]:
@@ -177,6 +179,20 @@ class ProjectStore(StoreBase):
                 select(ApiKey.key_hash, ApiKey.project_id).where(ApiKey.revoked_at.is_(None))
             )
             return {key_hash: project_id for key_hash, project_id in rows}
+
+    def set_quota(self, name: str, quota: Quota) -> ProjectRecord:
+        """Set a project's quota (every limit None: no quota).
+
+        Raises:
+            NotFound: no such project.
+        """
+        with self._write() as session:
+            row = session.scalars(select(Project).where(Project.name == name)).first()
+            if row is None:
+                raise NotFound(f"project {name!r} not found")
+            row.quota = quota.model_dump()
+            session.flush()
+            return _record(row)
 
     def delete_project(self, name: str) -> ProjectRecord:
         """Delete a project with its keys and models; it must have no deployment left.

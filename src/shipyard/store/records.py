@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shipyard.spec.deployment import DeploymentSpec
+from shipyard.spec.quota import Quota
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
 
@@ -24,6 +25,7 @@ class ProjectRecord(BaseModel):
     id: str
     name: str
     created_at: datetime
+    quota: Quota = Quota()
 
 
 class ApiKeyRecord(BaseModel):

@@ -73,6 +73,8 @@ class Project(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(63), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    quota: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    """The project's :class:`~shipyard.spec.quota.Quota` (None: no limit)."""
 
 
 class ApiKey(Base):

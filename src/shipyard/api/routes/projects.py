@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from shipyard.api.deps import AdminDep, CallerDep, ServicesDep
 from shipyard.api.schemas import ProjectCreate, ProjectCreated, ProjectOut
+from shipyard.spec.quota import Quota
 
 router = APIRouter(tags=["projects"])
 
@@ -36,3 +37,11 @@ def delete_project(name: str, _: AdminDep, svc: ServicesDep) -> Response:
     svc.storage.discard_project(project.id)
     svc.controller.notify()  # its keys leave the gateway's table
     return Response(status_code=204)
+
+
+@router.put("/projects/{name}/quota")
+def set_quota(name: str, quota: Quota, _: AdminDep, svc: ServicesDep) -> ProjectOut:
+    """Set the most cores, memory (MiB), GPUs and instances the project's deployments may
+    reserve together (requests x most instances; null: no limit). Existing deployments keep
+    running; new specs and updates over it are refused naming the quota."""
+    return ProjectOut.of(svc.store.set_quota(name, quota))
