@@ -4,6 +4,10 @@
 #   eval "$(bash .ci/docker.sh start)"   # start; exports DOCKER_HOST
 #   bash .ci/docker.sh stop              # stop it and undo what it changed on the host
 #
+# One engine per machine: start refuses when docker0 exists (another engine) or when the engine
+# of the state file still runs; stop only stops the engine DOCKER_HOST names (the caller's own),
+# so a run whose start was refused cannot stop someone else's engine.
+#
 # Installs Debian's docker.io (and debootstrap, which `shipyard images bootstrap` uses) with
 # apt-get when dockerd is missing (fresh Debian CI machine, run as root). dockerd runs with its
 # own data root, exec root, pid file and Unix socket in a mktemp folder, so it never touches a
@@ -78,7 +82,12 @@ engine_ready() {
 start() {
     local base had_bridge forward attempt pid
     if [[ -f "$STATE_FILE" ]]; then
-        log "an engine from $STATE_FILE is still registered; stopping it first"
+        pid="$(sed -n 's/^PID=//p' "$STATE_FILE")"
+        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then  # someone's engine: leave it be
+            log "an engine registered in $STATE_FILE runs (pid $pid): use its DOCKER_HOST or stop it"
+            exit 1
+        fi
+        log "a stale engine is registered in $STATE_FILE; cleaning it up first"
         stop
     fi
     command -v dockerd >/dev/null 2>&1 && command -v debootstrap >/dev/null 2>&1 || install_engine
@@ -126,6 +135,13 @@ stop() {
     local BASE HAD_BRIDGE FORWARD PID="" attempt id
     # shellcheck disable=SC1090
     source "$STATE_FILE"
+    if [[ -n "$PID" ]] && kill -0 "$PID" 2>/dev/null \
+        && [[ "${DOCKER_HOST:-}" != "unix://$BASE/docker.sock" ]] \
+        && [[ -z "${SHIPYARD_DOCKER_FORCE_STOP:-}" ]]; then
+        log "the running engine of $STATE_FILE is not the one DOCKER_HOST names: left running" \
+            "(SHIPYARD_DOCKER_FORCE_STOP=1 stops it anyway)"
+        return 0
+    fi
     if [[ -S "$BASE/docker.sock" ]]; then  # containers first: their docker-proxy and mounts
         for id in $(DOCKER_HOST="unix://$BASE/docker.sock" docker ps -aq 2>/dev/null); do
             DOCKER_HOST="unix://$BASE/docker.sock" docker rm -f "$id" >/dev/null 2>&1 || true

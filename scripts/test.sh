@@ -9,8 +9,9 @@ source scripts/setup.sh   # the locked Python environment and the built web UI
 
 bash .ci/chromium.sh      # Debian's Chromium (Playwright drives it; no browser download)
 
+docker_started=""
 cleanup() {
-    bash .ci/docker.sh stop >/dev/null 2>&1 || true
+    if [[ -n "$docker_started" ]]; then bash .ci/docker.sh stop >/dev/null 2>&1 || true; fi
     bash .ci/postgres.sh stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -20,6 +21,7 @@ eval "$(bash .ci/postgres.sh start)"
 # they are skipped with the reason when none can be started (not root, no apt-get).
 if engine=$(bash .ci/docker.sh start); then
     eval "$engine"
+    docker_started=1
 elif [[ "${CI:-}" == "true" ]]; then
     echo "error: could not start the Docker engine for the DOCKER tests" >&2
     exit 1

@@ -1,9 +1,10 @@
-"""``shipyard images``: the Docker engine's side of environments (bootstrap, list).
+"""``shipyard images``: the Docker engine's side of environments (bootstrap, list, prune).
 
 These commands talk to the Docker engine (``DOCKER_HOST`` or ``--docker-host``), not to the
 Shipyard server: ``bootstrap`` makes the catalogue's base image from Debian packages where no
 registry can be reached (debootstrap + ``docker import``; run it as root on the engine's
-machine), ``list`` shows the environment images the DOCKER serving tool has built.
+machine), ``list`` shows the environment images the DOCKER serving tool has built, ``prune``
+removes those of older runtimes that no container uses.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from shipyard.backends.docker.bootstrap import (
     BootstrapRequest,
     bootstrap,
 )
-from shipyard.backends.docker.images import LABEL
+from shipyard.backends.docker.images import LABEL, prune
 from shipyard.cli._render import err, out, rows_table
 
 if TYPE_CHECKING:
     from shipyard.backends.docker.sdk import DockerEngine
 
-app = typer.Typer(help="Docker images: bootstrap a base image, list environment images.")
+app = typer.Typer(help="Docker images: bootstrap a base image, list and prune environment images.")
 
 DockerHost = Annotated[
     str | None,
@@ -88,3 +89,19 @@ def _engine(docker_host: str | None) -> DockerEngine:
         err().print(f"error: {exc.name} is not installed: pip install 'shipyard[server]'")
         raise typer.Exit(1) from exc
     return Engine(docker_host)
+
+
+@app.command("prune")
+def prune_images(
+    everything: Annotated[
+        bool, typer.Option("--all", help="Every environment image, not only older runtimes'.")
+    ] = False,
+    docker_host: DockerHost = None,
+) -> None:
+    """Remove environment images built for an older Shipyard runtime (no container uses)."""
+    engine = _engine(docker_host)
+    try:
+        removed = prune(engine, everything=everything, on_line=lambda x: err().print(x))
+    finally:
+        engine.close()
+    out().print(f"removed {len(removed)} environment image(s)")

@@ -3,7 +3,7 @@
 Commands: ``models push|list``, ``environments list|show|add|builds``, ``projects show|create``,
 ``deployments create|list|status|start|stop|delete|logs|history|rollback|scale|update``,
 ``deploy`` (the same as ``deployments create``, e.g. ``shipyard deploy iris -m iris --dry-run``),
-``predict``, ``images bootstrap|list`` (the Docker engine's side, ``shipyard.cli.images``) and
+``predict``, ``images bootstrap|list|prune`` (the Docker engine's side, ``shipyard.cli.images``) and
 ``server`` (defined in ``shipyard.cli.server``). Any ``ShipyardError`` raised by
 a command is printed as one red ``error: <message>`` line on stderr, with exit code 1.
 """

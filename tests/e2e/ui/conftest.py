@@ -60,8 +60,11 @@ class Predictor:
 """
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for this module's tests. Module-scoped on purpose: Playwright's sync API runs an
+    event loop in this thread while it lives, and pytest-asyncio cannot start one beside it for
+    the async tests of the modules after this one."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `bash .ci/chromium.sh` (scripts/test.sh does)")
     if not UI_BUILD.is_file():

@@ -9,6 +9,7 @@ skipped with the reason, except under ``CI=true``, where that is a failure.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,23 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"no Docker engine: {reason}")
 
 
+def _unreachable(docker_host: str) -> str | None:
+    """Why nothing answers at ``docker_host`` (None: something listens there)."""
+    if docker_host.startswith("unix://"):
+        family, address = socket.AF_UNIX, docker_host.removeprefix("unix://")
+        target: str | tuple[str, int] = address
+    else:
+        host, _, port = docker_host.split("://", 1)[-1].partition(":")
+        family, target = socket.AF_INET, (host, int(port or 2375))
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.settimeout(5)
+        try:
+            probe.connect(target)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
 @pytest.fixture(scope="session")
 def docker_host() -> str:
     """``DOCKER_HOST`` of the engine the tests use (CI starts it with ``.ci/docker.sh``; the
@@ -43,6 +61,9 @@ def docker_host() -> str:
 
 @pytest.fixture(scope="session")
 def engine(docker_host: str) -> Iterator[DockerEngine]:
+    problem = _unreachable(docker_host)
+    if problem:  # checked with a socket of our own: the SDK leaks one when it cannot connect
+        _unavailable(f"no Docker engine at {docker_host}: {problem}")
     try:
         client = DockerEngine(docker_host)
         client.ping()

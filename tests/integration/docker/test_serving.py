@@ -260,6 +260,49 @@ def test_an_update_whose_image_cannot_be_built_keeps_the_old_container_serving(
         wait_until(lambda: containers(engine, "steady") == [], 60, "no container once deleted")
 
 
+def test_an_oom_kill_shows_in_the_status_with_the_limit_and_the_peak(
+    node: Server, engine: DockerEngine, tmp_path: Path
+) -> None:
+    hog = tmp_path / "hog"
+    hog.mkdir()
+    (hog / "predictor.py").write_text(
+        "class Predictor:\n"
+        "    def __init__(self):\n"
+        "        self.blob = b'x' * (600 * 1024 * 1024)\n"
+        "    def predict(self, inputs):\n"
+        "        return inputs\n"
+    )
+    with node.client() as api:
+        model = upload(api, "hog", hog, framework="python")
+        spec = {
+            "name": "hog",
+            "serving_tool": "DOCKER",
+            "predictor": {
+                "model_name": "hog",
+                "model_version": model["version"],
+                "script_file": "predictor.py",
+                "resources": {
+                    "num_instances": 1,
+                    "requests": {"cores": 0.5, "memory": 200, "gpus": 0},
+                    "limits": {"cores": 0.5, "memory": 200, "gpus": 0},
+                },
+            },
+        }
+        assert api.post("/deployments", json={"spec": spec}).status_code == 201
+
+        def oom_reported():
+            for replica in state_of(api, "hog")["replicas"]:
+                exit_ = replica.get("last_exit") or {}
+                if exit_.get("reason") == "OOMKilled":
+                    return exit_
+            return None
+
+        exit_ = wait_until(oom_reported, 120, "the OOM kill in the status")
+        assert "memory limit 200 MiB exceeded (peak 2" in exit_["message"], exit_
+        assert api.delete("/deployments/hog").status_code in (200, 202, 204)
+        wait_until(lambda: containers(engine, "hog") == [], 60, "no container once deleted")
+
+
 def test_an_image_that_cannot_be_built_fails_the_deployment_with_the_reason(
     docker_host: str, iris_model: Path, tmp_path: Path, engine: DockerEngine
 ) -> None:

@@ -74,6 +74,23 @@ def runtime_hash() -> str:
     return digest.hexdigest()[:12]
 
 
+def prune(engine: Engine, *, everything: bool, on_line: Callable[[str], None]) -> list[str]:
+    """Remove environment images of an older Shipyard runtime (or all with ``everything``)
+    that no container uses; the tags removed."""
+    current = runtime_hash()
+    removed = []
+    for image in engine.images(f"{LABEL}.key"):
+        if not everything and image.labels.get(f"{LABEL}.runtime") == current:
+            continue
+        for tag in image.tags:
+            if engine.remove_image(tag):
+                removed.append(tag)
+                on_line(f"removed {tag}")
+            else:
+                on_line(f"kept {tag}: a container uses it")
+    return removed
+
+
 def build_script(recipe: ImageRecipe) -> str:
     """The shell script the build container runs (``/build`` holds uv, the lock, the runtime)."""
     index = f" --index-url {recipe.index_url}" if recipe.index_url else ""

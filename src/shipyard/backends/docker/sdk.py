@@ -281,6 +281,18 @@ class DockerEngine:
             for image in found
         ]
 
+    def remove_image(self, image: str) -> bool:
+        """Remove a tag (False: a container still uses it, so the engine keeps it)."""
+        try:
+            self._client.images.remove(image)
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:
+                return False
+            raise EngineError(f"remove image {image}: {_explain(exc)}") from exc
+        except _ERRORS as exc:
+            raise EngineError(f"remove image {image}: {_explain(exc)}") from exc
+        return True
+
     def pull(self, image: str) -> None:
         try:
             self._client.images.pull(image)

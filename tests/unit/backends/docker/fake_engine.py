@@ -131,6 +131,11 @@ class FakeEngine:
             if label in labels
         ]
 
+    def remove_image(self, image: str) -> bool:
+        if any(r.image == image for r in self.requests.values() if self._find(r.name)):
+            return False
+        return self.images_.pop(image, None) is not None
+
     def pull(self, image: str) -> None:
         if image not in self.pullable:
             raise EngineError(f"pull access denied for {image}")
