@@ -75,7 +75,7 @@ def authenticate(svc: Services, authorization: str | None, *, write: bool = Fals
         )
     grant = svc.store.grant(key)
     if grant is None:
-        raise Unauthorized(f"invalid or revoked API key: {KEY_HINT}")
+        raise Unauthorized(f"invalid API key (unknown or revoked): {KEY_HINT}")
     if write and grant.read_only:
         raise Forbidden("this key is read-only (predict and read): use a full key to change")
     return Caller(
