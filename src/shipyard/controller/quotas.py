@@ -36,6 +36,15 @@ class Reserved:
         )
 
 
+_LIMITS = (
+    ("cores", "cores", "predictor.resources.requests.cores"),
+    ("memory", "MiB of memory", "predictor.resources.requests.memory"),
+    ("gpus", "GPUs", "predictor.resources.requests.gpus"),
+    ("instances", "instances", "predictor.resources.num_instances"),
+)
+"""Each quota limit: its name, its unit in messages, the spec field it is reported on."""
+
+
 def reserved(spec: DeploymentSpec) -> Reserved:
     """What one deployment reserves at most."""
     out = Reserved()
@@ -59,23 +68,15 @@ def quota_errors(
     held = sum((reserved(o) for o in others), Reserved())
     new = reserved(spec)
     errors = []
-    for name, unit in (("cores", "cores"), ("memory", "MiB"), ("gpus", "GPUs"), ("instances", "")):
+    for name, unit, field in _LIMITS:
         limit = getattr(quota, name)
         used, wanted = getattr(held, name), getattr(new, name)
         if limit is None or used + wanted <= limit + 1e-9:
             continue
         message = (
-            f"the project's quota of {limit:g} {unit} ({name}) would be exceeded: this deployment "
+            f"the project's quota of {limit:g} {unit} would be exceeded: this deployment "
             f"reserves {wanted:g}, its other deployments {used:g} (requests x most instances); "
             "lower them, or ask an administrator to raise the quota"
-        ).replace("  ", " ")
-        errors.append(
-            FieldError(
-                f"predictor.resources.requests.{name}"
-                if name != "instances"
-                else "predictor.resources.num_instances",
-                wanted,
-                message,
-            )
         )
+        errors.append(FieldError(field, wanted, message))
     return errors
