@@ -37,6 +37,7 @@ from shipyard.backends.docker.backend import DockerBackend, scope_of
 from shipyard.backends.docker.images import ImageBuilder
 from shipyard.backends.docker.sdk import DockerEngine
 from shipyard.backends.gpus import GpuInventory
+from shipyard.backends.identity import Identities
 from shipyard.backends.kubernetes_setup import cluster_backends, model_token_signer
 from shipyard.backends.limits import detect_enforcer
 from shipyard.backends.local import LocalBackend
@@ -58,9 +59,18 @@ MIB = 1024 * 1024
 
 
 def prepare_home(settings: ServerSettings) -> None:
+    """Make the home's folders; with per-project replica identities (a root server) the home
+    may be entered (0711) to reach artifacts and venvs, but its logs and run folders, database
+    and keys stay the server's alone (``shipyard.backends.identity``)."""
     for folder in (settings.home, settings.artifacts_dir, settings.logs_dir, settings.run_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(settings.home, 0o700)
+    os.chmod(settings.home, 0o711 if os.geteuid() == 0 else 0o700)
+    os.chmod(settings.artifacts_dir, 0o711)
+    for private in (settings.logs_dir, settings.run_dir):
+        os.chmod(private, 0o700)
+    for name in ("shipyard.db", "shipyard.db-wal", "shipyard.db-shm", "shipyard.db-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(settings.home / name, 0o600)
 
 
 def bootstrap_key(store: Store, key_file: Path) -> str | None:
@@ -124,9 +134,12 @@ def internal_token(settings: ServerSettings) -> str:
 
 def build_services(settings: ServerSettings, token: str | None = None) -> Services:
     prepare_home(settings)
+    token = token or internal_token(settings)
     store = open_store(settings.resolved_database_url)
+    prepare_home(settings)  # again: the database file may be new
     gpus = GpuInventory.detect(settings.gpus)
     enforcer = detect_enforcer(force_best_effort=settings.best_effort_limits, gpus=gpus)
+    identities, isolation = Identities.detect(settings.home / "replicas", settings.artifacts_dir)
     local = LocalBackend(
         run_dir=settings.run_dir,
         logs_dir=settings.logs_dir,
@@ -134,6 +147,8 @@ def build_services(settings: ServerSettings, token: str | None = None) -> Servic
         enforcer=enforcer,
         host=settings.bind,
         zygotes=Zygotes(settings.run_dir) if settings.preload_replicas else None,
+        replica_secret=token,
+        identities=identities,
     )
     storage = ArtifactStorage(
         settings.artifacts_dir,
@@ -157,8 +172,9 @@ def build_services(settings: ServerSettings, token: str | None = None) -> Servic
         storage=storage,
         controller=controller,
         environments=environments,
-        internal_token=token or internal_token(settings),
+        internal_token=token,
         model_tokens=model_tokens,
+        replica_isolation=isolation,
     )
 
 

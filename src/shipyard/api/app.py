@@ -10,7 +10,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from shipyard.api import docs, errors
-from shipyard.api.deps import AdminDep
+from shipyard.api.deps import AdminDep, authenticate
 from shipyard.api.metrics import metrics_registry, render
 from shipyard.api.replica_metrics import replica_metrics
 from shipyard.api.routes import (
@@ -19,13 +19,16 @@ from shipyard.api.routes import (
     deployments,
     environments,
     internal,
+    keys,
     models,
     predict,
     projects,
     usage,
 )
 from shipyard.api.routes.ui import ui_router
+from shipyard.api.schemas import ERROR_RESPONSES
 from shipyard.api.services import Services
+from shipyard.api.uploads import UploadGuard
 from shipyard.api.usage_history import UsageHistory
 
 
@@ -60,12 +63,18 @@ def create_app(
         redoc_url=None,
     )
     app.state.services = services
+    app.add_middleware(
+        UploadGuard,
+        authenticate=lambda header: authenticate(services, header, write=True),
+        limit_bytes=lambda: services.settings.max_upload_mb * 1024 * 1024,
+    )
     app.state.usage = usage_history or UsageHistory()
     app.state.log_followers = usage.FollowSlots()
     errors.install(app)
     docs.install(app)
     routers = (
         projects.router,
+        keys.router,
         models.router,
         usage.router,
         advice.router,
@@ -75,7 +84,7 @@ def create_app(
         environments.router,
     )
     for router in routers:
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.include_router(internal.router)
     app.include_router(ui_router())
 
@@ -89,6 +98,10 @@ def create_app(
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "reconcile_passes": services.controller.passes}
+        return {
+            "status": "ok",
+            "reconcile_passes": services.controller.passes,
+            "replica_isolation": services.replica_isolation,
+        }
 
     return app

@@ -19,6 +19,9 @@ KEY_HINT = "send the header 'Authorization: ApiKey <key>' (the key is in $SHIPYA
 class Caller:
     project: ProjectRecord
     is_admin: bool
+    read_only: bool = False
+    """A predict-and-read key: refused on changes."""
+    key_id: str = ""
 
 
 def api_key_from(header: str | None) -> str | None:
@@ -37,17 +40,50 @@ def services(request: Request) -> Services:
 
 
 def caller(request: Request, svc: Annotated[Services, Depends(services)]) -> Caller:
-    key = api_key_from(request.headers.get("authorization"))
+    who = authenticate(svc, request.headers.get("authorization"))
+    if who.read_only and not _reading(request.method, request.url.path):
+        raise Forbidden(
+            f"this key is read-only (predict and read): {request.method} {request.url.path} "
+            "needs a full key of the project"
+        )
+    return who
+
+
+def _reading(method: str, path: str) -> bool:
+    """Whether a request only reads (or predicts), as a read-only key may."""
+    return method in ("GET", "HEAD", "OPTIONS") or (method == "POST" and path.endswith("/predict"))
+
+
+def authenticate(svc: Services, authorization: str | None, *, write: bool = False) -> Caller:
+    """The caller an ``authorization`` header names.
+
+    Args:
+        svc: the services (the store holds the keys).
+        authorization: the header's value.
+        write: the request changes something (a read-only key is then refused).
+
+    Raises:
+        Unauthorized: no key, a model download token, or an unknown or revoked key.
+        Forbidden: a read-only key for a change.
+    """
+    key = api_key_from(authorization)
     if key is None:
         raise Unauthorized(f"missing API key: {KEY_HINT}")
     if is_model_token(key):
         raise Unauthorized(
             f"a model download token opens its model version's archive only: {KEY_HINT}"
         )
-    found = svc.store.authenticate(key)
-    if found is None:
-        raise Unauthorized(f"invalid API key: {KEY_HINT}")
-    return Caller(project=found[0], is_admin=found[1])
+    grant = svc.store.grant(key)
+    if grant is None:
+        raise Unauthorized(f"invalid API key (unknown or revoked): {KEY_HINT}")
+    if write and grant.read_only:
+        raise Forbidden("this key is read-only (predict and read): use a full key to change")
+    return Caller(
+        project=grant.project,
+        is_admin=grant.is_admin,
+        read_only=grant.read_only,
+        key_id=grant.key_id,
+    )
 
 
 def artifact_project(request: Request, svc: Services, name: str, version: int | None) -> str:

@@ -9,7 +9,9 @@ would otherwise answer FastAPI's ``{"detail": ...}``.
 from __future__ import annotations
 
 import logging
+import math
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,8 +23,24 @@ from shipyard.errors import InvalidSpec, ShipyardError
 log = logging.getLogger("shipyard.api")
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with what JSON cannot carry turned into text: infinities and NaN (as echoed
+    from a request), bytes, and any other object (an error answer must never fail itself)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
 def _answer(exc: ShipyardError) -> JSONResponse:
-    return JSONResponse({"error": exc.to_dict()}, status_code=int(exc.status))
+    return JSONResponse(json_safe({"error": exc.to_dict()}), status_code=int(exc.status))
 
 
 async def _shipyard_error(_: Request, exc: Exception) -> JSONResponse:

@@ -8,9 +8,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.spec.deployment import DeploymentSpec, Framework
+from shipyard.spec.quota import Quota
 from shipyard.spec.status import DeploymentStatus
 from shipyard.spec.tools import Resolution, resolve
-from shipyard.store import DeploymentRecord, ModelVersionRecord, ProjectRecord, RevisionRecord
+from shipyard.store import (
+    ApiKeyRecord,
+    DeploymentRecord,
+    ModelVersionRecord,
+    ProjectRecord,
+    RevisionRecord,
+)
 
 
 class _Out(BaseModel):
@@ -21,10 +28,11 @@ class ProjectOut(_Out):
     id: str
     name: str
     created_at: datetime
+    quota: Quota = Field(default_factory=Quota, description="Limits of all its deployments.")
 
     @classmethod
     def of(cls, record: ProjectRecord) -> ProjectOut:
-        return cls(id=record.id, name=record.name, created_at=record.created_at)
+        return cls(id=record.id, name=record.name, created_at=record.created_at, quota=record.quota)
 
 
 class ProjectCreate(BaseModel):
@@ -35,6 +43,31 @@ class ProjectCreate(BaseModel):
 class ProjectCreated(_Out):
     project: ProjectOut
     api_key: str = Field(description="The new project's key. Shown once: store it now.")
+
+
+class KeyOut(_Out):
+    """An API key as listed: its first characters, never its secret."""
+
+    id: str
+    prefix: str = Field(description="The key's first characters, to recognise it.")
+    created_at: datetime
+    read_only: bool = Field(description="Predict and read only.")
+    is_admin: bool
+    revoked_at: datetime | None = None
+
+    @classmethod
+    def of(cls, record: ApiKeyRecord) -> KeyOut:
+        return cls(**record.model_dump(exclude={"project_id"}))
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    read_only: bool = Field(default=False, description="A predict-and-read key.")
+
+
+class KeyCreated(_Out):
+    key: KeyOut
+    api_key: str = Field(description="The new key. Shown once: store it now.")
 
 
 class ModelVersionCreate(BaseModel):
@@ -177,3 +210,36 @@ class LogLineOut(_Out):
 class LogsOut(_Out):
     component: str
     lines: list[LogLineOut]
+
+
+class ErrorBody(BaseModel):
+    """The inside of every error answer."""
+
+    code: str = Field(description="Machine-readable error code (e.g. ``invalid_spec``).")
+    message: str = Field(description="What is wrong and how to fix it.")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: ``{"error": {"code", "message", "details"}}``."""
+
+    error: ErrorBody
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in (
+        (400, "Malformed input"),
+        (401, "Missing or invalid API key"),
+        (403, "The key may not do this (administrators only)"),
+        (404, "No such project, model, version, deployment or endpoint"),
+        (405, "Method not allowed on this path"),
+        (409, "Conflicts with the current state (exists already, in use, busy)"),
+        (413, "Body over the size limit"),
+        (422, "A field is invalid (details.errors names each one)"),
+        (502, "A serving backend or the gateway could not be reached"),
+        (503, "Not ready (no ready replica, stopped, loading)"),
+        (504, "A wait ran out"),
+    )
+}
+"""The error answers every operation documents (the API's one error shape)."""

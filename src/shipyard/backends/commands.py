@@ -9,13 +9,29 @@ from pathlib import Path
 from shipyard.backends import processes
 from shipyard.backends.protocol import ReplicaSpec
 
+ALLOWED_VARIABLES = frozenset(
+    {"PATH", "LANG", "LANGUAGE", "TZ", "TERM", "TMPDIR", "PYTHONPATH", "PYTHONHASHSEED",
+     "PYTHONDONTWRITEBYTECODE", "PYTHONWARNINGS", "LD_LIBRARY_PATH", "SSL_CERT_FILE",
+     "SSL_CERT_DIR", "HOME"}
+)  # fmt: skip
+"""The server's variables a replica inherits (an allow-list: the server's own secrets, such as
+database URLs, cloud credentials and tokens, never reach a model's code)."""
+ALLOWED_PREFIXES = ("LC_", "CUDA_", "NVIDIA_", "OMP_", "MKL_", "OPENBLAS_")
 
-def base_environment(spec: ReplicaSpec) -> dict[str, str]:
+
+def base_environment(spec: ReplicaSpec, *, home: Path | None = None) -> dict[str, str]:
     """What every replica on this interpreter shares (and its zygote runs with): the
-    server's environment without ``SHIPYARD_*``, plus a built environment's venv and the
-    runtime overlay."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
+    allow-listed part of the server's environment (:data:`ALLOWED_VARIABLES`), plus a built
+    environment's venv and the runtime overlay; ``HOME`` is ``home`` when given (a replica
+    running as its project's uid)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k in ALLOWED_VARIABLES or k.startswith(ALLOWED_PREFIXES)
+    }
     env["PYTHONUNBUFFERED"] = "1"
+    if home is not None:
+        env["HOME"] = str(home)
     if spec.python is not None:  # a built environment: its venv plus the runtime overlay
         env.pop("PYTHONPATH", None)
         venv = Path(spec.python).parent.parent

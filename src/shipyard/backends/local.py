@@ -8,6 +8,13 @@ still run (a reused pid is told apart by its start time) instead of starting dup
 With :class:`~shipyard.backends.zygotes.Zygotes`, a replica whose kind of process started before
 is forked from a pre-imported parent instead (same session, environment, limits and log file);
 its exit code then comes from the file the zygote writes when it reaps it.
+
+With a ``replica_secret`` (the server's), each replica admits only requests carrying its
+project's token (:mod:`shipyard.wire.replica_token`): written to ``run/replicas/<id>.token``
+(0600) for the runtime to read and delete at start, and presented by this backend's health
+checks as by the gateway. With :class:`~shipyard.backends.identity.Identities` (a root server),
+each replica runs as its project's own uid, its files in ``replicas/p<uid>/``, and never from a
+zygote (a zygote's forks would share its uid).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from shipyard.backends.commands import (
     replica_variables,
     socket_path,
 )
+from shipyard.backends.identity import Identities, Identity
 from shipyard.backends.launcher import launch_command
 from shipyard.backends.limits import Enforcement, Enforcer
 from shipyard.backends.logfiles import LogFiles, load_error, write_atomic
@@ -48,6 +56,8 @@ from shipyard.backends.zygotes import ForkRequest, Zygotes
 from shipyard.spec.capacity import Capacity
 from shipyard.spec.resources import Resources
 from shipyard.spec.status import ReplicaExit
+from shipyard.wire.replica_token import HEADER as TOKEN_HEADER
+from shipyard.wire.replica_token import ReplicaTokens, write_token_file
 
 UNBOUND = 0  # the port of a replica's URL until it reports the one it bound
 LOAD_FAILED = 3  # the runtime's exit code when the model cannot be loaded
@@ -71,8 +81,12 @@ class LocalBackend:
         zygotes: Zygotes | None = None,
         clock: Callable[[], float] = time.monotonic,
         kill: Callable[[int, int], None] = os.kill,
+        replica_secret: str | None = None,
+        identities: Identities | None = None,
     ) -> None:
+        self._identities = identities
         self._capacity = capacity
+        self._tokens = None if replica_secret is None else ReplicaTokens(replica_secret)
         self._enforcer = enforcer
         self._limits: dict[str, Enforcement] = {}
         self._run_dir = run_dir / "replicas"
@@ -99,19 +113,19 @@ class LocalBackend:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         res = spec.resources
         limits = self._enforcer.prepare(spec.replica_id, res.requests, res.limits)
-        socket = socket_path(self._run_dir, spec.replica_id)
-        address = self._address_file(spec.replica_id)
-        address.unlink(missing_ok=True)
-        command = replica_command(spec, self._host, address, socket)
-        base = base_environment(spec)
+        identity, folder, command = self._command(spec)
+        socket = socket_path(folder, spec.replica_id)
+        base = base_environment(spec, home=None if identity is None else identity.home)
         env = {**base, **replica_variables(spec), **limits.env()}
-        try:
-            pid = await self._fork(spec, command, base, env, log_path, limits)
+        try:  # a zygote's forks share its uid: with identities every replica is a process
+            pid = None if identity else await self._fork(spec, command, base, env, log_path, limits)
             started_by = "zygote"
             if pid is None:
                 with log_path.open("ab") as log:
                     child = subprocess.Popen(  # no preexec_fn: the launcher confines it
-                        launch_command(limits.fork_setup(), command),
+                        launch_command(
+                            limits.fork_setup(), command, uid=identity.uid if identity else None
+                        ),
                         stdin=subprocess.DEVNULL,
                         stdout=log,
                         stderr=subprocess.STDOUT,
@@ -144,6 +158,8 @@ class LocalBackend:
                 "limits": res.limits.model_dump_json(),
                 "gpus": ",".join(limits.gpus),
                 "enforcement": limits.mode,
+                "project": spec.project_id,
+                "dir": str(folder),
                 **({"socket": str(socket)} if socket is not None else {}),
             },
         )
@@ -178,11 +194,31 @@ class LocalBackend:
             command[0], base, spec.framework, request, limit_bytes=limit
         )
 
+    def _command(self, spec: ReplicaSpec) -> tuple[Identity | None, Path, list[str]]:
+        """The replica's identity (None: the server's), its files' folder and its command
+        line, with its admission token written there for it."""
+        identity = None
+        if self._identities is not None:
+            identity = self._identities.prepare(spec.project_id, spec.model_dir)
+        folder = self._run_dir if identity is None else identity.home
+        address = folder / f"{spec.replica_id}.addr"
+        address.unlink(missing_ok=True)
+        socket = socket_path(folder, spec.replica_id)
+        command = replica_command(spec, self._host, address, socket)
+        if self._tokens is not None:
+            token_file = folder / f"{spec.replica_id}.token"
+            write_token_file(token_file, self._tokens(spec.project_id))
+            if identity is not None:
+                os.chown(token_file, identity.uid, identity.gid)
+            command += ["--token-file", str(token_file)]
+        return identity, folder, command
+
     def _handle_file(self, replica_id: str) -> Path:
         return self._run_dir / f"{replica_id}.json"
 
-    def _address_file(self, replica_id: str) -> Path:
-        return self._run_dir / f"{replica_id}.addr"
+    def _address_file(self, ref: ReplicaRef) -> Path:
+        folder = Path(ref.extra["dir"]) if "dir" in ref.extra else self._run_dir
+        return folder / f"{ref.replica_id}.addr"
 
     def _url_of(self, ref: ReplicaRef) -> str | None:
         """Where the replica serves: its handle's URL, else the port it reported having bound
@@ -190,7 +226,7 @@ class LocalBackend:
         if not ref.url.endswith(f":{UNBOUND}"):
             return ref.url
         try:
-            address = self._address_file(ref.replica_id).read_text(encoding="utf-8").strip()
+            address = self._address_file(ref).read_text(encoding="utf-8").strip()
         except OSError:
             return None
         url = f"http://{address}"
@@ -289,7 +325,7 @@ class LocalBackend:
             return ReplicaHealth(Health.STARTING)  # not listening yet
         learnt = url if url != ref.url else None
         try:
-            answer = await self._client.get(f"{url}/v2/health/ready")
+            answer = await self._client.get(f"{url}/v2/health/ready", headers=self._token(ref))
         except httpx.HTTPError:
             return ReplicaHealth(Health.STARTING, url=learnt)
         if answer.status_code != 200:
@@ -299,6 +335,13 @@ class LocalBackend:
             used = self.usage(ref)  # a whole process's footprint: what its kind needs
             self._warm(kind, used.memory_bytes if used is not None else None)
         return ReplicaHealth(Health.READY, url=learnt, timings=runtime_timings(answer))
+
+    def _token(self, ref: ReplicaRef) -> dict[str, str]:
+        """The admission header of ``ref``'s project (none without a secret)."""
+        project = ref.extra.get("project")
+        if self._tokens is None or project is None:
+            return {}
+        return {TOKEN_HEADER.decode(): self._tokens(project).decode()}
 
     def _warm(self, kind: tuple[str, dict[str, str], str], footprint: int | None) -> None:
         """Have the zygote of ``kind`` started in the background (a health check only reports:
@@ -342,7 +385,8 @@ class LocalBackend:
             limits.release()
         self._handle_file(ref.replica_id).unlink(missing_ok=True)
         self._exit_file(ref.replica_id).unlink(missing_ok=True)
-        self._address_file(ref.replica_id).unlink(missing_ok=True)
+        self._address_file(ref).unlink(missing_ok=True)
+        self._address_file(ref).with_suffix(".token").unlink(missing_ok=True)  # if never read
         if "socket" in ref.extra:  # left behind when the replica was killed
             Path(ref.extra["socket"]).unlink(missing_ok=True)
 

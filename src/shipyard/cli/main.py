@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from shipyard.cli import deployments, environments, images, models, projects
+from shipyard.cli import deployments, environments, images, keys, models, projects
 from shipyard.cli._render import print_error
 from shipyard.cli._state import CliState
 from shipyard.cli.predict import predict
@@ -96,6 +96,7 @@ def build_app() -> typer.Typer:
     app.add_typer(deployments.app, name="deployments")
     app.add_typer(environments.app, name="environments")
     app.add_typer(projects.app, name="projects")
+    app.add_typer(keys.app, name="keys")
     app.command("deploy")(deployments.create)
     app.command("predict")(predict)
     app.add_typer(images.app, name="images")

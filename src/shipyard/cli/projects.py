@@ -50,3 +50,41 @@ def create(
     else:
         out().print(f"created project {created.name}; its API key (shown once, store it now):")
         typer.echo(created.api_key)
+
+
+@app.command("list")
+def list_projects(ctx: typer.Context, as_json: JSON = False) -> None:
+    """Every project with its quota (administrator key)."""
+    projects = project_of(ctx).get_key_api().list_projects()
+    if as_json:
+        typer.echo(json.dumps(projects, indent=2))
+        return
+    for p in projects:
+        limits = {k: v for k, v in (p.get("quota") or {}).items() if v is not None}
+        quota = ", ".join(f"{k} {v}" for k, v in limits.items()) or "no quota"
+        out().print(f"{p['name']}  (id {p['id']}, created {p['created_at']}; {quota})")
+
+
+@app.command("delete")
+def delete_project(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The project to delete.")]
+) -> None:
+    """Delete a project without deployments, its keys, models and files (administrator key)."""
+    project_of(ctx).get_key_api().delete_project(name)
+    out().print(f"deleted project {name}")
+
+
+@app.command("quota")
+def set_quota(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The project.")],
+    cores: Annotated[float | None, typer.Option(help="Most CPU cores in all.")] = None,
+    memory: Annotated[int | None, typer.Option(help="Most memory in all (MiB).")] = None,
+    gpus: Annotated[int | None, typer.Option(help="Most GPUs in all.")] = None,
+    instances: Annotated[int | None, typer.Option(help="Most instances in all.")] = None,
+) -> None:
+    """Set a project's quota (an option left out: no limit) (administrator key)."""
+    project_of(ctx).get_key_api().set_quota(
+        name, cores=cores, memory=memory, gpus=gpus, instances=instances
+    )
+    out().print(f"quota of {name} set")

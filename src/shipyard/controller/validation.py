@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Protocol
 
 from shipyard.controller.environments import base_of, environment_request
+from shipyard.controller.quotas import quota_errors
 from shipyard.controller.scheduling import never_fits, shortfall, total
 from shipyard.environments.catalogue import Catalogue
 from shipyard.errors import InvalidSpec, NotFound
 from shipyard.spec.capacity import Capacity, Demand, cores_number
 from shipyard.spec.deployment import Component, DeploymentSpec, ServingTool
+from shipyard.spec.quota import Quota
 from shipyard.spec.resources import ComponentResources
 from shipyard.spec.scaling import ScalingConfig, effective_scaling
 from shipyard.spec.tools import resolve
@@ -86,7 +88,10 @@ class SpecValidator:
         capacity: CapacityView,
         model: Callable[[str, str, int], ModelVersionRecord],
         catalogue: Callable[[], Catalogue],
+        quota: Callable[[str, str | None], tuple[Quota, list[DeploymentSpec]]] | None = None,
     ) -> None:
+        self._quota = quota
+        """The project's quota and its other deployments' specs (but the one replaced)."""
         self._capacity = capacity
         self._model = model
         self._catalogue = catalogue
@@ -112,6 +117,9 @@ class SpecValidator:
             problems += self._never_fits(spec, node)
         raise_for(problems)
         raise_for(self._registry_errors(project_id, spec))
+        if self._quota is not None:
+            quota, others = self._quota(project_id, deployment_id)
+            raise_for(quota_errors(quota, spec, others))
         waits = self._waits(spec, node, deployment_id) if node is not None else []
         return Verdict(waits=waits)
 

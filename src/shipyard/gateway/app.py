@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hmac
 import json
 import time
 from collections.abc import AsyncIterator
@@ -49,6 +50,7 @@ from shipyard.settings import GatewaySettings
 from shipyard.wire import paths
 from shipyard.wire.keys import UNAUTHORIZED_MESSAGE, KeyHasher, parse_api_key
 from shipyard.wire.paths import Action, Call
+from shipyard.wire.replica_token import ReplicaTokens
 from shipyard.wire.routes import DeploymentRoute, RoutingTable
 
 
@@ -174,7 +176,11 @@ class GatewayApp:
                 gateway=s.gateway_worker_id,
             )
             self._forwarder = Forwarder(
-                replicas, self._picker, self._metrics, attempts=s.gateway_attempts
+                replicas,
+                self._picker,
+                self._metrics,
+                attempts=s.gateway_attempts,
+                tokens=ReplicaTokens(s.internal_token) if s.internal_token else None,
             )
             self._bundler = Bundler(self._forwarder.forward_bundle)
             self._repository = repository.Repository(
@@ -226,6 +232,14 @@ class GatewayApp:
         )
 
     async def metrics(self, request: Request) -> Response:
+        """Prometheus metrics of every project: for the control plane's internal token only
+        (``Authorization: Bearer <token>``, the token in ``run/internal-token``)."""
+        token = self._settings.internal_token.encode()
+        given = [v for n, v in request.headers if n.lower() == b"authorization"]
+        if not token or len(given) != 1 or not hmac.compare_digest(given[0], b"Bearer " + token):
+            return error_response(
+                401, "gateway metrics need 'Authorization: Bearer <the server's internal token>'"
+            )
         return Response(200, self._metrics.render(), content_type=CONTENT_TYPE)
 
     def admit(self, head: Head) -> Response | int | None:

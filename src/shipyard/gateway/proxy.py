@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from shipyard.errors import BackendUnavailable, TimeoutExpired
 from shipyard.gateway.metrics import GatewayMetrics
@@ -25,6 +25,7 @@ from shipyard.http1 import Request, Response
 from shipyard.wire.binary import HEADER_LENGTH
 from shipyard.wire.bundle import BUNDLE_PATH, BUNDLE_TYPE, decode_responses, encode_requests
 from shipyard.wire.headers import HOP_BY_HOP, STAGE_HEADER, valid_name, valid_value
+from shipyard.wire.replica_token import HEADER as TOKEN_HEADER
 from shipyard.wire.routes import DeploymentRoute
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,14 @@ RawHeaders = list[tuple[bytes, bytes]]
 
 # Besides hop-by-hop headers: the key stays here (replicas need none); length and host are
 # set again by the client for the new connection.
-_REQUEST_DROP = HOP_BY_HOP | {b"authorization", b"host", b"content-length", b"expect"}
+# The replica token is the gateway's own to give (see Forwarder).
+_REQUEST_DROP = HOP_BY_HOP | {
+    b"authorization",
+    b"host",
+    b"content-length",
+    b"expect",
+    TOKEN_HEADER,
+}
 # Our own server sets its date, server and length headers.
 _RESPONSE_DROP = HOP_BY_HOP | {b"content-length", b"date", b"server"}
 
@@ -83,6 +91,8 @@ class Forwarder:
         picker: the replica picker (least outstanding requests), shared by all requests.
         metrics: where upstream failures are counted.
         attempts: most distinct replicas tried for one request.
+        tokens: each project's replica admission token (``x-shipyard-replica-token``, see
+            :mod:`shipyard.wire.replica_token`), presented on every request to a replica.
     """
 
     def __init__(
@@ -92,7 +102,9 @@ class Forwarder:
         metrics: GatewayMetrics,
         *,
         attempts: int,
+        tokens: Callable[[str], bytes] | None = None,
     ) -> None:
+        self._tokens = tokens
         self._upstream = upstream
         self._picker = picker
         self._metrics = metrics
@@ -196,6 +208,8 @@ class Forwarder:
             if component
             else (f"deployment '{route.name}'")
         )
+        if self._tokens is not None:
+            headers = [*headers, (TOKEN_HEADER, self._tokens(route.project_id))]
         tried: list[str] = []
         last_error: NotSent | None = None
         while len(tried) < self._attempts:

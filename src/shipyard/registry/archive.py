@@ -8,6 +8,7 @@ not plain data. ``pack_tree`` streams a tree back out as a reproducible gzip tar
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tarfile
@@ -19,13 +20,57 @@ from typing import BinaryIO
 from shipyard.errors import InvalidInput
 
 CHUNK_BYTES = 1024 * 1024
+MAX_HEADER_BYTES = 64 * 1024
+"""Largest long-name or PAX extended header accepted (tarfile would read whatever one claims)."""
+MAX_ENTRIES = 10_000
+"""Most entries (files and folders) in one artifact."""
+MAX_NAME_BYTES = 1024
+"""Longest entry path, in UTF-8 bytes (a component: 255, the filesystems' limit)."""
+_EXTENDED = frozenset(
+    {tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE}
+    | {tarfile.SOLARIS_XHDTYPE}
+)
 _ARCHIVE_MTIME = 946_684_800  # 2000-01-01T00:00:00Z: packed archives do not depend on when
 _BAD_ARCHIVE = (tarfile.TarError, EOFError, zlib.error, OSError)
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """A header whose extended headers (GNU long names, PAX) are refused past
+    :data:`MAX_HEADER_BYTES` before tarfile reads the size they claim into memory."""
+
+    def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _EXTENDED and self.size > MAX_HEADER_BYTES:
+            raise InvalidInput(
+                f"artifact is rejected: an extended tar header claims {self.size} bytes "
+                f"(at most {MAX_HEADER_BYTES})"
+            )
+        member: tarfile.TarInfo = super()._proc_member(tar)  # type: ignore[misc]
+        return member
+
+
+def _check_name(name: str) -> None:
+    """Refuse names that are not plain UTF-8 text of a sane length (no server path in the
+    message: only the name, shown escaped)."""
+    shown = repr(name[:200])
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"archive entry {shown} is rejected: its name is not UTF-8") from None
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InvalidInput(f"archive entry {shown} is rejected: control characters in its name")
+    if len(encoded) > MAX_NAME_BYTES or any(
+        len(part.encode()) > 255 for part in PurePosixPath(name).parts
+    ):
+        raise InvalidInput(
+            f"archive entry {shown} is rejected: its path is over {MAX_NAME_BYTES} bytes or a "
+            "component over 255"
+        )
 
 
 def _entry_path(member: tarfile.TarInfo) -> PurePosixPath | None:
     """The member's relative path, or None for the archive root ("." / "./")."""
     name = member.name
+    _check_name(name)
     if name.startswith("/") or PurePosixPath(name).is_absolute():
         raise InvalidInput(f"archive entry {name!r} is rejected: absolute paths are not allowed")
     parts = [part for part in PurePosixPath(name).parts if part != "."]
@@ -62,7 +107,7 @@ def _corrupt(exc: BaseException) -> InvalidInput:
 
 def _open_tar(stream: BinaryIO) -> tarfile.TarFile:
     try:
-        return tarfile.open(fileobj=stream, mode="r|gz")
+        return tarfile.open(fileobj=stream, mode="r|gz", tarinfo=_BoundedTarInfo)
     except _BAD_ARCHIVE as exc:
         raise _corrupt(exc) from exc
 
@@ -113,18 +158,27 @@ def _extract_member(
             return 0
         target.parent.mkdir(parents=True, exist_ok=True)
         return _write_file(tar, member, target, budget)
-    except (FileExistsError, NotADirectoryError):
+    except (FileExistsError, NotADirectoryError, IsADirectoryError):
         raise InvalidInput(
             f"archive entry {member.name!r} is rejected: its path clashes with another entry"
         ) from None
+    except OSError as exc:
+        if exc.errno in (errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL):
+            raise InvalidInput(
+                f"archive entry {member.name!r} is rejected: the filesystem refuses its name "
+                f"({os.strerror(exc.errno)})"
+            ) from None
+        raise
 
 
 def safe_extract(archive: BinaryIO | Path, dest: Path, *, max_unpacked_bytes: int) -> list[str]:
     """Unpack a gzip tar into ``dest`` (an existing, empty directory), refusing unsafe entries.
 
     Rejected: absolute paths, ``..`` components, symbolic and hard links (all of them, the
-    simplest rule that is safe), devices, FIFOs, duplicate entries, and a total unpacked size
-    over ``max_unpacked_bytes``. The stream is read once, front to back.
+    simplest rule that is safe), devices, FIFOs, duplicate entries, names that are not UTF-8
+    text or too long, extended headers over :data:`MAX_HEADER_BYTES`, more than
+    :data:`MAX_ENTRIES` entries, and a total unpacked size over ``max_unpacked_bytes``. The
+    stream is read once, front to back.
 
     Returns:
         The relative POSIX paths of the regular files written, sorted.
@@ -148,6 +202,10 @@ def safe_extract(archive: BinaryIO | Path, dest: Path, *, max_unpacked_bytes: in
                 continue
             if relative in seen:
                 raise InvalidInput(f"archive entry {member.name!r} is rejected: it appears twice")
+            if len(seen) >= MAX_ENTRIES:
+                raise InvalidInput(
+                    f"artifact is rejected: more than {MAX_ENTRIES} files and folders"
+                )
             seen.add(relative)
             target = dest.joinpath(*relative.parts)
             try:

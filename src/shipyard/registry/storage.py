@@ -121,6 +121,11 @@ class ArtifactStorage:
             raise ShipyardError(f"refusing to discard {path}: it is not under {self.root}")
         self._remove(target)
 
+    def discard_project(self, project_id: str) -> None:
+        """Delete every artifact of a project (after the project itself was deleted)."""
+        if _PATH_COMPONENT.match(project_id):
+            self._remove(self.root / project_id)
+
     def archive(self, path: Path) -> Iterator[bytes]:
         """The artifact directory as a reproducible gzip tar, streamed in pieces."""
         return pack_tree(path)

@@ -50,6 +50,9 @@ class RuntimeConfig:
     """Adaptive batching: longest a request waits for its batch's answer."""
     max_body_bytes: int = 0
     """Largest request body (``--max-body-bytes``); 0 = derived from the memory limit."""
+    token_file: Path | None = None
+    """File holding the admission token every request must present (read and deleted at start,
+    see :mod:`shipyard.wire.replica_token`); None = admit anyone (standalone, containers)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         help="largest request body (0: from the memory limit)",
+    )
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        help="admit only requests presenting the token in this file (read, then deleted)",
     )
     return parser
 
@@ -139,4 +148,5 @@ def parse_config(
         max_latency_ms=args.max_latency_ms,
         batch_timeout_s=args.batch_timeout_s,
         max_body_bytes=max(0, args.max_body_bytes),
+        token_file=args.token_file,
     )

@@ -5,7 +5,8 @@ the model loads in the background; when it is loaded one ``shipyard-runtime read
 goes to stdout. A failed detection or load prints the traceback to stderr and exits with code 3.
 SIGTERM stops accepting, lets the requests in progress finish and exits 0. The request body
 bound is derived from the replica's memory limit (its cgroup's), so one large well-formed body
-is refused 413 instead of killing the replica.
+is refused 413 instead of killing the replica. With ``--token-file``, a request whose head lacks
+the replica token (:mod:`shipyard.wire.replica_token`) is answered 401 before its body is read.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from types import FrameType
 
 from shipyard.errors import ModelServeError
 from shipyard.http1 import HttpServer, run, serve_until_stopped
+from shipyard.http1.messages import Admit, Head, Response, error_response
 from shipyard.runtime.app import create_app
 from shipyard.runtime.config import RuntimeConfig, parse_config
 from shipyard.runtime.loaders import detect
 from shipyard.runtime.model import ServedModel
+from shipyard.wire.replica_token import admits, read_token_file
 
 LOAD_FAILED = 3
 """Exit code when the model cannot be found or loaded."""
@@ -99,16 +102,35 @@ def _report_address(config: RuntimeConfig, port: int) -> None:
     os.replace(partial, config.address_file)
 
 
+def token_admission(token: bytes | None) -> Admit | None:
+    """The server's head check: refuse (401) a request without ``token``; None = admit all."""
+    if token is None:
+        return None
+    expected = token
+
+    def admit(head: Head) -> Response | None:
+        if admits(expected, head.headers):
+            return None
+        return error_response(401, "this replica answers only the Shipyard gateway")
+
+    return admit
+
+
 def _exit_quietly(signum: int, frame: FrameType | None) -> None:
     """SIGTERM/SIGINT before the server runs (while detecting the model): exit 0."""
     raise SystemExit(0)
 
 
-async def _serve(config: RuntimeConfig, model: ServedModel) -> int:
+async def _serve(config: RuntimeConfig, model: ServedModel, token: bytes | None) -> int:
     lifecycle = _Lifecycle(config)
     app = create_app(config, model, on_loaded=lifecycle.on_loaded)
     limit = memory_limit(Path("/proc/self/cgroup"), Path("/sys/fs/cgroup"))
-    server = HttpServer(app.handle, keep_alive_s=KEEP_ALIVE_S, max_body=body_bound(config, limit))
+    server = HttpServer(
+        app.handle,
+        keep_alive_s=KEEP_ALIVE_S,
+        max_body=body_bound(config, limit),
+        admit=token_admission(token),
+    )
     async with app.running():
         await serve_until_stopped(
             server,
@@ -121,17 +143,18 @@ async def _serve(config: RuntimeConfig, model: ServedModel) -> int:
     return lifecycle.exit_code
 
 
-def serve(config: RuntimeConfig, model: ServedModel) -> int:
+def serve(config: RuntimeConfig, model: ServedModel, token: bytes | None = None) -> int:
     """Serve ``model`` until SIGTERM (or a failed load).
 
     Args:
         config: The replica's configuration.
         model: The model to serve, not loaded yet.
+        token: The admission token requests must present (None: admit all).
 
     Returns:
         The process exit code: 0, or :data:`LOAD_FAILED`.
     """
-    return run(_serve(config, model))
+    return run(_serve(config, model, token))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,9 +174,14 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    try:  # the token is read (and its file deleted) before any of the model's code runs
+        token = None if config.token_file is None else read_token_file(config.token_file)
+    except (OSError, ValueError) as exc:
+        print(f"shipyard-runtime: no replica token: {exc}", file=sys.stderr, flush=True)
+        return LOAD_FAILED
     try:
         model = detect(config)
     except ModelServeError as exc:
         print(f"shipyard-runtime: {exc}", file=sys.stderr, flush=True)
         return LOAD_FAILED
-    return serve(config, model)
+    return serve(config, model, token)

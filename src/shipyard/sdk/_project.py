@@ -7,6 +7,7 @@ from typing import Any
 
 from shipyard.sdk._environments import EnvironmentApi
 from shipyard.sdk._http import Connection
+from shipyard.sdk._keys import KeyApi
 from shipyard.sdk._registry import ModelRegistry
 from shipyard.sdk._serving import ModelServing
 
@@ -60,6 +61,11 @@ class Project:
     def get_environment_api(self) -> EnvironmentApi:
         """The catalogue of base environments (list, get, add) and the built ones."""
         return EnvironmentApi(self.connection)
+
+    def get_key_api(self) -> KeyApi:
+        """The project's API keys (list, create, revoke, rotate) and, for administrators, the
+        project list, deletion and quotas."""
+        return KeyApi(self.connection)
 
     def create_project(self, name: str) -> NewProject:
         """Create another project (administrator key) and its first API key.

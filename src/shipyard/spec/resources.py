@@ -22,9 +22,13 @@ class Resources(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    cores: float = Field(description="CPU cores per instance; fractional allowed (0.5 = 500m).")
-    memory: int = Field(description="Memory per instance in MiB (Hopsworks 'MB').")
-    gpus: int = Field(default=0, description="Whole GPUs per instance.")
+    cores: float = Field(
+        description="CPU cores per instance; fractional allowed (0.5 = 500m).",
+        allow_inf_nan=False,
+        le=100_000,
+    )
+    memory: int = Field(description="Memory per instance in MiB (Hopsworks 'MB').", le=1 << 30)
+    gpus: int = Field(default=0, description="Whole GPUs per instance.", le=1024)
 
     def __init__(
         self, cores: float | None = None, memory: int | None = None, gpus: int = 0, **data: Any

@@ -9,6 +9,7 @@ as a ``FieldError`` whose ``field`` is the dotted path in the spec (``predictor.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -34,15 +35,26 @@ class FieldError:
         return {"field": self.field, "value": self.value, "message": self.message}
 
 
+MIN_CORES = 0.001
+MAX_CORES = 100_000
+MAX_MEMORY_MB = 1 << 30  # a petabyte (MiB)
+MAX_GPUS = 1024
+MAX_INSTANCES = 10_000
+
+
 def resource_errors(path: str, res: ComponentResources) -> list[FieldError]:
     """Problems with one component's instances, requests and limits (units in every message)."""
     out: list[FieldError] = []
-    if res.num_instances < 0:
-        out.append(FieldError(f"{path}.num_instances", res.num_instances, "must be 0 or more"))
+    if not 0 <= res.num_instances <= MAX_INSTANCES:
+        msg = f"must be 0 to {MAX_INSTANCES}"
+        out.append(FieldError(f"{path}.num_instances", res.num_instances, msg))
     for kind in ("requests", "limits"):
         r = getattr(res, kind)
-        if r.cores <= 0:
-            msg = "CPU cores must be greater than 0 (fractions allowed, e.g. 0.5 = 500 millicpus)"
+        if not math.isfinite(r.cores) or not 0 < r.cores <= MAX_CORES:
+            msg = (
+                f"CPU cores must be greater than 0 and at most {MAX_CORES} (fractions allowed, "
+                "e.g. 0.5 = 500 millicpus)"
+            )
             out.append(FieldError(f"{path}.{kind}.cores", r.cores, msg))
         elif not is_whole_millicpus(r.cores):
             msg = (
@@ -50,10 +62,17 @@ def resource_errors(path: str, res: ComponentResources) -> list[FieldError]:
                 "e.g. 0.25 = 250m)"
             )
             out.append(FieldError(f"{path}.{kind}.cores", r.cores, msg))
-        if r.memory <= 0:
-            out.append(FieldError(f"{path}.{kind}.memory", r.memory, "memory (MiB) must be > 0"))
-        if r.gpus < 0:
-            out.append(FieldError(f"{path}.{kind}.gpus", r.gpus, "GPUs must be 0 or more"))
+        elif r.cores < MIN_CORES:  # a whole number of millicpus: zero of them
+            msg = f"CPU cores must be at least {MIN_CORES} (1 millicpu)"
+            out.append(FieldError(f"{path}.{kind}.cores", r.cores, msg))
+        if not 0 < r.memory <= MAX_MEMORY_MB:
+            msg = f"memory (MiB) must be from 1 to {MAX_MEMORY_MB}"
+            out.append(FieldError(f"{path}.{kind}.memory", r.memory, msg))
+        if not 0 <= r.gpus <= MAX_GPUS:
+            msg = f"GPUs must be from 0 to {MAX_GPUS}"
+            out.append(FieldError(f"{path}.{kind}.gpus", r.gpus, msg))
+    if out:
+        return out  # the comparisons below assume each value in range
     req, lim = res.requests, res.limits
     if 0 < lim.cores < req.cores:
         msg = (

@@ -8,7 +8,9 @@ Tables are SQLAlchemy 2 models (``tables``), migrated by the Alembic revisions s
 from __future__ import annotations
 
 from shipyard.store.records import (
+    ApiKeyRecord,
     DeploymentRecord,
+    KeyGrant,
     ModelSummary,
     ModelVersionRecord,
     ProjectRecord,
@@ -17,7 +19,9 @@ from shipyard.store.records import (
 from shipyard.store.sql import Store, open_store
 
 __all__ = [
+    "ApiKeyRecord",
     "DeploymentRecord",
+    "KeyGrant",
     "ModelSummary",
     "ModelVersionRecord",
     "ProjectRecord",

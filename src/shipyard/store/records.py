@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shipyard.spec.deployment import DeploymentSpec
+from shipyard.spec.quota import Quota
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
 
@@ -24,6 +25,32 @@ class ProjectRecord(BaseModel):
     id: str
     name: str
     created_at: datetime
+    quota: Quota = Quota()
+
+
+class ApiKeyRecord(BaseModel):
+    """An API key as listed: never its secret, only its first characters."""
+
+    model_config = _FROZEN
+
+    id: str
+    project_id: str
+    prefix: str
+    created_at: datetime
+    is_admin: bool
+    read_only: bool
+    revoked_at: datetime | None = None
+
+
+class KeyGrant(BaseModel):
+    """What a valid key grants: its project, admin rights, whether it may change anything."""
+
+    model_config = _FROZEN
+
+    project: ProjectRecord
+    is_admin: bool
+    read_only: bool
+    key_id: str
 
 
 class ModelVersionRecord(BaseModel):

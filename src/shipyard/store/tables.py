@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -74,6 +75,8 @@ class Project(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(63), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    quota: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    """The project's :class:`~shipyard.spec.quota.Quota` (None: no limit)."""
 
 
 class ApiKey(Base):
@@ -85,6 +88,10 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Predict and read only: refused on changes."""
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the key stopped working (kept to list it; never authenticates again)."""
 
 
 class Model(Base):

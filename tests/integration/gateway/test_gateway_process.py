@@ -186,7 +186,8 @@ def test_a_control_plane_outage_keeps_the_last_table(client, routes):
 
 def test_metrics_count_requests_per_deployment(client, routes):
     predict(client)
-    text = client.get("/metrics").text
+    assert client.get("/metrics").status_code == 401  # every project's figures: not for anyone
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).text
     assert 'shipyard_gateway_requests_total{code="200",deployment="iris",project="proj-a"}' in text
     assert "shipyard_gateway_request_duration_seconds_bucket" in text
     assert f"shipyard_gateway_routing_table_version {float(routes.version)}" in text

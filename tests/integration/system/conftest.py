@@ -57,6 +57,8 @@ class Server:
     grpc_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    python: str = sys.executable
+    """The server's interpreter (its replicas' too, unless they use a built environment)."""
 
     @property
     def api(self) -> str:
@@ -90,7 +92,7 @@ class Server:
         self.home.mkdir(parents=True, exist_ok=True)
         with (self.home.parent / "server.log").open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "shipyard", "server"],
+                [self.python, "-m", "shipyard", "server"],
                 env=self.env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,

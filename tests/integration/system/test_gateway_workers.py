@@ -34,7 +34,9 @@ def gateway_pids(server: Server) -> list[int]:
 
 
 def requests_counted(server: Server, name: str) -> float:
-    text = httpx.get(f"{server.gateway}/metrics", timeout=10).text
+    token = (server.home / "run" / "internal-token").read_text().strip()
+    auth = {"Authorization": f"Bearer {token}"}
+    text = httpx.get(f"{server.gateway}/metrics", headers=auth, timeout=10).text
     pattern = rf'shipyard_gateway_requests_total{{[^}}]*deployment="{name}"[^}}]*}} (\S+)'
     return sum(float(value) for value in re.findall(pattern, text))
 

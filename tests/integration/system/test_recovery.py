@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shipyard.wire.replica_token import HEADER, project_token
 from tests.integration.system.conftest import Server, own_server, state_of, upload, wait_until
 
 pytestmark = pytest.mark.integration
@@ -221,9 +222,12 @@ def test_a_replica_binds_its_own_port_and_reports_it(node: Server, model) -> Non
         [replica] = at(api, "own-port", "RUNNING", 1)["replicas"]
         host, port = replica["url"].removeprefix("http://").split(":")
         assert host == "127.0.0.1" and int(port) > 0
-        assert httpx.get(f"{replica['url']}/v2/health/ready").status_code == 200
-        handle = node.home / "run" / "replicas" / f"{replica['id']}.json"
-        assert json.loads(handle.read_text())["url"] == replica["url"]  # for adoption
+        handle = json.loads((node.home / "run" / "replicas" / f"{replica['id']}.json").read_text())
+        secret = (node.home / "run" / "internal-token").read_text().strip()
+        token = project_token(secret, handle["extra"]["project"]).decode()
+        ready = httpx.get(f"{replica['url']}/v2/health/ready", headers={HEADER.decode(): token})
+        assert ready.status_code == 200
+        assert handle["url"] == replica["url"]  # for adoption
         api.delete("/deployments/own-port").raise_for_status()
 
 

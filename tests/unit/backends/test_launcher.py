@@ -17,18 +17,24 @@ pytestmark = pytest.mark.unit
 def test_arguments_name_cgroups_cpus_and_the_command() -> None:
     argv = ["--cgroup-procs", "/a/cgroup.procs", "--cgroup-procs", "/b/cgroup.procs"]
     argv += ["--cpus", "0,3", "--die-with-parent", "--", "/venv/python", "-m", "x"]
-    assert launcher.parse(argv) == (
+    assert launcher.parse(argv) == launcher.Launch(
         ["/a/cgroup.procs", "/b/cgroup.procs"],
         [0, 3],
         True,
         ["/venv/python", "-m", "x"],
     )
+    dropped = launcher.parse(["--uid", "1000000007", "--gid", "1000000007", "--", "x"])
+    assert (dropped.uid, dropped.gid) == (1000000007, 1000000007)
     for bad in (
         ["--cpus"],
         [
             "--",
         ],
         ["--bogus", "--", "x"],
+        ["--uid", "5", "--", "x"],  # without --gid
+        ["--uid", "0", "--gid", "0", "--", "x"],  # root is no drop
+        ["--uid", "-1", "--gid", "5", "--", "x"],
+        ["--uid", "x", "--gid", "5", "--", "x"],
     ):
         with pytest.raises(ValueError):
             launcher.parse(bad)
@@ -74,3 +80,45 @@ def test_the_backend_builds_the_launch_from_the_enforcements_setup() -> None:
         "--cgroup-procs", "/cg/cpu/r/cgroup.procs", "--cpus", "2,3",
         "--", "/venv/bin/python", "-m", "shipyard.runtime",
     ]  # fmt: skip
+
+
+class FakeIds:
+    """The id calls of os, recorded; ``regain`` says whether setuid(0) would succeed."""
+
+    def __init__(self, regain: bool = False) -> None:
+        self.calls: list[tuple[str, object]] = []
+        self.uid = self.gid = 0
+        self.regain = regain
+
+    def setgroups(self, groups: list[int], /) -> None:
+        self.calls.append(("setgroups", groups))
+
+    def setgid(self, gid: int, /) -> None:
+        self.calls.append(("setgid", gid))
+        self.gid = gid
+
+    def setuid(self, uid: int, /) -> None:
+        if uid == 0 and self.uid != 0 and not self.regain:
+            raise PermissionError("not permitted")
+        self.calls.append(("setuid", uid))
+        self.uid = uid
+
+    def getuid(self) -> int:
+        return self.uid
+
+    def getgid(self) -> int:
+        return self.gid
+
+
+def test_privileges_drop_groups_then_gid_then_uid_for_good() -> None:
+    ids = FakeIds()
+    launcher.drop_privileges(1000000007, 1000000008, ids=ids)
+    assert ids.calls == [("setgroups", []), ("setgid", 1000000008), ("setuid", 1000000007)]
+    with pytest.raises(OSError, match="regained"):
+        launcher.drop_privileges(1000000007, 1000000008, ids=FakeIds(regain=True))
+
+
+def test_the_command_names_the_uid_when_asked() -> None:
+    command = launch_command({}, ["/venv/python", "-m", "x"], uid=1000000007)
+    assert command[3:7] == ["--uid", "1000000007", "--gid", "1000000007"]
+    assert launcher.parse(command[3:]).uid == 1000000007

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from shipyard.wire.replica_token import project_token
+
 from .world import AUTH_A, KEY_A, KEY_B, UNAUTHORIZED, deployment, gateway, open_gateway, world
 
 pytestmark = pytest.mark.unit
@@ -147,7 +149,8 @@ async def test_server_metadata_and_metrics_need_no_key(gateway):
     meta = (await gateway.get("/v2")).json()
     assert meta["name"] == "shipyard"
     assert meta["extensions"] == []
-    text = (await gateway.get("/metrics")).text
+    assert (await gateway.get("/metrics", headers=AUTH_A)).status_code == 401  # a project key
+    text = (await gateway.get("/metrics", headers={"Authorization": "Bearer tok"})).text
     assert 'shipyard_gateway_requests_total{code="201",deployment="iris",project="pa"} 1.0' in text
     assert 'shipyard_gateway_requests_total{code="401",deployment="",project=""} 1.0' in text
     assert "shipyard_gateway_routing_table_version 1.0" in text
@@ -247,3 +250,19 @@ async def test_a_transformer_without_ready_replicas_is_not_available(world):
         await world.wait_applied()
         r = await gateway.post("/v1/models/t:predict", json={}, headers=AUTH_A)
     assert r.status_code == 503
+
+
+async def test_replicas_get_their_projects_token_and_never_the_clients(world, gateway):
+    """Issue 18, item 2: the gateway presents the project's replica token (HMAC of the internal
+    token); a token sent by the client is dropped, not forwarded beside it."""
+    forged = project_token("tok", "pb").decode()
+    r = await gateway.post(
+        "/v2/models/iris/infer",
+        content=b"{}",
+        headers={**AUTH_A, "x-shipyard-replica-token": forged},
+    )
+    assert r.status_code == 201
+    sent = world.received[-1]
+    assert sent.headers.get_list("x-shipyard-replica-token") == [
+        project_token("tok", "pa").decode()
+    ]

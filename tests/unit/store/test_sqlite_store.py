@@ -50,7 +50,7 @@ def test_creates_the_file_in_wal_mode_with_foreign_keys(store: Store, db_path: P
     with store.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
-    assert _raw(db_path, "SELECT version_num FROM alembic_version") == [("0003",)]
+    assert _raw(db_path, "SELECT version_num FROM alembic_version") == [("0005",)]
 
 
 def test_migrations_match_the_mapped_tables(store: Store) -> None:

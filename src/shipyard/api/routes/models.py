@@ -27,11 +27,17 @@ from shipyard.spec.validation import check_model_name
 router = APIRouter(tags=["models"])
 
 
+MAX_VERSION = 2**31 - 1
+"""Largest version number (what every database's integer column holds)."""
+
+
 def _version(value: str) -> int | None:
     if value == "latest":
         return None
-    if not value.isdigit() or int(value) < 1:
-        raise InvalidSpec(f"version {value!r} is invalid: use a number from 1, or 'latest'")
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_VERSION:
+        raise InvalidSpec(
+            f"version {value!r} is invalid: use a number from 1 to {MAX_VERSION}, or 'latest'"
+        )
     return int(value)
 
 
@@ -68,7 +74,7 @@ def upload_version(
 ) -> ModelVersionOut:
     limit = svc.settings.max_upload_mb
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > (limit + 1) * 1024 * 1024:
+    if length and length.isascii() and length.isdigit() and int(length) > (limit + 1) * 1024 * 1024:
         raise PayloadTooLarge(
             f"upload of {int(length) // (1024 * 1024)} MiB is over the limit of {limit} MiB "
             "(setting SHIPYARD_MAX_UPLOAD_MB)"

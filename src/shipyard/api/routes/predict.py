@@ -36,7 +36,7 @@ async def test_prediction(
     if record.deleting:
         raise NotFound(f"deployment {name!r} not found (it is being deleted)")
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+    if length.isascii() and length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"a test prediction body is at most {MAX_BODY_BYTES} bytes")
     url = f"{svc.gateway_url}/v1/models/{name}:predict"
     headers = {"Authorization": request.headers.get("authorization", "")}
