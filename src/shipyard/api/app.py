@@ -93,7 +93,7 @@ def create_app(
     @app.get("/metrics", tags=["health"], response_class=Response)
     def metrics(_: AdminDep) -> Response:
         """Prometheus metrics (administrator key, e.g. ``Authorization: Bearer <key>``)."""
-        replicas = replica_metrics(services.controller.routes.snapshot())
+        replicas = replica_metrics(services.controller.routes.snapshot(), services.internal_token)
         return Response(render(registry) + replicas, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", tags=["health"])

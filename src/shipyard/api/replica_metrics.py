@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from shipyard.wire.addresses import parse_address, split_url
+from shipyard.wire.replica_token import HEADER, ReplicaTokens
 
 _FAMILY = re.compile(r"^# (HELP|TYPE) (\S+)")
 _PREFIX = "shipyard_replica_"
@@ -24,17 +25,21 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def _fetch(url: str, timeout_s: float) -> str | None:
-    """A replica's ``/metrics`` text, or None when it cannot be had."""
+def _fetch(url: str, token: bytes, timeout_s: float) -> str | None:
+    """A replica's ``/metrics`` text, or None when it cannot be had (``token``: its project's
+    admission token, which local replicas ask of every caller)."""
+    headers = {HEADER.decode(): token.decode()}
     try:
         base, _ = split_url(url)
         address = parse_address(base)
         if address.unix:
             transport = httpx.HTTPTransport(uds=address.host)
             with httpx.Client(transport=transport, timeout=timeout_s, trust_env=False) as client:
-                answer = client.get("http://localhost/metrics")
+                answer = client.get("http://localhost/metrics", headers=headers)
         else:
-            answer = httpx.get(base + "/metrics", timeout=timeout_s, trust_env=False)
+            answer = httpx.get(
+                base + "/metrics", headers=headers, timeout=timeout_s, trust_env=False
+            )
     except (httpx.HTTPError, ValueError, OSError):
         return None
     return answer.text if answer.status_code == 200 else None
@@ -78,11 +83,13 @@ def merge(texts: Iterable[tuple[str, str, str]]) -> bytes:
     return ("\n".join(out) + "\n").encode() if out else b""
 
 
-def replica_metrics(snapshot: dict[str, Any], timeout_s: float = 1.0) -> bytes:
-    """The ready replicas' metrics of a routing-table snapshot, merged."""
+def replica_metrics(snapshot: dict[str, Any], secret: str, timeout_s: float = 1.0) -> bytes:
+    """The ready replicas' metrics of a routing-table snapshot, merged (``secret``: the server's
+    internal token, from which each project's replica token derives)."""
+    tokens = ReplicaTokens(secret)
     texts = (
         (project, replica, text)
         for project, replica, url in _replicas(snapshot)
-        if (text := _fetch(url, timeout_s)) is not None
+        if (text := _fetch(url, tokens(project), timeout_s)) is not None
     )
     return merge(texts)
