@@ -14,24 +14,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import shipyard
-
-_FILES = ("__init__.py", "errors.py", "py.typed")
-_PACKAGES = ("http1", "runtime", "wire")  # stdlib only (import contracts)
-
-
-def _sources() -> list[tuple[Path, str]]:
-    root = Path(shipyard.__file__).parent
-    found = [(root / name, name) for name in _FILES if (root / name).is_file()]
-    for package in _PACKAGES:
-        for path in sorted((root / package).rglob("*.py")):
-            found.append((path, str(path.relative_to(root))))
-    return found
+from shipyard.runtime.files import runtime_sources
 
 
 def runtime_overlay(base_dir: Path) -> Path:
     """The folder to put on ``PYTHONPATH`` (created once per content hash)."""
-    sources = _sources()
+    sources = runtime_sources()
     digest = hashlib.sha256()
     for path, rel in sources:
         digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")

@@ -24,16 +24,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import shipyard
 from shipyard.backends.docker.engine import ContainerRequest, Engine, EngineError, Mount
 from shipyard.errors import ModelServeError
+from shipyard.runtime.files import runtime_sources
 
 VENV = "/opt/shipyard/venv"
 RUNTIME = "/opt/shipyard/runtime"
 RUNTIME_UID = 10001
 LABEL = "io.shipyard.environment"
-_RUNTIME_FILES = ("__init__.py", "errors.py", "py.typed")
-_RUNTIME_PACKAGES = ("http1", "runtime", "wire")  # standard library only (import contracts)
 _FAILURE_MEMORY_S = 30.0  # a failed key is not rebuilt by every restart within this time
 
 
@@ -55,16 +53,6 @@ class ImageRecipe:
     @property
     def lock_hash(self) -> str:
         return hashlib.sha256("\n".join(self.packages).encode()).hexdigest()[:16]
-
-
-def runtime_sources() -> list[tuple[Path, str]]:
-    """The runtime's files: (path, path relative to the ``shipyard`` package)."""
-    root = Path(shipyard.__file__).parent
-    found = [(root / name, name) for name in _RUNTIME_FILES if (root / name).is_file()]
-    for package in _RUNTIME_PACKAGES:
-        for path in sorted((root / package).rglob("*.py")):
-            found.append((path, str(path.relative_to(root))))
-    return found
 
 
 def runtime_hash() -> str:
