@@ -208,7 +208,15 @@ class _Conn(asyncio.Protocol):
         self._head, self._chunks, self._body = None, None, []
         self._has_body = has_body
         waiter = self._waiter = asyncio.get_running_loop().create_future()
-        self.transport.write(data)
+        if self.closed or self.transport.is_closing():  # gone before its loss was delivered
+            waiter.set_exception(_Unsent())
+            return waiter
+        try:
+            self.transport.write(data)
+        except RuntimeError:  # uvloop: the handle closed under us; nothing left this process
+            self.close()
+            waiter.set_exception(_Unsent())
+            return waiter
         if self.transport.is_closing() and not waiter.done():  # the write failed at once
             waiter.set_exception(_Unsent())
         return waiter
@@ -305,7 +313,8 @@ class RawUpstream:
         now = time.monotonic()
         while stack:
             conn = stack.pop()
-            if now - conn.idle_since < self._keepalive_s and not conn.closed:
+            alive = conn.transport is not None and not conn.transport.is_closing()
+            if now - conn.idle_since < self._keepalive_s and not conn.closed and alive:
                 return conn
             conn.close()
         return None
