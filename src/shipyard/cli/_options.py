@@ -113,6 +113,36 @@ LogMode = Annotated[
 LogSampleRate = Annotated[
     float, typer.Option(help="Share of requests logged (0-1].", rich_help_panel=LOGGING)
 ]
+ChangedLogUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--log-url",
+        help="CloudEvents receiver of requests/responses ('' removes it).",
+        rich_help_panel=LOGGING,
+    ),
+]
+ChangedLogFile = Annotated[
+    str | None,
+    typer.Option(
+        "--log-file",
+        help="JSONL file under SHIPYARD_HOME/logs/inference ('' removes it).",
+        rich_help_panel=LOGGING,
+    ),
+]
+ChangedLogMode = Annotated[
+    LoggerMode | None,
+    typer.Option("--log-mode", help="ALL, MODEL_INPUTS or PREDICTIONS.", rich_help_panel=LOGGING),
+]
+ChangedLogSampleRate = Annotated[
+    float | None,
+    typer.Option(
+        "--log-sample-rate", help="Share of requests logged (0-1].", rich_help_panel=LOGGING
+    ),
+]
+NoLogging = Annotated[
+    bool,
+    typer.Option("--no-logging", help="Turn inference logging off.", rich_help_panel=LOGGING),
+]
 
 NoBatching = Annotated[
     bool,
@@ -205,8 +235,41 @@ def inference_logger(
     """The logger the ``--log-*`` options describe; None without ``--log-url``/``--log-file``."""
     if url is None and file is None:
         return None
+    return _logger({"mode": mode, "url": url, "file": file, "sample_rate": sample_rate})
+
+
+def logger_change(
+    base: InferenceLogger | None,
+    url: str | None,
+    file: str | None,
+    mode: LoggerMode | None,
+    sample_rate: float | None,
+) -> InferenceLogger | None:
+    """``base`` with the given ``--log-*`` options applied (``''`` removes a sink); ``base``
+    itself when none is given.
+
+    Raises:
+        InvalidInput: naming the option, when the result is not a valid logger (also when
+            ``--log-mode``/``--log-sample-rate`` are given to a deployment that logs nowhere).
+    """
+    given = {"url": url, "file": file, "mode": mode, "sample_rate": sample_rate}
+    changes = {k: v for k, v in given.items() if v is not None}
+    if not changes:
+        return base
+    data = {**(base.model_dump() if base is not None else {}), **changes}
+    data["url"], data["file"] = data.get("url") or None, data.get("file") or None
+    if data["url"] is None and data["file"] is None:
+        what = "inference logging is off" if base is None else "that would remove every sink"
+        raise InvalidInput(
+            f"--log-url/--log-file: {what}; give a --log-url or a --log-file (or --no-logging "
+            "to turn inference logging off)"
+        )
+    return _logger(data)
+
+
+def _logger(data: dict[str, Any]) -> InferenceLogger:
     try:
-        return InferenceLogger(mode=mode, url=url, file=file, sample_rate=sample_rate)
+        return InferenceLogger.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "--log-" + str(first["loc"][0] if first["loc"] else "file").replace("_", "-")

@@ -16,6 +16,10 @@ from shipyard.cli._options import (
     BatchLatency,
     BatchSize,
     ChangedInstances,
+    ChangedLogFile,
+    ChangedLogMode,
+    ChangedLogSampleRate,
+    ChangedLogUrl,
     ComponentOption,
     Cores,
     EnvironmentOption,
@@ -31,6 +35,7 @@ from shipyard.cli._options import (
     ModelVersion,
     NameArg,
     NoBatching,
+    NoLogging,
     NoWait,
     RevisionArg,
     ScaledInstances,
@@ -42,6 +47,7 @@ from shipyard.cli._options import (
     TLimitMemory,
     TMemory,
     batcher,
+    logger_change,
     resource_change,
     scaling,
 )
@@ -60,6 +66,7 @@ from shipyard.cli._state import project_of
 from shipyard.errors import InvalidInput, ModelServeError
 from shipyard.sdk import Deployment, ShipyardWarning
 from shipyard.spec.deployment import Component, DeploymentSpec
+from shipyard.spec.logging import LoggerMode
 from shipyard.spec.overlay import ResourceChange
 
 
@@ -176,12 +183,28 @@ def _apply_batching(
     predictor.inference_batcher = batcher(predictor.inference_batcher, size, latency_ms)
 
 
+LoggerOptions = tuple[str | None, str | None, LoggerMode | None, float | None]
+"""``--log-url``, ``--log-file``, ``--log-mode``, ``--log-sample-rate`` as given (None: not)."""
+
+
+def _apply_logging(deployment: Deployment, off: bool, logger: LoggerOptions) -> None:
+    predictor = deployment.predictor
+    if off:
+        if any(v is not None for v in logger):
+            raise InvalidInput("--no-logging cannot go with --log-url, --log-file, --log-mode "
+                               "or --log-sample-rate")  # fmt: skip
+        predictor.inference_logger = None
+        return
+    predictor.inference_logger = logger_change(predictor.inference_logger, *logger)
+
+
 UPDATE_OPTIONS = (
     "--instances, --cores, --memory, --gpus, --limit-cores, --limit-memory, --limit-gpus, "
     "--model-version, --environment, --min-instances, --max-instances, --target, "
     "--scale-metric, --batch-size, --batch-latency-ms, --no-batching, --transformer-instances, "
     "--transformer-cores, --transformer-memory, --transformer-limit-cores, "
-    "--transformer-limit-memory"
+    "--transformer-limit-memory, --log-url, --log-file, --log-mode, --log-sample-rate, "
+    "--no-logging"
 )
 
 
@@ -204,6 +227,11 @@ def update(
     batch_size: BatchSize = None,
     batch_latency_ms: BatchLatency = None,
     no_batching: NoBatching = False,
+    log_url: ChangedLogUrl = None,
+    log_file: ChangedLogFile = None,
+    log_mode: ChangedLogMode = None,
+    log_sample_rate: ChangedLogSampleRate = None,
+    no_logging: NoLogging = False,
     transformer_instances: TInstances = None,
     transformer_cores: TCores = None,
     transformer_memory: TMemory = None,
@@ -223,11 +251,12 @@ def update(
         (transformer_limit_cores, transformer_limit_memory, None),
     )
     autoscale = (min_instances, max_instances, target, scale_metric)
-    others = (*autoscale, model_version, environment, batch_size, batch_latency_ms)
+    logging: LoggerOptions = (log_url, log_file, log_mode, log_sample_rate)
+    others = (*autoscale, *logging, model_version, environment, batch_size, batch_latency_ms)
     if (
         predictor_change.empty
         and transformer_change.empty
-        and not no_batching
+        and not (no_batching or no_logging)
         and all(v is None for v in others)
     ):
         raise InvalidInput(f"nothing to update: give at least one of {UPDATE_OPTIONS}")
@@ -241,4 +270,5 @@ def update(
         predictor.environment = environment
     predictor.scaling_configuration = scaling(predictor.scaling_configuration, *autoscale)
     _apply_batching(deployment, no_batching, batch_size, batch_latency_ms)
+    _apply_logging(deployment, no_logging, logging)
     _save_changes(deployment, before, no_wait, timeout)

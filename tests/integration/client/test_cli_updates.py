@@ -85,3 +85,44 @@ def test_scale_the_transformer(cli, project: Project, model_dir: Path) -> None:
     spec = stored(project)
     assert spec["transformer"]["resources"]["num_instances"] == 2
     assert spec["predictor"]["resources"]["num_instances"] == 1
+
+
+def test_update_sets_changes_and_turns_off_the_inference_logger(
+    cli, project: Project, deployed
+) -> None:
+    update = ("deployments", "update", "iris", "--no-wait")
+    result = cli(*update, "--log-file", "iris.jsonl", "--log-mode", "PREDICTIONS")
+    assert result.exit_code == 0, result.output
+    logger = {"mode": "PREDICTIONS", "url": None, "file": "iris.jsonl", "sample_rate": 1.0}
+    assert stored(project)["predictor"]["inference_logger"] == logger
+    assert result.stdout.startswith("deployment iris: revision 2 (updated)\n")
+    assert "inference_logger" in result.stdout
+    # options not given keep their stored values; '' removes one sink
+    result = cli(*update, "--log-url", "http://127.0.0.1:9/", "--log-file", "",
+                 "--log-sample-rate", "0.5")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    logger = {"mode": "PREDICTIONS", "url": "http://127.0.0.1:9/", "file": None,
+              "sample_rate": 0.5}  # fmt: skip
+    assert stored(project)["predictor"]["inference_logger"] == logger
+    result = cli(*update, "--no-logging")
+    assert result.exit_code == 0, result.output
+    assert stored(project)["predictor"]["inference_logger"] is None
+    assert stored(project)["revision"] == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--log-mode", "ALL"], "error: --log-url/--log-file: inference logging is off"),
+        (["--log-sample-rate", "0", "--log-file", "a.jsonl"], "error: --log-sample-rate:"),
+        (["--log-file", "../a.jsonl"], "error: --log-file:"),
+        (["--no-logging", "--log-url", "http://127.0.0.1:9/"], "error: --no-logging cannot go"),
+    ],
+)
+def test_a_bad_logging_update_is_one_error_line_and_changes_nothing(
+    cli, project: Project, deployed, args: list[str], error: str
+) -> None:
+    result = cli("deployments", "update", "iris", "--no-wait", *args)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(error), result.stderr
+    assert stored(project)["revision"] == 1
