@@ -15,9 +15,18 @@ from typing import Protocol
 class Shared(Protocol):
     """Requests in flight counted by the other gateway workers (:mod:`.shared`)."""
 
+    def lock(self) -> None:
+        """Exclude the other workers' picks until :meth:`unlock`."""
+
+    def unlock(self) -> None: ...
+
     def publish(self, url: str, count: int) -> None: ...
 
     def others(self, url: str) -> int: ...
+
+    def eject(self, url: str, until: float) -> None: ...
+
+    def ejected_until(self, url: str) -> float: ...
 
 
 class ReplicaPicker:
@@ -34,8 +43,10 @@ class ReplicaPicker:
     only when every other candidate is ejected too (then the one whose ejection ends first is
     tried, so a deployment whose replicas all blinked is not refused outright).
 
-    With ``shared``, the requests the other gateway workers have in flight count too, so two
-    workers do not both send to a replica each thinks idle.
+    With ``shared``, the requests the other gateway workers have in flight count too, a pick
+    (read the counts, choose, publish the choice) holds the workers' shared lock, so two workers
+    never both send to a replica each thinks idle, and an ejection holds for every worker (it is
+    written before the failed request stops counting, so no worker sees a dying replica idle).
     """
 
     def __init__(
@@ -62,26 +73,40 @@ class ReplicaPicker:
             A replica URL (counted as busy until released), or None when every replica is
             excluded.
         """
+        shared = self._shared
+        if shared is None:
+            return self._choose(urls, exclude)
+        shared.lock()
+        try:
+            return self._choose(urls, exclude)
+        finally:
+            shared.unlock()
+
+    def _choose(self, urls: Sequence[str], exclude: Collection[str]) -> str | None:
         outstanding = self._outstanding
         best: str | None = None
         best_load = 0
-        ejected: list[str] = []
-        now = self._clock() if self._ejected_until else 0.0
+        ejected: dict[str, float] = {}
+        shared = self._shared
+        now = self._clock() if self._ejected_until or shared is not None else 0.0
         for url in urls:
             if url in exclude:
                 continue
-            if self._ejected_until.get(url, 0.0) > now:
-                ejected.append(url)
+            until = self._ejected_until.get(url, 0.0)
+            if shared is not None:
+                until = max(until, shared.ejected_until(url))
+            if until > now:
+                ejected[url] = until
                 continue
             load = outstanding.get(url, 0)
-            if self._shared is not None:
-                load += self._shared.others(url)
+            if shared is not None:
+                load += shared.others(url)
             if best is None or load < best_load:
                 best, best_load = url, load
                 if not load:
                     break
         if best is None and ejected:
-            best = min(ejected, key=lambda url: self._ejected_until[url])
+            best = min(ejected, key=ejected.__getitem__)
         if best is not None:
             count = outstanding[best] = outstanding.get(best, 0) + 1
             if self._shared is not None:
@@ -108,8 +133,19 @@ class ReplicaPicker:
         expired = [u for u, until in self._ejected_until.items() if until <= now]
         for u in expired:
             del self._ejected_until[u]
-        self._ejected_until[url] = now + self._eject_s
+        until = self._ejected_until[url] = now + self._eject_s
+        shared = self._shared
+        if shared is not None:
+            shared.lock()
+            try:
+                shared.eject(url, until)
+            finally:
+                shared.unlock()
 
     def is_ejected(self, url: str) -> bool:
-        """Whether ``url`` failed within the last ``eject_s`` seconds."""
-        return self._ejected_until.get(url, 0.0) > self._clock()
+        """Whether ``url`` failed within the last ``eject_s`` seconds (here or, with ``shared``,
+        in another worker)."""
+        until = self._ejected_until.get(url, 0.0)
+        if self._shared is not None:
+            until = max(until, self._shared.ejected_until(url))
+        return until > self._clock()

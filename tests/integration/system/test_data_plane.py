@@ -4,7 +4,7 @@
   (the gateway, in its own session, keeps serving its last table; the next server adopts it);
 - ``kill -9`` of one gateway worker fails at most that worker's requests in flight;
 - a poison request (a model that dies on one input) kills at most the replica it reached, is
-  answered 502 naming the cause, and fails no other request;
+  answered 502 naming the cause, and fails no other request, behind one gateway worker or two;
 - the client's mistakes are 400s naming what was wrong, through the gateway.
 """
 
@@ -174,18 +174,11 @@ def test_a_poison_request_kills_one_replica_and_fails_no_other_request(single: S
     assert load.failures == []
 
 
-def test_with_several_workers_a_poison_fails_at_most_what_shared_its_replica(
-    node: Server,
-) -> None:
-    load, error = poison_under_load(node)
-    # the workers share their counts of requests in flight (gateway/shared.py), yet two of them
-    # can still pick the same replica in the same instant: such a request dies with the poison
-    # (a 502 naming that replica), never one elsewhere
-    tail = error.rsplit(" closed the connection before answering", 1)[0]
-    victim = Path(tail.rsplit("): ", 1)[1]).name  # the dead replica's socket
-    assert len(load.failures) <= 2, load.failures
-    assert all("closed the connection before answering" in f for f in load.failures)
-    assert all(victim in f for f in load.failures)
+def test_with_several_workers_a_poison_still_fails_no_other_request(node: Server) -> None:
+    # the workers pick under one lock over their shared counts of requests in flight
+    # (gateway/shared.py), so no load request is sent to the replica the poison holds
+    load, _ = poison_under_load(node)
+    assert load.failures == []
 
 
 @pytest.mark.parametrize(
