@@ -17,6 +17,9 @@ long-polled from the control plane (``docs/contracts.md`` section 2). Modules:
 - :mod:`~shipyard.gateway.metrics`: Prometheus metrics in a per-gateway registry;
 - :mod:`~shipyard.gateway.supervisor`: runs and replaces the worker processes, apart from the
   server, so the data plane outlives the control plane;
+- :mod:`~shipyard.gateway.shared`: requests in flight and ejections shared by the workers;
+- :mod:`~shipyard.gateway.services`: the worker's long-lived parts (pooled clients, route sync,
+  forwarder, cold starts, repository, inference log) and their background tasks;
 - :mod:`~shipyard.gateway.app`: ``create_app(settings)``, the handlers and the admission of
   each request head.
 """

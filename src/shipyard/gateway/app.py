@@ -5,11 +5,12 @@
 :mod:`shipyard.http1` server; nothing here runs at import. Per request the handlers match the
 path (the table of :mod:`shipyard.wire.paths`), authenticate the key against the routing table
 kept by :mod:`~shipyard.gateway.sync`, resolve the deployment within the key's project and hand the
-request to :mod:`~shipyard.gateway.proxy`. :meth:`GatewayApp.admit` does the same checks on the
-request head alone, before any body is read (auth first: a caller without a valid key never gets
-a byte buffered), and sets the body bound of the deployment. Errors are ``ShipyardError``
-subclasses mapped to ``{"error": "<message>"}`` with the class's status in one place
-(:func:`_error`).
+request to :mod:`~shipyard.gateway.proxy`. The forwarder and the other long-lived parts are built
+and run by :mod:`~shipyard.gateway.services` while :meth:`GatewayApp.running` is entered.
+:meth:`GatewayApp.admit` does the same checks on the request head alone, before any body is read
+(auth first: a caller without a valid key never gets a byte buffered), and sets the body bound
+of the deployment. Errors are ``ShipyardError`` subclasses mapped to ``{"error": "<message>"}``
+with the class's status in one place (:func:`_error`).
 """
 
 from __future__ import annotations
@@ -35,22 +36,20 @@ from shipyard.errors import (
     Unauthorized,
 )
 from shipyard.gateway import repository
-from shipyard.gateway.bundling import Bundler
-from shipyard.gateway.coldstart import COLD_START_WAIT_HEADER, ColdStarts
-from shipyard.gateway.inferencelog import InferenceLog, SinkReporter
+from shipyard.gateway.coldstart import COLD_START_WAIT_HEADER
+from shipyard.gateway.inferencelog import InferenceLog
 from shipyard.gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from shipyard.gateway.picker import ReplicaPicker
-from shipyard.gateway.proxy import Forwarder, request_headers, route_ready
+from shipyard.gateway.proxy import request_headers, route_ready
+from shipyard.gateway.services import AppState, Services, open_services
 from shipyard.gateway.shared import SharedLoad
-from shipyard.gateway.sync import RouteSync
-from shipyard.gateway.traffic import Traffic, TrafficReporter
-from shipyard.gateway.upstream import Connect, RawUpstream, connect_socket
+from shipyard.gateway.traffic import Traffic
+from shipyard.gateway.upstream import Connect, connect_socket
 from shipyard.http1 import Head, Request, Response, error_response, json_response
 from shipyard.settings import GatewaySettings
 from shipyard.wire import paths
 from shipyard.wire.keys import UNAUTHORIZED_MESSAGE, KeyHasher, parse_api_key
 from shipyard.wire.paths import Action, Call
-from shipyard.wire.replica_token import ReplicaTokens
 from shipyard.wire.routes import DeploymentRoute, RoutingTable
 
 
@@ -87,11 +86,7 @@ class GatewayApp:
         self._keys = KeyHasher()
         self._metrics = GatewayMetrics(settings.metrics_dir)
         self._server_version = _package_version()
-        self._sync: RouteSync | None = None
-        self._forwarder: Forwarder | None = None
-        self._cold: ColdStarts | None = None
-        self._bundler: Bundler | None = None
-        self._repository: repository.Repository | None = None
+        self._services: Services | None = None
         self.inference_log: InferenceLog | None = None
         self._table_event = asyncio.Event()
         """Set (and replaced) on each new routing table."""
@@ -127,97 +122,33 @@ class GatewayApp:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Open the pooled clients and run the route sync while the server runs."""
-        s = self._settings
-        control = httpx.AsyncClient(
-            transport=self._transport,
-            timeout=httpx.Timeout(s.gateway_poll_wait_s + 10.0, connect=5.0),
-            trust_env=False,
+        """Open the pooled clients and run the route sync while the server runs
+        (:func:`~shipyard.gateway.services.open_services`)."""
+        shared = AppState(
+            picker=self._picker,
+            metrics=self._metrics,
+            traffic=self.traffic,
+            on_table=self._table_applied,
+            changed=lambda: self._table_event,
         )
-        replicas = RawUpstream(
-            timeout_s=s.gateway_upstream_timeout_s,
-            connect_timeout_s=min(5.0, s.gateway_upstream_timeout_s),
-            max_answer=s.gateway_max_answer_bytes,
-            connect=self._connect,
+        opened = open_services(
+            self._settings, shared, transport=self._transport, connect=self._connect
         )
-        sinks = httpx.AsyncClient(timeout=httpx.Timeout(2.0), trust_env=False)
-        async with control, sinks:
-            self.inference_log = InferenceLog(
-                sinks,
-                folder=s.gateway_inference_log_dir,
-                capacity=s.gateway_inference_log_queue,
-                count=self._metrics.inference_log_event,
-                health=SinkReporter(control, s.gateway_control_url, s.internal_token),
-            )
-            cold = ColdStarts(
-                control,
-                control_url=s.gateway_control_url,
-                token=s.internal_token,
-                table=self._table,
-                timeout_s=s.gateway_cold_start_timeout_s,
-                ready=route_ready,
-            )
-            sync = RouteSync(
-                control,
-                control_url=s.gateway_control_url,
-                token=s.internal_token,
-                wait_s=s.gateway_poll_wait_s,
-                on_table=lambda table: self._table_applied(table, cold),
-                gateway=s.gateway_worker_id,
-                cache=s.gateway_table_cache,
-            )
-            sync.load_cache()
-            reporter = TrafficReporter(
-                control,
-                self.traffic,
-                control_url=s.gateway_control_url,
-                token=s.internal_token,
-                interval_s=s.gateway_report_interval_s,
-                gateway=s.gateway_worker_id,
-            )
-            self._forwarder = Forwarder(
-                replicas,
-                self._picker,
-                self._metrics,
-                attempts=s.gateway_attempts,
-                tokens=ReplicaTokens(s.internal_token) if s.internal_token else None,
-            )
-            self._bundler = Bundler(self._forwarder.forward_bundle)
-            self._repository = repository.Repository(
-                control,
-                control_url=s.gateway_control_url,
-                token=s.internal_token,
-                table=self._table,
-                ready=route_ready,
-                timeout_s=s.gateway_cold_start_timeout_s,
-                changed=lambda: self._table_event,
-            )
-            self._sync, self._cold = sync, cold
-            tasks = [
-                asyncio.create_task(sync.run(), name="shipyard-gateway-route-sync"),
-                asyncio.create_task(reporter.run(), name="shipyard-gateway-traffic"),
-                asyncio.create_task(self.inference_log.run(), name="shipyard-inference-log"),
-            ]
+        async with opened as services:
+            self._services, self.inference_log = services, services.inference_log
             try:
                 yield
             finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                await self._bundler.close()
-                await replicas.aclose()
-                self._sync = self._forwarder = self._cold = self._bundler = None
-                self._repository = None
+                self._services = None
 
-    def _table_applied(self, table: RoutingTable, cold: ColdStarts) -> None:
+    def _table_applied(self, table: RoutingTable) -> None:
         self.table_ready.set()
         self._table_event.set()
         self._table_event = asyncio.Event()
         self._metrics.table_applied(table.version)
-        cold.table_changed()
 
     def _table(self) -> RoutingTable | None:
-        return self._sync.table if self._sync is not None else None
+        return self._services.sync.table if self._services is not None else None
 
     async def live(self, request: Request) -> Response:
         return json_response({"live": True})
@@ -283,9 +214,10 @@ class GatewayApp:
         return response
 
     async def _forward(self, request: Request, route: DeploymentRoute, call: Call) -> Response:
-        forwarder, cold, bundler = self._forwarder, self._cold, self._bundler
-        if forwarder is None or cold is None:
+        services = self._services
+        if services is None:
             raise NotReady("gateway is starting")
+        forwarder, cold, bundler = services.forwarder, services.cold, services.bundler
         limit = route.max_body_bytes or self._settings.gateway_max_body_bytes
         if len(request.body) > limit:
             raise PayloadTooLarge(f"request body larger than {limit} bytes for '{route.name}'")
@@ -299,7 +231,7 @@ class GatewayApp:
                 route = await cold.wait_for_replica(route)
                 held_s = time.perf_counter() - held_from
             headers = request_headers(request.headers)
-            if bundler is not None and _bundled(route, request):
+            if _bundled(route, request):
                 forwarded = Request(request.method, request.target, headers, request.body)
                 response = await bundler.submit(route, forwarded)
             else:
@@ -317,9 +249,10 @@ class GatewayApp:
 
     async def _repository_call(self, request: Request, action: str, name: str) -> Response:
         """The model repository extension (:mod:`.repository`) for the key's project."""
-        table, repo = self._table(), self._repository
-        if table is None or repo is None:
+        table, services = self._table(), self._services
+        if table is None or services is None:
             raise NotReady("gateway is starting")
+        repo = services.repository
         project = self._project(table, request)
         if action == "index":
             try:
