@@ -4,7 +4,8 @@ Every peer serves the bench's joblib file with ``WORKERS`` worker processes on 1
 per-request logging off and its loggers at warning level where the peer allows it:
 
 - KServe: ``servers/kserve_server.py`` (a ``kserve.Model``), ``--workers N`` uvicorn processes
-  forked from a parent that loaded the model; gRPC off; V1.
+  forked from a parent that loaded the model; V1 over REST, and V2 over its gRPC server (in the
+  parent process; :mod:`bench.grpc_bench` drives it beside Shipyard's gateway gRPC port).
 - MLServer: ``mlserver start`` with ``mlserver_sklearn.SKLearnModel``; one REST process and
   ``parallel_workers=N`` inference processes; V2 only.
 - BentoML: ``servers/bentoml_service.py``, ``workers=N``; its API takes the V1 body on the V1 path.
@@ -19,7 +20,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import bytecode, payloads
@@ -58,6 +59,8 @@ class Launch:
     worker_role: str
     classify: Classifier
     notes: tuple[str, ...] = ()
+    extra: dict[str, str] = field(default_factory=dict)
+    """Copied into :attr:`Started.extra` (``grpc``: the V2 gRPC address, where served)."""
 
 
 def _url(port: int, path: str) -> str:
@@ -90,12 +93,12 @@ def _base_env(venv: Venv) -> dict[str, str]:
 
 
 def _kserve(venv: Venv, model: Path, folder: Path) -> Launch:
-    port = free_port()
+    port, grpc_port = free_port(), free_port()
     log_config = folder / "logging.json"
     log_config.write_text(json.dumps(QUIET_LOGGING))
     command = [str(venv.python), str(SERVERS / "kserve_server.py"), "--model_path", str(model)]
     command += ["--model_name", MODEL_NAME, "--http_port", str(port), "--workers", str(WORKERS)]
-    command += ["--enable_grpc", "false", "--enable_latency_logging", "false"]
+    command += ["--grpc_port", str(grpc_port), "--enable_latency_logging", "false"]
     command += ["--log_config_file", str(log_config)]
     return Launch(
         command,
@@ -103,8 +106,13 @@ def _kserve(venv: Venv, model: Path, folder: Path) -> Launch:
         folder,
         _v1(port),
         "worker",
-        _root_or("parent (loads, forks)", "worker"),
-        (f"--workers {WORKERS} (uvicorn processes), gRPC off, latency logging off",),
+        _root_or("parent (loads, forks; serves gRPC)", "worker"),
+        (
+            f"--workers {WORKERS} (uvicorn processes), latency logging off; its gRPC server "
+            "(V2, `--grpc_port`) runs in the parent process, binds all interfaces (KServe has "
+            "no option to narrow it) and idles during the REST runs",
+        ),
+        {"grpc": f"{LOOPBACK}:{grpc_port}"},
     )
 
 
@@ -214,4 +222,5 @@ def start(name: str, venv: Venv, model: Path, *, timeout_s: float) -> Iterator[S
             python=venv.python,
             start_to_first_s=answered - started_at,
             notes=list(launch.notes),
+            extra=dict(launch.extra),
         )

@@ -6,7 +6,7 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from bench import goals
+from bench import goals, grpc_bench, logging_cost
 from bench.envbuild import EnvBuilds
 from bench.measure import TargetResult
 from bench.results import Results
@@ -411,6 +411,8 @@ def render(r: Results) -> str:
         _goals(r),
         _interleaved(r),
         _load_tables(r),
+        grpc_bench.report_lines(r.grpc),
+        logging_cost.report_lines(r.inference_logging),
         _cpu(r),
         _startup(r),
         environment_lines(r.environment_builds),

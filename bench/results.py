@@ -10,8 +10,10 @@ from typing import Any
 
 from bench.baseline import Bare
 from bench.envbuild import EnvBuilds
+from bench.grpc_bench import GrpcRun
 from bench.interleave import Interleaved
 from bench.load import LoadResult
+from bench.logging_cost import LoggingCost
 from bench.machine import Machine
 from bench.measure import TargetResult
 from bench.model import Floor
@@ -53,6 +55,10 @@ class Results:
     environment_builds: EnvBuilds | None = None
     """Shipyard's environment builds (cold, warm uv cache, reuse) and plain pip's; None when no
     Shipyard target ran."""
+    grpc: list[GrpcRun] = field(default_factory=list)
+    """V2 over gRPC of Shipyard and KServe (``bench.grpc_bench``)."""
+    inference_logging: LoggingCost | None = None
+    """Inference logging off / to a file / to HTTP (``bench.logging_cost``); None: not run."""
 
     def target(self, name: str) -> TargetResult | None:
         return next((t for t in self.targets if t.name == name), None)

@@ -21,7 +21,9 @@ from bench import (
     bytecode,
     envbuild,
     goals,
+    grpc_bench,
     interleave,
+    logging_cost,
     machine,
     model,
     peers,
@@ -178,11 +180,15 @@ def run(s: RunSettings, command: str) -> Results:
             with _start(name, venv, model_file, s) as started:
                 print(f"   first prediction after {started.start_to_first_s:.1f} s", flush=True)
                 res.targets.append(measure(started, s))
+                res.grpc += grpc_bench.measure(started, s)
         except (TargetFailed, RuntimeError) as exc:
             print(f"   skipped: {exc}", flush=True)
             res.skipped.append(Skipped(name, str(exc).splitlines()[0][:400]))
         time.sleep(2.0)  # let the machine settle between targets
     _interleave(res, venvs, model_file, s)
+    if "shipyard" in s.targets:
+        print("== inference logging: off, to a file, to HTTP (taking turns)", flush=True)
+        res.inference_logging = logging_cost.measure(model_file, s)
     if any(_is_shipyard(name) for name in s.targets):
         print("== environment builds (Shipyard: cold, warm uv cache, reuse; plain pip)", flush=True)
         res.environment_builds = envbuild.measure()

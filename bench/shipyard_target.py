@@ -13,6 +13,7 @@ see :mod:`bench.shipyard_timing`, before the deployment the load test uses) and
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import sys
@@ -32,7 +33,7 @@ from bench.peers import QUIET_ENV
 from bench.procs import Launched, ProcInfo, launched, log_tail, read_proc
 from bench.settings import LOOPBACK, MODEL_NAME, REPO, WORK, WORKERS
 from bench.target import Endpoint, Started, TargetFailed, free_port
-from shipyard import InferenceBatcher, PredictorScalingConfig
+from shipyard import InferenceBatcher, InferenceLogger, PredictorScalingConfig
 from shipyard.resources import PredictorResources, Resources
 
 HOME = WORK / "shipyard-home"
@@ -61,7 +62,7 @@ def _role(proc: ProcInfo, is_root: bool) -> str:
     return "control plane" if is_root else "other"
 
 
-def _env(api_port: int, gateway_port: int) -> dict[str, str]:
+def _env(api_port: int, gateway_port: int, grpc_port: int) -> dict[str, str]:
     env = {k: v for k, v in bytecode.env("shipyard").items() if not k.startswith("SHIPYARD_")}
     env.update(QUIET_ENV)
     env.update(
@@ -69,6 +70,7 @@ def _env(api_port: int, gateway_port: int) -> dict[str, str]:
         SHIPYARD_BIND=LOOPBACK,
         SHIPYARD_API_PORT=str(api_port),
         SHIPYARD_GATEWAY_PORT=str(gateway_port),
+        SHIPYARD_GATEWAY_GRPC_PORT=str(grpc_port),
         SHIPYARD_LOG_LEVEL="warning",
     )
     if "BENCH_GATEWAY_WORKERS" in os.environ:  # A/B runs by hand
@@ -102,7 +104,15 @@ def _endpoints(deployment: Any, auth: str) -> list[Endpoint]:
     return [Endpoint("v1", v1), Endpoint("v2", Request(v2_url, payloads.v2_body(), auth))]
 
 
-def _predictor(ms: Any, model: Any, name: str, *, batching: bool, zero: bool = False) -> Any:
+def _predictor(
+    ms: Any,
+    model: Any,
+    name: str,
+    *,
+    batching: bool,
+    zero: bool = False,
+    inference_logger: InferenceLogger | None = None,
+) -> Any:
     resources, scaling = RESOURCES, None
     if zero:
         resources = PredictorResources(
@@ -118,6 +128,7 @@ def _predictor(ms: Any, model: Any, name: str, *, batching: bool, zero: bool = F
         resources=resources,
         inference_batcher=batcher,
         scaling_configuration=scaling,
+        inference_logger=inference_logger,
     )
 
 
@@ -129,8 +140,8 @@ def _notes(batching: bool) -> list[str]:
         "called through the gateway with `Authorization: ApiKey ...`",
         "replicas after the first of their kind are forked from a pre-imported zygote "
         "(`SHIPYARD_PRELOAD_REPLICAS`, on by default); its memory is listed as role `zygote`",
-        "one gateway process (the default up to 2 CPUs); it sends requests it reads together "
-        "to a replica as one bundle (`POST /internal/bundle`, each request answered on its own)",
+        "the default gateway workers (at least 2, on one port); each sends requests it reads "
+        "together to a replica as one bundle (`POST /internal/bundle`, each answered on its own)",
     ]
     if batching:
         notes.append(
@@ -158,6 +169,8 @@ class _Server:
     model: Any
     up_s: float
     """From the server's start to a healthy API."""
+    grpc: str
+    """The gateway's V2 gRPC address (``127.0.0.1:<port>``)."""
 
 
 @contextlib.contextmanager
@@ -165,11 +178,11 @@ def _server(model_file: Path, timeout_s: float) -> Iterator[_Server]:
     shutil.rmtree(HOME, ignore_errors=True)
     LOG.unlink(missing_ok=True)
     upload = _prepare_upload(model_file)
-    api_port, gateway_port = free_port(), free_port()
+    api_port, gateway_port, grpc_port = free_port(), free_port(), free_port()
     host = f"http://{LOOPBACK}:{api_port}"
     command = [sys.executable, "-m", "shipyard", "server"]
     started_at = time.monotonic()
-    env = _env(api_port, gateway_port)
+    env = _env(api_port, gateway_port, grpc_port)
     with launched("shipyard", command, env=env, log=LOG, cwd=REPO) as proc:
         _wait_healthy(host, proc, timeout_s)
         up_s = time.monotonic() - started_at
@@ -177,7 +190,9 @@ def _server(model_file: Path, timeout_s: float) -> Iterator[_Server]:
         with shipyard.login(host, key) as project:
             model = project.get_model_registry().sklearn.create_model(MODEL_NAME)
             model.save(str(upload))
-            yield _Server(proc, f"ApiKey {key}", project.get_model_serving(), model, up_s)
+            serving = project.get_model_serving()
+            grpc = f"{LOOPBACK}:{grpc_port}"
+            yield _Server(proc, f"ApiKey {key}", serving, model, up_s, grpc)
 
 
 def _started(
@@ -197,7 +212,7 @@ def _started(
         python=Path(sys.executable),
         start_to_first_s=first_s,
         notes=_notes(batching),
-        extra=extra or {},
+        extra={"grpc": server.grpc, **(extra or {})},
     )
 
 
@@ -249,3 +264,30 @@ def start_pair(model_file: Path, *, timeout_s: float) -> Iterator[tuple[Started,
             first_s = server.up_s + last.first_prediction_s
             pair.append(_started(server, deployment, batching=batching, first_s=first_s))
         yield pair[0], pair[1]
+
+
+@contextlib.contextmanager
+def start_logged(
+    model_file: Path, loggers: dict[str, InferenceLogger | None], *, timeout_s: float
+) -> Iterator[tuple[Path, list[Started]]]:
+    """One fresh Shipyard serving the model once per entry of ``loggers`` (the deployment
+    ``<model>-<i>`` with that inference logger; batching off; nothing timed), each yielded as a
+    :class:`Started` named by its key, with the server's home. For :mod:`bench.logging_cost`.
+
+    Raises:
+        TargetFailed: the server or a deployment did not come up.
+    """
+    with _server(model_file, timeout_s) as server:
+        started = []
+        for i, (label, logger) in enumerate(loggers.items()):
+            predictor = _predictor(
+                server.serving,
+                server.model,
+                f"{MODEL_NAME}-{i}",
+                batching=False,
+                inference_logger=logger,
+            )
+            deployment, last = timing.deploy(predictor, server.auth, server.proc, LOG, wait=True)
+            one = _started(server, deployment, batching=False, first_s=last.first_prediction_s)
+            started.append(dataclasses.replace(one, name=label))
+        yield HOME, started

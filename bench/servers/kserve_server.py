@@ -1,8 +1,10 @@
 """KServe peer: a ``kserve.Model`` over the joblib file, as KServe's own sklearn server does.
 
 Run in the kserve virtualenv as ``python kserve_server.py --model_path FILE --model_name iris
---http_port P --workers N --enable_grpc false ...``: KServe's ``ModelServer`` reads its own
-flags from the command line at import, this script adds ``--model_path``.
+--http_port P --grpc_port G --workers N ...``: KServe's ``ModelServer`` reads its own flags from
+the command line at import, this script adds ``--model_path``. Over REST the model takes V1
+(``instances``); over gRPC KServe hands it an ``InferRequest`` (Open Inference Protocol V2), which
+it answers with an ``InferResponse``, as KServe's own sklearn server does.
 
 KServe starts its workers with multiprocessing's *spawn*, which re-imports this file in each
 worker, and a worker it restarts (its watchdog kills workers that do not answer a ping within
@@ -48,7 +50,11 @@ class SKLearnModel(kserve.Model):
         self.ready = True
         return self.ready
 
-    def predict(self, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+    def predict(self, payload: Any, headers: dict[str, str] | None = None) -> Any:
+        if isinstance(payload, kserve.InferRequest):  # V2 (the gRPC table)
+            result = self._model.predict(payload.inputs[0].as_numpy())
+            output = kserve.InferOutput("output-0", list(result.shape), "INT64", result)
+            return kserve.InferResponse(payload.id, self.name, [output])
         result = self._model.predict(np.asarray(payload["instances"]))
         return {"predictions": result.tolist()}
 
