@@ -6,10 +6,17 @@ the pair) and puts them on a bounded queue without waiting; a full queue drops t
 the metrics (``shipyard_gateway_inference_log_events{outcome="dropped"}``). :meth:`run` delivers:
 a CloudEvent over HTTP (binary content mode, KServe's logger format: ``ce-type:
 org.kubeflow.serving.inference.request|response``, the payload as the body) and/or one JSON line
-appended to the deployment's file, rotated by size. A sink that fails is logged, counted and
-kept as the deployment's sink problem (:attr:`InferenceLog.problems`) until it delivers again;
-each change is passed to ``health`` (the gateway reports it to the control plane, which shows it
-as the deployment's ``INFERENCE_LOGGER`` condition). A prediction is never slowed or failed.
+appended to the deployment's file, rotated by size. What gathered on the queue meanwhile is
+delivered as one batch: a file gets all its lines in one write to a file kept open (appending
+per event, with its open, stat and close, cost the gateway's event loop, and so predictions,
+more than half their throughput in ``bench/``). A CloudEvent to a plain ``http://`` receiver
+goes over the gateway's own pooled HTTP/1.1 client (:mod:`.upstream`, given as ``raw``), a
+fraction of httpx's CPU per POST; ``https://`` ones over httpx. A sink that fails is logged,
+counted and kept as the deployment's sink problem (:attr:`InferenceLog.problems`) until it
+delivers again; each change is passed to ``health`` (the gateway reports it to the control
+plane, which shows it as the deployment's ``INFERENCE_LOGGER`` condition). A prediction never
+waits for a sink nor fails because of one; the delivery shares the worker's CPU, a cost
+``bench/logging_cost.py`` states.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import asyncio
 import base64
 import json
 import logging
+import os
 import random
 import uuid
 from collections.abc import Callable
@@ -28,6 +36,7 @@ from typing import Any
 
 import httpx
 
+from shipyard.gateway.upstream import Upstream, UpstreamError
 from shipyard.wire.routes import DeploymentKey, DeploymentRoute, LogRoute
 
 log = logging.getLogger(__name__)
@@ -35,6 +44,10 @@ log = logging.getLogger(__name__)
 REQUEST_TYPE = "org.kubeflow.serving.inference.request"
 RESPONSE_TYPE = "org.kubeflow.serving.inference.response"
 _SENDS = {"ALL": (True, True), "MODEL_INPUTS": (True, False), "PREDICTIONS": (False, True)}
+BATCH = 256
+"""Most queued events delivered in one round (the lines of one file go in one write)."""
+MAX_OPEN_FILES = 256
+"""Log files kept open at once (all are closed and reopened on use past it)."""
 
 Outcome = Callable[[str, str, str], None]
 """Counts one event: ``(project, deployment, outcome)`` with outcome delivered/dropped/failed."""
@@ -99,23 +112,46 @@ class LogEvent:
 
 
 class RotatingFile:
-    """Appends lines to a file, moving it to ``<name>.1`` .. ``<name>.<backups>`` past a size."""
+    """Appends lines to a file, moving it to ``<name>.1`` .. ``<name>.<backups>`` past a size.
+
+    The file stays open (``O_APPEND``: each write lands whole at the end, also beside the other
+    gateway workers writing the same file); one ``stat`` per append notices the size and a
+    rotation or removal by another worker, which reopens it.
+    """
 
     def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
         self.path = path
         self._max_bytes = max_bytes
         self._backups = max(1, backups)
+        self._fd: int | None = None
+        self._inode = -1
 
     def append(self, data: bytes) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            size = self.path.stat().st_size
+            stat: os.stat_result | None = os.stat(self.path)
         except FileNotFoundError:
-            size = 0
-        if size and size + len(data) > self._max_bytes:
+            stat = None
+        if stat is not None and stat.st_size and stat.st_size + len(data) > self._max_bytes:
             self._rotate()
-        with self.path.open("ab") as out:
-            out.write(data)
+            stat = None
+        if self._fd is None or stat is None or stat.st_ino != self._inode:
+            self._reopen()
+        assert self._fd is not None
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _reopen(self) -> None:
+        self.close()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        self._fd = os.open(self.path, flags, 0o644)
+        self._inode = os.fstat(self._fd).st_ino
 
     def _rotate(self) -> None:
         for index in range(self._backups - 1, 0, -1):
@@ -139,8 +175,10 @@ class InferenceLog:
         count: Outcome | None = None,
         sample: Callable[[], float] = random.random,
         health: Health | None = None,
+        raw: Upstream | None = None,
     ) -> None:
         self._client = client
+        self._raw = raw
         self._folder = folder
         self._queue: asyncio.Queue[LogEvent] = asyncio.Queue(maxsize=capacity)
         self._max_file_bytes = max_file_bytes
@@ -148,7 +186,8 @@ class InferenceLog:
         self._count = count or (lambda project, name, outcome: None)
         self._sample = sample
         self._health = health or (lambda route, problem: None)
-        self._files: dict[Path, RotatingFile] = {}
+        self._files: dict[str, RotatingFile] = {}
+        """Per file name of a logger (checked to stay in the folder once), its open file."""
         self.problems: dict[DeploymentKey, str] = {}
         """Deployments whose sink failed last (and why); cleared when it delivers again."""
 
@@ -183,24 +222,58 @@ class InferenceLog:
                 self._count(route.project_id, route.name, "dropped")
 
     async def run(self) -> None:
-        """Deliver queued events until cancelled."""
+        """Deliver queued events until cancelled, what has gathered meanwhile in one batch."""
         while True:
-            event = await self._queue.get()
-            await self.deliver(event)
+            events = [await self._queue.get()]
+            while len(events) < BATCH and not self._queue.empty():
+                events.append(self._queue.get_nowait())
+            await self.deliver_many(events)
 
     async def deliver(self, event: LogEvent) -> None:
         """Send one event to its sinks; a failure is counted and kept, never raised."""
-        route, sink = event.route, event.sink
-        try:
-            if sink.file and self._folder is not None:
-                self._file(sink.file).append(event.line())
-            if sink.url:
-                headers = event.headers()
-                answer = await self._client.post(sink.url, content=event.body, headers=headers)
-                if answer.status_code >= 300:
-                    raise OSError(f"the receiver answered {answer.status_code}")
-        except (OSError, httpx.HTTPError) as exc:
-            why = f"{type(exc).__name__}: {exc}"[:300]
+        await self.deliver_many([event])
+
+    async def deliver_many(self, events: list[LogEvent]) -> None:
+        """Send events to their sinks: the lines of one file in one write, each CloudEvent in
+        its own POST (KServe's format); a failure is counted and kept, never raised."""
+        failed: dict[int, str] = {}
+        by_file: dict[str, list[int]] = {}
+        if self._folder is not None:
+            for i, event in enumerate(events):
+                if event.sink.file:
+                    by_file.setdefault(event.sink.file, []).append(i)
+        for name, indexes in by_file.items():
+            try:
+                self._file(name).append(b"".join(events[i].line() for i in indexes))
+            except OSError as exc:
+                failed.update((i, _why(exc)) for i in indexes)
+        for i, event in enumerate(events):
+            if event.sink.url and i not in failed:
+                try:
+                    await self._post(event)
+                except (OSError, httpx.HTTPError) as exc:
+                    failed[i] = _why(exc)
+            self._settle(event, failed.get(i))
+
+    async def _post(self, event: LogEvent) -> None:
+        url = event.sink.url
+        assert url is not None
+        headers = event.headers()
+        if self._raw is not None and _plain_http(url):
+            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+            try:
+                status = (await self._raw.send(url, "POST", raw, event.body)).status
+            except UpstreamError as exc:
+                raise OSError(f"{type(exc).__name__}: {exc}") from exc
+        else:
+            status = (await self._client.post(url, content=event.body, headers=headers)).status_code
+        if status >= 300:
+            raise OSError(f"the receiver answered {status}")
+
+    def _settle(self, event: LogEvent, why: str | None) -> None:
+        """Count one event's outcome and keep its deployment's sink problem up to date."""
+        route = event.route
+        if why is not None:
             if self.problems.get(route.key) is None:
                 log.warning("inference log of %r cannot be delivered: %s", route.name, why)
                 self._health(route, why)
@@ -211,15 +284,33 @@ class InferenceLog:
             self._health(route, None)
         self._count(route.project_id, route.name, "delivered")
 
+    def close(self) -> None:
+        """Close the files kept open."""
+        for rotating in self._files.values():
+            rotating.close()
+        self._files.clear()
+
     def _file(self, name: str) -> RotatingFile:
+        rotating = self._files.get(name)
+        if rotating is not None:
+            return rotating
         assert self._folder is not None
         path = (self._folder / name).resolve()
         if not path.is_relative_to(self._folder.resolve()):
             raise OSError(f"inference log file {name!r} is outside {self._folder}")
-        rotating = self._files.get(path)
-        if rotating is None:
-            rotating = self._files[path] = RotatingFile(path, self._max_file_bytes, self._backups)
+        if len(self._files) >= MAX_OPEN_FILES:  # deployments come and go
+            self.close()
+        rotating = self._files[name] = RotatingFile(path, self._max_file_bytes, self._backups)
         return rotating
+
+
+def _plain_http(url: str) -> bool:
+    """An ``http://`` URL without credentials: the gateway's lean client can send it."""
+    return url.startswith("http://") and "@" not in url.split("/", 3)[2]
+
+
+def _why(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 class SinkReporter:

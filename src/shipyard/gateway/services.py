@@ -31,6 +31,9 @@ from shipyard.settings import GatewaySettings
 from shipyard.wire.replica_token import ReplicaTokens
 from shipyard.wire.routes import RoutingTable
 
+_RECEIVER_ANSWER = 1024 * 1024
+"""Largest answer read from an inference-log receiver (bytes)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Services:
@@ -87,8 +90,9 @@ async def open_services(
         connect=connect,
     )
     sinks = httpx.AsyncClient(timeout=httpx.Timeout(2.0), trust_env=False)
+    receivers = RawUpstream(timeout_s=2.0, connect_timeout_s=2.0, max_answer=_RECEIVER_ANSWER)
     async with control, sinks:
-        services = _build(s, shared, control, sinks, replicas)
+        services = _build(s, shared, control, (sinks, receivers), replicas)
         services.sync.load_cache()
         reporter = TrafficReporter(
             control,
@@ -110,6 +114,8 @@ async def open_services(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await services.bundler.close()
+            services.inference_log.close()
+            await receivers.aclose()
             await replicas.aclose()
 
 
@@ -117,7 +123,7 @@ def _build(
     s: GatewaySettings,
     shared: AppState,
     control: httpx.AsyncClient,
-    sinks: httpx.AsyncClient,
+    sinks: tuple[httpx.AsyncClient, RawUpstream],
     replicas: RawUpstream,
 ) -> Services:
     def applied(table: RoutingTable) -> None:
@@ -158,7 +164,8 @@ def _build(
         changed=shared.changed,
     )
     inference_log = InferenceLog(
-        sinks,
+        sinks[0],
+        raw=sinks[1],
         folder=s.gateway_inference_log_dir,
         capacity=s.gateway_inference_log_queue,
         count=shared.metrics.inference_log_event,

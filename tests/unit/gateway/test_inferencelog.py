@@ -119,3 +119,73 @@ async def test_a_file_outside_the_folder_is_refused(tmp_path):
     record(log, route(file="../escape.jsonl"))
     await drain(log, 2)
     assert not (tmp_path / "escape.jsonl").exists() and counts == {"failed": 2}
+
+
+async def test_a_batch_writes_each_files_lines_at_once_and_posts_each_event(tmp_path):
+    seen = []
+    log, counts = make(lambda r: seen.append(r) or httpx.Response(200), tmp_path)
+    for _ in range(3):
+        record(log, route(url="http://receiver/", file="iris.jsonl"))
+    record(log, route(file="other.jsonl", mode="PREDICTIONS"))
+    events = [log._queue.get_nowait() for _ in range(log._queue.qsize())]
+    await log.deliver_many(events)
+    lines = (tmp_path / "iris.jsonl").read_text().splitlines()
+    assert [json.loads(x)["type"] for x in lines] == [REQUEST_TYPE, RESPONSE_TYPE] * 3
+    assert len((tmp_path / "other.jsonl").read_text().splitlines()) == 1
+    assert len(seen) == 6 and counts == {"delivered": 7}
+    log.close()
+
+
+def test_a_kept_file_follows_a_rotation_or_removal_by_another_worker(tmp_path):
+    path = tmp_path / "log.jsonl"
+    ours = RotatingFile(path, max_bytes=1000, backups=2)
+    ours.append(b"a\n")
+    path.rename(tmp_path / "log.jsonl.1")  # a sibling worker rotated it
+    ours.append(b"b\n")
+    assert path.read_bytes() == b"b\n" and (tmp_path / "log.jsonl.1").read_bytes() == b"a\n"
+    path.unlink()  # removed by hand
+    ours.append(b"c\n")
+    assert path.read_bytes() == b"c\n"
+    ours.close()
+
+
+class RawReceiver:
+    """A fake of the gateway's lean HTTP/1.1 client: records what it was asked to send."""
+
+    def __init__(self, status: int = 200, error: Exception | None = None) -> None:
+        self.sent: list[tuple[str, dict[bytes, bytes], bytes]] = []
+        self._status, self._error = status, error
+
+    async def send(self, url, method, headers, body):
+        from shipyard.gateway.upstream import Answer
+
+        if self._error is not None:
+            raise self._error
+        self.sent.append((url, dict(headers), body))
+        return Answer(self._status, [], b"")
+
+    async def aclose(self) -> None: ...
+
+
+async def test_plain_http_receivers_get_the_lean_client_and_others_httpx(tmp_path):
+    from shipyard.gateway.upstream import NotSent
+
+    via_httpx = []
+    raw = RawReceiver()
+    log, counts = make(lambda r: via_httpx.append(r) or httpx.Response(200), tmp_path, raw=raw)
+    record(log, route(url="http://receiver:8080/events"))
+    record(log, route(url="https://receiver/", mode="PREDICTIONS"))
+    await drain(log, 3)
+    assert [(url, h[b"ce-type"].decode()) for url, h, _ in raw.sent] == [
+        ("http://receiver:8080/events", REQUEST_TYPE),
+        ("http://receiver:8080/events", RESPONSE_TYPE),
+    ]
+    assert raw.sent[0][2] == b'{"instances": [[1, 2]]}' and raw.sent[0][1][b"ce-namespace"] == b"p1"
+    assert [str(r.url) for r in via_httpx] == ["https://receiver/"]
+    assert counts == {"delivered": 3}
+    down = RawReceiver(error=NotSent("connection refused"))
+    log, counts = make(lambda r: httpx.Response(200), tmp_path, raw=down)
+    target = route(url="http://receiver/")
+    record(log, target)
+    await drain(log, 2)
+    assert "NotSent" in log.problems[target.key] and counts == {"failed": 2}
