@@ -234,6 +234,7 @@ class EnvironmentManager:
     ) -> str:
         lock_file = self._root / "locks" / f"{rkey}.txt"
         if lock_file.is_file():
+            log_file.write("(the requirements were resolved before: using that lock)")
             return lock_file.read_text(encoding="utf-8")
         out = await uv.run(
             self._compile_args(rkey, request),
@@ -285,6 +286,10 @@ class EnvironmentManager:
                 timeout=self._settings.environment_build_timeout_s,
                 check=False,
             )
+            log = BoundedLog(self._root / "logs" / f"{rkey}.log")  # the build's log, resolved
+            log.write(f"--- {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC: resolved at upload ---")
+            for line in [f"$ uv {' '.join(args)}", *done.stderr.splitlines()]:
+                log.write(line)
             if done.returncode != 0:
                 failed = uv.UvFailed("uv pip compile failed", done.stderr)
                 what = f"{request.base.ref} + {request.source}"
