@@ -19,6 +19,19 @@ RUNNING = 120_000  # ms: replicas start on a busy machine
 MISSING = "shipyard-no-such-package-7f3a"  # on no index: its build fails resolving
 
 
+# pixels of the limit line's red (#c62828, dashed) on a chart's canvas: the line is drawn, not
+# only described (no OOM mark, also red, exists on these charts)
+LIMIT_PIXELS = """(figure) => {
+  const canvas = figure.querySelector("canvas");
+  const d = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i] > 150 && d[i + 1] < 110 && d[i + 2] < 110 && d[i + 3] > 200) n++;
+  }
+  return n;
+}"""
+
+
 def field_problems(page: Page, path: str):
     return page.locator(f'.field[data-field="{path}"] .problems')
 
@@ -158,6 +171,7 @@ def test_deployment_page_charts_logs_scale_stop_start_and_predict(
     expect(memory).to_contain_text("limit 1024 MiB")
     expect(memory.locator("canvas")).to_be_visible()
     expect(memory).not_to_have_attribute("data-samples", "0", timeout=30_000)
+    assert memory.evaluate(LIMIT_PIXELS) > 50, "no limit line drawn on the memory chart"
     expect(page.locator('.chart[data-metric="cpu"]').first).to_contain_text("limit 2 cores")
 
     logs = page.locator("pre.logs")
@@ -207,6 +221,7 @@ def test_edit_resources_rolls_out_and_rollback_restores(
     assert page.evaluate(UNLABELLED) == []
     limit.fill("640")
     expect(page.locator("#resolution")).to_contain_text("640 MiB")
+    shot(page, "13-edit-form")
     page.get_by_role("button", name="Save (rolling update)").click()
     expect(page.locator(f'tr[data-revision="{before + 1}"]')).to_contain_text("1024 -> 640")
     memory = page.locator('.chart[data-metric="memory"]').first
@@ -290,6 +305,7 @@ def test_models_and_environments_pages(
     sign_in(page, server)
     page.get_by_role("link", name="Models").click()
     expect(page.locator('tr[data-model="echo"]')).to_be_visible()
+    shot(page, "10-models")
     page.get_by_label("Model name").fill("from-folder")
     page.get_by_label("Folder").set_input_files(model_dir)
     page.get_by_role("button", name="Upload").click()
