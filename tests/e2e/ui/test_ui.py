@@ -347,11 +347,13 @@ def test_environment_builds_and_their_logs(
     deploy(api, "broken-env", echo_model, script_file="predictor.py", environment="team/broken:1")
     wait_state(api, "broken-env", "FAILED", timeout=120)
     page.goto(f"{server.api}/ui/#/deployments/broken-env")
+    expect(page.locator("pre.env-error")).to_contain_text(f"Because {MISSING} was not found")
+    shot(page, "16-deployment-environment-failed")
     page.get_by_role("link", name="Build log (why it failed)").click()
     expect(page.locator("[data-log-state]")).to_have_text("FAILED")
     expect(page.get_by_label("Build log")).to_contain_text(f"Because {MISSING} was not found")
     expect(page.get_by_role("alert")).to_contain_text(MISSING)
-    shot(page, "16-environment-build-failed")
+    shot(page, "17-environment-build-failed")
     for name in ("with-reqs", "broken-env"):
         assert api.delete(f"/deployments/{name}").status_code in (202, 204)
 
