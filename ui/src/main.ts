@@ -120,7 +120,7 @@ async function render(): Promise<void> {
     case "model":
       return modelPage(c, main, route.name);
     case "environments":
-      return environmentsPage(c, main);
+      return environmentsPage(c, main, route.build);
   }
 }
 

@@ -6,13 +6,13 @@ export type Route =
   | { page: "edit-deployment"; name: string }
   | { page: "models" }
   | { page: "model"; name: string }
-  | { page: "environments" };
+  | { page: "environments"; build?: string };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   const [section, name, action] = parts;
   if (section === "models") return name ? { page: "model", name } : { page: "models" };
-  if (section === "environments") return { page: "environments" };
+  if (section === "environments") return name === "builds" && action ? { page: "environments", build: action } : { page: "environments" };
   if (section === "deployments" && name === "new") return { page: "new-deployment" };
   if (section === "deployments" && name && action === "edit") return { page: "edit-deployment", name };
   if (section === "deployments" && name) return { page: "deployment", name };
@@ -34,7 +34,7 @@ export function href(route: Route): string {
     case "model":
       return `#/models/${encodeURIComponent(route.name)}`;
     case "environments":
-      return "#/environments";
+      return route.build ? `#/environments/builds/${encodeURIComponent(route.build)}` : "#/environments";
   }
 }
 

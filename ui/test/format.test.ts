@@ -47,11 +47,14 @@ describe("routes", () => {
     for (const route of [
       { page: "deployments" }, { page: "new-deployment" }, { page: "deployment", name: "a b" },
       { page: "edit-deployment", name: "x" }, { page: "models" }, { page: "model", name: "iris" }, { page: "environments" },
+      { page: "environments", build: "0123456789abcdef" },
     ] as const) {
       expect(parseRoute(href(route))).toEqual(route);
     }
     expect(parseRoute("")).toEqual({ page: "deployments" });
     expect(section({ page: "model", name: "m" })).toBe("models");
+    expect(parseRoute("#/environments/builds")).toEqual({ page: "environments" });
+    expect(section({ page: "environments", build: "x" })).toBe("environments");
   });
 });
 

@@ -1,4 +1,4 @@
-"""``shipyard environments``: the base-environment catalogue (list, show, add) and builds."""
+"""``shipyard environments``: the base-environment catalogue (list, show, add), builds, logs."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from typing import Annotated, Any
 import typer
 
 from shipyard.cli._options import Json
-from shipyard.cli._render import out, print_json, rows_table
+from shipyard.cli._render import out, print_json, rows_table, when_text
 from shipyard.cli._state import project_of
 from shipyard.errors import InvalidInput
-from shipyard.spec.environment import BaseEnvironment
+from shipyard.spec.environment import BaseEnvironment, EnvironmentBuild
 
 app = typer.Typer(
-    help="Base environments: list, show, add; built environments.", no_args_is_help=True
+    help="Base environments: list, show, add; their builds and build logs.", no_args_is_help=True
 )
 
 # what a file given to ``add`` may set (``builtin`` is the server's to decide)
@@ -67,16 +67,53 @@ def add(
 
 @app.command("builds")
 def builds(ctx: typer.Context, as_json: Json = False) -> None:
-    """Virtualenvs built on the server (administrator key)."""
+    """Environment builds of this project's deployments (administrator key: all), newest first."""
     built = project_of(ctx).get_environment_api().get_builds()
     if as_json:
-        print_json(built)
+        print_json([b.model_dump(mode="json") for b in built])
         return
-    rows = [
-        [b["key"], b["base"], b["python"], str(len(b["lock"].splitlines())), b["image"]]
-        for b in built
+    rows = [_build_row(b) for b in built]
+    out().print(
+        rows_table(
+            rows, "BUILD", "STATE", "BASE", "PACKAGES", "STARTED", "TOOK", "SIZE", "DEPLOYMENTS"
+        )
+    )
+
+
+@app.command("logs")
+def logs(
+    ctx: typer.Context,
+    build: Annotated[
+        str, typer.Argument(help="Build id (BUILD of `shipyard environments builds`)")
+    ],
+    tail: Annotated[int, typer.Option(help="Last lines of the log (1-10000).")] = 200,
+    as_json: Json = False,
+) -> None:
+    """Print the end of a build's log: the resolver's and installer's own output."""
+    found = project_of(ctx).get_environment_api().get_build_log(build, tail=tail)
+    if as_json:
+        print_json(found.model_dump(mode="json"))
+        return
+    if found.truncated:
+        typer.echo(f"[earlier lines omitted: showing the last {len(found.lines)}]")
+    for line in found.lines:
+        typer.echo(line)
+    typer.echo(f"[build {found.build}: {found.state}]")
+
+
+def _build_row(b: EnvironmentBuild) -> list[str]:
+    took = f"{b.duration_s:.1f} s" if b.duration_s is not None else "-"
+    size = f"{b.size_bytes / 2**20:.1f} MiB" if b.size_bytes is not None else "-"
+    return [
+        b.id,
+        str(b.state),
+        b.base,
+        str(len(b.packages)) if b.packages else "-",
+        when_text(b.started_at),
+        took,
+        size,
+        ", ".join(b.deployments) or "-",
     ]
-    out().print(rows_table(rows, "KEY", "BASE", "PYTHON", "PACKAGES", "IMAGE"))
 
 
 def _read(file: Path) -> dict[str, Any]:

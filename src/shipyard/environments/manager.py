@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -33,24 +32,37 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from shipyard.environments import requirements, uv
+from shipyard.environments.build_log import BoundedLog, Tail, tail
+from shipyard.environments.builds import (
+    BuildRecords,
+    check_build_id,
+    interrupted,
+    record_of,
+    size_of,
+)
 from shipyard.environments.catalogue import Catalogue
 from shipyard.environments.overlay import runtime_overlay
 from shipyard.errors import InvalidSpec, NotReady, ShipyardError
 from shipyard.settings import ServerSettings
-from shipyard.spec.environment import BaseEnvironment, EnvironmentInfo, EnvironmentPhase
+from shipyard.spec.environment import (
+    BaseEnvironment,
+    BuildState,
+    EnvironmentBuild,
+    EnvironmentInfo,
+    EnvironmentPhase,
+)
 
 log = logging.getLogger("shipyard.environments")
 
 MANIFEST = "shipyard-environment.json"
 UPLOAD_RESOLVERS = 2  # requirement resolutions at upload running at once
 UPLOAD_QUEUE = 8  # uploads allowed to wait for one; more are told to come back
-_DECORATIONS = "\u00d7\u2570\u2500\u25b6\u2502 "  # the box drawing uv frames errors with
-_PROGRESS = re.compile(r"^(Resolved|Prepared|Installed|Downloading|Audited|Using) ")
 
 
 @dataclass(frozen=True)
@@ -65,8 +77,11 @@ class EnvironmentRequest:
 @dataclass
 class _Job:
     info: EnvironmentInfo
+    log: BoundedLog
+    previous: EnvironmentBuild | None  # the record of an earlier attempt (another process)
     task: asyncio.Task[None] | None = None
-    python: Path | None = None
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    size_bytes: int | None = None
 
 
 class EnvironmentManager:
@@ -84,6 +99,7 @@ class EnvironmentManager:
         self._root = settings.environments_dir
         self._on_change = on_change
         self._jobs: dict[str, _Job] = {}
+        self._records = BuildRecords(self._root / "builds")
         self._key_locks: dict[str, asyncio.Lock] = {}
         self._overlay: Path | None = None
         self._interpreter = sys.executable
@@ -110,13 +126,18 @@ class EnvironmentManager:
             job = _Job(
                 EnvironmentInfo(
                     base=request.base.ref,
+                    build=rkey,
                     requirements=list(request.requirements),
                     phase=EnvironmentPhase.RESOLVING,
                     message="resolving requirements",
                     image=request.base.image,
-                )
+                ),
+                log=BoundedLog(self._root / "logs" / f"{rkey}.log"),
+                previous=self._records.get(rkey),
             )
             self._jobs[rkey] = job
+            job.log.write(f"--- {job.started:%Y-%m-%d %H:%M:%S} UTC: {request.base.ref} ---")
+            self._save(job)
             job.task = asyncio.get_running_loop().create_task(self._work(rkey, request, job))
         return job.info
 
@@ -126,15 +147,22 @@ class EnvironmentManager:
             requirements.parse(line, source=f"packages[{number - 1}]")
         self.catalogue = self.catalogue.add(entry)
 
-    def builds(self) -> list[dict[str, Any]]:
-        """Manifests of the virtualenvs built so far (what a container backend would need)."""
-        venvs = self._root / "venvs"
+    def builds(self) -> list[EnvironmentBuild]:
+        """Every build this server ran (newest first), live ones with their current step."""
         found = []
-        for manifest in sorted(venvs.glob(f"*/{MANIFEST}")) if venvs.is_dir() else []:
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-            data["path"] = str(manifest.parent)
-            found.append(data)
+        for record in self._records.all():
+            job = self._jobs.get(record.id)
+            if job is None and record.state is BuildState.BUILDING:
+                record = interrupted(record)
+            elif job is not None and record.state is BuildState.BUILDING:
+                record = record.model_copy(update={"step": job.info.message})
+            found.append(record)
         return found
+
+    def build_log(self, build_id: str, *, lines: int, max_bytes: int) -> Tail:
+        """The end of one build's log (the caller checked the build is theirs to see)."""
+        path = self._root / "logs" / f"{check_build_id(build_id)}.log"
+        return tail(BoundedLog(path), lines=lines, max_bytes=max_bytes)
 
     def set_listener(self, on_change: Callable[[], None]) -> None:
         """Who to tell when an environment changes phase or progresses (the controller)."""
@@ -153,15 +181,19 @@ class EnvironmentManager:
     # -- the work ---------------------------------------------------------------------------
 
     async def _work(self, rkey: str, request: EnvironmentRequest, job: _Job) -> None:
-        logs = self._root / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        log_file = logs / f"{rkey}.log"
+        log_file = job.log
         try:
             lock_text = await self._resolve(rkey, request, log_file, job)
             packages = [line for line in lock_text.splitlines() if line and line[0] != "#"]
             key = self._env_key(request.base, lock_text)
             self._update(job, key=key, packages=packages, python=self._python_version)
             reused, seconds = await self._ensure_built(key, request, lock_text, log_file, job)
+            job.size_bytes = await asyncio.to_thread(size_of, self._root / "venvs" / key)
+            log_file.write(
+                "--- ready: "
+                + ("reused an environment built before" if reused else f"built in {seconds:.1f} s")
+                + " ---"
+            )
             self._update(
                 job,
                 phase=EnvironmentPhase.READY,
@@ -173,27 +205,36 @@ class EnvironmentManager:
             raise
         except uv.UvFailed as exc:
             what = request.base.ref + (f" + {request.source}" if request.requirements else "")
-            message = _explain(exc, what, log_file)
-            self._update(job, phase=EnvironmentPhase.FAILED, message=message)
+            message = uv.explain(exc, what, rkey)
+            self._fail(job, message)
         except ShipyardError as exc:  # e.g. a requirement that excludes the runtime's needs
-            self._update(job, phase=EnvironmentPhase.FAILED, message=exc.message)
+            self._fail(job, exc.message)
         except Exception as exc:  # a failed build must never take the controller down
             log.exception("environment build failed")
-            self._update(
-                job,
-                phase=EnvironmentPhase.FAILED,
-                message=f"{type(exc).__name__}: {exc} (build log: {log_file})",
-            )
+            self._fail(job, f"{type(exc).__name__}: {exc} (build log: {uv.log_hint(rkey)})")
+
+    def _fail(self, job: _Job, message: str) -> None:
+        job.log.write(f"--- failed: {message} ---")
+        self._update(job, phase=EnvironmentPhase.FAILED, message=message)
 
     def _update(self, job: _Job, **changes: Any) -> None:
+        before = (job.info.phase, job.info.key)
         job.info = job.info.model_copy(update=changes)
+        if (job.info.phase, job.info.key) != before:
+            self._save(job)
         self._on_change()
 
+    def _save(self, job: _Job) -> None:
+        record = record_of(job.info, job.started, job.size_bytes, job.previous)
+        if record is not None:
+            self._records.save(record)
+
     async def _resolve(
-        self, rkey: str, request: EnvironmentRequest, log_file: Path, job: _Job
+        self, rkey: str, request: EnvironmentRequest, log_file: BoundedLog, job: _Job
     ) -> str:
         lock_file = self._root / "locks" / f"{rkey}.txt"
         if lock_file.is_file():
+            log_file.write("(the requirements were resolved before: using that lock)")
             return lock_file.read_text(encoding="utf-8")
         out = await uv.run(
             self._compile_args(rkey, request),
@@ -245,11 +286,15 @@ class EnvironmentManager:
                 timeout=self._settings.environment_build_timeout_s,
                 check=False,
             )
+            log = BoundedLog(self._root / "logs" / f"{rkey}.log")  # the build's log, resolved
+            log.write(f"--- {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC: resolved at upload ---")
+            for line in [f"$ uv {' '.join(args)}", *done.stderr.splitlines()]:
+                log.write(line)
             if done.returncode != 0:
                 failed = uv.UvFailed("uv pip compile failed", done.stderr)
                 what = f"{request.base.ref} + {request.source}"
                 raise InvalidSpec(
-                    _explain(failed, what, None),
+                    uv.explain(failed, what, None),
                     details={"errors": [{"field": request.source, "value": "unsatisfiable"}]},
                 )
             _write_atomic(lock_file, done.stdout)
@@ -270,7 +315,7 @@ class EnvironmentManager:
         ]  # fmt: skip
 
     async def _ensure_built(
-        self, key: str, request: EnvironmentRequest, lock_text: str, log_file: Path, job: _Job
+        self, key: str, request: EnvironmentRequest, lock_text: str, log_file: BoundedLog, job: _Job
     ) -> tuple[bool, float]:
         venvs = self._root / "venvs"
         target = venvs / key
@@ -290,7 +335,7 @@ class EnvironmentManager:
                 return False, time.monotonic() - started
 
     async def _build(
-        self, key: str, request: EnvironmentRequest, lock_text: str, log_file: Path, job: _Job
+        self, key: str, request: EnvironmentRequest, lock_text: str, log_file: BoundedLog, job: _Job
     ) -> None:
         venvs = self._root / "venvs"
         tmp = venvs / f".{key}.building"
@@ -371,7 +416,7 @@ class EnvironmentManager:
         return env
 
     def _progress(self, job: _Job, doing: str, line: str) -> None:
-        if _PROGRESS.match(line):
+        if uv.PROGRESS.match(line):
             self._update(job, message=f"{doing}: {line}")
 
 
@@ -380,22 +425,3 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
-
-
-def _explain(exc: uv.UvFailed, what: str, log_file: Path | None) -> str:
-    """uv's own explanation, in plain lines, without its decorations."""
-    lines = []
-    for raw in exc.output.splitlines():
-        line = raw.strip().lstrip(_DECORATIONS).strip()
-        for prefix in ("error:", "hint:", "cause:"):
-            line = line.removeprefix(prefix).strip()
-        if line and not _PROGRESS.match(line) and not line.startswith("$ uv"):
-            lines.append(line)
-    detail = " ".join(lines[-12:]) or exc.message
-    hint = ""
-    runtime = requirements.runtime_requirements()
-    if any(r.name in detail for r in runtime):
-        hint = f" (the Shipyard replica runtime needs {', '.join(str(r) for r in runtime)})"
-    doing = "could not be resolved" if "compile" in exc.message else "could not be built"
-    where = f" (build log: {log_file})" if log_file is not None else ""
-    return f"environment {what} {doing}: {detail}{hint}{where}"

@@ -5,11 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
+from shipyard.environments import requirements
+from shipyard.environments.build_log import BoundedLog
 from shipyard.errors import ShipyardError
+
+_KEPT_LINES = 400  # lines of uv's stderr kept in memory for the error message
+PROGRESS = re.compile(r"^(Resolved|Prepared|Installed|Downloading|Audited|Using) ")
+_DECORATIONS = "\u00d7\u2570\u2500\u25b6\u2502 "  # the box drawing uv frames errors with
 
 
 class UvFailed(ShipyardError):
@@ -36,11 +42,11 @@ async def run(
     args: Sequence[str],
     *,
     env: dict[str, str],
-    log: Path,
+    log: BoundedLog,
     timeout_s: float,
     on_line: Callable[[str], None] | None = None,
 ) -> str:
-    """Run ``uv args`` to completion; stdout is returned, stderr goes to the log and ``on_line``.
+    """Run ``uv args`` to completion; stdout is returned, stderr goes to ``log`` and ``on_line``.
 
     Raises:
         UvFailed: uv exited non-zero or ran out of time (the message holds its error text).
@@ -58,15 +64,14 @@ async def run(
 
     async def pump_stderr() -> None:
         assert proc.stderr is not None
-        with log.open("a", encoding="utf-8") as out:
-            out.write(f"$ uv {' '.join(args)}\n")
-            async for raw in proc.stderr:
-                line = raw.decode(errors="replace").rstrip()
-                out.write(line + "\n")
-                out.flush()
-                errors.append(line)
-                if on_line is not None and line.strip():
-                    on_line(line.strip())
+        log.write(f"$ uv {' '.join(args)}")
+        async for raw in proc.stderr:
+            line = raw.decode(errors="replace").rstrip()
+            log.write(line)
+            errors.append(line)
+            del errors[:-_KEPT_LINES]  # the resolver's reason is at the end
+            if on_line is not None and line.strip():
+                on_line(line.strip())
 
     try:
         stdout, _, _ = await asyncio.wait_for(
@@ -91,3 +96,27 @@ def base_env() -> dict[str, str]:
     env["NO_COLOR"] = "1"
     env["UV_NO_PROGRESS"] = "1"
     return env
+
+
+def log_hint(build_id: str) -> str:
+    """How a user reads a build's log."""
+    return f"shipyard environments logs {build_id}"
+
+
+def explain(exc: UvFailed, what: str, build_id: str | None) -> str:
+    """uv's own explanation, in plain lines, without its decorations."""
+    lines = []
+    for raw in exc.output.splitlines():
+        line = raw.strip().lstrip(_DECORATIONS).strip()
+        for prefix in ("error:", "hint:", "cause:"):
+            line = line.removeprefix(prefix).strip()
+        if line and not PROGRESS.match(line) and not line.startswith("$ uv"):
+            lines.append(line)
+    detail = " ".join(lines[-12:]) or exc.message
+    hint = ""
+    runtime = requirements.runtime_requirements()
+    if any(r.name in detail for r in runtime):
+        hint = f" (the Shipyard replica runtime needs {', '.join(str(r) for r in runtime)})"
+    doing = "could not be resolved" if "compile" in exc.message else "could not be built"
+    where = f" (build log: {log_hint(build_id)})" if build_id is not None else ""
+    return f"environment {what} {doing}: {detail}{hint}{where}"

@@ -1,15 +1,14 @@
-"""``EnvironmentApi``: the catalogue of base environments (list, get, add) and built ones."""
+"""``EnvironmentApi``: the catalogue of base environments (list, get, add) and their builds."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 from urllib.parse import quote
 
 from shipyard.sdk._components import parse_answer
 from shipyard.sdk._http import Connection
 from shipyard.sdk._invalid import build_spec
-from shipyard.spec.environment import BaseEnvironment
+from shipyard.spec.environment import BaseEnvironment, BuildLog, EnvironmentBuild
 
 
 class EnvironmentApi:
@@ -66,7 +65,31 @@ class EnvironmentApi:
         )
         return parse_answer(BaseEnvironment, body, "environment")
 
-    def get_builds(self) -> list[dict[str, Any]]:
-        """Virtualenvs built on the server: key, base, Python, lock and container image."""
-        body: list[dict[str, Any]] = self._connection.json("GET", "/environments/builds")
-        return body
+    def get_builds(self) -> list[EnvironmentBuild]:
+        """Builds of the environments this project's deployments use (an administrator key:
+        every build), newest first: state, step, times, locked packages, size, deployments."""
+        body = self._connection.json("GET", "/environments/builds")
+        return [parse_answer(EnvironmentBuild, item, "environment build") for item in body]
+
+    def get_build(self, build_id: str) -> EnvironmentBuild:
+        """One build by id (a deployment's ``status.environments[component].build``).
+
+        Raises:
+            InvalidInput: ``build_id`` is not 16 hex digits.
+            NotFound: None of this project's deployments uses such a build.
+        """
+        body = self._connection.json("GET", f"/environments/builds/{quote(build_id, safe='')}")
+        return parse_answer(EnvironmentBuild, body, "environment build")
+
+    def get_build_log(self, build_id: str, *, tail: int = 200) -> BuildLog:
+        """The last ``tail`` lines of a build's log: uv's resolver and installer output; a
+        failed build ends with the resolver's own reason.
+
+        Raises:
+            InvalidInput: ``build_id`` is not 16 hex digits.
+            InvalidSpec: ``tail`` is not between 1 and 10000.
+            NotFound: None of this project's deployments uses such a build.
+        """
+        path = f"/environments/builds/{quote(build_id, safe='')}/log"
+        body = self._connection.json("GET", path, params={"tail": tail})
+        return parse_answer(BuildLog, body, "environment build log")

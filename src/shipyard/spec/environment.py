@@ -8,6 +8,7 @@ and built once into a virtualenv keyed by a hash. These are the typed objects th
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -77,6 +78,7 @@ class EnvironmentInfo(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     base: str | None = None  # name:version of the base, None when EMBEDDED
+    build: str | None = None  # the build's id (GET /environments/builds/{build}/log)
     requirements: list[str] = Field(default_factory=list)  # the model's own, as written
     phase: EnvironmentPhase = EnvironmentPhase.EMBEDDED
     key: str | None = None  # hash of (base, lock, python, platform): the virtualenv's name
@@ -86,3 +88,51 @@ class EnvironmentInfo(BaseModel):
     reused: bool = False  # READY without a build: the environment already existed
     build_seconds: float | None = None
     image: str | None = None  # container image for backends beyond this machine
+
+
+class BuildState(StrEnum):
+    """Where one build of an environment is: under way, done, or failed (its log says why)."""
+
+    BUILDING = "BUILDING"  # resolving the requirements or installing them
+    READY = "READY"
+    FAILED = "FAILED"
+
+
+class EnvironmentBuild(BaseModel):
+    """One build of a component's environment (a base plus a model's requirements), as listed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="The build's id: a hash of its inputs (base, requirements, ...).")
+    base: str = Field(description="name:version of the base environment")
+    requirements: list[str] = Field(default_factory=list, description="The model's, as written.")
+    python: str | None = None
+    state: BuildState = BuildState.BUILDING
+    step: str = Field(default="", description="What it does now; the reason when FAILED.")
+    environment: str | None = Field(
+        default=None, description="Key of the virtualenv (hash of base, lock, Python, platform)."
+    )
+    lock_hash: str | None = Field(default=None, description="sha256 of the locked requirements.")
+    packages: list[str] = Field(default_factory=list, description="The locked set (name==version).")
+    reused: bool = Field(default=False, description="READY with an environment built before.")
+    image: str | None = None
+    started_at: datetime
+    finished_at: datetime | None = None
+    duration_s: float | None = None
+    size_bytes: int | None = Field(default=None, description="Disk size of the virtualenv.")
+    deployments: list[str] = Field(
+        default_factory=list,
+        description="Deployments using it (an admin sees other projects' as project/name).",
+    )
+
+
+class BuildLog(BaseModel):
+    """The end of one build's log: the resolver's and the installer's own output."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    build: str
+    state: BuildState
+    lines: list[str] = Field(description="The last lines, oldest first.")
+    truncated: bool = Field(description="Earlier output exists that is not in ``lines``.")
+    size_bytes: int = Field(description="Bytes of log kept on the server for this build.")

@@ -11,11 +11,25 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.ui.conftest import HOG, shot, sign_in
-from tests.integration.system.conftest import Server, deploy, upload, wait_state
+from tests.e2e.ui.conftest import HOG, PREDICTOR, shot, sign_in
+from tests.integration.system.conftest import Server, deploy, upload, wait_state, wait_until
 
 pytestmark = pytest.mark.e2e
 RUNNING = 120_000  # ms: replicas start on a busy machine
+MISSING = "shipyard-no-such-package-7f3a"  # on no index: its build fails resolving
+
+
+# pixels of the limit line's red (#c62828, dashed) on a chart's canvas: the line is drawn, not
+# only described (no OOM mark, also red, exists on these charts)
+LIMIT_PIXELS = """(figure) => {
+  const canvas = figure.querySelector("canvas");
+  const d = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i] > 150 && d[i + 1] < 110 && d[i + 2] < 110 && d[i + 3] > 200) n++;
+  }
+  return n;
+}"""
 
 
 def field_problems(page: Page, path: str):
@@ -157,6 +171,7 @@ def test_deployment_page_charts_logs_scale_stop_start_and_predict(
     expect(memory).to_contain_text("limit 1024 MiB")
     expect(memory.locator("canvas")).to_be_visible()
     expect(memory).not_to_have_attribute("data-samples", "0", timeout=30_000)
+    assert memory.evaluate(LIMIT_PIXELS) > 50, "no limit line drawn on the memory chart"
     expect(page.locator('.chart[data-metric="cpu"]').first).to_contain_text("limit 2 cores")
 
     logs = page.locator("pre.logs")
@@ -206,6 +221,7 @@ def test_edit_resources_rolls_out_and_rollback_restores(
     assert page.evaluate(UNLABELLED) == []
     limit.fill("640")
     expect(page.locator("#resolution")).to_contain_text("640 MiB")
+    shot(page, "13-edit-form")
     page.get_by_role("button", name="Save (rolling update)").click()
     expect(page.locator(f'tr[data-revision="{before + 1}"]')).to_contain_text("1024 -> 640")
     memory = page.locator('.chart[data-metric="memory"]').first
@@ -289,6 +305,7 @@ def test_models_and_environments_pages(
     sign_in(page, server)
     page.get_by_role("link", name="Models").click()
     expect(page.locator('tr[data-model="echo"]')).to_be_visible()
+    shot(page, "10-models")
     page.get_by_label("Model name").fill("from-folder")
     page.get_by_label("Folder").set_input_files(model_dir)
     page.get_by_role("button", name="Upload").click()
@@ -301,6 +318,44 @@ def test_models_and_environments_pages(
     page.get_by_role("link", name="Environments").click()
     expect(page.locator("[data-environment]").first).to_be_visible()
     shot(page, "11-environments")
+
+
+def test_environment_builds_and_their_logs(
+    page: Page, server: Server, api: httpx.Client, echo_model: dict, tmp_path
+) -> None:
+    (tmp_path / "predictor.py").write_text(PREDICTOR)
+    (tmp_path / "requirements.txt").write_text("six==1.16.0\n")
+    model = upload(api, "with-reqs", tmp_path, framework="python")
+    deploy(api, "with-reqs", model, script_file="predictor.py")
+    wait_until(lambda: api.get("/environments/builds").json(), 60, "the build to be listed")
+    sign_in(page, server)
+    page.get_by_role("link", name="Environments").click()
+    row = page.locator("tr[data-build]", has=page.get_by_role("link", name="with-reqs"))
+    expect(row).to_have_attribute("data-build-state", "READY", timeout=RUNNING)  # polls itself
+    expect(row).to_contain_text("shipyard/python:1.0.0 + 1 requirement(s)")
+    row.locator("td").first.get_by_role("link").click()
+    log = page.get_by_label("Build log")
+    expect(log).to_contain_text("$ uv pip compile")
+    expect(log).to_contain_text("--- ready: built in")
+    expect(page.locator("[data-build-log] details")).to_contain_text("locked package(s)")
+    shot(page, "15-environment-build-log")
+    wait_state(api, "with-reqs", "RUNNING", timeout=120)
+
+    # a base pinning a package no index has: the deployment fails and links to the resolver's text
+    base = {"name": "team/broken", "version": "1", "packages": [f"{MISSING}==1.0"]}
+    assert api.post("/environments", json=base).status_code == 201
+    deploy(api, "broken-env", echo_model, script_file="predictor.py", environment="team/broken:1")
+    wait_state(api, "broken-env", "FAILED", timeout=120)
+    page.goto(f"{server.api}/ui/#/deployments/broken-env")
+    expect(page.locator("pre.env-error")).to_contain_text(f"Because {MISSING} was not found")
+    shot(page, "16-deployment-environment-failed")
+    page.get_by_role("link", name="Build log (why it failed)").click()
+    expect(page.locator("[data-log-state]")).to_have_text("FAILED")
+    expect(page.get_by_label("Build log")).to_contain_text(f"Because {MISSING} was not found")
+    expect(page.get_by_role("alert")).to_contain_text(MISSING)
+    shot(page, "17-environment-build-failed")
+    for name in ("with-reqs", "broken-env"):
+        assert api.delete(f"/deployments/{name}").status_code in (202, 204)
 
 
 def test_phone_width_keeps_the_navigation_and_the_list_readable(

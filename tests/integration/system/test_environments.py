@@ -123,9 +123,11 @@ def test_the_same_requirements_reuse_the_environment(
         f"{node.api}/api/v1/environments/builds",
         headers={"Authorization": f"ApiKey {node.key}"},
     ).json()
-    assert [b["key"] for b in builds].count(first["key"]) == 1
-    built = next(b for b in builds if b["key"] == first["key"])
-    assert built["image"] == "python:3.11-slim" and "scikit-learn==1.3.2" in built["lock"]
+    same = [b for b in builds if b["environment"] == first["key"]]
+    (built,) = [b for b in same if not b["reused"]]  # built once ...
+    assert built["image"] == "python:3.11-slim" and "scikit-learn==1.3.2" in built["packages"]
+    reused = next(b for b in builds if b["id"] == env["build"])  # ... its twin reused it
+    assert reused["reused"] is True and reused["environment"] == first["key"]
 
 
 def test_conflicts_are_refused_at_upload_with_the_resolver_explanation(

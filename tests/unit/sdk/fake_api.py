@@ -208,7 +208,7 @@ class FakeShipyard:
         self.backends: set[str] = {t.value for t in IMPLEMENTED_TOOLS}  # tools it can "run"
         self.base_environments: list[BaseEnvironment] = list(ENVIRONMENTS)
         self.posted_environments: list[dict[str, Any]] = []  # bodies of POST /environments
-        self.builds: list[dict[str, Any]] = []  # manifests GET /environments/builds answers
+        self.builds: list[dict[str, Any]] = []  # what GET /environments/builds answers
         self.environments: dict[str, dict[str, Any]] = {}  # status.environments of every answer
         self.admin = True  # whether API_KEY is an administrator's key
         self.revisions: dict[str, list[dict[str, Any]]] = {}  # GET .../revisions, by name
@@ -505,7 +505,6 @@ class FakeShipyard:
         return httpx.Response(201, json=entry.model_dump(mode="json"))
 
     def _builds(self, request: httpx.Request) -> httpx.Response:
-        self._require_admin()
         return httpx.Response(200, json=self.builds)
 
     # -- gateway -----------------------------------------------------------------------------

@@ -28,6 +28,8 @@ function environmentsList(d: DeploymentOut): HTMLElement | string {
     h("li", { "data-environment-phase": e.phase ?? "" }, `${component}: ${e.base ?? "server interpreter"} ${e.phase ?? ""}`,
       e.reused ? " (reused)" : e.build_seconds ? ` (built in ${e.build_seconds.toFixed(1)} s)` : "",
       e.requirements?.length ? ` · requirements: ${e.requirements.join(", ")}` : "",
+      e.build ? [" · ", h("a", { href: href({ page: "environments", build: e.build }), "data-build-link": e.build },
+        e.phase === "FAILED" ? "Build log (why it failed)" : "Build log")] : "",
       e.message ? h("pre", { class: e.phase === "FAILED" ? "env-error" : "" }, e.message) : "")));
 }
 
