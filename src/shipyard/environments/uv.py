@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import os
 import shutil
+import subprocess
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -91,3 +93,56 @@ def base_env() -> dict[str, str]:
     env["NO_COLOR"] = "1"
     env["UV_NO_PROGRESS"] = "1"
     return env
+
+
+class Killable:
+    """Commands run to completion on the caller's thread (a resolver pool's), all killed at once
+    by :meth:`kill_all` when the server stops: a thread left in a half-hour ``uv pip compile``
+    would hold the interpreter's exit (it joins the pool's threads)."""
+
+    def __init__(self) -> None:
+        self._running: set[subprocess.Popen[str]] = set()
+        self._lock = threading.Lock()
+        self._killed = False
+
+    def run(
+        self, command: Sequence[str], *, env: dict[str, str], timeout_s: float
+    ) -> subprocess.CompletedProcess[str]:
+        """Like ``subprocess.run(capture_output=True, text=True, timeout=timeout_s)``; a killed
+        command ends with the signal's negative return code."""
+        proc = subprocess.Popen(
+            list(command),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        with self._lock:
+            self._running.add(proc)
+            if self._killed:
+                proc.kill()
+        try:
+            out, err = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+        finally:
+            with self._lock:
+                self._running.discard(proc)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+    @property
+    def running(self) -> int:
+        """How many commands run now."""
+        with self._lock:
+            return len(self._running)
+
+    def kill_all(self) -> None:
+        """Kill what runs, and whatever starts from now on."""
+        with self._lock:
+            self._killed = True
+            for proc in self._running:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
