@@ -71,15 +71,16 @@ def lock_is_free(home: Path) -> bool:
 
 
 def processes_of(home: Path) -> list[str]:
-    """Live processes started for ``home``: by their environment (the gateway, zygotes) or by
-    the replicas' handle files."""
+    """Live processes started for ``home``: by their environment (the gateway, zygotes), their
+    command line (uv building an environment there) or the replicas' handle files."""
     marker = f"SHIPYARD_HOME={home}".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         with contextlib.suppress(OSError):
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            if marker in environ or str(home).encode() in (entry / "cmdline").read_bytes():
                 state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
                 if state != "Z":
                     found.append(f"{entry.name}: {(entry / 'cmdline').read_bytes()[:120]!r}")
@@ -97,23 +98,29 @@ def stop_at(srv: Server, moment: Callable[[subprocess.Popen[bytes]], bool], what
     try:
         wait_until(lambda: proc.poll() is not None or moment(proc), 90, what, step=0.02)
         assert proc.poll() is None, f"the server exited before {what}:\n{srv.log_text()[-3000:]}"
-        proc.send_signal(signal.SIGINT)
-        sent = time.monotonic()
-        try:
-            code = proc.wait(timeout=HANG_S)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"SIGINT {what}: still running after {HANG_S} s\n{srv.log_text()[-4000:]}")
-        took = time.monotonic() - sent
-        log = srv.log_text()
-        assert "did not stop within" not in log, log[-4000:]  # the last resort stayed unused
-        assert code in (0, 130, -signal.SIGINT), f"exit {code} after {took:.1f} s\n{log[-3000:]}"
-        assert lock_is_free(srv.home)
-        wait_until(lambda: not processes_of(srv.home), 10, f"no process left ({what})")
+        assert_stops(srv, proc, what)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         kill_leftover_replicas(srv.home)
+
+
+def assert_stops(srv: Server, proc: subprocess.Popen[bytes], what: str) -> None:
+    """SIGINT ``proc`` now: it exits (not by the last-resort bound), frees the data directory
+    and leaves no process of its home behind."""
+    proc.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    try:
+        code = proc.wait(timeout=HANG_S)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"SIGINT {what}: still running after {HANG_S} s\n{srv.log_text()[-4000:]}")
+    took = time.monotonic() - sent
+    log = srv.log_text()
+    assert "did not stop within" not in log, log[-4000:]  # the last resort stayed unused
+    assert code in (0, 130, -signal.SIGINT), f"exit {code} after {took:.1f} s\n{log[-3000:]}"
+    assert lock_is_free(srv.home)
+    wait_until(lambda: not processes_of(srv.home), 10, f"no process left ({what})")
 
 
 def holds_lock(srv: Server) -> Callable[[subprocess.Popen[bytes]], bool]:
@@ -157,3 +164,34 @@ def test_a_sigint_while_replicas_start_stops_them_too(tmp_path: Path, iris_dir: 
         return bool({p.name for p in (again.home / "run" / "replicas").glob("*.json")} - before)
 
     stop_at(again, replica_starting, "while replicas start")
+
+
+def test_a_sigint_while_an_environment_builds_stops_the_build_too(tmp_path: Path) -> None:
+    cache = Path.home() / ".cache" / "shipyard-tests" / "uv"  # test_environments' warm cache
+    srv = Server(
+        home=tmp_path / "home",
+        database_url=None,
+        extra_env={**LONG_POLLS, "SHIPYARD_UV_CACHE_DIR": str(cache)},
+    )
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "predictor.py").write_text(
+        "class Predictor:\n    def predict(self, inputs):\n        return inputs\n"
+    )
+    (model / "requirements.txt").write_text("scikit-learn==1.5.2\n")
+    venvs = srv.home / "environments" / "venvs"
+    proc = spawn(srv)
+    try:
+        wait_until(lambda: answers(f"{srv.api}/healthz"), 90, "the API")
+        with srv.client() as api:
+            deploy(api, "built", upload(api, "built", model, framework="python"))
+        building = lambda: any(venvs.glob(".*.building")) or proc.poll() is not None  # noqa: E731
+        wait_until(building, 120, "an environment build")
+        assert proc.poll() is None, srv.log_text()[-3000:]
+        assert_stops(srv, proc, "while an environment builds")
+        assert not any(venvs.glob(".*.building"))  # the half-built one is removed
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        kill_leftover_replicas(srv.home)
