@@ -143,6 +143,7 @@ async def _run_started(
             print(banner(settings, key), flush=True)
         await api
     finally:
+        shutdown.arm("the API server ended")  # also when no stop request ended it
         api.cancel()  # a no-op once it returned (it does, after a stop request)
         for task in background:
             task.cancel()
@@ -184,5 +185,9 @@ def run(settings: ServerSettings) -> None:
         "gateway_port": settings.gateway_port,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    shutdown = Shutdown(stop_bound_s(settings))
     with hold_home(settings.home, owner):  # one server per data directory (adopts replicas)
-        asyncio.run(serve(settings))
+        try:
+            asyncio.run(serve(settings, shutdown))
+        finally:  # however it ended, the interpreter's exit is bounded too (it joins threads)
+            shutdown.arm("the server is exiting")

@@ -48,6 +48,7 @@ class Shutdown:
         self._stacks = stacks
         self._requested = False
         self._why = ""
+        self._armed = False
         self._on_stop: list[Callable[[], object]] = []
         self._on_overrun: list[Callable[[], object]] = []
         self.finished = threading.Event()
@@ -77,12 +78,21 @@ class Shutdown:
         if self._requested:
             log.info("already stopping (%s; asked again: %s)", self._why, why)
             return
-        self._requested, self._why = True, why
+        self._requested = True
         log.info("stopping (%s)", why)
-        watch = threading.Thread(target=self._watch, name="shipyard-stop-bound", daemon=True)
-        watch.start()
+        self.arm(why)
         for hook in list(self._on_stop):
             self._run(hook)
+
+    def arm(self, why: str) -> None:
+        """Start the last-resort bound (once), without the stop hooks: for an end that no stop
+        request began (the API failed to start, the event loop is done and the interpreter
+        exits), so that it too ends in bounded time."""
+        if self._armed:
+            return
+        self._armed, self._why = True, why
+        watch = threading.Thread(target=self._watch, name="shipyard-stop-bound", daemon=True)
+        watch.start()
 
     def _run(self, hook: Callable[[], object]) -> None:
         try:
@@ -103,8 +113,11 @@ class Shutdown:
             OVERRUN_EXIT,
         )
         stacks = self._stacks or sys.stderr
-        faulthandler.dump_traceback(file=stacks, all_threads=True)
+        try:
+            faulthandler.dump_traceback(file=stacks, all_threads=True)
+            stacks.flush()
+        except (OSError, ValueError):  # no file descriptor behind it: the exit comes anyway
+            log.error("the threads' stacks could not be written")
         for hook in self._on_overrun:
             self._run(hook)
-        stacks.flush()
         self._exit_now(OVERRUN_EXIT)

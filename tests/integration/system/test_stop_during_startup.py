@@ -42,15 +42,22 @@ longer than ``HANG_S`` (it once did)."""
 
 
 def spawn(srv: Server) -> subprocess.Popen[bytes]:
+    """Start the server as from a terminal: with SIGINT's default disposition even when this
+    test runs with it ignored (a background job), which the server would inherit until its
+    command takes SIGINT (a SIGINT that early would be lost: nothing of ours runs yet)."""
     srv.home.mkdir(parents=True, exist_ok=True)
-    with (srv.home.parent / "server.log").open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "shipyard", "server"],
-            env=srv.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=srv.home.parent,
-        )
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with (srv.home.parent / "server.log").open("ab") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "shipyard", "server"],
+                env=srv.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=srv.home.parent,
+            )
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def answers(url: str) -> bool:

@@ -74,3 +74,15 @@ def test_no_overrun_when_the_process_finishes_in_time() -> None:
     shutdown.request("test")
     shutdown.finished.set()
     assert not exits.called.wait(0.5)
+
+
+def test_arming_alone_bounds_an_end_no_request_began_and_runs_no_stop_hook() -> None:
+    exits = Exits()
+    shutdown = Shutdown(0.05, exit_now=exits)
+    calls: list[str] = []
+    shutdown.on_stop(lambda: calls.append("api"))
+    shutdown.arm("the server is exiting")
+    shutdown.arm("again")  # one bound only
+    assert exits.called.wait(10.0)
+    assert exits.codes == [OVERRUN_EXIT]
+    assert calls == [] and not shutdown.requested
