@@ -77,6 +77,11 @@ class ModelVersionCreate(BaseModel):
     description: str = ""
     metrics: dict[str, float] = Field(default_factory=dict)
     input_example: Any = None
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        description="Save only as this version number (the registry's next one); else 422.",
+    )
 
 
 class ModelVersionOut(_Out):

@@ -6,6 +6,7 @@ none of its dependencies, and the command then says how to add them (``shipyard[
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,23 @@ def server_command(
     ),
 ) -> None:
     """Start Shipyard: REST API, reconciler and inference gateway (Ctrl-C stops everything)."""
+    # the server owns SIGINT for its whole life (its event loop takes it once running): one
+    # launched with SIGINT ignored (a script's background job) would otherwise lose a Ctrl-C
+    # sent while it starts, then run on; before the loop, a SIGINT ends it here (exit 130)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _start(home, bind, api_port, gateway_port, database_url)
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+def _start(
+    home: Path | None,
+    bind: str | None,
+    api_port: int | None,
+    gateway_port: int | None,
+    database_url: str | None,
+) -> None:
     try:
         from shipyard.server import run
         from shipyard.settings import ServerSettings

@@ -9,8 +9,9 @@ routing table (:mod:`~shipyard.controller.routes`) and stops what the plan dropp
 whose serving tool has a component backend are reconciled by
 :mod:`~shipyard.controller.components` instead of the plan. Every phase of every deployment runs
 inside an error boundary, so one deployment's trouble never stops a pass; each pass's duration
-is a Prometheus histogram. After a restart, ``recover`` rebuilds the observed state from the
-backends.
+is a Prometheus histogram. The deployments' states live in one
+:class:`~shipyard.controller.deployments.Deployments`; after a restart,
+:mod:`~shipyard.controller.recovery` rebuilds the observed state from the backends.
 """
 
 from __future__ import annotations
@@ -25,30 +26,30 @@ from typing import Any, TypeVar
 
 from prometheus_client import Counter, Histogram
 
-from shipyard.backends.protocol import Health, LogLine
+from shipyard.backends.protocol import LogLine
 from shipyard.backends.registry import BackendRegistry
 from shipyard.controller.admission import Admission
 from shipyard.controller.assembly import assemble
 from shipyard.controller.autoscale import initial_state, wake
 from shipyard.controller.clock import Clock
 from shipyard.controller.coldstart import ColdStarts
+from shipyard.controller.deployments import Deployments
 from shipyard.controller.plan import ComponentTarget, StartReplica, StopReason, StopReplica, plan
+from shipyard.controller.recovery import recover
 from shipyard.controller.replicas import Replicas
 from shipyard.controller.routes import RoutePublisher, route_entry
 from shipyard.controller.state import Managed
 from shipyard.controller.targets import Targets, scaling_of
-from shipyard.controller.tracking import Tracked, component_resources
 from shipyard.environments.manager import EnvironmentManager
 from shipyard.settings import ServerSettings
 from shipyard.spec.capacity import Capacity, Demand
 from shipyard.spec.deployment import ServingTool
-from shipyard.spec.status import DeploymentState, DeploymentStatus, ReplicaPhase
-from shipyard.store import DeploymentRecord, Store
+from shipyard.spec.status import DeploymentStatus, ReplicaPhase
+from shipyard.store import Store
 
 log = logging.getLogger("shipyard.controller")
 T = TypeVar("T")
 
-_NEVER_STARTED = (DeploymentState.CREATED, DeploymentState.CREATING)
 FAST_PASSES_FOR_S = 15.0  # passes every 50 ms this long after a replica starts
 
 
@@ -80,7 +81,7 @@ class Controller:
         if environments is not None:
             environments.set_listener(self.notify)
         self.routes = RoutePublisher(self._clock)
-        self._deployments: dict[str, Managed] = {}
+        self._deployments = Deployments()
         self._targets = Targets(
             store=store, backends=backends, environments=environments, clock=self._clock
         )
@@ -198,22 +199,12 @@ class Controller:
 
     # -- traffic and autoscaling --------------------------------------------------------------
 
-    def _by_name(self, project_id: str, name: str) -> Managed | None:
-        return next(
-            (
-                m
-                for m in self._deployments.values()
-                if m.record is not None
-                and (m.record.project_id, m.record.name) == (project_id, name)
-            ),
-            None,
-        )
-
     def record_traffic(self, reports: list[dict[str, Any]], *, gateway: str = "0") -> None:
         """Cumulative counters per deployment from one gateway (``/internal/traffic``)."""
         now = self._clock()
         for report in reports:
-            managed = self._by_name(str(report.get("project_id")), str(report.get("name")))
+            project, name = str(report.get("project_id")), str(report.get("name"))
+            managed = self._deployments.by_name(project, name)
             if managed is not None:
                 managed.traffic.record(
                     requests=int(report.get("requests", 0)),
@@ -225,7 +216,7 @@ class Controller:
 
     def wake(self, project_id: str, name: str) -> bool:
         """A request waits for deployment ``name`` at zero instances: bring one replica now."""
-        managed = self._by_name(project_id, name)
+        managed = self._deployments.by_name(project_id, name)
         if managed is None or managed.record is None:
             return False
         now = self._clock()
@@ -238,7 +229,7 @@ class Controller:
 
     def logger_health(self, project_id: str, name: str, problem: str | None) -> bool:
         """The gateway reports whether deployment ``name``'s inference-log sink works."""
-        managed = self._by_name(project_id, name)
+        managed = self._deployments.by_name(project_id, name)
         if managed is None:
             return False
         if managed.logger_problem != problem:
@@ -250,36 +241,9 @@ class Controller:
 
     async def recover(self) -> None:
         """Adopt replicas that still run (after a restart); forget those that are gone."""
-        now = self._clock()
-        records = await asyncio.to_thread(self._store.list_deployments)
-        self._refresh(records)
-        for shape in self._backends.replica_shapes():
-            for ref in await shape.backend.list_replicas():
-                health = await shape.backend.health(ref)
-                if health.health is Health.EXITED:
-                    shape.backend.discard(ref)
-                    continue
-                age = max(0.0, self._clock.wall() - ref.started_at)
-                ready = health.health is Health.READY
-                tracked = Tracked(
-                    ref=ref,
-                    phase=ReplicaPhase.READY if ready else ReplicaPhase.STARTING,
-                    started_mono=now - age,
-                    tool=shape.tool,
-                )
-                managed = self._managed(ref.deployment_id)
-                spec = managed.spec
-                resources = component_resources(spec, ref.component) if spec else None
-                if resources is not None:
-                    tracked.demand = Demand.of(resources.requests)
-                tracked.ready_since = now if ready else None
-                managed.replicas[ref.replica_id] = tracked
-                log.info("adopted replica %s (%s)", ref.replica_id, tracked.phase)
-        statuses = await asyncio.to_thread(self._store.get_statuses, [r.id for r in records])
-        for dep_id, status in statuses.items():
-            managed = self._managed(dep_id)
-            managed.status = status
-            managed.started_before = status.state not in _NEVER_STARTED
+        await recover(
+            self._deployments, store=self._store, backends=self._backends, clock=self._clock
+        )
 
     async def shutdown(self, *, stop_replicas: bool) -> None:
         """Wait for pending stops; stop every replica too when asked (clean server exit)."""
@@ -295,26 +259,6 @@ class Controller:
         if self._environments is not None:
             await self._environments.close()
         await self._backends.close()
-
-    def _managed(self, deployment_id: str) -> Managed:
-        return self._deployments.setdefault(deployment_id, Managed(id=deployment_id))
-
-    def _refresh(self, records: list[DeploymentRecord]) -> None:
-        """Each deployment's state gets this pass's record (None when it left the store)."""
-        ids = {r.id for r in records}
-        for managed in self._deployments.values():
-            if managed.id not in ids:
-                managed.record = None
-        for record in records:
-            managed = self._managed(record.id)
-            managed.record = record
-            spec = record.spec.predictor
-            model = managed.model
-            if model is not None and (model.model_name, model.version) != (
-                spec.model_name,
-                spec.model_version,
-            ):
-                managed.model = None
 
     # -- one pass ---------------------------------------------------------------------------
 
@@ -332,7 +276,7 @@ class Controller:
         started = self._clock()
         self.passes += 1
         records = await asyncio.to_thread(self._store.list_deployments)
-        self._refresh(records)
+        self._deployments.refresh(records)
         await self._replicas.observe(self._deployments)
         targets: list[ComponentTarget] = []
         held: set[str] = set()  # deployments whose targets failed: their replicas are left be
@@ -362,7 +306,7 @@ class Controller:
         starts = [a for a in actions if isinstance(a, StartReplica)]
         await self._admission.admit(self._deployments, starts)
         for stop in stops:
-            owner = self._find(stop.replica_id)
+            owner = self._deployments.find(stop.replica_id)
             if owner is not None:
                 owner[1].stop_reason = stop.reason
                 owner[1].phase = ReplicaPhase.STOPPING
@@ -371,19 +315,12 @@ class Controller:
                 await self._guarded(managed, Phase.STATUS, self._save_status(managed))
         await self._publish()
         for stop in stops:
-            owner = self._find(stop.replica_id)
+            owner = self._deployments.find(stop.replica_id)
             if owner is not None:
                 self._replicas.stop(owner[0], owner[1], stop.reason)
         for managed in list(self._deployments.values()):
             await self._guarded(managed, Phase.PURGE, self._purge(managed))
         self.pass_seconds.observe(max(0.0, self._clock() - started))
-
-    def _find(self, replica_id: str) -> tuple[Managed, Tracked] | None:
-        for managed in self._deployments.values():
-            tracked = managed.replicas.get(replica_id)
-            if tracked is not None:
-                return managed, tracked
-        return None
 
     # -- publishing -------------------------------------------------------------------------
 

@@ -113,6 +113,8 @@ class RoutePublisher:
         self._applied_changed = asyncio.Event()
         self._polls: dict[str, tuple[int, float]] = {}
         """gateway -> (version it applied, its last poll on the clock)."""
+        self._released = False
+        self._release: asyncio.Task[None] | None = None
 
     @property
     def version(self) -> int:
@@ -157,13 +159,24 @@ class RoutePublisher:
         applied = after if after <= self._version else 0  # larger: from before our restart
         self._polls[gateway] = (applied, self._clock())
         self._applied_changed.set()
-        if self._version == after:
+        if self._version == after and not self._released:
             async with self._changed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
-                        self._changed.wait_for(lambda: self._version != after), timeout
+                        self._changed.wait_for(lambda: self._version != after or self._released),
+                        timeout,
                     )
         return self.snapshot()
+
+    def release(self) -> None:
+        """The server stops: answer every long poll now, and the later ones at once (an open
+        poll would hold the API's graceful drain for its whole wait). Call it in the loop."""
+        self._released = True
+        self._release = asyncio.get_running_loop().create_task(self._wake_waiters())
+
+    async def _wake_waiters(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
 
     async def caught_up(self, version: int, timeout_s: float) -> bool:
         """Wait (at most ``timeout_s`` of real time) until every recent gateway applied

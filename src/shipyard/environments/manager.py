@@ -26,7 +26,6 @@ import logging
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -104,6 +103,7 @@ class EnvironmentManager:
         self._overlay: Path | None = None
         self._interpreter = sys.executable
         self._resolvers = ThreadPoolExecutor(UPLOAD_RESOLVERS, thread_name_prefix="resolve")
+        self._resolutions = uv.Killable()
         self._upload_lock = threading.Lock()
         self._upload_waiting = 0
         self._python_version = ".".join(map(str, sys.version_info[:3]))
@@ -177,6 +177,7 @@ class EnvironmentManager:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._resolvers.shutdown(wait=False, cancel_futures=True)
+        self._resolutions.kill_all()  # else the interpreter's exit waits for them
 
     # -- the work ---------------------------------------------------------------------------
 
@@ -278,13 +279,10 @@ class EnvironmentManager:
         lock_file = self._root / "locks" / f"{rkey}.txt"
         if not lock_file.is_file():
             args = self._compile_args(rkey, request)
-            done = subprocess.run(
+            done = self._resolutions.run(
                 [uv.uv_binary(), *args],
-                capture_output=True,
-                text=True,
                 env={**uv.base_env(), **self._uv_env()},
-                timeout=self._settings.environment_build_timeout_s,
-                check=False,
+                timeout_s=self._settings.environment_build_timeout_s,
             )
             log = BoundedLog(self._root / "logs" / f"{rkey}.log")  # the build's log, resolved
             log.write(f"--- {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC: resolved at upload ---")

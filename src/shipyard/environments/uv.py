@@ -7,6 +7,8 @@ import contextlib
 import os
 import re
 import shutil
+import subprocess
+import threading
 from collections.abc import Callable, Sequence
 
 from shipyard.environments import requirements
@@ -120,3 +122,56 @@ def explain(exc: UvFailed, what: str, build_id: str | None) -> str:
     doing = "could not be resolved" if "compile" in exc.message else "could not be built"
     where = f" (build log: {log_hint(build_id)})" if build_id is not None else ""
     return f"environment {what} {doing}: {detail}{hint}{where}"
+
+
+class Killable:
+    """Commands run to completion on the caller's thread (a resolver pool's), all killed at once
+    by :meth:`kill_all` when the server stops: a thread left in a half-hour ``uv pip compile``
+    would hold the interpreter's exit (it joins the pool's threads)."""
+
+    def __init__(self) -> None:
+        self._running: set[subprocess.Popen[str]] = set()
+        self._lock = threading.Lock()
+        self._killed = False
+
+    def run(
+        self, command: Sequence[str], *, env: dict[str, str], timeout_s: float
+    ) -> subprocess.CompletedProcess[str]:
+        """Like ``subprocess.run(capture_output=True, text=True, timeout=timeout_s)``; a killed
+        command ends with the signal's negative return code."""
+        proc = subprocess.Popen(
+            list(command),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        with self._lock:
+            self._running.add(proc)
+            if self._killed:
+                proc.kill()
+        try:
+            out, err = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+        finally:
+            with self._lock:
+                self._running.discard(proc)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+    @property
+    def running(self) -> int:
+        """How many commands run now."""
+        with self._lock:
+            return len(self._running)
+
+    def kill_all(self) -> None:
+        """Kill what runs, and whatever starts from now on."""
+        with self._lock:
+            self._killed = True
+            for proc in self._running:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()

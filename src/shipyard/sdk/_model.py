@@ -14,7 +14,6 @@ from urllib.parse import quote
 from shipyard.errors import InvalidInput, NotFound
 from shipyard.sdk._archive import packed, unpack
 from shipyard.sdk._http import Connection
-from shipyard.sdk._invalid import spec_error
 
 ProgressCallback = Callable[[int, int], None]
 """Called while uploading with (bytes sent, total bytes)."""
@@ -117,10 +116,10 @@ class Model:
 
         Raises:
             InvalidInput: The path is missing or empty, or metadata is not JSON-serialisable.
-            InvalidSpec: A specific ``version`` was requested that is not the next one.
+            InvalidSpec: A specific ``version`` was requested that is not the next one (the
+                registry refuses it; the message names the next one).
         """
         metadata = json.dumps(self._metadata())
-        self._check_requested_version()
         with packed(model_path) as archive, _open_archive(archive.path, progress) as handle:
             body = self._connection.json(
                 "POST",
@@ -174,28 +173,17 @@ class Model:
             metrics = {str(k): float(v) for k, v in self.metrics.items()}
         except (TypeError, ValueError) as exc:
             raise InvalidInput(f"metrics must be numbers: {exc}") from exc
-        return {
+        metadata = {
             "framework": self.framework,
             "description": self.description,
             "metrics": metrics,
             "input_example": to_json_value(self.input_example, "input_example"),
         }
-
-    def _check_requested_version(self) -> None:
-        if self.version is None or self.saved:
-            return
-        try:
-            existing = self._connection.json("GET", model_url(self.name))
-        except NotFound:
-            existing = []
-        next_version = max((int(v["version"]) for v in existing), default=0) + 1
-        if self.version != next_version:
-            raise spec_error(
-                "version",
-                self.version,
-                f"model {self.name!r} cannot be saved as version {self.version}: versions are "
-                f"numbered by the registry and the next one is {next_version} (use version=None)",
-            )
+        if self.version is not None and not self.saved:
+            # the registry checks it as it numbers the version: a deleted number is never
+            # given again, so only the server knows the next one
+            metadata["version"] = self.version
+        return metadata
 
     def _apply(self, body: Mapping[str, Any]) -> None:
         self.name = str(body["name"])

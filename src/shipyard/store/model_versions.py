@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shipyard.errors import Conflict, NotFound
+from shipyard.errors import Conflict, InvalidSpec, NotFound
 from shipyard.store.documents import check_model_name
 from shipyard.store.records import ModelSummary, ModelVersionRecord
 from shipyard.store.session import StoreBase
@@ -61,14 +61,20 @@ class ModelStore(StoreBase):
         size_bytes: int,
         files: list[str],
         storage_path: str,
+        version: int | None = None,
     ) -> ModelVersionRecord:
         """Record a new version of model ``name`` (creating the model on its first version).
 
+        ``version``, when given, must be the number this version gets (checked in the same
+        transaction that takes it, so a concurrent upload cannot slip between).
+
         Returns:
-            The version, numbered one above the model's newest version.
+            The version, numbered one above the highest number the model ever gave (a deleted
+            version's number is never given again).
 
         Raises:
-            InvalidSpec: the model name breaks the naming rule.
+            InvalidSpec: the model name breaks the naming rule, or ``version`` is not the next
+                number (the message names it).
             NotFound: no project has this id.
             Conflict: the version number stayed contended after many retries.
         """
@@ -86,7 +92,7 @@ class ModelStore(StoreBase):
         for _ in range(_VERSION_ATTEMPTS):
             try:
                 with self._write() as session:
-                    return self._insert_version(session, project_id, name, fields)
+                    return self._insert_version(session, project_id, name, fields, version)
             except IntegrityError:
                 continue  # another upload took the number (or created the model): retry
         raise Conflict(
@@ -94,7 +100,12 @@ class ModelStore(StoreBase):
         )
 
     def _insert_version(
-        self, session: Session, project_id: str, name: str, fields: dict[str, Any]
+        self,
+        session: Session,
+        project_id: str,
+        name: str,
+        fields: dict[str, Any],
+        wanted: int | None,
     ) -> ModelVersionRecord:
         if session.get(Project, project_id) is None:
             raise NotFound(f"project with id {project_id!r} not found")
@@ -107,6 +118,13 @@ class ModelStore(StoreBase):
             select(func.max(ModelVersion.version)).where(ModelVersion.model_id == model.id)
         )
         number = max(latest or 0, model.last_version or 0) + 1
+        if wanted is not None and wanted != number:
+            message = (
+                f"model {name!r} cannot be saved as version {wanted}: versions are numbered by "
+                f"the registry and the next one is {number} (leave the version out)"
+            )
+            error = {"field": "version", "value": wanted, "message": message}
+            raise InvalidSpec(message, details={"errors": [error], "next_version": number})
         row = ModelVersion(model_id=model.id, version=number, **fields)
         model.last_version = number
         session.add(row)

@@ -65,6 +65,18 @@ def test_requested_version_must_be_the_next_one(mr: ModelRegistry, model_dir: Pa
         mr.python.create_model("m", version=5).save(model_dir)
 
 
+def test_a_deleted_newest_version_number_is_not_the_next_one(
+    mr: ModelRegistry, model_dir: Path
+) -> None:
+    for _ in range(3):
+        mr.python.create_model("m").save(model_dir)
+    mr.get_model("m", version=3).delete()  # the registry never gives 3 again
+    with pytest.raises(InvalidSpec, match="next one is 4"):
+        mr.python.create_model("m", version=3).save(model_dir)
+    assert mr.python.create_model("m", version=4).save(model_dir).version == 4
+    assert [m.version for m in mr.get_models("m")] == [1, 2, 4]
+
+
 def test_save_a_single_file(mr: ModelRegistry, model_dir: Path) -> None:
     model = mr.xgboost.create_model("boost").save(model_dir / "weights.bin")
     assert model.files == ["weights.bin"]

@@ -62,11 +62,6 @@ def test_a_second_server_on_the_same_home_refuses_and_the_first_keeps_serving(
     assert holder["pid"] == first.proc.pid  # type: ignore[union-attr]
 
 
-@pytest.mark.skip(
-    reason="known bug: a server stopped (SIGINT) within seconds of its start can hang on exit "
-    "(seen once in CI, 60 s); the leaked process then fails unrelated tests. Open: fix the "
-    "shutdown path, then re-enable."
-)
 def test_the_lock_goes_with_the_server(tmp_path: Path) -> None:
     home_root = tmp_path / "again"
     with own_server(home_root):

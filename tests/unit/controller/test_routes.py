@@ -29,6 +29,18 @@ async def test_a_poll_returns_at_once_when_the_version_differs_and_waits_otherwi
     assert (await board.wait(2, 0.01))["version"] == 2  # no change: as is after the wait
 
 
+async def test_a_release_answers_the_open_long_polls_at_once_and_the_later_ones_too() -> None:
+    board = RoutePublisher()
+    await board.publish([entry("iris")], {})
+    polls = [asyncio.ensure_future(board.wait(1, 60.0, gateway=str(n))) for n in range(2)]
+    await asyncio.sleep(0.01)
+    assert not any(poll.done() for poll in polls)
+    board.release()  # the server stops: its API's drain must not wait a minute for them
+    answers = await asyncio.wait_for(asyncio.gather(*polls), 1.0)
+    assert [answer["version"] for answer in answers] == [1, 1]
+    assert (await asyncio.wait_for(board.wait(1, 60.0), 1.0))["version"] == 1
+
+
 async def test_applied_is_the_oldest_version_among_gateways_heard_from_recently() -> None:
     now = [1000.0]
     board = RoutePublisher(clock=lambda: now[0])

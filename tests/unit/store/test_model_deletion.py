@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.errors import NotFound
+from shipyard.errors import InvalidSpec, NotFound
 from shipyard.store import Store, open_store
 
 pytestmark = pytest.mark.unit
@@ -25,10 +25,11 @@ def project(store: Store) -> str:
     return store.create_project("team").id
 
 
-def upload(store: Store, project: str, name: str = "iris") -> int:
+def upload(store: Store, project: str, name: str = "iris", version: int | None = None) -> int:
     record = store.create_model_version(
         project, name, framework="python", description="", metrics={}, input_example=None,
         checksum="sha256:0", size_bytes=1, files=["predictor.py"], storage_path=f"/a/{name}",
+        version=version,
     )  # fmt: skip
     return record.version
 
@@ -41,6 +42,20 @@ def test_a_deleted_version_number_is_never_given_again(store: Store, project: st
     assert [v.version for v in store.list_model_versions(project, "iris")] == [1, 2, 4]
     with pytest.raises(NotFound, match="model 'iris' has no version 3"):
         store.get_model_version(project, "iris", 3)
+
+
+def test_an_explicit_version_must_be_the_number_the_registry_gives_next(
+    store: Store, project: str
+) -> None:
+    assert upload(store, project, version=1) == 1
+    upload(store, project)
+    upload(store, project)
+    store.delete_model_version(project, "iris", 3)
+    with pytest.raises(InvalidSpec, match="next one is 4") as refused:
+        upload(store, project, version=3)  # the deleted number is not the next one
+    assert refused.value.details["errors"][0]["field"] == "version"
+    assert refused.value.details["next_version"] == 4
+    assert upload(store, project, version=4) == 4
 
 
 def test_deleting_a_missing_version_or_model_is_not_found(store: Store, project: str) -> None:

@@ -95,6 +95,7 @@ def upload_version(
             size_bytes=stored.size_bytes,
             files=stored.files,
             storage_path=str(stored.path),
+            version=meta.version,
         )
     except BaseException:
         svc.storage.discard(stored.path)

@@ -1,26 +1,15 @@
-"""LOCAL serving tool: each replica is a child process running the Shipyard replica runtime.
+"""The LOCAL backend's replicas as processes: started (or forked by a zygote), health-checked,
+adopted after a restart, stopped.
 
-Replicas run in their own session (so a crash of the server does not take them down) with
-stdout and stderr appended to ``logs/<deployment>/<component>/<replica>.log``. A handle file in
-``run/replicas/`` records pid, start time and port, so a restarted server adopts replicas that
-still run (a reused pid is told apart by its start time) instead of starting duplicates.
-
-With :class:`~shipyard.backends.zygotes.Zygotes`, a replica whose kind of process started before
-is forked from a pre-imported parent instead (same session, environment, limits and log file);
-its exit code then comes from the file the zygote writes when it reaps it.
-
-With a ``replica_secret`` (the server's), each replica admits only requests carrying its
-project's token (:mod:`shipyard.wire.replica_token`): written to ``run/replicas/<id>.token``
-(0600) for the runtime to read and delete at start, and presented by this backend's health
-checks as by the gateway. With :class:`~shipyard.backends.identity.Identities` (a root server),
-each replica runs as its project's own uid, its files in ``replicas/p<uid>/``, and never from a
-zygote (a zygote's forks would share its uid).
+Part of :mod:`shipyard.backends.local` (its docstring describes the files a replica leaves in
+``run/replicas/`` and the logs). How a replica ended is read by
+:mod:`~shipyard.backends.local.endings`; its usage and timings by
+:mod:`~shipyard.backends.local.readings`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import os
@@ -43,7 +32,9 @@ from shipyard.backends.commands import (
 from shipyard.backends.identity import Identities, Identity
 from shipyard.backends.launcher import launch_command
 from shipyard.backends.limits import Enforcement, Enforcer
-from shipyard.backends.logfiles import LogFiles, load_error, write_atomic
+from shipyard.backends.local.endings import Endings
+from shipyard.backends.local.readings import runtime_timings, usage_sample
+from shipyard.backends.logfiles import LogFiles, write_atomic
 from shipyard.backends.protocol import (
     Health,
     LogLine,
@@ -60,11 +51,6 @@ from shipyard.wire.replica_token import HEADER as TOKEN_HEADER
 from shipyard.wire.replica_token import ReplicaTokens, write_token_file
 
 UNBOUND = 0  # the port of a replica's URL until it reports the one it bound
-LOAD_FAILED = 3  # the runtime's exit code when the model cannot be loaded
-LOG_LINES_READ = 200  # of a replica's log, to find the exception of a failed load
-REAP_WAIT_S = 1.0
-"""Longest a forked replica counts as alive after its process is gone, waiting for its zygote
-to record the exit code (it writes within milliseconds of reaping)."""
 
 
 class LocalBackend:
@@ -101,9 +87,7 @@ class LocalBackend:
         self._clock = clock
         self._kill = kill
         self._warming: set[asyncio.Task[None]] = set()
-        self._noted: set[str] = set()  # replicas whose log already says why they were killed
-        self._gone_since: dict[str, float] = {}
-        """Forked replicas seen gone whose exit code is not written yet (since when)."""
+        self._endings = Endings(self._run_dir, self._logs, clock)
 
     def log_path(self, deployment_id: str, component: str, replica_id: str) -> Path:
         return self._logs.path(deployment_id, component, replica_id)
@@ -178,7 +162,7 @@ class LocalBackend:
         """The pid of the replica forked by a zygote, or None to start it as a process."""
         if self._zygotes is None:
             return None
-        exit_file = self._exit_file(spec.replica_id)
+        exit_file = self._endings.exit_file(spec.replica_id)
         exit_file.unlink(missing_ok=True)
         request = ForkRequest(
             argv=command[3:],  # after "<python> -m shipyard.runtime"
@@ -234,24 +218,6 @@ class LocalBackend:
         write_atomic(self._handle_file(ref.replica_id), json.dumps(asdict(learnt)))
         return url
 
-    def _exit_file(self, replica_id: str) -> Path:
-        return self._run_dir / f"{replica_id}.exit"
-
-    def _exit_code(self, replica_id: str) -> tuple[bool, int | None]:
-        """Whether a forked replica's end is known, and the code its zygote recorded (it
-        writes it when it reaps). Never waits: gone but not reaped yet counts as not ended,
-        for at most :data:`REAP_WAIT_S` (a zygote that died never writes)."""
-        path = self._exit_file(replica_id)
-        with contextlib.suppress(OSError, ValueError):
-            code = int(path.read_text())
-            self._gone_since.pop(replica_id, None)
-            return True, code
-        first = self._gone_since.setdefault(replica_id, self._clock())
-        if self._clock() - first < REAP_WAIT_S and path.parent.is_dir():
-            return False, None
-        self._gone_since.pop(replica_id, None)
-        return True, None
-
     def _alive(self, ref: ReplicaRef) -> tuple[bool, ReplicaExit | None]:
         child = self._children.get(ref.replica_id)
         if child is not None:
@@ -264,57 +230,15 @@ class LocalBackend:
             return True, None
         if ref.extra.get("started_by") != "zygote":
             return False, self._exit(ref, None)
-        ended, code = self._exit_code(ref.replica_id)
+        ended, code = self._endings.forked_exit(ref.replica_id)
         return (False, self._exit(ref, code)) if ended else (True, None)
 
     def _exit(self, ref: ReplicaRef, code: int | None) -> ReplicaExit:
-        """How it ended: OOMKilled (with limit and peak) when its limits say so, which its log
-        then says too; a model that failed to load, with the exception line of its log."""
-        exit_ = processes.describe_exit(code)
-        where = (ref.deployment_id, ref.component, ref.replica_id)
-        if code == LOAD_FAILED:
-            error = load_error(self._logs.tail(*where, LOG_LINES_READ))
-            if error is not None:
-                message = f"exited with code {code}: the model failed to load: {error}"
-                exit_ = exit_.model_copy(update={"message": message})
-        limits = self._limits.get(ref.replica_id)
-        reason = limits.exit_reason(code) if limits is not None else None
-        if reason is None:
-            return exit_
-        if ref.replica_id not in self._noted:
-            self._noted.add(ref.replica_id)
-            self._logs.note(*where, f"replica killed ({reason[0]}): {reason[1]}")
-        return exit_.model_copy(update={"reason": reason[0], "message": reason[1]})
+        return self._endings.describe(ref, code, self._limits.get(ref.replica_id))
 
     def usage(self, ref: ReplicaRef) -> UsageSample | None:
         limits = self._limits.get(ref.replica_id)
-        if limits is None:
-            return None
-        try:
-            used = limits.usage(ref.pid)
-        except OSError:
-            return None
-        requests, given = _given(ref)
-        in_force = None
-        if given is not None:  # what it runs with: the limits read back where enforced
-            memory = used.memory_limit_bytes
-            in_force = Resources(
-                cores=used.cpu_limit_cores if used.cpu_limit_cores is not None else given.cores,
-                memory=round(memory / (1024 * 1024)) if memory is not None else given.memory,
-                gpus=len(limits.gpus),
-            )
-        return UsageSample(
-            cpu_seconds=used.cpu_seconds,
-            memory_bytes=used.memory_bytes,
-            memory_peak_bytes=used.memory_peak_bytes,
-            enforcement=limits.mode,
-            note=limits.note,
-            cpus=tuple(limits.cpus),
-            requests=requests,
-            limits=in_force,
-            cpu_periods=used.cpu_periods,
-            cpu_throttled=used.cpu_throttled,
-        )
+        return None if limits is None else usage_sample(ref, limits)
 
     async def health(self, ref: ReplicaRef) -> ReplicaHealth:
         alive, exit_ = self._alive(ref)
@@ -379,12 +303,11 @@ class LocalBackend:
     def _forget(self, ref: ReplicaRef) -> None:
         self._children.pop(ref.replica_id, None)
         self._kinds.pop(ref.replica_id, None)
-        self._noted.discard(ref.replica_id)
+        self._endings.forget(ref.replica_id)
         limits = self._limits.pop(ref.replica_id, None)
         if limits is not None:
             limits.release()
         self._handle_file(ref.replica_id).unlink(missing_ok=True)
-        self._exit_file(ref.replica_id).unlink(missing_ok=True)
         self._address_file(ref).unlink(missing_ok=True)
         self._address_file(ref).with_suffix(".token").unlink(missing_ok=True)  # if never read
         if "socket" in ref.extra:  # left behind when the replica was killed
@@ -435,29 +358,3 @@ class LocalBackend:
         if self._zygotes is not None:
             self._zygotes.close()
         self._enforcer.close()
-
-
-def _given(ref: ReplicaRef) -> tuple[Resources | None, Resources | None]:
-    """The requests and limits a replica was started with (from its handle)."""
-    try:
-        requests = Resources.model_validate_json(ref.extra["requests"])
-        limits = Resources.model_validate_json(ref.extra["limits"])
-    except (KeyError, ValueError):
-        return None, None
-    return requests, limits
-
-
-def runtime_timings(answer: httpx.Response) -> tuple[tuple[str, float], ...]:
-    """The load phases a ready runtime reports (``{"timings": {"imports": s, "model_load": s}}``),
-    only the known names with sane values; () when absent or malformed."""
-    try:
-        reported = answer.json().get("timings")
-    except (ValueError, AttributeError):
-        return ()
-    if not isinstance(reported, dict):
-        return ()
-    return tuple(
-        (name, float(reported[name]))
-        for name in ("imports", "model_load")
-        if isinstance(reported.get(name), int | float) and 0 <= reported[name] < 86400
-    )
