@@ -310,17 +310,28 @@ async def test_logs_come_from_the_pod_log_api(cluster, backend):
     ]
 
 
-async def test_usage_comes_from_the_metrics_api_or_says_it_is_missing(cluster, backend):
-    missing = await asyncio.to_thread(backend.usage, NS, "iris-predictor-1")
-    assert missing.usage is None and "metrics-server" in missing.note
-    metrics = {"kind": "PodMetrics", "window": "15s",
+async def test_usage_comes_from_the_metrics_apis_pod_metrics(cluster, backend):
+    waiting = await asyncio.to_thread(backend.usage, NS, "iris-predictor-1")
+    assert waiting.usage is None and not waiting.no_metrics_api  # served, pod not measured yet
+    assert waiting.note == "the metrics API has not measured this pod yet"
+    metrics = {"apiVersion": "metrics.k8s.io/v1beta1", "kind": "PodMetrics",
+               "metadata": {"name": "iris-predictor-1", "namespace": NS}, "window": "15s",
                "containers": [{"name": "runtime", "usage": {"cpu": "250000000n",
                                                             "memory": "65536Ki"}}]}  # fmt: skip
-    path = f"/apis/metrics.k8s.io/v1beta1/namespaces/{NS}/pods/iris-predictor-1"
-    cluster.emulator[path] << metrics
+    cluster.put("PodMetrics", NS, "iris-predictor-1", metrics)  # as metrics-server serves it
     found = await asyncio.to_thread(backend.usage, NS, "iris-predictor-1")
     assert found.usage is not None
     assert (found.usage.cpu_cores, found.usage.memory_mb) == (0.25, 64.0)
+
+
+async def test_a_cluster_without_the_metrics_api_says_so():
+    async with running_cluster(metrics_api=False) as bare:
+        backend = KubernetesBackend(bare.api, Tokens())
+        missing = await asyncio.to_thread(backend.usage, NS, "iris-predictor-1")
+    assert missing.usage is None and missing.no_metrics_api
+    assert missing.note == (
+        "this cluster has no metrics API (metrics.k8s.io, served by metrics-server): no usage shown"
+    )
 
 
 async def test_the_model_token_is_minted_again_at_half_its_lifetime(cluster, tokens):

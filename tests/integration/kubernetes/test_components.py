@@ -20,6 +20,7 @@ from shipyard.spec.deployment import Component, ServingTool
 from shipyard.spec.environment import EnvironmentInfo
 from shipyard.spec.resources import ComponentResources, Resources
 from shipyard.spec.scaling import ScalingConfig
+from shipyard.spec.status import ConditionStatus, ConditionType
 from tests.integration.kubernetes.emulator import Cluster, running_cluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -192,16 +193,114 @@ async def test_ready_replicas_carry_their_memory_from_the_metrics_api(cluster, t
     await seam.apply(spec())
     cluster.put("Pod", NS, "iris-predictor-a", ready_pod("iris-predictor-a"))
     [replica] = await seam.observe(DEP_ID, "predictor")
-    assert replica.usage.memory_bytes is None and "metrics-server" in replica.usage.note
-    metrics = {"window": "15s", "containers": [{"usage": {"cpu": "10m", "memory": "64Mi"}}]}
-    cluster.emulator[f"/apis/metrics.k8s.io/v1beta1/namespaces/{NS}/pods/iris-predictor-a"] << (
-        metrics
-    )
+    assert replica.usage.memory_bytes is None and "not measured" in replica.usage.note
+    assert seam.report(DEP_ID).notes == ()  # the cluster has the API: nothing to say
+    metrics = {
+        "apiVersion": "metrics.k8s.io/v1beta1",
+        "kind": "PodMetrics",
+        "metadata": {"name": "iris-predictor-a", "namespace": NS},
+        "window": "15s",
+        "containers": [{"name": "runtime", "usage": {"cpu": "10m", "memory": "64Mi"}}],
+    }
+    cluster.put("PodMetrics", NS, "iris-predictor-a", metrics)  # fmt: skip
     [replica] = await seam.observe(DEP_ID, "predictor")
     assert replica.usage.memory_bytes is None  # read at most every 15 s
     now[0] += 16
     [replica] = await seam.observe(DEP_ID, "predictor")
-    assert replica.usage.memory_bytes == 64 * 2**20
+    assert replica.usage.memory_bytes == 64 * 2**20 and replica.usage.cpu_cores == 0.01
+
+
+async def test_a_cluster_without_a_metrics_api_is_noted_once(tmp_path):
+    async with running_cluster(metrics_api=False) as bare:
+        seam = components(bare, tmp_path)
+        await seam.apply(spec(instances=2))
+        for name in ("iris-predictor-a", "iris-predictor-b"):
+            bare.put("Pod", NS, name, ready_pod(name))
+        replicas = await seam.observe(DEP_ID, "predictor")
+        assert [r.usage.memory_bytes for r in replicas] == [None, None]
+        assert seam.report(DEP_ID).notes == (
+            "this cluster has no metrics API (metrics.k8s.io, served by metrics-server): "
+            "no usage shown",
+        )
+
+
+async def test_a_refused_apply_is_reported_what_runs_stays_and_a_later_apply_clears_it(
+    cluster, tmp_path
+):
+    seam = components(cluster, tmp_path)
+    await seam.apply(spec())
+    cluster.put("Pod", NS, "iris-predictor-a", ready_pod("iris-predictor-a"))
+    [applied] = seam.report(DEP_ID).conditions
+    assert (applied.type, applied.status) == (ConditionType.APPLIED, ConditionStatus.TRUE)
+    deployment = f"/apis/apps/v1/namespaces/{NS}/deployments/iris-predictor"
+    invalid = 'Deployment.apps "iris-predictor" is invalid: spec.replicas: Invalid value: -1'
+    cluster.refuse_next("PATCH", deployment, 422, "Invalid", invalid)
+    await seam.apply(spec(instances=3))  # never raises: the pass goes on observing
+    [refused] = seam.report(DEP_ID).conditions
+    assert (refused.status, refused.reason) == (ConditionStatus.FALSE, "Refused")
+    assert refused.message.startswith(
+        "the API server refused the Deployment iris-predictor: 422 Invalid: "
+        'Deployment.apps "iris-predictor" is invalid: spec.replicas'
+    )
+    [replica] = await seam.observe(DEP_ID, "predictor")  # nothing running is lost
+    assert replica.health is Health.READY
+    sent = cluster.writes().count(("PATCH", deployment))
+    await seam.apply(spec(instances=3))  # the same input: sent again, not skipped as applied
+    assert cluster.writes().count(("PATCH", deployment)) == sent + 1
+    [applied] = seam.report(DEP_ID).conditions
+    assert applied.status is ConditionStatus.TRUE
+    assert cluster.get("Deployment", NS, "iris-predictor")["spec"]["replicas"] == 3
+
+
+async def test_server_errors_that_outlast_the_retries_are_reported_with_their_code(
+    cluster, tmp_path
+):
+    seam = components(cluster, tmp_path)
+    await seam.apply(spec())
+    cluster.fail_next("PATCH", 4, 503)
+    await seam.apply(spec(instances=2))
+    [failed] = seam.report(DEP_ID).conditions
+    assert (failed.status, failed.reason) == (ConditionStatus.FALSE, "ApiUnavailable")
+    assert "the API server did not take the ConfigMap iris-shipyard" in failed.message
+    assert "failed 4 times: 503" in failed.message
+    await seam.remove(DEP_ID, "predictor")  # a stop after a failure is sent, and clears it
+    assert cluster.get("Deployment", NS, "iris-predictor")["spec"]["replicas"] == 0
+    assert seam.report(DEP_ID).conditions[0].status is ConditionStatus.TRUE
+
+
+async def test_the_status_gives_the_services_cluster_address(cluster, tmp_path):
+    seam = components(cluster, tmp_path)
+    assert seam.report(DEP_ID).addresses == {}
+    await seam.apply(spec())
+    await seam.observe(DEP_ID, "predictor")
+    assert seam.report(DEP_ID).addresses == {
+        "predictor": "http://iris-predictor.shipyard-demo.svc.cluster.local"
+    }
+
+
+async def test_the_status_gives_the_inference_services_url_and_addresses(cluster, tmp_path):
+    seam = components(cluster, tmp_path, ServingTool.KSERVE)
+    await seam.apply(spec("predictor"))
+    await seam.apply(spec("transformer"))
+    isvc = cluster.get("InferenceService", NS, "iris")
+    isvc["status"] = {
+        "url": "http://iris.shipyard-demo.example.com",
+        "address": {"url": "http://iris.shipyard-demo.svc.cluster.local"},
+        "components": {
+            "predictor": {"url": "http://iris-predictor.shipyard-demo.example.com"},
+            "transformer": {
+                "address": {"url": "http://iris-transformer.shipyard-demo.svc.cluster.local"}
+            },
+        },
+    }
+    cluster.put("InferenceService", NS, "iris", isvc)  # as KServe's controller reports
+    await seam.observe(DEP_ID, "predictor")
+    assert seam.report(DEP_ID).addresses == {
+        "url": "http://iris.shipyard-demo.example.com",
+        "address": "http://iris.shipyard-demo.svc.cluster.local",
+        "predictor": "http://iris-predictor.shipyard-demo.example.com",
+        "transformer": "http://iris-transformer.shipyard-demo.svc.cluster.local",
+    }
 
 
 async def test_pods_of_the_template_a_rollout_replaces_are_reported_outdated(cluster, tmp_path):

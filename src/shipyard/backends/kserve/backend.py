@@ -61,6 +61,27 @@ def isvc_problem(isvc: Json | None, component: Component) -> str:
     return ""
 
 
+def addresses(d: ClusterDeployment, isvc: Json | None, wanted: list[Component]) -> dict[str, str]:
+    """The status's direct addresses: the InferenceService's URL (``url``) and in-cluster
+    address (``address``) as KServe reports them, and each component's own address (KServe's
+    status, else the Service KServe makes for it)."""
+    status = (isvc or {}).get("status") or {}
+    out = {}
+    if status.get("url"):
+        out["url"] = str(status["url"])
+    address = (status.get("address") or {}).get("url")
+    if address:
+        out["address"] = str(address)
+    for component in wanted:
+        said = (status.get("components") or {}).get(component.value) or {}
+        url = (said.get("address") or {}).get("url") or said.get("url")
+        out[component.value] = str(url) if url else INTERNAL_URL.format(
+            name=naming.isvc_name(d.spec.name), component=component.value,
+            namespace=d.target.namespace,
+        )  # fmt: skip
+    return out
+
+
 class KServeBackend(KubernetesBackend):
     """Runs KSERVE deployments: one InferenceService each (the component shape)."""
 
@@ -101,7 +122,8 @@ class KServeBackend(KubernetesBackend):
         return KServeView(
             components=components,
             urls={c: self.component_url(d, c, isvc) for c in wanted},
-            message=self.engine.failures.get(d.deployment_id, ""),
+            message=self.engine.failure(d.deployment_id),
+            addresses=addresses(d, isvc, wanted),
             isvc_url=status.get("url"),
         )
 
