@@ -17,6 +17,7 @@ from shipyard.spec.deployment import Component, DeploymentSpec, PredictorSpec, S
 from shipyard.spec.resources import PredictorResources, Resources
 from shipyard.spec.scaling import ScalingConfig
 from shipyard.spec.status import ConditionStatus, ConditionType
+from shipyard.wire.replica_token import ReplicaTokens, project_token
 from tests.integration.kubernetes.emulator import Cluster, cluster_key, running_cluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -255,7 +256,7 @@ async def test_delete_removes_every_object_it_made_and_nothing_else(cluster, bac
     cluster.put("ConfigMap", NS, "users-own", users)
     await backend.apply(deployment(scaling=ScalingConfig(min_instances=1, max_instances=2)))
     deleted = await backend.delete(DEP_ID, NS)
-    assert deleted == 5  # anchor, secret, deployment, service, autoscaler; nothing else
+    assert deleted == 6  # anchor, two secrets, deployment, service, autoscaler; nothing else
     for kind in ("Deployment", "Service", "HorizontalPodAutoscaler", "Secret"):
         assert cluster.all(kind, NS) == []
     assert [c["metadata"]["name"] for c in cluster.all("ConfigMap", NS)] == ["users-own"]
@@ -352,3 +353,30 @@ async def test_a_namespace_it_may_not_read_is_taken_as_given(cluster, backend):
     locked = replace(locked, target=replace(locked.target, namespace="locked"))
     await backend.apply(locked)  # no attempt to create it (that would fail here)
     assert cluster.get("Deployment", "locked", "iris-predictor") is not None
+
+
+async def test_pods_get_their_projects_replica_token_from_a_secret(cluster, tokens):
+    backend = KubernetesBackend(cluster.api, tokens, replica_tokens=ReplicaTokens("s3cret"))
+    applied = await asyncio.to_thread(backend.engine.apply, deployment())
+    secret = cluster.get("Secret", NS, "iris-replica")
+    assert secret["stringData"] == {"token": project_token("s3cret", "proj").decode()}
+    assert secret["metadata"]["labels"][naming.DEPLOYMENT_ID] == DEP_ID  # deleted with it
+    assert secret["metadata"]["ownerReferences"][0]["name"] == "iris-shipyard"
+    pod = cluster.get("Deployment", NS, "iris-predictor")["spec"]["template"]["spec"]
+    [volume] = [v for v in pod["volumes"] if "secret" in v]
+    assert volume["secret"]["secretName"] == "iris-replica"
+    container = pod["containers"][0]
+    assert {"name": volume["name"], "mountPath": "/var/run/shipyard", "readOnly": True} in (
+        container["volumeMounts"]
+    )
+    args = container["args"]
+    assert args[args.index("--token-file") + 1] == "/var/run/shipyard/replica-token"
+    assert "--health-without-token" in args  # the kubelet's probes carry no token
+    token = secret["stringData"]["token"]
+    assert token not in str(applied)  # what apply hands back (and keeps) never holds it
+
+
+async def test_without_a_token_source_the_secret_keeps_its_placeholder(cluster, backend):
+    await backend.apply(deployment())
+    secret = cluster.get("Secret", NS, "iris-replica")
+    assert secret["stringData"]["token"] == "<the project's replica token, written when applied>"

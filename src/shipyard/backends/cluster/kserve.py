@@ -127,7 +127,7 @@ def inference_service(inp: RenderInput, resolved: list[ResolvedComponent]) -> di
 
 
 def render(inp: RenderInput, token: str | None = None) -> list[dict[str, Any]]:
-    """Every object of a KSERVE deployment: the anchor, the model Secret, the InferenceService.
+    """Every object of a KSERVE deployment: the anchor, the two Secrets, the InferenceService.
 
     Raises:
         InvalidSpec: The spec asks for what KSERVE (in the configured mode) cannot honour.
@@ -139,5 +139,6 @@ def render(inp: RenderInput, token: str | None = None) -> list[dict[str, Any]]:
     return [
         common.anchor(inp),
         common.model_secret(inp, token),
+        common.replica_secret(inp),
         inference_service(inp, resolution.components),
     ]

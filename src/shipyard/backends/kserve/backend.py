@@ -19,7 +19,7 @@ from shipyard.backends.cluster import naming
 from shipyard.backends.cluster.observe import ComponentView, component_view
 from shipyard.backends.kubernetes.backend import ClusterView, KubernetesBackend
 from shipyard.backends.kubernetes.client import ClusterApi
-from shipyard.backends.kubernetes.engine import ClusterDeployment, ModelTokens
+from shipyard.backends.kubernetes.engine import ClusterDeployment, ModelTokens, ReplicaTokens
 from shipyard.spec.deployment import Component
 
 Json = dict[str, Any]
@@ -87,8 +87,15 @@ class KServeBackend(KubernetesBackend):
 
     container = "kserve-container"
 
-    def __init__(self, api: ClusterApi, tokens: ModelTokens, *, external_url: bool = False) -> None:
-        super().__init__(api, tokens, render=render_kserve.render)
+    def __init__(
+        self,
+        api: ClusterApi,
+        tokens: ModelTokens,
+        *,
+        external_url: bool = False,
+        replica_tokens: ReplicaTokens | None = None,
+    ) -> None:
+        super().__init__(api, tokens, render=render_kserve.render, replica_tokens=replica_tokens)
         self._external = external_url
 
     def pods(self, d: ClusterDeployment, component: Component) -> list[Json]:

@@ -26,6 +26,7 @@ from shipyard.backends.kubernetes.engine import (
     ClusterEngine,
     ModelTokens,
     Renderer,
+    ReplicaTokens,
 )
 from shipyard.backends.protocol import LogLine
 from shipyard.spec.deployment import Component
@@ -76,9 +77,10 @@ class KubernetesBackend:
         external_url: str | None = None,
         render: Renderer = render_kubernetes.render,
         clock: Callable[[], float] = time.time,
+        replica_tokens: ReplicaTokens | None = None,
     ) -> None:
         self.api = api
-        self.engine = ClusterEngine(api, render, tokens, clock)
+        self.engine = ClusterEngine(api, render, tokens, clock, replica_tokens)
         self._url_template = external_url or CLUSTER_DNS
         self._clock = clock
         self._metrics_api: tuple[float, bool] | None = None  # (checked at, served)

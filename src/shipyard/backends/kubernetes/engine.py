@@ -2,8 +2,10 @@
 
 One pass of ``apply``: the namespace exists; the anchor ConfigMap is applied first (its uid owns
 everything else); the model Secret is created once per model version (a fresh short-lived token
-only then, never on every pass); the rendered objects are validated and applied (server-side
-apply: unchanged objects are no-ops); objects of the deployment that the rendering no longer has
+only then, never on every pass); the replica Secret gets the project's replica token (without
+a token source it keeps its placeholder, and the pods refuse everyone: closed, not open); the
+rendered objects are validated and applied (server-side apply: unchanged objects are no-ops);
+objects of the deployment that the rendering no longer has
 (an HPA after autoscaling was removed) are deleted. A revision that only changes instances or
 scaling keeps the pod template's revision, so it patches ``replicas`` and rolls nothing. The
 controller applies on every pass: a pass whose input did not change sends nothing, except once
@@ -37,6 +39,8 @@ from shipyard.spec.deployment import Component, DeploymentSpec
 
 Json = dict[str, Any]
 Renderer = Callable[[RenderInput, str | None], list[Json]]
+ReplicaTokens = Callable[[str], bytes]
+"""project id -> its replica admission token (``shipyard.wire.replica_token.ReplicaTokens``)."""
 RESYNC_S = 60.0
 OWNED_KINDS = ("HorizontalPodAutoscaler", "Service", "Deployment", "InferenceService", "Secret")
 MODEL_ANNOTATION = "shipyard.dev/model"
@@ -136,10 +140,12 @@ class ClusterEngine:
         render: Renderer,
         tokens: ModelTokens,
         clock: Callable[[], float] = time.time,
+        replica_tokens: ReplicaTokens | None = None,
     ) -> None:
         self.api = api
         self._render = render
         self._tokens = tokens
+        self._replica_tokens = replica_tokens
         self._clock = clock
         self._refresh_at: dict[str, float] = {}  # deployment id -> when to mint a new token
         # deployment id -> (hash of the input, when, the objects): a pass with the same input
@@ -204,14 +210,18 @@ class ClusterEngine:
         if uid:
             inp = replace(inp, owner=OwnerRef("v1", "ConfigMap", anchor_name, str(uid)))
         objects = schemas.validate_all(self._render(inp, None))
-        for obj in objects:
-            if obj["kind"] == "Secret" and self._clock() >= self._refresh_at.get(
-                d.deployment_id, 0.0
-            ):
-                self._apply_secret(d, inp, obj)
-        for obj in objects[1:]:  # the anchor is applied above, the Secret by _apply_secret
-            if obj["kind"] != "Secret":
-                self._wake(obj, self._send(obj), objects)
+        model_secret = naming.model_secret_name(d.spec.name)
+        if self._clock() >= self._refresh_at.get(d.deployment_id, 0.0):
+            for obj in objects:
+                if obj["kind"] == "Secret" and obj["metadata"]["name"] == model_secret:
+                    self._apply_secret(d, inp, obj)
+        for obj in objects[1:]:  # the anchor is applied above, the model Secret just now
+            if obj["kind"] == "Secret" and obj["metadata"]["name"] == model_secret:
+                continue
+            if obj["kind"] == "Secret" and self._replica_tokens is not None:
+                token = self._replica_tokens(d.project_id).decode("ascii")
+                obj = schemas.validate_all([common.replica_secret(inp, token)])[0]
+            self._wake(obj, self._send(obj), objects)
         self._prune(inp, {_key(o) for o in objects})
         return objects
 

@@ -25,7 +25,7 @@ def _isvc(case: str):
 @pytest.mark.parametrize("case", sorted(KSERVE_CASES))
 def test_every_case_validates_against_the_crd_and_matches_its_golden_file(case):
     objects = schemas.validate_all(kserve.render(KSERVE_CASES[case]))
-    assert [o["kind"] for o in objects] == ["ConfigMap", "Secret", "InferenceService"]
+    assert [o["kind"] for o in objects] == ["ConfigMap", "Secret", "Secret", "InferenceService"]
     check_golden(HERE, case, to_yaml(objects))
 
 
