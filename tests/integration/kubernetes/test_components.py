@@ -16,6 +16,7 @@ from shipyard.backends.kubernetes.component import ClusterComponents, ImageNotRe
 from shipyard.backends.protocol import ComponentSpec, Health
 from shipyard.errors import InvalidSpec
 from shipyard.settings import ServerSettings
+from shipyard.spec.batching import InferenceBatcher
 from shipyard.spec.deployment import Component, ServingTool
 from shipyard.spec.environment import EnvironmentInfo
 from shipyard.spec.resources import ComponentResources, Resources
@@ -386,3 +387,14 @@ async def test_the_autoscalers_floor_follows_the_controllers_decision(cluster, t
     hpa = cluster.get("HorizontalPodAutoscaler", NS, "iris-predictor")["spec"]
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (4, 5)
     assert cluster.get("Deployment", NS, "iris-predictor")["spec"]["template"] == template
+
+
+async def test_a_kserve_predictor_behind_kserves_batcher_says_it_admits_anyone(cluster, tmp_path):
+    seam = components(cluster, tmp_path, ServingTool.KSERVE)
+    await seam.apply(spec("predictor"))
+    assert not any("batcher" in n for n in seam.report(DEP_ID).notes)
+    await seam.apply(spec("predictor", batching=InferenceBatcher(enabled=True)))
+    [note] = [n for n in seam.report(DEP_ID).notes if "batcher" in n]
+    assert "cannot demand the replica token" in note
+    isvc = cluster.get("InferenceService", NS, "iris")
+    assert "--token-file" not in isvc["spec"]["predictor"]["containers"][0]["args"]

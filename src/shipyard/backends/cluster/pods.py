@@ -110,11 +110,15 @@ def runtime_env(inp: RenderInput, component: Component) -> list[dict[str, Any]]:
     return [{"name": k, "value": v} for k, v in values.items()]
 
 
-def runtime_args(inp: RenderInput, component: Component, *, runtime_batching: bool) -> list[str]:
-    """Arguments of ``python -m shipyard.runtime`` for ``component``."""
+def runtime_args(
+    inp: RenderInput, component: Component, *, runtime_batching: bool, admission: bool = True
+) -> list[str]:
+    """Arguments of ``python -m shipyard.runtime`` for ``component`` (``admission``: it
+    answers only requests carrying the replica token)."""
     args = ["--host", "0.0.0.0", "--port", str(PORT), "--component", component.value]
     args += ["--name", inp.spec.name]
-    args += ["--token-file", f"{TOKEN_DIR}/{TOKEN_FILE}", "--health-without-token"]
+    if admission:
+        args += ["--token-file", f"{TOKEN_DIR}/{TOKEN_FILE}", "--health-without-token"]
     script = _script_of(inp, component)
     if script:
         args += ["--script", f"{MODEL_DIR}/{script}"]
@@ -147,13 +151,15 @@ def runtime_container(
     port_name: str,
     resources: dict[str, Any],
     runtime_batching: bool,
+    admission: bool = True,
 ) -> dict[str, Any]:
-    """The container that serves ``component``."""
+    """The container that serves ``component`` (``admission``: see :func:`runtime_args`)."""
+    args = runtime_args(inp, component, runtime_batching=runtime_batching, admission=admission)
     return {
         "name": name,
         "image": inp.image(component),
         "command": ["python", "-m", "shipyard.runtime"],
-        "args": runtime_args(inp, component, runtime_batching=runtime_batching),
+        "args": args,
         "env": runtime_env(inp, component),
         "ports": [{"name": port_name, "containerPort": PORT, "protocol": "TCP"}],
         "resources": resources,

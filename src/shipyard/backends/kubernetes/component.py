@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from shipyard.backends.cluster import naming
+from shipyard.backends.cluster.kserve import batcher_admits_anyone
 from shipyard.backends.cluster.target import target_of
 from shipyard.backends.kubernetes.backend import ClusterView, KubernetesBackend
 from shipyard.backends.kubernetes.client import ApiError
@@ -55,6 +56,11 @@ log = logging.getLogger("shipyard.backends.kubernetes")
 
 VIEW_REUSE_S = 0.5  # the components of one deployment are observed one after the other
 USAGE_EVERY_S = 15.0  # metrics-server's usual window: reading more often shows nothing new
+BATCHER_NOTE = (
+    "KServe's batcher sends batches to the predictor without the request's headers, so this "
+    "predictor cannot demand the replica token: any pod of the cluster that reaches it may call "
+    "it (add a NetworkPolicy, or use batching without KServe's batcher on KUBERNETES)"
+)
 
 ProjectNames = Callable[[str], str]
 """project id -> project name (the namespace template's ``{project}``)."""
@@ -263,7 +269,11 @@ class ClusterComponents:
             conditions = (applied_condition(failed, known.deployment.target.namespace),)
         cached = self._views.get(deployment_id)
         addresses = cached[1].addresses if cached is not None and not known.stopped else {}
-        notes = (self._metrics_note,) if self._metrics_note and not known.stopped else ()
+        notes: tuple[str, ...] = ()
+        if self._metrics_note and not known.stopped:
+            notes += (self._metrics_note,)
+        if self.tool is ServingTool.KSERVE and batcher_admits_anyone(known.deployment.spec):
+            notes += (BATCHER_NOTE,)
         return ComponentReport(conditions=conditions, notes=notes, addresses=dict(addresses))
 
     def capacity(self) -> Capacity | None:
