@@ -152,9 +152,22 @@ def test_deploy_run_predict_stop_delete_on_a_cluster(
             "status": {"conditions": [{"type": "PodScheduled", "status": "True"},
                                       {"type": "Ready", "status": "True"}]},
         }  # fmt: skip
+        metrics = {"apiVersion": "metrics.k8s.io/v1beta1", "kind": "PodMetrics",
+                   "metadata": {"name": "echo-predictor-x1", "namespace": NS}, "window": "15s",
+                   "containers": [{"name": "runtime", "usage": {"cpu": "125m",
+                                                                "memory": "48Mi"}}]}  # fmt: skip
+        cluster.call(c.put, "PodMetrics", NS, "echo-predictor-x1", metrics)  # metrics-server
         cluster.call(c.put, "Pod", NS, "echo-predictor-x1", pod)
         status = wait_state(api, "echo", "RUNNING", timeout=60)
         assert status["available_instances"]["predictor"] == 1
+        # the REST status: the Service's direct address, APPLIED, the pod's usage vs its request
+        assert status["addresses"] == {"predictor": f"http://echo-predictor.{NS}.svc.cluster.local"}
+        took = next(x for x in status["conditions"] if x["type"] == "APPLIED")
+        assert took["status"] == "True"
+        [replica] = status["replicas"]
+        usage = replica["usage"]
+        assert (usage["cpu_cores"], usage["memory_mb"]) == (0.125, 48.0)
+        assert usage["requests"]["memory"] == 32 and usage["enforcement"] == "kubernetes"
         secret = cluster.call(c.get, "Secret", NS, "echo-model")
         assert secret["stringData"]["token"].startswith("sym1.")
 
