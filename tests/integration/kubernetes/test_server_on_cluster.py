@@ -168,6 +168,14 @@ def test_deploy_run_predict_stop_delete_on_a_cluster(
         usage = replica["usage"]
         assert (usage["cpu_cores"], usage["memory_mb"]) == (0.125, 48.0)
         assert usage["requests"]["memory"] == 32 and usage["enforcement"] == "kubernetes"
+
+        def sampled() -> list[dict[str, Any]] | None:  # the /usage history, sampled every 2 s
+            history = api.get("/deployments/echo/usage", params={"window_s": 600}).json()
+            found = [s for r in history["replicas"] for s in r["samples"] if s["cpu_cores"]]
+            return found or None
+
+        [first, *_] = wait_until(sampled, 30, "a usage sample in the history")
+        assert (first["cpu_cores"], first["memory_mb"]) == (0.125, 48.0)
         secret = cluster.call(c.get, "Secret", NS, "echo-model")
         assert secret["stringData"]["token"].startswith("sym1.")
 
