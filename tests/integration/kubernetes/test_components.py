@@ -398,3 +398,22 @@ async def test_a_kserve_predictor_behind_kserves_batcher_says_it_admits_anyone(c
     assert "cannot demand the replica token" in note
     isvc = cluster.get("InferenceService", NS, "iris")
     assert "--token-file" not in isvc["spec"]["predictor"]["containers"][0]["args"]
+
+
+async def test_a_spec_this_servers_settings_cannot_render_is_reported_not_raised(cluster, tmp_path):
+    """Made in Serverless mode, scaled to zero; the server now runs KServe in Standard mode."""
+    standard = ServerSettings(
+        home=tmp_path,
+        kube_shipyard_url="http://shipyard.shipyard:8470",
+        kserve_deployment_mode="Standard",
+    )
+    seam = ClusterComponents(
+        ServingTool.KSERVE, KServeBackend(cluster.api, Tokens()), standard,
+        {"p1": "demo"}.__getitem__, images=images_of,
+    )  # fmt: skip
+    await seam.apply(spec("predictor", instances=0))
+    [invalid] = seam.report(DEP_ID).conditions
+    assert (invalid.status, invalid.reason) == (ConditionStatus.FALSE, "Invalid")
+    assert invalid.message.startswith("the objects cannot be rendered: ")
+    assert "scale-to-zero" in invalid.message
+    assert cluster.all("InferenceService") == []

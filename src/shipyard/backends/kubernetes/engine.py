@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from shipyard.backends.cluster import common, naming, schemas
 from shipyard.backends.cluster.inputs import ClusterTarget, OwnerRef, RenderInput
 from shipyard.backends.kubernetes.client import ApiError, ClusterApi, ClusterUnavailable
+from shipyard.errors import InvalidSpec
 from shipyard.spec.deployment import Component, DeploymentSpec
 
 Json = dict[str, Any]
@@ -51,13 +52,15 @@ STOP_ANNOTATION = "serving.kserve.io/stop"
 class ApplyFailed(ClusterUnavailable):
     """The API server did not take an object of a deployment (refused it, or kept failing).
 
-    ``api_status`` is the API server's status code (None: it could not be reached)."""
+    ``api_status`` is the API server's status code (None: it could not be reached, or
+    ``rendering`` is set: the objects could not even be rendered for this server's settings)."""
 
     code = "cluster_apply_failed"
 
-    def __init__(self, message: str, *, api_status: int | None) -> None:
+    def __init__(self, message: str, *, api_status: int | None, rendering: bool = False) -> None:
         super().__init__(message)
         self.api_status = api_status
+        self.rendering = rendering
 
 
 def _failure(obj: Json | None, exc: ApiError | ClusterUnavailable) -> ApplyFailed:
@@ -158,8 +161,9 @@ class ClusterEngine:
         """Make the cluster hold ``d``'s objects; the objects as applied.
 
         Raises:
-            ApplyFailed: The API server refused an object or kept failing (also kept in
-                ``failures`` for the status, until an apply of the deployment succeeds).
+            ApplyFailed: The API server refused an object or kept failing, or the spec cannot
+                be rendered for this server's settings (also kept in ``failures`` for the
+                status, until an apply of the deployment succeeds).
         """
         fingerprint = _fingerprint(d)
         now = self._clock()
@@ -169,8 +173,12 @@ class ClusterEngine:
             return recent[2]
         try:
             objects = self._apply(d)
-        except (ApiError, ClusterUnavailable) as exc:
-            failed = exc if isinstance(exc, ApplyFailed) else _failure(None, exc)
+        except (ApiError, ClusterUnavailable, InvalidSpec, schemas.InvalidObject) as exc:
+            if isinstance(exc, InvalidSpec | schemas.InvalidObject):  # e.g. the mode changed
+                message = f"the objects cannot be rendered: {exc.message}"
+                failed = ApplyFailed(message, api_status=None, rendering=True)
+            else:
+                failed = exc if isinstance(exc, ApplyFailed) else _failure(None, exc)
             self.failures[d.deployment_id] = failed
             self._recent.pop(d.deployment_id, None)
             raise failed from exc

@@ -87,10 +87,11 @@ def applied_condition(failed: ApplyFailed | None, namespace: str) -> Condition:
         )
     code = failed.api_status
     refused = code is not None and 400 <= code < 500 and code not in (409, 429)
+    reason = "Invalid" if failed.rendering else "Refused" if refused else "ApiUnavailable"
     return Condition(
         type=ConditionType.APPLIED,
         status=ConditionStatus.FALSE,
-        reason="Refused" if refused else "ApiUnavailable",
+        reason=reason,
         message=f"{failed.message} (what already runs keeps running; applied again every pass)",
     )
 
