@@ -417,3 +417,25 @@ async def test_a_spec_this_servers_settings_cannot_render_is_reported_not_raised
     assert invalid.message.startswith("the objects cannot be rendered: ")
     assert "scale-to-zero" in invalid.message
     assert cluster.all("InferenceService") == []
+
+
+async def test_an_api_that_stops_answering_keeps_the_pods_as_last_seen_and_says_so(
+    cluster, tmp_path
+):
+    now = [0.0]
+    seam = ClusterComponents(
+        ServingTool.KUBERNETES, KubernetesBackend(cluster.api, Tokens()), settings(tmp_path),
+        {"p1": "demo"}.__getitem__, images=images_of, clock=lambda: now[0],
+    )  # fmt: skip
+    await seam.apply(spec())
+    cluster.put("Pod", NS, "iris-predictor-a", ready_pod("iris-predictor-a"))
+    [replica] = await seam.observe(DEP_ID, "predictor")
+    now[0] += 1
+    cluster.fail_next("GET", 4, 503)  # every try of the next read
+    [kept] = await seam.observe(DEP_ID, "predictor")
+    assert (kept.replica_id, kept.health) == (replica.replica_id, Health.READY)
+    [note] = seam.report(DEP_ID).notes
+    assert note.startswith("the cluster's API did not answer") and "503" in note
+    now[0] += 1
+    await seam.observe(DEP_ID, "predictor")
+    assert seam.report(DEP_ID).notes == ()

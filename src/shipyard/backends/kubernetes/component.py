@@ -30,7 +30,7 @@ from shipyard.backends.cluster import naming
 from shipyard.backends.cluster.kserve import batcher_admits_anyone
 from shipyard.backends.cluster.target import target_of
 from shipyard.backends.kubernetes.backend import ClusterView, KubernetesBackend
-from shipyard.backends.kubernetes.client import ApiError
+from shipyard.backends.kubernetes.client import ApiError, ClusterUnavailable
 from shipyard.backends.kubernetes.engine import ApplyFailed, ClusterDeployment
 from shipyard.backends.kubernetes.reported import (
     applied_condition,
@@ -56,6 +56,7 @@ log = logging.getLogger("shipyard.backends.kubernetes")
 
 VIEW_REUSE_S = 0.5  # the components of one deployment are observed one after the other
 USAGE_EVERY_S = 15.0  # metrics-server's usual window: reading more often shows nothing new
+OBSERVE_FAILED = "the cluster's API did not answer, so this shows the pods as last seen"
 BATCHER_NOTE = (
     "KServe's batcher sends batches to the predictor without the request's headers, so this "
     "predictor cannot demand the replica token: any pod of the cluster that reaches it may call "
@@ -116,6 +117,7 @@ class ClusterComponents:
         self._views: dict[str, tuple[float, ClusterView]] = {}
         self._usage: dict[str, tuple[float, UsageSample]] = {}
         self._metrics_note = ""  # why no pod has usage (the cluster has no metrics API)
+        self._blind: dict[str, str] = {}  # deployment id -> why observing it failed just now
         self._deleting: list[asyncio.Future[int]] = []
 
     def _image(self, spec: ComponentSpec) -> str:
@@ -227,7 +229,14 @@ class ClusterComponents:
         now = self._clock()
         if cached is not None and now - cached[0] < VIEW_REUSE_S:
             return cached[1]
-        view = await self.backend.observe(d)
+        try:
+            view = await self.backend.observe(d)
+        except (ApiError, ClusterUnavailable) as exc:
+            if cached is None:
+                raise
+            self._blind[d.deployment_id] = exc.message  # say so; keep what was last seen
+            return cached[1]
+        self._blind.pop(d.deployment_id, None)
         self._views[d.deployment_id] = (now, view)
         return view
 
@@ -272,6 +281,8 @@ class ClusterComponents:
         notes: tuple[str, ...] = ()
         if self._metrics_note and not known.stopped:
             notes += (self._metrics_note,)
+        if deployment_id in self._blind:
+            notes += (f"{OBSERVE_FAILED}: {self._blind[deployment_id]}",)
         if self.tool is ServingTool.KSERVE and batcher_admits_anyone(known.deployment.spec):
             notes += (BATCHER_NOTE,)
         return ComponentReport(conditions=conditions, notes=notes, addresses=dict(addresses))
@@ -289,6 +300,8 @@ class ClusterComponents:
         """Called once a deleted deployment is purged: delete its objects (in the background;
         ``close`` waits for it)."""
         known = self._known.pop(deployment_id, None)
+        self._views.pop(deployment_id, None)
+        self._blind.pop(deployment_id, None)
         namespace = known.deployment.target.namespace if known and known.deployment else None
         loop = asyncio.get_running_loop()
         self._deleting.append(loop.run_in_executor(None, self._delete, deployment_id, namespace))
