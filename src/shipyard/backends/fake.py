@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from shipyard.backends.protocol import (
+    ComponentReport,
     ComponentSpec,
     Health,
     LogLine,
@@ -124,7 +125,8 @@ class FakeComponent:
 class FakeComponentBackend:
     """Keeps the last applied spec of each component; its replicas are READY at once (unless
     ``auto_ready`` is False) and follow the spec's template and instance count, as a cluster's
-    rollout would. ``crash_loop`` makes a component's replicas report failures instead."""
+    rollout would. ``crash_loop`` makes a component's replicas report failures instead;
+    ``reports`` holds what ``report`` says of a deployment (empty by default)."""
 
     def __init__(self, *, auto_ready: bool = True, capacity: Capacity | None = None) -> None:
         self.auto_ready = auto_ready
@@ -132,6 +134,7 @@ class FakeComponentBackend:
         self.components: dict[tuple[str, str], FakeComponent] = {}
         self.applied: list[ComponentSpec] = []
         self.removed: list[tuple[str, str]] = []
+        self.reports: dict[str, ComponentReport] = {}
         self._ids = itertools.count(1)
 
     async def apply(self, spec: ComponentSpec) -> None:
@@ -202,6 +205,9 @@ class FakeComponentBackend:
 
     def capacity(self) -> Capacity | None:
         return self.quota
+
+    def report(self, deployment_id: str) -> ComponentReport:
+        return self.reports.get(deployment_id, ComponentReport())
 
     def logs(self, deployment_id: str, component: str, tail: int) -> list[LogLine]:
         entry = self.components.get((deployment_id, component))

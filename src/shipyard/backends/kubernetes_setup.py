@@ -26,6 +26,7 @@ from shipyard.backends.kubernetes_images import RegistryImages
 from shipyard.errors import ShipyardError
 from shipyard.settings import ServerSettings
 from shipyard.spec.deployment import ServingTool
+from shipyard.wire.replica_token import ReplicaTokens
 
 MODEL_TOKEN_KEY_FILE = "model-token-key"
 
@@ -73,15 +74,29 @@ def runtime_images(settings: ServerSettings) -> RuntimeImages:
 
 
 def cluster_backends(
-    settings: ServerSettings, signer: ModelTokenSigner, project_names: Callable[[str], str]
+    settings: ServerSettings,
+    signer: ModelTokenSigner,
+    project_names: Callable[[str], str],
+    *,
+    replica_secret: str | None = None,
 ) -> dict[ServingTool, ClusterComponents]:
-    """The cluster tools' component backends ({} when no cluster is configured)."""
+    """The cluster tools' component backends ({} when no cluster is configured).
+
+    ``replica_secret``: the secret the gateway derives each project's replica token from (the
+    server's internal token); the pods get their project's token in a Secret and refuse
+    requests without it. None: the Secrets keep a placeholder and the pods refuse everyone.
+    """
     if not settings.kube_shipyard_url:
         return {}
     images = runtime_images(settings)
     api = ClusterApi(connect(settings), attempts=settings.kube_api_attempts)
-    kubernetes = KubernetesBackend(api, signer, external_url=settings.kube_external_url)
-    kserve = KServeBackend(api, signer, external_url=settings.kube_external_url is not None)
+    tokens = ReplicaTokens(replica_secret) if replica_secret else None
+    kubernetes = KubernetesBackend(
+        api, signer, external_url=settings.kube_external_url, replica_tokens=tokens
+    )
+    kserve = KServeBackend(
+        api, signer, external_url=settings.kube_external_url is not None, replica_tokens=tokens
+    )
     return {
         tool: ClusterComponents(tool, backend, settings, project_names, images=images)
         for tool, backend in (

@@ -14,6 +14,7 @@ probes anything itself. A serving tool's backend has one of two shapes (see
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -24,7 +25,7 @@ from shipyard.spec.capacity import Capacity
 from shipyard.spec.environment import EnvironmentInfo
 from shipyard.spec.resources import ComponentResources, Resources
 from shipyard.spec.scaling import ScalingConfig
-from shipyard.spec.status import ReplicaExit
+from shipyard.spec.status import Condition, ReplicaExit
 from shipyard.wire.addresses import unix_url
 
 
@@ -102,6 +103,8 @@ class UsageSample:
     limits: Resources | None = None  # what it runs with, read back (e.g. the cgroup's limits)
     cpu_periods: int | None = None  # cumulative CFS periods under a quota (None: not measured)
     cpu_throttled: int | None = None  # cumulative periods in which the quota stopped it
+    cpu_cores: float | None = None  # cores used, averaged by the source itself (a cluster's
+    # metrics API) when it gives no cumulative ``cpu_seconds``
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,17 @@ class ObservedReplica:
     unschedulable: str | None = None  # why it waits to be placed (the scheduler's message)
 
 
+@dataclass(frozen=True)
+class ComponentReport:
+    """What a component backend says of a whole deployment besides its replicas."""
+
+    conditions: tuple[Condition, ...] = ()  # added to the four (e.g. APPLIED on a cluster)
+    notes: tuple[str, ...] = ()  # shown once in the status (e.g. "this cluster has no ...")
+    addresses: Mapping[str, str] = field(default_factory=dict)
+    """Where the serving tool itself serves the deployment, by name (``url``: a KServe
+    InferenceService's URL; ``predictor``/``transformer``: their in-cluster addresses)."""
+
+
 class ComponentBackend(Protocol):
     """Owns whole components (replicas, restarts, rollouts); the controller states intent."""
 
@@ -198,6 +212,11 @@ class ComponentBackend(Protocol):
 
     def capacity(self) -> Capacity | None:
         """What it may hand out (a quota), None when it does not say."""
+        ...
+
+    def report(self, deployment_id: str) -> ComponentReport:
+        """Deployment-wide facts of the last ``apply``/``observe`` (conditions, notes,
+        addresses); an empty report when it has none."""
         ...
 
     def logs(self, deployment_id: str, component: str, tail: int) -> list[LogLine]: ...

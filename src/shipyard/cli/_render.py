@@ -185,6 +185,8 @@ def deployment_summary(deployment: Deployment) -> None:
         console.print(Text(f"  {cli_terms(status.message)}"))
     for protocol, url in sorted(deployment.endpoints.items()):
         console.print(Text(f"  {protocol}: {url}"))
+    for name, url in sorted(status.addresses.items()):  # a cluster tool's own addresses
+        console.print(Text(f"  direct {name}: {url}"))
 
 
 def rows_table(rows: Sequence[Sequence[str]], *headers: str) -> Table:

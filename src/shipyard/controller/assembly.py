@@ -33,11 +33,16 @@ def assemble(managed: Managed, current: Mapping[str, str], *, threshold: int) ->
     derived = derive(inputs)
     notes = [managed.limits_note] if managed.limits_note else []
     notes += [s.scale_note for _, s in sorted(managed.components.items()) if s.scale_note]
+    report = managed.report
+    if report is not None:
+        notes += [n for n in report.notes if n not in notes]
     return DeploymentStatus(
         state=derived.state,
         message=derived.message,
         notes=notes,
-        conditions=derived.conditions + _logger_condition(managed),
+        conditions=derived.conditions
+        + _logger_condition(managed)
+        + list(report.conditions if report else ()),
         replicas=[
             t.status(*_slot_history(managed, t))
             for t in sorted(managed.replicas.values(), key=lambda t: t.ref.replica_id)
@@ -49,6 +54,7 @@ def assemble(managed: Managed, current: Mapping[str, str], *, threshold: int) ->
             for name, state in sorted(managed.components.items())
             if state.environment is not None and name in inputs.desired
         },
+        addresses=dict(report.addresses) if report else {},
     )
 
 

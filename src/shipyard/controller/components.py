@@ -114,6 +114,7 @@ async def observe_components(
             )
     managed.replicas = replicas
     managed.slots = slots
+    managed.report = backend.report(managed.id)
 
 
 def _tracked(

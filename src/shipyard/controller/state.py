@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shipyard.backends.protocol import ComponentReport
 from shipyard.controller.autoscale import ScaleState
 from shipyard.controller.tracking import SlotRecord, Tracked
 from shipyard.controller.traffic import TrafficSeries
@@ -47,6 +48,7 @@ class Managed:
     status: DeploymentStatus | None = None  # the last status saved
     started_before: bool = False
     logger_problem: str | None = None  # why the gateway cannot deliver its inference log
+    report: ComponentReport | None = None  # a component backend's deployment-wide facts
 
     @property
     def spec(self) -> DeploymentSpec | None:

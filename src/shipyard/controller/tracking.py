@@ -48,6 +48,8 @@ class Tracked:
             if self._cpu_mark is not None and now > self._cpu_mark[1]:
                 cores = round((used.cpu_seconds - self._cpu_mark[0]) / (now - self._cpu_mark[1]), 2)
             self._cpu_mark = (used.cpu_seconds, now)
+        elif used.cpu_cores is not None:  # averaged by the source (a cluster's metrics API)
+            cores = round(used.cpu_cores, 3)
         self._sampled_at = now
         throttled = self._throttled(used)
         self.usage = ReplicaUsage(

@@ -53,6 +53,9 @@ class RuntimeConfig:
     token_file: Path | None = None
     """File holding the admission token every request must present (read and deleted at start,
     see :mod:`shipyard.wire.replica_token`); None = admit anyone (standalone, containers)."""
+    open_health: bool = False
+    """With a token: answer ``GET``/``HEAD`` of the two health paths without it (a cluster's
+    kubelet probes pods and cannot present a secret without writing it into the pod spec)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -94,6 +97,11 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="admit only requests presenting the token in this file (read, then deleted)",
+    )
+    parser.add_argument(
+        "--health-without-token",
+        action="store_true",
+        help="with --token-file: answer GET /v2/health/live and /v2/health/ready to anyone",
     )
     return parser
 
@@ -149,4 +157,5 @@ def parse_config(
         batch_timeout_s=args.batch_timeout_s,
         max_body_bytes=max(0, args.max_body_bytes),
         token_file=args.token_file,
+        open_health=args.health_without_token,
     )

@@ -102,14 +102,21 @@ def _report_address(config: RuntimeConfig, port: int) -> None:
     os.replace(partial, config.address_file)
 
 
-def token_admission(token: bytes | None) -> Admit | None:
-    """The server's head check: refuse (401) a request without ``token``; None = admit all."""
+OPEN_HEALTH = frozenset({"/v2/health/live", "/v2/health/ready"})
+"""What ``--health-without-token`` answers without the token (a kubelet's probes)."""
+
+
+def token_admission(token: bytes | None, *, open_health: bool = False) -> Admit | None:
+    """The server's head check: refuse (401) a request without ``token``; None = admit all.
+    ``open_health``: ``GET``/``HEAD`` of :data:`OPEN_HEALTH` need no token."""
     if token is None:
         return None
     expected = token
 
     def admit(head: Head) -> Response | None:
         if admits(expected, head.headers):
+            return None
+        if open_health and head.method in ("GET", "HEAD") and head.target in OPEN_HEALTH:
             return None
         return error_response(401, "this replica answers only the Shipyard gateway")
 
@@ -129,7 +136,7 @@ async def _serve(config: RuntimeConfig, model: ServedModel, token: bytes | None)
         app.handle,
         keep_alive_s=KEEP_ALIVE_S,
         max_body=body_bound(config, limit),
-        admit=token_admission(token),
+        admit=token_admission(token, open_health=config.open_health),
     )
     async with app.running():
         await serve_until_stopped(

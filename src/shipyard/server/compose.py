@@ -97,7 +97,8 @@ def build_services(settings: ServerSettings, token: str | None = None) -> Servic
     backends.add_replicas(ServingTool.DOCKER, docker_backend(settings, gpus))
     model_tokens = model_token_signer(settings)
     project_names = lambda project_id: store.get_project(project_id).name  # noqa: E731
-    for tool, cluster in cluster_backends(settings, model_tokens, project_names).items():
+    clusters = cluster_backends(settings, model_tokens, project_names, replica_secret=token)
+    for tool, cluster in clusters.items():
         backends.add_components(tool, cluster)
     controller = Controller(
         store=store, backends=backends, settings=settings, environments=environments

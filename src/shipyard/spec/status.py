@@ -31,6 +31,9 @@ class ConditionType(StrEnum):
     INFERENCE_LOGGER = "INFERENCE_LOGGER"
     """Only with an inference logger: whether its sink takes the events (reported by the
     gateway)."""
+    APPLIED = "APPLIED"
+    """Only on a cluster (KUBERNETES, KSERVE): whether the API server took the last apply (False
+    with its status code and message; what already runs keeps running)."""
 
 
 class ConditionStatus(StrEnum):
@@ -114,6 +117,10 @@ class DeploymentStatus(BaseModel):
     available_instances: dict[str, int] = Field(default_factory=dict)
     observed_revision: int = 0
     environments: dict[str, EnvironmentInfo] = Field(default_factory=dict)  # per component
+    addresses: dict[str, str] = Field(default_factory=dict)
+    """Where the serving tool itself serves it (cluster tools: ``url``, a KServe
+    InferenceService's URL; ``predictor``/``transformer``, their in-cluster addresses). The
+    gateway's endpoints stay the way in: these are for callers inside the cluster."""
     updated_at: datetime | None = None
 
     def condition(self, kind: ConditionType) -> Condition | None:

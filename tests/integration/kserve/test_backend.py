@@ -188,8 +188,9 @@ async def test_delete_and_adoption(cluster, backend):
     await backend.apply(deployment())
     [adopted] = await KServeBackend(cluster.api, Tokens()).adopt()
     assert adopted.deployment_id == DEP_ID
-    assert await backend.delete(DEP_ID, NS) == 3  # anchor, secret, InferenceService
+    assert await backend.delete(DEP_ID, NS) == 4  # anchor, two secrets, InferenceService
     assert cluster.all("InferenceService") == [] and cluster.all("ConfigMap") == []
+    assert cluster.all("Secret") == []
 
 
 async def test_logs_are_read_from_the_kserve_container(cluster, backend):

@@ -8,8 +8,11 @@ history and injected answers (``k['patch'][:2] << 503``). What it does not: Name
 answers 500: the tests answer the namespace's GET themselves, as an admin's namespace), uids,
 resourceVersions, label selectors (lists return everything; our client filters again), the
 status subresource as a separate object (a status write is a plain merge), garbage collection by
-owner references, and every controller. So the tests play the cluster: ``ClusterEmulator`` adds
-uids and creation times; ``Cluster`` writes pods, events and statuses as the controllers would.
+owner references, and every controller. ``metrics.k8s.io`` PodMetrics are served as any declared
+resource (``Cluster.put("PodMetrics", ...)`` plays metrics-server; ``metrics_api=False`` leaves
+the group undeclared, so discovery answers 404 as on a cluster without it). So the tests play
+the cluster: ``ClusterEmulator`` adds uids and creation times; ``Cluster`` writes pods, events
+and statuses as the controllers would.
 """
 
 from __future__ import annotations
@@ -83,6 +86,19 @@ class Cluster:
         seen = sum(1 for r in list(self.emulator) if str(r.method.value) == method.upper())
         self.emulator[method.lower()][seen : seen + times] << status
 
+    def refuse_next(self, method: str, path: str, status: int, reason: str, message: str) -> None:
+        """Answer the next ``method`` request to ``path`` with a Kubernetes ``Status``."""
+        seen = sum(
+            1
+            for r in list(self.emulator)
+            if str(r.method.value) == method.upper() and r.url.path == path
+        )
+        body = {"apiVersion": "v1", "kind": "Status", "status": "Failure", "code": status,
+                "reason": reason, "message": message}  # fmt: skip
+        self.emulator[method.lower(), path][seen : seen + 1] << kmock.Response(
+            status=status, payload=body
+        )
+
     def writes(self) -> list[tuple[str, str]]:
         """(method, path) of every write the backend sent."""
         return [
@@ -94,10 +110,12 @@ class Cluster:
 
 @asynccontextmanager
 async def running_cluster(
-    attempts: int = 4, namespaces: tuple[str, ...] = ("shipyard-demo",)
+    attempts: int = 4, namespaces: tuple[str, ...] = ("shipyard-demo",), metrics_api: bool = True
 ) -> AsyncIterator[Cluster]:
     async with ClusterEmulator() as emulator, kmock.Server(emulator) as server:
         for kind, info in KINDS.items():
+            if kind == "PodMetrics" and not metrics_api:
+                continue
             emulator.resources[f"{info.group}/{info.version}/{info.plural}".lstrip("/")] = (
                 kmock.ResourceInfo(kind=kind, namespaced=info.namespaced)
             )

@@ -17,6 +17,7 @@ from shipyard.spec.deployment import Component, DeploymentSpec, PredictorSpec, S
 from shipyard.spec.resources import PredictorResources, Resources
 from shipyard.spec.scaling import ScalingConfig
 from shipyard.spec.status import ConditionStatus, ConditionType
+from shipyard.wire.replica_token import ReplicaTokens, project_token
 from tests.integration.kubernetes.emulator import Cluster, cluster_key, running_cluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -255,7 +256,7 @@ async def test_delete_removes_every_object_it_made_and_nothing_else(cluster, bac
     cluster.put("ConfigMap", NS, "users-own", users)
     await backend.apply(deployment(scaling=ScalingConfig(min_instances=1, max_instances=2)))
     deleted = await backend.delete(DEP_ID, NS)
-    assert deleted == 5  # anchor, secret, deployment, service, autoscaler; nothing else
+    assert deleted == 6  # anchor, two secrets, deployment, service, autoscaler; nothing else
     for kind in ("Deployment", "Service", "HorizontalPodAutoscaler", "Secret"):
         assert cluster.all(kind, NS) == []
     assert [c["metadata"]["name"] for c in cluster.all("ConfigMap", NS)] == ["users-own"]
@@ -310,17 +311,28 @@ async def test_logs_come_from_the_pod_log_api(cluster, backend):
     ]
 
 
-async def test_usage_comes_from_the_metrics_api_or_says_it_is_missing(cluster, backend):
-    missing = await asyncio.to_thread(backend.usage, NS, "iris-predictor-1")
-    assert missing.usage is None and "metrics-server" in missing.note
-    metrics = {"kind": "PodMetrics", "window": "15s",
+async def test_usage_comes_from_the_metrics_apis_pod_metrics(cluster, backend):
+    waiting = await asyncio.to_thread(backend.usage, NS, "iris-predictor-1")
+    assert waiting.usage is None and not waiting.no_metrics_api  # served, pod not measured yet
+    assert waiting.note == "the metrics API has not measured this pod yet"
+    metrics = {"apiVersion": "metrics.k8s.io/v1beta1", "kind": "PodMetrics",
+               "metadata": {"name": "iris-predictor-1", "namespace": NS}, "window": "15s",
                "containers": [{"name": "runtime", "usage": {"cpu": "250000000n",
                                                             "memory": "65536Ki"}}]}  # fmt: skip
-    path = f"/apis/metrics.k8s.io/v1beta1/namespaces/{NS}/pods/iris-predictor-1"
-    cluster.emulator[path] << metrics
+    cluster.put("PodMetrics", NS, "iris-predictor-1", metrics)  # as metrics-server serves it
     found = await asyncio.to_thread(backend.usage, NS, "iris-predictor-1")
     assert found.usage is not None
     assert (found.usage.cpu_cores, found.usage.memory_mb) == (0.25, 64.0)
+
+
+async def test_a_cluster_without_the_metrics_api_says_so():
+    async with running_cluster(metrics_api=False) as bare:
+        backend = KubernetesBackend(bare.api, Tokens())
+        missing = await asyncio.to_thread(backend.usage, NS, "iris-predictor-1")
+    assert missing.usage is None and missing.no_metrics_api
+    assert missing.note == (
+        "this cluster has no metrics API (metrics.k8s.io, served by metrics-server): no usage shown"
+    )
 
 
 async def test_the_model_token_is_minted_again_at_half_its_lifetime(cluster, tokens):
@@ -341,3 +353,30 @@ async def test_a_namespace_it_may_not_read_is_taken_as_given(cluster, backend):
     locked = replace(locked, target=replace(locked.target, namespace="locked"))
     await backend.apply(locked)  # no attempt to create it (that would fail here)
     assert cluster.get("Deployment", "locked", "iris-predictor") is not None
+
+
+async def test_pods_get_their_projects_replica_token_from_a_secret(cluster, tokens):
+    backend = KubernetesBackend(cluster.api, tokens, replica_tokens=ReplicaTokens("s3cret"))
+    applied = await asyncio.to_thread(backend.engine.apply, deployment())
+    secret = cluster.get("Secret", NS, "iris-replica")
+    assert secret["stringData"] == {"token": project_token("s3cret", "proj").decode()}
+    assert secret["metadata"]["labels"][naming.DEPLOYMENT_ID] == DEP_ID  # deleted with it
+    assert secret["metadata"]["ownerReferences"][0]["name"] == "iris-shipyard"
+    pod = cluster.get("Deployment", NS, "iris-predictor")["spec"]["template"]["spec"]
+    [volume] = [v for v in pod["volumes"] if "secret" in v]
+    assert volume["secret"]["secretName"] == "iris-replica"
+    container = pod["containers"][0]
+    assert {"name": volume["name"], "mountPath": "/var/run/shipyard", "readOnly": True} in (
+        container["volumeMounts"]
+    )
+    args = container["args"]
+    assert args[args.index("--token-file") + 1] == "/var/run/shipyard/replica-token"
+    assert "--health-without-token" in args  # the kubelet's probes carry no token
+    token = secret["stringData"]["token"]
+    assert token not in str(applied)  # what apply hands back (and keeps) never holds it
+
+
+async def test_without_a_token_source_the_secret_keeps_its_placeholder(cluster, backend):
+    await backend.apply(deployment())
+    secret = cluster.get("Secret", NS, "iris-replica")
+    assert secret["stringData"]["token"] == "<the project's replica token, written when applied>"

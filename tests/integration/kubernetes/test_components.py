@@ -16,10 +16,12 @@ from shipyard.backends.kubernetes.component import ClusterComponents, ImageNotRe
 from shipyard.backends.protocol import ComponentSpec, Health
 from shipyard.errors import InvalidSpec
 from shipyard.settings import ServerSettings
+from shipyard.spec.batching import InferenceBatcher
 from shipyard.spec.deployment import Component, ServingTool
 from shipyard.spec.environment import EnvironmentInfo
 from shipyard.spec.resources import ComponentResources, Resources
 from shipyard.spec.scaling import ScalingConfig
+from shipyard.spec.status import ConditionStatus, ConditionType
 from tests.integration.kubernetes.emulator import Cluster, running_cluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -192,16 +194,114 @@ async def test_ready_replicas_carry_their_memory_from_the_metrics_api(cluster, t
     await seam.apply(spec())
     cluster.put("Pod", NS, "iris-predictor-a", ready_pod("iris-predictor-a"))
     [replica] = await seam.observe(DEP_ID, "predictor")
-    assert replica.usage.memory_bytes is None and "metrics-server" in replica.usage.note
-    metrics = {"window": "15s", "containers": [{"usage": {"cpu": "10m", "memory": "64Mi"}}]}
-    cluster.emulator[f"/apis/metrics.k8s.io/v1beta1/namespaces/{NS}/pods/iris-predictor-a"] << (
-        metrics
-    )
+    assert replica.usage.memory_bytes is None and "not measured" in replica.usage.note
+    assert seam.report(DEP_ID).notes == ()  # the cluster has the API: nothing to say
+    metrics = {
+        "apiVersion": "metrics.k8s.io/v1beta1",
+        "kind": "PodMetrics",
+        "metadata": {"name": "iris-predictor-a", "namespace": NS},
+        "window": "15s",
+        "containers": [{"name": "runtime", "usage": {"cpu": "10m", "memory": "64Mi"}}],
+    }
+    cluster.put("PodMetrics", NS, "iris-predictor-a", metrics)  # fmt: skip
     [replica] = await seam.observe(DEP_ID, "predictor")
     assert replica.usage.memory_bytes is None  # read at most every 15 s
     now[0] += 16
     [replica] = await seam.observe(DEP_ID, "predictor")
-    assert replica.usage.memory_bytes == 64 * 2**20
+    assert replica.usage.memory_bytes == 64 * 2**20 and replica.usage.cpu_cores == 0.01
+
+
+async def test_a_cluster_without_a_metrics_api_is_noted_once(tmp_path):
+    async with running_cluster(metrics_api=False) as bare:
+        seam = components(bare, tmp_path)
+        await seam.apply(spec(instances=2))
+        for name in ("iris-predictor-a", "iris-predictor-b"):
+            bare.put("Pod", NS, name, ready_pod(name))
+        replicas = await seam.observe(DEP_ID, "predictor")
+        assert [r.usage.memory_bytes for r in replicas] == [None, None]
+        assert seam.report(DEP_ID).notes == (
+            "this cluster has no metrics API (metrics.k8s.io, served by metrics-server): "
+            "no usage shown",
+        )
+
+
+async def test_a_refused_apply_is_reported_what_runs_stays_and_a_later_apply_clears_it(
+    cluster, tmp_path
+):
+    seam = components(cluster, tmp_path)
+    await seam.apply(spec())
+    cluster.put("Pod", NS, "iris-predictor-a", ready_pod("iris-predictor-a"))
+    [applied] = seam.report(DEP_ID).conditions
+    assert (applied.type, applied.status) == (ConditionType.APPLIED, ConditionStatus.TRUE)
+    deployment = f"/apis/apps/v1/namespaces/{NS}/deployments/iris-predictor"
+    invalid = 'Deployment.apps "iris-predictor" is invalid: spec.replicas: Invalid value: -1'
+    cluster.refuse_next("PATCH", deployment, 422, "Invalid", invalid)
+    await seam.apply(spec(instances=3))  # never raises: the pass goes on observing
+    [refused] = seam.report(DEP_ID).conditions
+    assert (refused.status, refused.reason) == (ConditionStatus.FALSE, "Refused")
+    assert refused.message.startswith(
+        "the API server refused the Deployment iris-predictor: 422 Invalid: "
+        'Deployment.apps "iris-predictor" is invalid: spec.replicas'
+    )
+    [replica] = await seam.observe(DEP_ID, "predictor")  # nothing running is lost
+    assert replica.health is Health.READY
+    sent = cluster.writes().count(("PATCH", deployment))
+    await seam.apply(spec(instances=3))  # the same input: sent again, not skipped as applied
+    assert cluster.writes().count(("PATCH", deployment)) == sent + 1
+    [applied] = seam.report(DEP_ID).conditions
+    assert applied.status is ConditionStatus.TRUE
+    assert cluster.get("Deployment", NS, "iris-predictor")["spec"]["replicas"] == 3
+
+
+async def test_server_errors_that_outlast_the_retries_are_reported_with_their_code(
+    cluster, tmp_path
+):
+    seam = components(cluster, tmp_path)
+    await seam.apply(spec())
+    cluster.fail_next("PATCH", 4, 503)
+    await seam.apply(spec(instances=2))
+    [failed] = seam.report(DEP_ID).conditions
+    assert (failed.status, failed.reason) == (ConditionStatus.FALSE, "ApiUnavailable")
+    assert "the API server did not take the ConfigMap iris-shipyard" in failed.message
+    assert "failed 4 times: 503" in failed.message
+    await seam.remove(DEP_ID, "predictor")  # a stop after a failure is sent, and clears it
+    assert cluster.get("Deployment", NS, "iris-predictor")["spec"]["replicas"] == 0
+    assert seam.report(DEP_ID).conditions[0].status is ConditionStatus.TRUE
+
+
+async def test_the_status_gives_the_services_cluster_address(cluster, tmp_path):
+    seam = components(cluster, tmp_path)
+    assert seam.report(DEP_ID).addresses == {}
+    await seam.apply(spec())
+    await seam.observe(DEP_ID, "predictor")
+    assert seam.report(DEP_ID).addresses == {
+        "predictor": "http://iris-predictor.shipyard-demo.svc.cluster.local"
+    }
+
+
+async def test_the_status_gives_the_inference_services_url_and_addresses(cluster, tmp_path):
+    seam = components(cluster, tmp_path, ServingTool.KSERVE)
+    await seam.apply(spec("predictor"))
+    await seam.apply(spec("transformer"))
+    isvc = cluster.get("InferenceService", NS, "iris")
+    isvc["status"] = {
+        "url": "http://iris.shipyard-demo.example.com",
+        "address": {"url": "http://iris.shipyard-demo.svc.cluster.local"},
+        "components": {
+            "predictor": {"url": "http://iris-predictor.shipyard-demo.example.com"},
+            "transformer": {
+                "address": {"url": "http://iris-transformer.shipyard-demo.svc.cluster.local"}
+            },
+        },
+    }
+    cluster.put("InferenceService", NS, "iris", isvc)  # as KServe's controller reports
+    await seam.observe(DEP_ID, "predictor")
+    assert seam.report(DEP_ID).addresses == {
+        "url": "http://iris.shipyard-demo.example.com",
+        "address": "http://iris.shipyard-demo.svc.cluster.local",
+        "predictor": "http://iris-predictor.shipyard-demo.example.com",
+        "transformer": "http://iris-transformer.shipyard-demo.svc.cluster.local",
+    }
 
 
 async def test_pods_of_the_template_a_rollout_replaces_are_reported_outdated(cluster, tmp_path):
@@ -287,3 +387,55 @@ async def test_the_autoscalers_floor_follows_the_controllers_decision(cluster, t
     hpa = cluster.get("HorizontalPodAutoscaler", NS, "iris-predictor")["spec"]
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (4, 5)
     assert cluster.get("Deployment", NS, "iris-predictor")["spec"]["template"] == template
+
+
+async def test_a_kserve_predictor_behind_kserves_batcher_says_it_admits_anyone(cluster, tmp_path):
+    seam = components(cluster, tmp_path, ServingTool.KSERVE)
+    await seam.apply(spec("predictor"))
+    assert not any("batcher" in n for n in seam.report(DEP_ID).notes)
+    await seam.apply(spec("predictor", batching=InferenceBatcher(enabled=True)))
+    [note] = [n for n in seam.report(DEP_ID).notes if "batcher" in n]
+    assert "cannot demand the replica token" in note
+    isvc = cluster.get("InferenceService", NS, "iris")
+    assert "--token-file" not in isvc["spec"]["predictor"]["containers"][0]["args"]
+
+
+async def test_a_spec_this_servers_settings_cannot_render_is_reported_not_raised(cluster, tmp_path):
+    """Made in Serverless mode, scaled to zero; the server now runs KServe in Standard mode."""
+    standard = ServerSettings(
+        home=tmp_path,
+        kube_shipyard_url="http://shipyard.shipyard:8470",
+        kserve_deployment_mode="Standard",
+    )
+    seam = ClusterComponents(
+        ServingTool.KSERVE, KServeBackend(cluster.api, Tokens()), standard,
+        {"p1": "demo"}.__getitem__, images=images_of,
+    )  # fmt: skip
+    await seam.apply(spec("predictor", instances=0))
+    [invalid] = seam.report(DEP_ID).conditions
+    assert (invalid.status, invalid.reason) == (ConditionStatus.FALSE, "Invalid")
+    assert invalid.message.startswith("the objects cannot be rendered: ")
+    assert "scale-to-zero" in invalid.message
+    assert cluster.all("InferenceService") == []
+
+
+async def test_an_api_that_stops_answering_keeps_the_pods_as_last_seen_and_says_so(
+    cluster, tmp_path
+):
+    now = [0.0]
+    seam = ClusterComponents(
+        ServingTool.KUBERNETES, KubernetesBackend(cluster.api, Tokens()), settings(tmp_path),
+        {"p1": "demo"}.__getitem__, images=images_of, clock=lambda: now[0],
+    )  # fmt: skip
+    await seam.apply(spec())
+    cluster.put("Pod", NS, "iris-predictor-a", ready_pod("iris-predictor-a"))
+    [replica] = await seam.observe(DEP_ID, "predictor")
+    now[0] += 1
+    cluster.fail_next("GET", 4, 503)  # every try of the next read
+    [kept] = await seam.observe(DEP_ID, "predictor")
+    assert (kept.replica_id, kept.health) == (replica.replica_id, Health.READY)
+    [note] = seam.report(DEP_ID).notes
+    assert note.startswith("the cluster's API did not answer") and "503" in note
+    now[0] += 1
+    await seam.observe(DEP_ID, "predictor")
+    assert seam.report(DEP_ID).notes == ()

@@ -66,11 +66,17 @@ def test_kubernetes_dry_run_prints_the_exact_validated_objects(server: Server) -
                   "--instances", "2", "--dry-run", "-o", "yaml")  # fmt: skip
     assert result.returncode == 0, result.stderr
     objects = list(yaml.safe_load_all(result.stdout))
-    assert [o["kind"] for o in objects] == ["ConfigMap", "Secret", "Deployment", "Service"]
+    kinds = ["ConfigMap", "Secret", "Secret", "Deployment", "Service"]
+    assert [o["kind"] for o in objects] == kinds
     for obj in objects:
         schemas.validate(obj)
         assert obj["metadata"]["namespace"] == "shipyard-default"
-    deployment = objects[2]
+    for secret in objects[1:3]:  # neither token is ever shown
+        assert set(secret["stringData"].values()) <= {
+            "<minted when applied>",
+            "<the project's replica token, written when applied>",
+        }
+    deployment = objects[3]
     assert deployment["spec"]["replicas"] == 2
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["resources"] == {"requests": {"cpu": "200m", "memory": "32Mi"}}

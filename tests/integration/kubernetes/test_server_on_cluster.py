@@ -1,7 +1,8 @@
 """The whole path on an emulated cluster: ``shipyard server`` with KUBERNETES configured, a
 deploy through the API, the controller applying objects through the component seam, the test
-playing the cluster (a ready pod), RUNNING, a prediction through the gateway to a real runtime
-where the Service would be, then stop and delete."""
+playing the cluster (a ready pod; the runtime started as the kubelet would, with the token of the
+replica Secret the server wrote), RUNNING, a prediction through the gateway to that runtime where
+the Service would be, then stop and delete."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from tests.integration.gateway.fakes import free_port
 from tests.integration.kubernetes.emulator import Cluster, cluster_key, running_cluster
-from tests.integration.kubernetes.test_gateway_forwarding import runtime  # noqa: F401
+from tests.integration.kubernetes.test_gateway_forwarding import pod_runtime
 from tests.integration.system.conftest import Server, own_server, upload, wait_state, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -85,7 +87,13 @@ def kubeconfig(path: Path, server: str) -> Path:
 
 
 @pytest.fixture
-def server(cluster: ClusterThread, runtime: str, tmp_path: Path) -> Iterator[Server]:  # noqa: F811
+def pod_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def server(cluster: ClusterThread, pod_port: int, tmp_path: Path) -> Iterator[Server]:
+    runtime = f"http://127.0.0.1:{pod_port}"
     extra = {
         "SHIPYARD_KUBE_SHIPYARD_URL": "http://shipyard.shipyard-system:8470",
         "SHIPYARD_KUBE_CONFIG": str(kubeconfig(tmp_path / "kubeconfig", cluster.url)),
@@ -104,7 +112,7 @@ def server(cluster: ClusterThread, runtime: str, tmp_path: Path) -> Iterator[Ser
 
 
 def test_deploy_run_predict_stop_delete_on_a_cluster(
-    cluster: ClusterThread, server: Server
+    cluster: ClusterThread, server: Server, pod_port: int, tmp_path: Path
 ) -> None:
     assert cluster.cluster is not None
     c = cluster.cluster
@@ -144,20 +152,45 @@ def test_deploy_run_predict_stop_delete_on_a_cluster(
             "status": {"conditions": [{"type": "PodScheduled", "status": "True"},
                                       {"type": "Ready", "status": "True"}]},
         }  # fmt: skip
+        metrics = {"apiVersion": "metrics.k8s.io/v1beta1", "kind": "PodMetrics",
+                   "metadata": {"name": "echo-predictor-x1", "namespace": NS}, "window": "15s",
+                   "containers": [{"name": "runtime", "usage": {"cpu": "125m",
+                                                                "memory": "48Mi"}}]}  # fmt: skip
+        cluster.call(c.put, "PodMetrics", NS, "echo-predictor-x1", metrics)  # metrics-server
         cluster.call(c.put, "Pod", NS, "echo-predictor-x1", pod)
         status = wait_state(api, "echo", "RUNNING", timeout=60)
         assert status["available_instances"]["predictor"] == 1
+        # the REST status: the Service's direct address, APPLIED, the pod's usage vs its request
+        assert status["addresses"] == {"predictor": f"http://echo-predictor.{NS}.svc.cluster.local"}
+        took = next(x for x in status["conditions"] if x["type"] == "APPLIED")
+        assert took["status"] == "True"
+        [replica] = status["replicas"]
+        usage = replica["usage"]
+        assert (usage["cpu_cores"], usage["memory_mb"]) == (0.125, 48.0)
+        assert usage["requests"]["memory"] == 32 and usage["enforcement"] == "kubernetes"
+
+        def sampled() -> list[dict[str, Any]] | None:  # the /usage history, sampled every 2 s
+            history = api.get("/deployments/echo/usage", params={"window_s": 600}).json()
+            found = [s for r in history["replicas"] for s in r["samples"] if s["cpu_cores"]]
+            return found or None
+
+        [first, *_] = wait_until(sampled, 30, "a usage sample in the history")
+        assert (first["cpu_cores"], first["memory_mb"]) == (0.125, 48.0)
         secret = cluster.call(c.get, "Secret", NS, "echo-model")
         assert secret["stringData"]["token"].startswith("sym1.")
 
-        predicted = httpx.post(
-            f"{server.gateway}/v1/models/echo:predict",
-            json={"instances": [[1, 2]]},
-            headers={"Authorization": f"ApiKey {server.key}"},
-            timeout=10,
-        )
-        assert predicted.status_code == 200, predicted.text
-        assert predicted.json() == {"predictions": [3]}
+        token = cluster.call(c.get, "Secret", NS, "echo-replica")["stringData"]["token"]
+        with pod_runtime(tmp_path / "pod", pod_port, token.encode()) as pod_url:
+            predicted = httpx.post(
+                f"{server.gateway}/v1/models/echo:predict",
+                json={"instances": [[1, 2]]},
+                headers={"Authorization": f"ApiKey {server.key}"},
+                timeout=10,
+            )
+            assert predicted.status_code == 200, predicted.text
+            assert predicted.json() == {"predictions": [3]}
+            bare = httpx.post(f"{pod_url}/v1/models/echo:predict", json={"instances": [[1]]})
+            assert bare.status_code == 401  # another pod of the cluster, without the token
 
         assert api.post("/deployments/echo/stop").status_code == 200
         wait_until(lambda: applied()["spec"]["replicas"] == 0, 30, "replicas 0 after the stop")

@@ -80,3 +80,24 @@ def test_status_without_environments_has_no_environment_table(cli, deployed) -> 
     assert ["REPLICA", "COMPONENT"] in headers  # the replica table is there, not the other
     assert not any(line.startswith("COMPONENT") for line in result.stdout.splitlines())
     assert "ENVIRONMENT" not in result.stdout
+
+
+def test_status_shows_a_clusters_direct_addresses_and_apply_condition(cli, fake, deployed) -> None:
+    refused = "the API server refused the InferenceService iris: 422 Invalid: spec.predictor"
+    fake.status_extra = {
+        "addresses": {
+            "url": "http://iris.demo.example.com",
+            "predictor": "http://iris-predictor.demo.svc.cluster.local",
+        },
+        "conditions": [
+            {"type": "APPLIED", "status": "False", "reason": "Refused", "message": refused}
+        ],
+    }
+
+    result = cli("deployments", "status", "iris")
+
+    assert result.exit_code == 0, result.output
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    assert "direct url: http://iris.demo.example.com" in lines
+    assert "direct predictor: http://iris-predictor.demo.svc.cluster.local" in lines
+    assert "APPLIED" in result.stdout and "422 Invalid" in " ".join(result.stdout.split())

@@ -9,12 +9,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from shipyard.backends.fake import FakeBackend, FakeComponentBackend
-from shipyard.backends.protocol import Health
+from shipyard.backends.protocol import ComponentReport, Health
 from shipyard.backends.registry import BackendRegistry
 from shipyard.controller.reconcile import Controller
 from shipyard.settings import ServerSettings
 from shipyard.spec.deployment import ServingTool
-from shipyard.spec.status import ConditionType, DeploymentState
+from shipyard.spec.status import Condition, ConditionStatus, ConditionType, DeploymentState
 from tests.unit.controller.fakes import Clock, MemoryStore, settle
 
 pytestmark = pytest.mark.unit
@@ -166,3 +166,30 @@ async def test_a_replica_the_cluster_cannot_place_makes_the_deployment_unschedul
     assert scheduled is not None and scheduled.status is ConditionStatus.FALSE
     assert scheduled.message == f"predictor replica 0: {why}"
     assert status.state is DeploymentState.STARTING and why in status.message
+
+
+async def test_the_backends_report_reaches_the_status_and_follows_it(cluster) -> None:
+    store, _, components, controller = cluster
+    dep = store.add("iris", 1, tool=ServingTool.KSERVE)
+    refused = Condition(
+        type=ConditionType.APPLIED,
+        status=ConditionStatus.FALSE,
+        reason="Refused",
+        message="the API server refused the InferenceService iris: 422 Invalid: spec.predictor",
+    )
+    components.reports[dep] = ComponentReport(
+        conditions=(refused,),
+        notes=("this cluster has no metrics API",),
+        addresses={"url": "http://iris.demo.example.com"},
+    )
+    await settle(controller)
+    status = store.statuses[dep]
+    assert status.condition(ConditionType.APPLIED) == refused
+    assert status.state is DeploymentState.RUNNING  # what runs keeps running
+    assert status.notes == ["this cluster has no metrics API"]
+    assert status.addresses == {"url": "http://iris.demo.example.com"}
+    components.reports[dep] = ComponentReport()
+    await settle(controller, 1)
+    status = store.statuses[dep]
+    assert status.condition(ConditionType.APPLIED) is None
+    assert (status.notes, status.addresses) == ([], {})

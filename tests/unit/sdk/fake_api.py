@@ -210,6 +210,7 @@ class FakeShipyard:
         self.posted_environments: list[dict[str, Any]] = []  # bodies of POST /environments
         self.builds: list[dict[str, Any]] = []  # what GET /environments/builds answers
         self.environments: dict[str, dict[str, Any]] = {}  # status.environments of every answer
+        self.status_extra: dict[str, Any] = {}  # more status fields of every answer
         self.admin = True  # whether API_KEY is an administrator's key
         self.revisions: dict[str, list[dict[str, Any]]] = {}  # GET .../revisions, by name
         self.requests: list[httpx.Request] = []
@@ -471,6 +472,7 @@ class FakeShipyard:
     def _answer(self, fake: FakeDeployment) -> dict[str, Any]:
         answer = fake.answer()
         answer["status"]["environments"] = dict(self.environments)
+        answer["status"].update(self.status_extra)
         return answer
 
     # -- environments ------------------------------------------------------------------------

@@ -74,3 +74,24 @@ def test_the_runtime_refuses_a_head_without_the_token_before_its_body() -> None:
     assert isinstance(refusal, Response) and refusal.status == 401
     assert b"only the Shipyard gateway" in refusal.body
     assert admit(_head((HEADER, b"t" * 64))) is None
+
+
+def test_health_without_token_opens_only_the_two_health_paths_to_gets() -> None:
+    admit = token_admission(b"t" * 64, open_health=True)
+    assert admit is not None
+    for path in ("/v2/health/live", "/v2/health/ready"):
+        assert admit(Head("GET", path, [], True, None)) is None
+        assert admit(Head("HEAD", path, [], True, None)) is None
+    refused = [
+        Head("POST", "/v2/health/ready", [], True, 0),
+        Head("GET", "/v2/health/ready?x=1", [], True, None),
+        Head("GET", "/v2/models/m/ready", [], True, None),
+        Head("GET", "/v2/health/../models/m/infer", [], True, None),
+        _head(),
+    ]
+    for head in refused:
+        refusal = admit(head)
+        assert isinstance(refusal, Response) and refusal.status == 401, head
+    closed = token_admission(b"t" * 64)
+    assert closed is not None
+    assert isinstance(closed(Head("GET", "/v2/health/ready", [], True, None)), Response)

@@ -169,7 +169,8 @@ export async function deploymentPage(ctx: Ctx, main: HTMLElement, name: string):
         h("dt", {}, "Model"), h("dd", {}, `${d.spec.predictor.model_name} v${d.spec.predictor.model_version}`),
         h("dt", {}, "Serving tool"), h("dd", {}, d.spec.serving_tool ?? "LOCAL"),
         h("dt", {}, "Revision"), h("dd", {}, `${d.revision} (applied: ${d.status.observed_revision ?? 0}), changed ${ago(d.updated_at, Date.now())}`),
-        h("dt", {}, "V1 endpoint"), h("dd", {}, h("code", {}, d.endpoints.v1 ?? ""))),
+        h("dt", {}, "V1 endpoint"), h("dd", {}, h("code", {}, d.endpoints.v1 ?? "")),
+        ...Object.entries(d.status.addresses ?? {}).flatMap(([which, url]) => [h("dt", {}, `Direct ${which}`), h("dd", {}, h("code", {}, url))])),
       update ? h("p", { class: "progress", role: "status" }, update) : "",
       environmentsList(d),
       ...(d.status.notes ?? []).map((n) => h("p", { class: "note" }, n)));

@@ -1,4 +1,4 @@
-"""Objects both cluster tools render: the anchor ConfigMap, the model Secret, metadata.
+"""Objects both cluster tools render: the anchor ConfigMap, the two Secrets, metadata.
 
 The anchor (``<name>-shipyard``, a ConfigMap holding the deployment id, the revision and the
 spec as JSON) is what every other object of a deployment is owned by: deleting it lets the
@@ -19,6 +19,7 @@ from shipyard.spec.tools import Resolution, resolve
 from shipyard.spec.validation import raise_for
 
 REDACTED_TOKEN = "<minted when applied>"
+REDACTED_REPLICA_TOKEN = "<the project's replica token, written when applied>"
 
 
 def anchor_name(inp: RenderInput) -> str:
@@ -86,6 +87,23 @@ def model_secret(inp: RenderInput, token: str | None) -> dict[str, Any]:
         "metadata": metadata(inp, naming.model_secret_name(inp.spec.name)),
         "type": "Opaque",
         "stringData": {naming.MODEL_SECRET_KEY: token if token is not None else REDACTED_TOKEN},
+    }
+
+
+def replica_secret(inp: RenderInput, token: str | None = None) -> dict[str, Any]:
+    """The Secret holding the project's replica token (see :mod:`shipyard.wire.replica_token`),
+    mounted read-only into the runtime container: the runtime refuses every request without it
+    (the gateway presents it), so other pods of the cluster cannot call the model. One per
+    deployment, owned by its anchor (deleted with it); the deployments of one project hold the
+    same token."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": metadata(inp, naming.replica_secret_name(inp.spec.name)),
+        "type": "Opaque",
+        "stringData": {
+            naming.REPLICA_SECRET_KEY: token if token is not None else REDACTED_REPLICA_TOKEN
+        },
     }
 
 

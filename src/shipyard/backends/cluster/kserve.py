@@ -5,8 +5,10 @@ run unchanged), each with requests and limits, ``minReplicas``/``maxReplicas`` (
 scale-to-zero, refused outside Serverless mode, where KServe would silently turn it into 1),
 ``scaleMetric``/``scaleTarget`` (concurrency or rps: Knative's, so refused in Standard mode
 too) and, on the predictor, KServe's ``batcher`` (KServe's agent batches; the runtime's own
-batching stays off so requests are not batched twice). Stop sets ``serving.kserve.io/stop:
-"true"`` and keeps the spec.
+batching stays off so requests are not batched twice). KServe's batcher sends each batch as a
+new request without the caller's headers, so a predictor behind it cannot demand the replica
+token: it runs without ``--token-file`` (:func:`batcher_admits_anyone`; the status says so).
+Stop sets ``serving.kserve.io/stop: "true"`` and keeps the spec.
 
 The gateway drives transformer -> predictor -> transformer through the components' addresses
 (as on LOCAL). KServe appends ``--predictor_host <isvc>-predictor.<namespace>`` (and
@@ -23,7 +25,7 @@ from typing import Any
 from shipyard.backends.cluster import common, naming, pods
 from shipyard.backends.cluster.inputs import RenderInput
 from shipyard.errors import InvalidSpec
-from shipyard.spec.deployment import Component
+from shipyard.spec.deployment import Component, DeploymentSpec
 from shipyard.spec.scaling import ScaleMetric, ScalingConfig
 from shipyard.spec.tools import ResolvedComponent
 from shipyard.spec.validation import FieldError, raise_for
@@ -84,13 +86,21 @@ def _mode_errors(inp: RenderInput, resolution: list[ResolvedComponent]) -> list[
     return errors
 
 
+def batcher_admits_anyone(spec: DeploymentSpec) -> bool:
+    """Whether the predictor sits behind KServe's batcher, which drops request headers (the
+    replica token among them): then it admits any caller that reaches it."""
+    batching = spec.predictor.batching
+    return batching is not None and batching.enabled
+
+
 def _component(inp: RenderInput, resolved: ResolvedComponent) -> dict[str, Any]:
     component = resolved.component
     assert resolved.requests is not None and resolved.limits is not None
     resources = pods.resource_requirements(resolved.requests, resolved.limits)
+    admission = component is Component.TRANSFORMER or not batcher_admits_anyone(inp.spec)
     container = pods.runtime_container(
         inp, component, name="kserve-container", port_name="http1", resources=resources,
-        runtime_batching=False,
+        runtime_batching=False, admission=admission,
     )  # fmt: skip
     if component is Component.TRANSFORMER:
         container["args"] += ["--predictor_host", predictor_host(inp)]
@@ -127,7 +137,7 @@ def inference_service(inp: RenderInput, resolved: list[ResolvedComponent]) -> di
 
 
 def render(inp: RenderInput, token: str | None = None) -> list[dict[str, Any]]:
-    """Every object of a KSERVE deployment: the anchor, the model Secret, the InferenceService.
+    """Every object of a KSERVE deployment: the anchor, the two Secrets, the InferenceService.
 
     Raises:
         InvalidSpec: The spec asks for what KSERVE (in the configured mode) cannot honour.
@@ -139,5 +149,6 @@ def render(inp: RenderInput, token: str | None = None) -> list[dict[str, Any]]:
     return [
         common.anchor(inp),
         common.model_secret(inp, token),
+        common.replica_secret(inp),
         inference_service(inp, resolution.components),
     ]

@@ -152,7 +152,7 @@ def render(inp: RenderInput, token: str | None = None) -> list[dict[str, Any]]:
         InvalidSpec: The spec asks for what KUBERNETES cannot honour.
     """
     resolution = common.checked_resolution(inp)
-    objects = [common.anchor(inp), common.model_secret(inp, token)]
+    objects = [common.anchor(inp), common.model_secret(inp, token), common.replica_secret(inp)]
     for resolved in resolution.components:
         objects.append(deployment(inp, resolved))
         objects.append(service(inp, resolved.component))

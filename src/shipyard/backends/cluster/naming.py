@@ -22,6 +22,7 @@ COMPONENT = "shipyard.dev/component"
 TEMPLATE = "shipyard.dev/template"  # a pod's label: hash of the pod template it was made from
 REVISION = "shipyard.dev/revision"  # an annotation: the spec revision an object renders
 MODEL_SECRET_KEY = "token"
+REPLICA_SECRET_KEY = "token"
 
 DNS_LABEL_MAX = 63
 ISVC_NAME_MAX = 45  # Knative appends "-predictor-00001" and more to the InferenceService's name
@@ -50,6 +51,11 @@ def isvc_name(deployment: str) -> str:
 def model_secret_name(deployment: str) -> str:
     """Name of the Secret holding the token the init container downloads the model with."""
     return _shorten(deployment, DNS_LABEL_MAX - len("-model")) + "-model"
+
+
+def replica_secret_name(deployment: str) -> str:
+    """Name of the Secret holding the project's replica token, mounted into the runtime."""
+    return _shorten(deployment, DNS_LABEL_MAX - len("-replica")) + "-replica"
 
 
 def deployment_labels(deployment_id: str, name: str, project_id: str) -> dict[str, str]:

@@ -4,6 +4,12 @@ Both cluster tools run the same pod: Shipyard's runtime image (``python -m shipy
 contract section 1) listening on 0.0.0.0:8080, its readiness probe on ``/v2/health/ready``
 (ready only after the model loaded) and its liveness probe on ``/v2/health/live`` (answered
 while the model loads). Predictor and transformer scripts therefore run unchanged.
+
+The runtime admits only requests carrying the project's replica token
+(``x-shipyard-replica-token``, presented by the gateway): ``--token-file`` reads it from the
+deployment's replica Secret, mounted read-only; ``--health-without-token`` leaves the two
+health paths open to the kubelet's probes (a probe's headers would be written in the pod spec,
+readable by anyone who may read Deployments).
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ from shipyard.spec.units import cores_to_quantity, mib_to_quantity
 PORT = 8080
 MODEL_DIR = "/mnt/models"
 MODEL_VOLUME = "model-files"
+TOKEN_VOLUME = "replica-token"
+TOKEN_DIR = "/var/run/shipyard"
+TOKEN_FILE = "replica-token"
 GPU_RESOURCE = "nvidia.com/gpu"
 
 # Runs in the runtime image with the standard library only: download the archive with the
@@ -101,10 +110,15 @@ def runtime_env(inp: RenderInput, component: Component) -> list[dict[str, Any]]:
     return [{"name": k, "value": v} for k, v in values.items()]
 
 
-def runtime_args(inp: RenderInput, component: Component, *, runtime_batching: bool) -> list[str]:
-    """Arguments of ``python -m shipyard.runtime`` for ``component``."""
+def runtime_args(
+    inp: RenderInput, component: Component, *, runtime_batching: bool, admission: bool = True
+) -> list[str]:
+    """Arguments of ``python -m shipyard.runtime`` for ``component`` (``admission``: it
+    answers only requests carrying the replica token)."""
     args = ["--host", "0.0.0.0", "--port", str(PORT), "--component", component.value]
     args += ["--name", inp.spec.name]
+    if admission:
+        args += ["--token-file", f"{TOKEN_DIR}/{TOKEN_FILE}", "--health-without-token"]
     script = _script_of(inp, component)
     if script:
         args += ["--script", f"{MODEL_DIR}/{script}"]
@@ -137,19 +151,24 @@ def runtime_container(
     port_name: str,
     resources: dict[str, Any],
     runtime_batching: bool,
+    admission: bool = True,
 ) -> dict[str, Any]:
-    """The container that serves ``component``."""
+    """The container that serves ``component`` (``admission``: see :func:`runtime_args`)."""
+    args = runtime_args(inp, component, runtime_batching=runtime_batching, admission=admission)
     return {
         "name": name,
         "image": inp.image(component),
         "command": ["python", "-m", "shipyard.runtime"],
-        "args": runtime_args(inp, component, runtime_batching=runtime_batching),
+        "args": args,
         "env": runtime_env(inp, component),
         "ports": [{"name": port_name, "containerPort": PORT, "protocol": "TCP"}],
         "resources": resources,
         "readinessProbe": _probe("/v2/health/ready", 5, 3),
         "livenessProbe": _probe("/v2/health/live", 10, 6),
-        "volumeMounts": [{"name": MODEL_VOLUME, "mountPath": MODEL_DIR, "readOnly": True}],
+        "volumeMounts": [
+            {"name": MODEL_VOLUME, "mountPath": MODEL_DIR, "readOnly": True},
+            {"name": TOKEN_VOLUME, "mountPath": TOKEN_DIR, "readOnly": True},
+        ],
         "securityContext": restricted(),
     }
 
@@ -173,11 +192,25 @@ def fetch_container(inp: RenderInput, component: Component) -> dict[str, Any]:
     }
 
 
+def token_volume(inp: RenderInput) -> dict[str, Any]:
+    """The replica Secret as a volume: only its token, as ``replica-token``. Readable by the
+    container's user (the image's non-root user; a Secret's files belong to root): 0444, the
+    pod runs the runtime alone, which holds the token anyway."""
+    return {
+        "name": TOKEN_VOLUME,
+        "secret": {
+            "secretName": naming.replica_secret_name(inp.spec.name),
+            "items": [{"key": naming.REPLICA_SECRET_KEY, "path": TOKEN_FILE}],
+            "defaultMode": 0o444,
+        },
+    }
+
+
 def pod_fields(inp: RenderInput, component: Component) -> dict[str, Any]:
     """Pod-level fields besides the main container: init container, volumes, pull secret."""
     out: dict[str, Any] = {
         "initContainers": [fetch_container(inp, component)],
-        "volumes": [{"name": MODEL_VOLUME, "emptyDir": {}}],
+        "volumes": [{"name": MODEL_VOLUME, "emptyDir": {}}, token_volume(inp)],
         "automountServiceAccountToken": False,
     }
     if inp.target.image_pull_secret:

@@ -19,7 +19,7 @@ from shipyard.backends.cluster import naming
 from shipyard.backends.cluster.observe import ComponentView, component_view
 from shipyard.backends.kubernetes.backend import ClusterView, KubernetesBackend
 from shipyard.backends.kubernetes.client import ClusterApi
-from shipyard.backends.kubernetes.engine import ClusterDeployment, ModelTokens
+from shipyard.backends.kubernetes.engine import ClusterDeployment, ModelTokens, ReplicaTokens
 from shipyard.spec.deployment import Component
 
 Json = dict[str, Any]
@@ -61,13 +61,41 @@ def isvc_problem(isvc: Json | None, component: Component) -> str:
     return ""
 
 
+def addresses(d: ClusterDeployment, isvc: Json | None, wanted: list[Component]) -> dict[str, str]:
+    """The status's direct addresses: the InferenceService's URL (``url``) and in-cluster
+    address (``address``) as KServe reports them, and each component's own address (KServe's
+    status, else the Service KServe makes for it)."""
+    status = (isvc or {}).get("status") or {}
+    out = {}
+    if status.get("url"):
+        out["url"] = str(status["url"])
+    address = (status.get("address") or {}).get("url")
+    if address:
+        out["address"] = str(address)
+    for component in wanted:
+        said = (status.get("components") or {}).get(component.value) or {}
+        url = (said.get("address") or {}).get("url") or said.get("url")
+        out[component.value] = str(url) if url else INTERNAL_URL.format(
+            name=naming.isvc_name(d.spec.name), component=component.value,
+            namespace=d.target.namespace,
+        )  # fmt: skip
+    return out
+
+
 class KServeBackend(KubernetesBackend):
     """Runs KSERVE deployments: one InferenceService each (the component shape)."""
 
     container = "kserve-container"
 
-    def __init__(self, api: ClusterApi, tokens: ModelTokens, *, external_url: bool = False) -> None:
-        super().__init__(api, tokens, render=render_kserve.render)
+    def __init__(
+        self,
+        api: ClusterApi,
+        tokens: ModelTokens,
+        *,
+        external_url: bool = False,
+        replica_tokens: ReplicaTokens | None = None,
+    ) -> None:
+        super().__init__(api, tokens, render=render_kserve.render, replica_tokens=replica_tokens)
         self._external = external_url
 
     def pods(self, d: ClusterDeployment, component: Component) -> list[Json]:
@@ -101,7 +129,8 @@ class KServeBackend(KubernetesBackend):
         return KServeView(
             components=components,
             urls={c: self.component_url(d, c, isvc) for c in wanted},
-            message=self.engine.failures.get(d.deployment_id, ""),
+            message=self.engine.failure(d.deployment_id),
+            addresses=addresses(d, isvc, wanted),
             isvc_url=status.get("url"),
         )
 

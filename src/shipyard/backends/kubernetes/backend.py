@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shipyard.backends.cluster import kubernetes as render_kubernetes
@@ -26,6 +26,7 @@ from shipyard.backends.kubernetes.engine import (
     ClusterEngine,
     ModelTokens,
     Renderer,
+    ReplicaTokens,
 )
 from shipyard.backends.protocol import LogLine
 from shipyard.spec.deployment import Component
@@ -34,7 +35,14 @@ from shipyard.spec.status import ReplicaUsage
 Json = dict[str, Any]
 CONTAINER = "runtime"
 CLUSTER_DNS = "http://{service}.{namespace}.svc.cluster.local"
-NO_METRICS = "the cluster has no metrics API (install metrics-server): usage is unknown"
+NO_METRICS = (
+    "this cluster has no metrics API (metrics.k8s.io, served by metrics-server): no usage shown"
+)
+
+
+NOT_MEASURED = "the metrics API has not measured this pod yet"
+METRICS_API = "/apis/metrics.k8s.io/v1beta1"
+METRICS_RECHECK_S = 300.0  # metrics-server may be installed while the server runs
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,7 @@ class PodUsage:
 
     usage: ReplicaUsage | None
     note: str = ""
+    no_metrics_api: bool = False  # the cluster serves no metrics.k8s.io at all
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class ClusterView:
     components: dict[Component, ComponentView]
     urls: dict[Component, str]  # where the gateway sends requests
     message: str = ""  # a failing API call, reported as is
+    addresses: Mapping[str, str] = field(default_factory=dict)  # the status's direct addresses
 
 
 class KubernetesBackend:
@@ -67,10 +77,13 @@ class KubernetesBackend:
         external_url: str | None = None,
         render: Renderer = render_kubernetes.render,
         clock: Callable[[], float] = time.time,
+        replica_tokens: ReplicaTokens | None = None,
     ) -> None:
         self.api = api
-        self.engine = ClusterEngine(api, render, tokens, clock)
+        self.engine = ClusterEngine(api, render, tokens, clock, replica_tokens)
         self._url_template = external_url or CLUSTER_DNS
+        self._clock = clock
+        self._metrics_api: tuple[float, bool] | None = None  # (checked at, served)
 
     async def apply(self, deployment: ClusterDeployment) -> None:
         await asyncio.to_thread(self.engine.apply, deployment)
@@ -89,6 +102,12 @@ class KubernetesBackend:
         service = naming.component_name(deployment.spec.name, component)
         return self._url_template.format(service=service, namespace=deployment.target.namespace)
 
+    @staticmethod
+    def cluster_address(deployment: ClusterDeployment, component: Component) -> str:
+        """The component's Service in cluster DNS (what pods in the cluster may call)."""
+        service = naming.component_name(deployment.spec.name, component)
+        return CLUSTER_DNS.format(service=service, namespace=deployment.target.namespace)
+
     async def observe(self, deployment: ClusterDeployment) -> ClusterView:
         return await asyncio.to_thread(self._observe, deployment)
 
@@ -97,7 +116,8 @@ class KubernetesBackend:
         return ClusterView(
             components=components,
             urls={c: self.url(d, c) for c in components},
-            message=self.engine.failures.get(d.deployment_id, ""),
+            message=self.engine.failure(d.deployment_id),
+            addresses={c.value: self.cluster_address(d, c) for c in components},
         )
 
     def _component(self, d: ClusterDeployment, component: Component) -> ComponentView:
@@ -142,15 +162,33 @@ class KubernetesBackend:
             out += [LogLine(replica_id=name, line=line) for line in text.splitlines()]
         return out
 
+    def has_metrics_api(self) -> bool:
+        """Whether the cluster serves ``metrics.k8s.io`` (API discovery, rechecked every few
+        minutes): a 404 for one pod means "not measured yet" on a cluster that does."""
+        now = self._clock()
+        if self._metrics_api is None or now - self._metrics_api[0] >= METRICS_RECHECK_S:
+            try:
+                self.api.request("GET", METRICS_API)
+                served = True
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+                served = False
+            self._metrics_api = (now, served)
+        return self._metrics_api[1]
+
     def usage(self, namespace: str, pod: str) -> PodUsage:
-        """CPU (cores) and memory (MiB) now, from the metrics API (``metrics.k8s.io``)."""
-        path = f"/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods/{pod}"
+        """CPU (cores, averaged over the API's window) and memory (MiB) now, from the metrics
+        API (``metrics.k8s.io/v1beta1`` PodMetrics, the resource ``kubectl top`` reads)."""
+        path = f"{METRICS_API}/namespaces/{namespace}/pods/{pod}"
         try:
             metrics = self.api.request("GET", path)
         except ApiError as exc:
-            if exc.status == 404:
-                return PodUsage(None, NO_METRICS)
-            raise
+            if exc.status != 404:
+                raise
+            if self.has_metrics_api():
+                return PodUsage(None, NOT_MEASURED)
+            return PodUsage(None, NO_METRICS, no_metrics_api=True)
         cores = memory = 0.0
         for container in metrics.get("containers") or []:
             usage = container.get("usage") or {}

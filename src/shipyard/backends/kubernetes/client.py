@@ -76,6 +76,7 @@ class ClusterUnavailable(BackendUnavailable):
     """The Kubernetes API did not do what was asked, after retries."""
 
     code = "cluster_unavailable"
+    api_status: int | None = None  # the API server's last status code (None: unreachable)
 
 
 class ApiError(Exception):
@@ -173,12 +174,13 @@ class ClusterApi:
         if content_type:
             headers["Content-Type"] = content_type
         delay = self._backoff_s
-        last = ""
+        last, last_status = "", None
         for attempt in range(1, self._attempts + 1):
             try:
                 status, data = self._send(method, path, query, headers, body)
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 status, data, last = 0, b"", f"cannot reach the API server: {exc}"
+                last_status = None
             else:
                 if 200 <= status < 300:
                     self.last_error = ""
@@ -187,13 +189,15 @@ class ClusterApi:
                 retry_conflict = status == 409 and method != "POST"
                 if status not in RETRYABLE or (status == 409 and not retry_conflict):
                     raise ApiError(status, reason, message)
-                last = f"{status} {reason}: {message}".strip()
+                last, last_status = f"{status} {reason}: {message}".strip(), status
             if attempt < self._attempts:
                 self.retries += 1
                 self._sleep(delay)
                 delay = min(delay * 2, 5.0)
         self.last_error = f"Kubernetes API: {method} {path} failed {self._attempts} times: {last}"
-        raise ClusterUnavailable(self.last_error)
+        failed = ClusterUnavailable(self.last_error)
+        failed.api_status = last_status
+        raise failed
 
     def _send(
         self,

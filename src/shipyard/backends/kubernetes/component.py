@@ -10,6 +10,12 @@ calls after a deletion only). Pods are reported as replicas: READY when they pas
 readiness probe, with the component's Service as their address; a crash loop as failures with
 the exit (OOMKilled with its memory, image pulls, ...); a pod the scheduler cannot place with
 the scheduler's message.
+
+Beside the replicas, :meth:`ClusterComponents.report` gives the status what concerns the whole
+deployment: APPLIED (False with the API server's status code and message while an apply fails:
+the pass goes on observing, so what already runs keeps running and is still routed; True again
+once an apply succeeds), the direct addresses (the Services in cluster DNS; KServe's URL), and a
+note when the cluster has no metrics API.
 """
 
 from __future__ import annotations
@@ -21,12 +27,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from shipyard.backends.cluster import naming
-from shipyard.backends.cluster.observe import ComponentView, PodView
+from shipyard.backends.cluster.kserve import batcher_admits_anyone
 from shipyard.backends.cluster.target import target_of
-from shipyard.backends.kubernetes.backend import ClusterView, KubernetesBackend, PodUsage
-from shipyard.backends.kubernetes.client import ApiError
-from shipyard.backends.kubernetes.engine import ClusterDeployment
+from shipyard.backends.kubernetes.backend import ClusterView, KubernetesBackend
+from shipyard.backends.kubernetes.client import ApiError, ClusterUnavailable
+from shipyard.backends.kubernetes.engine import ApplyFailed, ClusterDeployment
+from shipyard.backends.kubernetes.reported import (
+    applied_condition,
+    deployment_spec,
+    replicas_of,
+    usage_sample,
+)
 from shipyard.backends.protocol import (
+    ComponentReport,
     ComponentSpec,
     Health,
     LogLine,
@@ -36,20 +49,19 @@ from shipyard.backends.protocol import (
 from shipyard.errors import InvalidSpec, ShipyardError
 from shipyard.settings import ServerSettings
 from shipyard.spec.capacity import Capacity
-from shipyard.spec.deployment import (
-    Component,
-    DeploymentSpec,
-    PredictorSpec,
-    ServingTool,
-    TransformerSpec,
-)
-from shipyard.spec.resources import PredictorResources, TransformerResources
-from shipyard.spec.status import ReplicaExit
+from shipyard.spec.deployment import Component, ServingTool
+from shipyard.spec.status import Condition
 
 log = logging.getLogger("shipyard.backends.kubernetes")
 
 VIEW_REUSE_S = 0.5  # the components of one deployment are observed one after the other
 USAGE_EVERY_S = 15.0  # metrics-server's usual window: reading more often shows nothing new
+OBSERVE_FAILED = "the cluster's API did not answer, so this shows the pods as last seen"
+BATCHER_NOTE = (
+    "KServe's batcher sends batches to the predictor without the request's headers, so this "
+    "predictor cannot demand the replica token: any pod of the cluster that reaches it may call "
+    "it (add a NetworkPolicy, or use batching without KServe's batcher on KUBERNETES)"
+)
 
 ProjectNames = Callable[[str], str]
 """project id -> project name (the namespace template's ``{project}``)."""
@@ -79,91 +91,7 @@ class _Known:
     specs: dict[Component, ComponentSpec] = field(default_factory=dict)
     stopped: bool = False
     deployment: ClusterDeployment | None = None
-
-
-def deployment_spec(tool: ServingTool, specs: dict[Component, ComponentSpec]) -> DeploymentSpec:
-    """The deployment spec the component specs of one deployment make together."""
-    p = specs[Component.PREDICTOR]
-    predictor = PredictorSpec(
-        model_name=p.model_name,
-        model_version=p.model_version,
-        script_file=p.script_file,
-        resources=PredictorResources(
-            num_instances=p.instances, requests=p.resources.requests, limits=p.resources.limits
-        ),
-        scaling=p.scaling,
-        batching=p.batching,
-    )
-    transformer = None
-    t = specs.get(Component.TRANSFORMER)
-    if t is not None and t.script_file:
-        resources = TransformerResources(
-            num_instances=t.instances, requests=t.resources.requests, limits=t.resources.limits
-        )
-        transformer = TransformerSpec(
-            script_file=t.script_file, resources=resources, scaling=t.scaling
-        )
-    return DeploymentSpec(
-        name=p.deployment_name, serving_tool=tool, predictor=predictor, transformer=transformer
-    )
-
-
-def _exit_of(pod: PodView) -> ReplicaExit | None:
-    """How the pod's container last ended, or what keeps it from running (never a placement:
-    a pod waiting for a node has not exited, see ``ObservedReplica.unschedulable``)."""
-    if pod.scheduled is False:
-        return None
-    if pod.problem and pod.last_exit is None:
-        return ReplicaExit(reason=pod.problem, message=pod.message)
-    if pod.last_exit is not None and pod.problem:
-        return pod.last_exit.model_copy(update={"message": pod.message or pod.last_exit.message})
-    return pod.last_exit
-
-
-def _sample(found: PodUsage) -> UsageSample:
-    """The controller's usage sample of a pod (memory now; CPU is an average the metrics API
-    computes, not the cumulative seconds the controller differentiates, so it stays out)."""
-    memory = found.usage.memory_mb if found.usage is not None else None
-    return UsageSample(
-        cpu_seconds=None,
-        memory_bytes=round(memory * 2**20) if memory is not None else None,
-        memory_peak_bytes=None,
-        enforcement="kubernetes",
-        note=found.note,
-    )
-
-
-def replicas_of(
-    view: ComponentView, url: str, spec: ComponentSpec | None, revision: int
-) -> list[ObservedReplica]:
-    """The pods of a component as the controller's replicas."""
-    current = spec.template if spec is not None else ""
-    out = []
-    for slot, pod in enumerate(sorted(view.pods, key=lambda p: p.name)):
-        # a pod of the template a rollout is replacing counts as outdated (state UPDATING)
-        outdated = view.template and pod.template and pod.template != view.template
-        template = f"outdated:{pod.template}" if outdated else current
-        # a ready pod is not routed while KServe says its component is not ready
-        health = Health.READY if pod.ready and not view.problem else Health.STARTING
-        if pod.crash_looping:
-            health = Health.EXITED
-        out.append(
-            ObservedReplica(
-                replica_id=pod.name,
-                slot=slot,
-                revision=revision,
-                template=template,
-                health=health,
-                url=url,
-                started_at=pod.started_at.timestamp() if pod.started_at else 0.0,
-                ready_at=pod.ready_at.timestamp() if pod.ready_at else None,
-                failures=max(1, pod.restarts) if pod.crash_looping else 0,
-                restarts=pod.restarts,
-                last_exit=_exit_of(pod),
-                unschedulable=pod.message if pod.scheduled is False else None,
-            )
-        )
-    return out
+    applied: bool = False  # an apply (or stop) of it went through since the server started
 
 
 class ClusterComponents:
@@ -188,6 +116,8 @@ class ClusterComponents:
         self._clock = clock
         self._views: dict[str, tuple[float, ClusterView]] = {}
         self._usage: dict[str, tuple[float, UsageSample]] = {}
+        self._metrics_note = ""  # why no pod has usage (the cluster has no metrics API)
+        self._blind: dict[str, str] = {}  # deployment id -> why observing it failed just now
         self._deleting: list[asyncio.Future[int]] = []
 
     def _image(self, spec: ComponentSpec) -> str:
@@ -226,7 +156,21 @@ class ClusterComponents:
             log.debug("%s: %s", spec.deployment_name, exc.message)
             return
         known.deployment = rendered
-        await self.backend.apply(rendered)
+        await self._send(known, rendered)
+
+    async def _send(self, known: _Known, deployment: ClusterDeployment) -> bool:
+        """Apply (or stop); a failure is kept for the status (APPLIED=False), never raised:
+        the pass goes on observing what runs. Whether it went through."""
+        try:
+            if deployment.stopped:
+                await self.backend.stop(deployment)
+            else:
+                await self.backend.apply(deployment)
+        except ApplyFailed as exc:
+            log.warning("applying %s failed: %s", deployment.spec.name, exc.message)
+            return False
+        known.applied = True
+        return True
 
     async def _rendered(self, known: _Known) -> ClusterDeployment:
         images = {}
@@ -243,14 +187,13 @@ class ClusterComponents:
                 await asyncio.to_thread(self._stop_adopted, deployment_id)
             return
         if component == Component.PREDICTOR.value or known.stopped:
-            if not known.stopped:
-                known.stopped = True
-                known.deployment = replace(known.deployment, stopped=True)
-                await self.backend.stop(known.deployment)
+            stopping = replace(known.deployment, stopped=True)
+            if not known.stopped and await self._send(known, stopping):
+                known.stopped, known.deployment = True, stopping  # else: again next pass
             return
         if known.specs.pop(Component(component), None) is not None:
             known.deployment = await self._rendered(known)
-            await self.backend.apply(known.deployment)
+            await self._send(known, known.deployment)
 
     def _stop_adopted(self, deployment_id: str) -> None:
         for adopted in self.backend.engine.adopt():
@@ -286,7 +229,14 @@ class ClusterComponents:
         now = self._clock()
         if cached is not None and now - cached[0] < VIEW_REUSE_S:
             return cached[1]
-        view = await self.backend.observe(d)
+        try:
+            view = await self.backend.observe(d)
+        except (ApiError, ClusterUnavailable) as exc:
+            if cached is None:
+                raise
+            self._blind[d.deployment_id] = exc.message  # say so; keep what was last seen
+            return cached[1]
+        self._blind.pop(d.deployment_id, None)
         self._views[d.deployment_id] = (now, view)
         return view
 
@@ -303,8 +253,9 @@ class ClusterComponents:
                 )
             except (ApiError, ShipyardError):  # the API failing must not hide the replica
                 return replica
-            cached = (now, _sample(found))
+            cached = (now, usage_sample(found))
             self._usage[replica.replica_id] = cached
+            self._metrics_note = found.note if found.no_metrics_api else ""
         return replace(replica, usage=cached[1])
 
     async def list_components(self) -> list[tuple[str, str]]:
@@ -315,6 +266,26 @@ class ClusterComponents:
             if adopted.has_transformer:
                 found.append((adopted.deployment_id, Component.TRANSFORMER.value))
         return found
+
+    def report(self, deployment_id: str) -> ComponentReport:
+        """APPLIED, the direct addresses and the metrics API's absence (see the module)."""
+        known = self._known.get(deployment_id)
+        if known is None or known.deployment is None:
+            return ComponentReport()
+        failed = self.backend.engine.failures.get(deployment_id)
+        conditions: tuple[Condition, ...] = ()
+        if failed is not None or known.applied:
+            conditions = (applied_condition(failed, known.deployment.target.namespace),)
+        cached = self._views.get(deployment_id)
+        addresses = cached[1].addresses if cached is not None and not known.stopped else {}
+        notes: tuple[str, ...] = ()
+        if self._metrics_note and not known.stopped:
+            notes += (self._metrics_note,)
+        if deployment_id in self._blind:
+            notes += (f"{OBSERVE_FAILED}: {self._blind[deployment_id]}",)
+        if self.tool is ServingTool.KSERVE and batcher_admits_anyone(known.deployment.spec):
+            notes += (BATCHER_NOTE,)
+        return ComponentReport(conditions=conditions, notes=notes, addresses=dict(addresses))
 
     def capacity(self) -> Capacity | None:
         return None  # the cluster's scheduler decides (SCHEDULED=False says when it cannot)
@@ -329,6 +300,8 @@ class ClusterComponents:
         """Called once a deleted deployment is purged: delete its objects (in the background;
         ``close`` waits for it)."""
         known = self._known.pop(deployment_id, None)
+        self._views.pop(deployment_id, None)
+        self._blind.pop(deployment_id, None)
         namespace = known.deployment.target.namespace if known and known.deployment else None
         loop = asyncio.get_running_loop()
         self._deleting.append(loop.run_in_executor(None, self._delete, deployment_id, namespace))

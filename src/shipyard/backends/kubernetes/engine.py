@@ -2,13 +2,21 @@
 
 One pass of ``apply``: the namespace exists; the anchor ConfigMap is applied first (its uid owns
 everything else); the model Secret is created once per model version (a fresh short-lived token
-only then, never on every pass); the rendered objects are validated and applied (server-side
-apply: unchanged objects are no-ops); objects of the deployment that the rendering no longer has
+only then, never on every pass); the replica Secret gets the project's replica token (without
+a token source it keeps its placeholder, and the pods refuse everyone: closed, not open); the
+rendered objects are validated and applied (server-side apply: unchanged objects are no-ops);
+objects of the deployment that the rendering no longer has
 (an HPA after autoscaling was removed) are deleted. A revision that only changes instances or
 scaling keeps the pod template's revision, so it patches ``replicas`` and rolls nothing. The
 controller applies on every pass: a pass whose input did not change sends nothing, except once
 every ``RESYNC_S`` seconds, when everything is applied again (repairing objects changed or
 deleted by hand).
+
+A refusal (a 4xx such as 422 Invalid) or a failure that outlasted the client's retries (5xx,
+409 conflicts, an unreachable server) ends the pass with :class:`ApplyFailed`, naming the object
+and the API server's status code and message; it is kept in ``failures`` (the status's APPLIED
+condition) until an apply of the deployment succeeds. Objects already applied stay as they are:
+what runs keeps running.
 
 ``delete`` removes every object carrying the deployment's labels (the anchor last) and nothing
 else; after a server restart ``adopt`` lists the anchors, so deployments are found again by
@@ -26,16 +34,42 @@ from typing import Any, Protocol
 
 from shipyard.backends.cluster import common, naming, schemas
 from shipyard.backends.cluster.inputs import ClusterTarget, OwnerRef, RenderInput
-from shipyard.backends.kubernetes.client import ClusterApi, ClusterUnavailable
+from shipyard.backends.kubernetes.client import ApiError, ClusterApi, ClusterUnavailable
+from shipyard.errors import InvalidSpec
 from shipyard.spec.deployment import Component, DeploymentSpec
 
 Json = dict[str, Any]
 Renderer = Callable[[RenderInput, str | None], list[Json]]
+ReplicaTokens = Callable[[str], bytes]
+"""project id -> its replica admission token (``shipyard.wire.replica_token.ReplicaTokens``)."""
 RESYNC_S = 60.0
 OWNED_KINDS = ("HorizontalPodAutoscaler", "Service", "Deployment", "InferenceService", "Secret")
 MODEL_ANNOTATION = "shipyard.dev/model"
 REFRESH_ANNOTATION = "shipyard.dev/token-refresh-at"
 STOP_ANNOTATION = "serving.kserve.io/stop"
+
+
+class ApplyFailed(ClusterUnavailable):
+    """The API server did not take an object of a deployment (refused it, or kept failing).
+
+    ``api_status`` is the API server's status code (None: it could not be reached, or
+    ``rendering`` is set: the objects could not even be rendered for this server's settings)."""
+
+    code = "cluster_apply_failed"
+
+    def __init__(self, message: str, *, api_status: int | None, rendering: bool = False) -> None:
+        super().__init__(message)
+        self.api_status = api_status
+        self.rendering = rendering
+
+
+def _failure(obj: Json | None, exc: ApiError | ClusterUnavailable) -> ApplyFailed:
+    what = f"the {obj['kind']} {obj['metadata']['name']}" if obj else "a call"
+    if isinstance(exc, ApiError):
+        said = f"{exc.status} {exc.reason}: {exc.message}".replace(" : ", ": ").strip(": ")
+        return ApplyFailed(f"the API server refused {what}: {said}", api_status=exc.status)
+    message = f"the API server did not take {what}: {exc.message}"
+    return ApplyFailed(message, api_status=exc.api_status)
 
 
 class ModelTokens(Protocol):
@@ -109,24 +143,27 @@ class ClusterEngine:
         render: Renderer,
         tokens: ModelTokens,
         clock: Callable[[], float] = time.time,
+        replica_tokens: ReplicaTokens | None = None,
     ) -> None:
         self.api = api
         self._render = render
         self._tokens = tokens
+        self._replica_tokens = replica_tokens
         self._clock = clock
         self._refresh_at: dict[str, float] = {}  # deployment id -> when to mint a new token
         # deployment id -> (hash of the input, when, the objects): a pass with the same input
         # sends nothing until RESYNC_S has passed (then everything is applied again, repairing
         # objects changed or deleted by hand)
         self._recent: dict[str, tuple[str, float, list[Json]]] = {}
-        self.failures: dict[str, str] = {}  # deployment id -> why its last apply failed
+        self.failures: dict[str, ApplyFailed] = {}  # deployment id -> why its last apply failed
 
     def apply(self, d: ClusterDeployment) -> list[Json]:
         """Make the cluster hold ``d``'s objects; the objects as applied.
 
         Raises:
-            ClusterUnavailable: The API kept failing (also kept in ``failures`` for the status,
-                until an apply of the deployment succeeds).
+            ApplyFailed: The API server refused an object or kept failing, or the spec cannot
+                be rendered for this server's settings (also kept in ``failures`` for the
+                status, until an apply of the deployment succeeds).
         """
         fingerprint = _fingerprint(d)
         now = self._clock()
@@ -136,10 +173,15 @@ class ClusterEngine:
             return recent[2]
         try:
             objects = self._apply(d)
-        except ClusterUnavailable as exc:
-            self.failures[d.deployment_id] = exc.message
+        except (ApiError, ClusterUnavailable, InvalidSpec, schemas.InvalidObject) as exc:
+            if isinstance(exc, InvalidSpec | schemas.InvalidObject):  # e.g. the mode changed
+                message = f"the objects cannot be rendered: {exc.message}"
+                failed = ApplyFailed(message, api_status=None, rendering=True)
+            else:
+                failed = exc if isinstance(exc, ApplyFailed) else _failure(None, exc)
+            self.failures[d.deployment_id] = failed
             self._recent.pop(d.deployment_id, None)
-            raise
+            raise failed from exc
         self.failures.pop(d.deployment_id, None)
         self._recent[d.deployment_id] = (fingerprint, now, objects)
         return objects
@@ -171,21 +213,37 @@ class ClusterEngine:
         inp = self._input(d, live_anchor)
         anchor = common.anchor(inp)
         anchor["data"]["template"] = template_key(d.spec)
-        stored = self.api.apply(schemas.validate_all([anchor])[0])
+        stored = self._send(schemas.validate_all([anchor])[0])
         uid = (stored.get("metadata") or {}).get("uid")
         if uid:
             inp = replace(inp, owner=OwnerRef("v1", "ConfigMap", anchor_name, str(uid)))
         objects = schemas.validate_all(self._render(inp, None))
-        for obj in objects:
-            if obj["kind"] == "Secret" and self._clock() >= self._refresh_at.get(
-                d.deployment_id, 0.0
-            ):
-                self._apply_secret(d, inp, obj)
-        for obj in objects[1:]:  # the anchor is applied above, the Secret by _apply_secret
-            if obj["kind"] != "Secret":
-                self._wake(obj, self.api.apply(obj), objects)
+        model_secret = naming.model_secret_name(d.spec.name)
+        if self._clock() >= self._refresh_at.get(d.deployment_id, 0.0):
+            for obj in objects:
+                if obj["kind"] == "Secret" and obj["metadata"]["name"] == model_secret:
+                    self._apply_secret(d, inp, obj)
+        for obj in objects[1:]:  # the anchor is applied above, the model Secret just now
+            if obj["kind"] == "Secret" and obj["metadata"]["name"] == model_secret:
+                continue
+            if obj["kind"] == "Secret" and self._replica_tokens is not None:
+                token = self._replica_tokens(d.project_id).decode("ascii")
+                obj = schemas.validate_all([common.replica_secret(inp, token)])[0]
+            self._wake(obj, self._send(obj), objects)
         self._prune(inp, {_key(o) for o in objects})
         return objects
+
+    def failure(self, deployment_id: str) -> str:
+        """Why the last apply of the deployment failed ("" when it succeeded)."""
+        failed = self.failures.get(deployment_id)
+        return failed.message if failed is not None else ""
+
+    def _send(self, obj: Json) -> Json:
+        """Apply one object; a failure names it (``ApplyFailed``)."""
+        try:
+            return self.api.apply(obj)
+        except (ApiError, ClusterUnavailable) as exc:
+            raise _failure(obj, exc) from exc
 
     def _wake(self, obj: Json, stored: Json, objects: list[Json]) -> None:
         """A Deployment left at 0 replicas by a stop, now under an autoscaler again: an HPA
@@ -221,7 +279,7 @@ class ClusterEngine:
         secret = common.model_secret(inp, token)
         secret["metadata"]["annotations"][MODEL_ANNOTATION] = model
         secret["metadata"]["annotations"][REFRESH_ANNOTATION] = f"{refresh_at:.0f}"
-        self.api.apply(schemas.validate_all([secret])[0])
+        self._send(schemas.validate_all([secret])[0])
         self._refresh_at[d.deployment_id] = refresh_at
 
     def _prune(self, inp: RenderInput, keep: set[tuple[str, str]]) -> None:

@@ -25,7 +25,7 @@ def _isvc(case: str):
 @pytest.mark.parametrize("case", sorted(KSERVE_CASES))
 def test_every_case_validates_against_the_crd_and_matches_its_golden_file(case):
     objects = schemas.validate_all(kserve.render(KSERVE_CASES[case]))
-    assert [o["kind"] for o in objects] == ["ConfigMap", "Secret", "InferenceService"]
+    assert [o["kind"] for o in objects] == ["ConfigMap", "Secret", "Secret", "InferenceService"]
     check_golden(HERE, case, to_yaml(objects))
 
 
@@ -109,3 +109,15 @@ def test_request_based_autoscaling_is_refused_in_standard_mode_with_the_reason()
     error = caught.value.details["errors"][0]
     assert error["field"] == "predictor.scaling.scale_metric"
     assert "cpu or memory only" in error["message"] and "Serverless" in error["message"]
+
+
+def test_pods_demand_the_replica_token_except_behind_kserves_batcher():
+    """KServe's batcher re-sends batches without the caller's headers: the predictor behind it
+    cannot demand the token (the status says so); every other container does."""
+    for case in ("kserve-iris", "kserve-predictor-transformer-min-max"):
+        for component, part in _isvc(case)["spec"].items():
+            args = part["containers"][0]["args"]
+            assert args[args.index("--token-file") + 1] == "/var/run/shipyard/replica-token"
+            assert "--health-without-token" in args, (case, component)
+    batched = _isvc("kserve-scale-to-zero-batching")["spec"]["predictor"]
+    assert "batcher" in batched and "--token-file" not in batched["containers"][0]["args"]

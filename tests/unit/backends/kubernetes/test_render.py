@@ -73,10 +73,15 @@ def test_every_object_is_labelled_and_owned_by_the_anchor_when_applied():
         assert obj["metadata"]["labels"][naming.MANAGED_BY] == "shipyard"
         if obj["kind"] != "ConfigMap":
             assert obj["metadata"]["ownerReferences"][0]["uid"] == "u-1"
-    assert _kinds(applied)["Secret"]["stringData"] == {"token": "t0k"}
+    secrets = {o["metadata"]["name"]: o for o in applied if o["kind"] == "Secret"}
+    assert secrets["iris-model"]["stringData"] == {"token": "t0k"}
     dry = kubernetes.render(inp)
     assert all("ownerReferences" not in o["metadata"] for o in dry)
-    assert _kinds(dry)["Secret"]["stringData"]["token"] == "<minted when applied>"
+    secrets = {o["metadata"]["name"]: o for o in dry if o["kind"] == "Secret"}
+    assert secrets["iris-model"]["stringData"]["token"] == "<minted when applied>"
+    assert secrets["iris-replica"]["stringData"]["token"] == (
+        "<the project's replica token, written when applied>"
+    )
 
 
 def test_stopped_keeps_the_spec_and_runs_no_pod():
