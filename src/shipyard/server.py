@@ -36,6 +36,7 @@ from shipyard.backends import capacity, processes
 from shipyard.backends.docker.backend import DockerBackend, scope_of
 from shipyard.backends.docker.images import ImageBuilder
 from shipyard.backends.docker.sdk import DockerEngine
+from shipyard.backends.docker.tokens import ContainerTokens
 from shipyard.backends.gpus import GpuInventory
 from shipyard.backends.identity import Identities
 from shipyard.backends.kubernetes_setup import cluster_backends, model_token_signer
@@ -94,8 +95,11 @@ def node_capacity(settings: ServerSettings, gpus: GpuInventory) -> Capacity:
     )
 
 
-def docker_backend(settings: ServerSettings, gpus: GpuInventory) -> DockerBackend:
-    """The DOCKER serving tool's backend (the engine is only contacted once it is used)."""
+def docker_backend(
+    settings: ServerSettings, gpus: GpuInventory, replica_secret: str | None = None
+) -> DockerBackend:
+    """The DOCKER serving tool's backend (the engine is only contacted once it is used); with
+    ``replica_secret`` its containers admit only their project's token, as LOCAL replicas."""
     engine = DockerEngine(settings.docker_host)
     images = ImageBuilder(
         engine=engine,
@@ -114,6 +118,7 @@ def docker_backend(settings: ServerSettings, gpus: GpuInventory) -> DockerBacken
         gpus=gpus,
         base_image=settings.docker_base_image,
         index_url=settings.index_url,
+        tokens=ContainerTokens(replica_secret, settings.run_dir / "docker-tokens"),
     )
 
 
@@ -158,7 +163,7 @@ def build_services(settings: ServerSettings, token: str | None = None) -> Servic
     environments = EnvironmentManager(settings)
     backends = BackendRegistry()
     backends.add_replicas(ServingTool.LOCAL, local)
-    backends.add_replicas(ServingTool.DOCKER, docker_backend(settings, gpus))
+    backends.add_replicas(ServingTool.DOCKER, docker_backend(settings, gpus, token))
     model_tokens = model_token_signer(settings)
     project_names = lambda project_id: store.get_project(project_id).name  # noqa: E731
     for tool, cluster in cluster_backends(settings, model_tokens, project_names).items():
