@@ -3,7 +3,8 @@
 ``start`` answers at once with the replica's handle (its loopback port chosen up front); the
 image is found or built and the container created in the background, so a first build never
 stalls the reconciler, and a build failure surfaces through ``health`` as the replica's exit
-(``ImageBuildFailed`` with the builder's reason). Containers run the Shipyard runtime as uid
+(``ImageBuildFailed`` with the builder's reason); meanwhile ``health`` says which step the
+image build is in (``ReplicaHealth.progress``). Containers run the Shipyard runtime as uid
 10001 with every capability dropped, ``no-new-privileges``, a read-only root filesystem (a
 small tmpfs on ``/tmp``), the engine's default bridge (never the host network) and their port
 published on 127.0.0.1 only. The limit is applied exactly (request = limit on this tool): CPU as
@@ -204,7 +205,8 @@ class DockerBackend:
         if replica.failure is not None:
             return ReplicaHealth(Health.EXITED, replica.failure)
         if replica.task is not None and not replica.task.done():
-            return ReplicaHealth(Health.STARTING)
+            building = self._images.progress(ref.extra.get("image", ""))
+            return ReplicaHealth(Health.STARTING, progress=building)
         state = await asyncio.to_thread(self._engine.inspect, replica.container)
         if state is None:
             message = "the container is gone (removed outside Shipyard)"
