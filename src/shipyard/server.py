@@ -34,6 +34,7 @@ from shipyard.api.usage_history import UsageHistory, sample_forever
 from shipyard.api.usage_persistence import persist_forever, restore_history
 from shipyard.backends import capacity, processes
 from shipyard.backends.docker.backend import DockerBackend, scope_of
+from shipyard.backends.docker.engine import engine_is_local
 from shipyard.backends.docker.images import ImageBuilder
 from shipyard.backends.docker.sdk import DockerEngine
 from shipyard.backends.docker.tokens import ContainerTokens
@@ -57,6 +58,8 @@ from shipyard.store.home_lock import hold_home
 
 log = logging.getLogger("shipyard.server")
 MIB = 1024 * 1024
+THIS_MACHINE = "this machine"
+"""The node inventory LOCAL replicas, and DOCKER containers of a local engine, draw from."""
 
 
 def prepare_home(settings: ServerSettings) -> None:
@@ -162,8 +165,12 @@ def build_services(settings: ServerSettings, token: str | None = None) -> Servic
     )
     environments = EnvironmentManager(settings)
     backends = BackendRegistry()
-    backends.add_replicas(ServingTool.LOCAL, local)
-    backends.add_replicas(ServingTool.DOCKER, docker_backend(settings, gpus, token))
+    backends.add_replicas(ServingTool.LOCAL, local, node=THIS_MACHINE)
+    docker_host = settings.docker_host or os.environ.get("DOCKER_HOST")
+    docker_node = THIS_MACHINE if engine_is_local(docker_host) else None  # one inventory
+    backends.add_replicas(
+        ServingTool.DOCKER, docker_backend(settings, gpus, token), node=docker_node
+    )
     model_tokens = model_token_signer(settings)
     project_names = lambda project_id: store.get_project(project_id).name  # noqa: E731
     for tool, cluster in cluster_backends(settings, model_tokens, project_names).items():
