@@ -38,7 +38,7 @@ RUNTIME_UID = 10001
 LABEL = "io.shipyard.environment"
 _FAILURE_MEMORY_S = 30.0  # a failed key is not rebuilt by every restart within this time
 STEP_MARK = "::shipyard-step "
-"""A build script line announcing its next step (shown as progress, not as a log line)."""
+"""A build script line announcing its next step (replaced by the step's words)."""
 STEPS = ("base", "packages", "runtime", "bytecode", "image")
 """The steps of a build, in order (see :meth:`ImageBuilder.progress`)."""
 
@@ -187,7 +187,7 @@ class ImageBuilder:
             if failed is not None and time.monotonic() - failed[0] < _FAILURE_MEMORY_S:
                 raise ImageBuildFailed(failed[1])
             if self.registry:
-                self._progress[tag] = f"pulling it from {self.registry}"
+                self._progress[tag] = f"looking for it in {self.registry} first"
                 if self._pulled(tag):
                     self._progress.pop(tag, None)
                     return tag
