@@ -6,7 +6,7 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from bench import goals, grpc_bench, logging_cost
+from bench import docker_target, goals, grpc_bench, logging_cost
 from bench.envbuild import EnvBuilds
 from bench.measure import TargetResult
 from bench.results import Results
@@ -212,6 +212,7 @@ def _startup(r: Results) -> list[str]:
             )
         lines.append("")
         lines += _cold_start_lines(deploy)
+    lines += docker_target.startup_lines(r.target(docker_target.NAME))
     lines += [
         "**Process start to first prediction** (Shipyard: server start to healthy API, plus its "
         "first deploy to first prediction, upload not counted; the issue quotes 7-45 s for "

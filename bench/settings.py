@@ -52,6 +52,7 @@ class RunSettings:
     targets: tuple[str, ...] = (
         "shipyard",
         "shipyard+batching",
+        "shipyard-docker",
         "kserve",
         "mlserver",
         "bentoml",

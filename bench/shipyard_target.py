@@ -174,7 +174,10 @@ class _Server:
 
 
 @contextlib.contextmanager
-def _server(model_file: Path, timeout_s: float) -> Iterator[_Server]:
+def _server(
+    model_file: Path, timeout_s: float, extra_env: dict[str, str] | None = None
+) -> Iterator[_Server]:
+    """A fresh server (``extra_env`` added to its environment) with the model registered."""
     shutil.rmtree(HOME, ignore_errors=True)
     LOG.unlink(missing_ok=True)
     upload = _prepare_upload(model_file)
@@ -182,7 +185,7 @@ def _server(model_file: Path, timeout_s: float) -> Iterator[_Server]:
     host = f"http://{LOOPBACK}:{api_port}"
     command = [sys.executable, "-m", "shipyard", "server"]
     started_at = time.monotonic()
-    env = _env(api_port, gateway_port, grpc_port)
+    env = {**_env(api_port, gateway_port, grpc_port), **(extra_env or {})}
     with launched("shipyard", command, env=env, log=LOG, cwd=REPO) as proc:
         _wait_healthy(host, proc, timeout_s)
         up_s = time.monotonic() - started_at

@@ -11,7 +11,10 @@ bash .ci/chromium.sh      # Debian's Chromium (Playwright drives it; no browser 
 
 docker_started=""
 cleanup() {
-    if [[ -n "$docker_started" ]]; then bash .ci/docker.sh stop >/dev/null 2>&1 || true; fi
+    if [[ -n "$docker_started" ]]; then
+        bash .ci/registry.sh stop >/dev/null 2>&1 || true
+        bash .ci/docker.sh stop >/dev/null 2>&1 || true
+    fi
     bash .ci/postgres.sh stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -22,6 +25,8 @@ eval "$(bash .ci/postgres.sh start)"
 if engine=$(bash .ci/docker.sh start); then
     eval "$engine"
     docker_started=1
+    # Debian's docker-registry on loopback for the push test (skipped without it, except in CI)
+    if registry=$(bash .ci/registry.sh start); then eval "$registry"; elif [[ "${CI:-}" == "true" ]]; then exit 1; fi
 elif [[ "${CI:-}" == "true" ]]; then
     echo "error: could not start the Docker engine for the DOCKER tests" >&2
     exit 1

@@ -87,6 +87,7 @@ class ReplicaHealth:
     exit: ReplicaExit | None = None
     url: str | None = None  # where it serves, once learnt (it bound a port of its own choice)
     timings: tuple[tuple[str, float], ...] = ()  # the runtime's own load phases, when READY
+    progress: str | None = None  # what a STARTING replica waits for (e.g. its image's build step)
 
 
 @dataclass(frozen=True)

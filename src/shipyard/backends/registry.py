@@ -5,6 +5,10 @@ Two shapes (see :mod:`shipyard.backends.protocol`): a :class:`ReplicaBackend` ru
 replicas the controller plans (LOCAL, DOCKER); a :class:`ComponentBackend` owns a whole
 component and reports its replicas (KUBERNETES, KSERVE). Adding a backend is one ``add_*`` call
 in ``shipyard.server``; the controller and the API need no change.
+
+Replica tools that run on the same machine share one node inventory: registered with the same
+``node`` (LOCAL, and DOCKER when its engine is local), their replicas' requests are counted
+together against it (:meth:`BackendRegistry.node_of`), so the two never book the node twice.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class BackendRegistry:
 
     def __init__(self) -> None:
         self._shapes: dict[ServingTool, Shape] = {}
+        self._nodes: dict[ServingTool, str] = {}
 
     @classmethod
     def of(
@@ -55,9 +60,14 @@ class BackendRegistry:
             registry.add_components(tool, component_backend)
         return registry
 
-    def add_replicas(self, tool: ServingTool, backend: ReplicaBackend) -> None:
-        """Register a backend that runs single replicas for ``tool``."""
+    def add_replicas(
+        self, tool: ServingTool, backend: ReplicaBackend, *, node: str | None = None
+    ) -> None:
+        """Register a backend that runs single replicas for ``tool`` (``node``: the name of
+        the machine inventory it shares with other tools registered with the same name)."""
         self._add(ReplicaShape(tool, backend))
+        if node is not None:
+            self._nodes[tool] = f"node:{node}"
 
     def add_components(self, tool: ServingTool, backend: ComponentBackend) -> None:
         """Register a backend that owns whole components for ``tool``."""
@@ -95,6 +105,11 @@ class BackendRegistry:
 
     def component_shapes(self) -> list[ComponentShape]:
         return [s for s in self._shapes.values() if isinstance(s, ComponentShape)]
+
+    def node_of(self, tool: ServingTool) -> str:
+        """The inventory ``tool``'s replicas draw from: a shared ``node`` name given at
+        registration, else the tool's own."""
+        return self._nodes.get(tool, f"tool:{tool.value}")
 
     def capacity(self, tool: ServingTool) -> Capacity | None:
         """What ``tool``'s node (or quota) can hand out; None when unknown or not limited."""

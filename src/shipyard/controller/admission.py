@@ -26,7 +26,7 @@ from shipyard.controller.tracking import Tracked, component_resources
 from shipyard.environments.manager import EnvironmentManager
 from shipyard.settings import ServerSettings
 from shipyard.spec.capacity import Demand
-from shipyard.spec.deployment import Component, ServingTool
+from shipyard.spec.deployment import Component
 from shipyard.spec.environment import EnvironmentPhase
 from shipyard.spec.resources import ComponentResources
 from shipyard.spec.status import ReplicaExit, ReplicaPhase
@@ -59,11 +59,12 @@ class Admission:
             if managed.tool is None or isinstance(self._backends.find(managed.tool), ReplicaShape):
                 for state in managed.components.values():
                     state.unschedulable = []
-        allocated: dict[ServingTool, Demand] = {}
+        allocated: dict[str, Demand] = {}  # per node inventory (tools may share one)
         for managed in deployments.values():
             for tracked in managed.replicas.values():
                 if not tracked.by_component:
-                    allocated[tracked.tool] = allocated.get(tracked.tool, Demand()) + tracked.demand
+                    node = self._backends.node_of(tracked.tool)
+                    allocated[node] = allocated.get(node, Demand()) + tracked.demand
         now = self._clock()
         for action in starts:
             managed = deployments[action.deployment_id]
@@ -81,12 +82,13 @@ class Admission:
             resources = component_resources(record.spec, action.component)
             demand = Demand.of(resources.requests) if resources else Demand()
             capacity = self._backends.capacity(tool)
-            used = allocated.get(tool, Demand())
+            node = self._backends.node_of(tool)
+            used = allocated.get(node, Demand())
             reason = shortfall(capacity, used, demand) if capacity else None
             if reason is not None:
                 state.unschedulable.append(f"{action.component} replica {action.slot}: {reason}")
                 continue
-            allocated[tool] = used + demand
+            allocated[node] = used + demand
             self._cold.admitted(key, now)
             await self._start(managed, record, model, action, demand)
 

@@ -111,7 +111,7 @@ def status_inputs(managed: Managed, current: Mapping[str, str], *, threshold: in
         threshold=threshold,
         init_error=managed.init_error,
         env_error=_env_failure(every_env),
-        env_pending=_env_pending(every_env),
+        env_pending=_env_pending(every_env) or _start_progress(live),
         unschedulable="; ".join(unschedulable) or None,
     )
 
@@ -128,6 +128,17 @@ def _env_failure(environments: Mapping[str, EnvironmentInfo]) -> str | None:
         if info.phase is EnvironmentPhase.FAILED
     ]
     return "; ".join(failed) or None
+
+
+def _start_progress(live: list[Tracked]) -> str | None:
+    """What starting replicas wait for, once per distinct step (an image build shared by
+    several replicas is named once): ``predictor: building image ...: step 2/5: ...``."""
+    steps = dict.fromkeys(
+        f"{t.ref.component}: {t.progress}"
+        for t in live
+        if t.phase is ReplicaPhase.STARTING and t.progress
+    )
+    return "; ".join(steps) or None
 
 
 def _env_pending(environments: Mapping[str, EnvironmentInfo]) -> str | None:

@@ -139,7 +139,7 @@ class Controller:
             (m.id, m.record.name if m.record else m.id, t.demand)
             for m in self._deployments.values()
             for t in m.replicas.values()
-            if t.tool is tool and not t.by_component
+            if self._backends.node_of(t.tool) == self._backends.node_of(tool) and not t.by_component
         ]
 
     @property

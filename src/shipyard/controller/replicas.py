@@ -91,6 +91,7 @@ class Replicas:
             else:
                 tracked.phase = ReplicaPhase.STARTING
                 tracked.ready_since = None
+            tracked.progress = health.progress if health.health is Health.STARTING else None
 
     def backend_of(self, tracked: Tracked) -> ReplicaBackend:
         shape = self._backends.get(tracked.tool)

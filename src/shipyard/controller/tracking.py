@@ -33,6 +33,7 @@ class Tracked:
     started_mono: float
     demand: Demand = field(default_factory=Demand)  # its requests, held until it is gone
     usage: ReplicaUsage | None = None
+    progress: str | None = None  # what it waits for while STARTING, as its backend says
     _cpu_mark: tuple[float, float] | None = None  # (cpu seconds, monotonic time) last sampled
     _throttle_mark: tuple[int, int] | None = None  # (periods, throttled periods) last sampled
     _sampled_at: float = float("-inf")

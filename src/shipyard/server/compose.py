@@ -8,6 +8,7 @@ runs anything (:mod:`~shipyard.server.serve` does).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import uv
@@ -15,8 +16,10 @@ import uv
 from shipyard.api.services import Services
 from shipyard.backends import capacity
 from shipyard.backends.docker.backend import DockerBackend, scope_of
+from shipyard.backends.docker.engine import engine_is_local
 from shipyard.backends.docker.images import ImageBuilder
 from shipyard.backends.docker.sdk import DockerEngine
+from shipyard.backends.docker.tokens import ContainerTokens
 from shipyard.backends.gpus import GpuInventory
 from shipyard.backends.identity import Identities
 from shipyard.backends.kubernetes_setup import cluster_backends, model_token_signer
@@ -45,8 +48,15 @@ def node_capacity(settings: ServerSettings, gpus: GpuInventory) -> Capacity:
     )
 
 
-def docker_backend(settings: ServerSettings, gpus: GpuInventory) -> DockerBackend:
-    """The DOCKER serving tool's backend (the engine is only contacted once it is used)."""
+THIS_MACHINE = "this machine"
+"""The node inventory LOCAL replicas, and DOCKER containers of a local engine, draw from."""
+
+
+def docker_backend(
+    settings: ServerSettings, gpus: GpuInventory, replica_secret: str | None = None
+) -> DockerBackend:
+    """The DOCKER serving tool's backend (the engine is only contacted once it is used); with
+    ``replica_secret`` its containers admit only their project's token, as LOCAL replicas."""
     engine = DockerEngine(settings.docker_host)
     images = ImageBuilder(
         engine=engine,
@@ -65,6 +75,7 @@ def docker_backend(settings: ServerSettings, gpus: GpuInventory) -> DockerBacken
         gpus=gpus,
         base_image=settings.docker_base_image,
         index_url=settings.index_url,
+        tokens=ContainerTokens(replica_secret, settings.run_dir / "docker-tokens"),
     )
 
 
@@ -93,8 +104,12 @@ def build_services(settings: ServerSettings, token: str | None = None) -> Servic
     )
     environments = EnvironmentManager(settings)
     backends = BackendRegistry()
-    backends.add_replicas(ServingTool.LOCAL, local)
-    backends.add_replicas(ServingTool.DOCKER, docker_backend(settings, gpus))
+    backends.add_replicas(ServingTool.LOCAL, local, node=THIS_MACHINE)
+    docker_host = settings.docker_host or os.environ.get("DOCKER_HOST")
+    docker_node = THIS_MACHINE if engine_is_local(docker_host) else None  # one inventory
+    backends.add_replicas(
+        ServingTool.DOCKER, docker_backend(settings, gpus, token), node=docker_node
+    )
     model_tokens = model_token_signer(settings)
     project_names = lambda project_id: store.get_project(project_id).name  # noqa: E731
     clusters = cluster_backends(settings, model_tokens, project_names, replica_secret=token)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 import uv
 
 from shipyard.backends.docker.backend import DockerBackend, scope_of
-from shipyard.backends.docker.images import ImageBuilder
+from shipyard.backends.docker.images import ImageBuilder, ImageRecipe
 from shipyard.backends.docker.sdk import DockerEngine
 from shipyard.backends.protocol import Health
 from tests.integration.docker.helpers import replica_spec, wait_health
@@ -247,3 +248,27 @@ async def test_two_scikit_learn_versions_run_side_by_side_in_two_images(
     labels = [engine.image_labels(image) or {} for image in sorted(images)]
     assert [x["io.shipyard.environment.key"] for x in labels] == ["sklearn-1.3.2", "sklearn-1.5.2"]
     assert len({x["io.shipyard.environment.lock"] for x in labels}) == 2
+
+
+def test_a_real_build_goes_through_every_step_and_reports_it(
+    builder: ImageBuilder, engine: DockerEngine, base_image: str
+) -> None:
+    key = f"steps-{uuid.uuid4().hex[:12]}"  # a new key: a real build, never a cached image
+    recipe = ImageRecipe(key=key, base="shipyard/python", base_image=base_image,
+                         packages=("idna==3.20",))  # fmt: skip
+    tag = builder.tag(recipe)
+    seen: list[tuple[str, str | None]] = []
+    try:
+        assert (
+            builder.ensure(recipe, lambda line: seen.append((line, builder.progress(tag)))) == tag
+        )
+    finally:
+        engine.remove_image(tag)
+    steps = [line for line, _ in seen if line.startswith("step ")]
+    assert [s.split(":")[0] for s in steps] == [f"step {i}/5" for i in range(1, 6)], steps
+    assert "installing 1 locked package with uv" in steps[1]
+    for line, progress in seen:  # while it built, waiting replicas saw the step it was in
+        if line in steps:
+            assert progress == f"building image {tag}: {line}"
+    assert any("idna" in line for line, _ in seen)  # uv's own lines, between the steps
+    assert builder.progress(tag) is None

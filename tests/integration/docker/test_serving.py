@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from shipyard.backends.docker.sdk import DockerEngine
+from shipyard.wire.replica_token import HEADER, project_token
 from tests.integration.docker.conftest import uv_cache
 from tests.integration.system.conftest import (
     SAMPLES,
@@ -127,6 +128,36 @@ def test_iris_on_docker_answers_v1_and_v2_through_the_gateway(
     assert {(c.nano_cpus, c.memory_bytes) for c in found} == {(500_000_000, 300 * 1024 * 1024)}
 
 
+def test_a_container_admits_only_requests_carrying_its_projects_token(
+    node: Server, deployed: str, engine: DockerEngine
+) -> None:
+    with node.client() as api:
+        settled(api, "iris-docker", wanted(api, "iris-docker"))
+    secret = (node.home / "run" / "internal-token").read_text().strip()
+    found = containers(engine, "iris-docker")
+    assert found
+    for container in found:
+        direct = f"http://127.0.0.1:{container.ports['8080/tcp']}"
+        project = container.labels["io.shipyard.project"]
+        refused = httpx.post(f"{direct}/v1/models/iris-docker:predict", json=BODY, timeout=10)
+        assert refused.status_code == 401, refused.text
+        other = {HEADER.decode(): project_token(secret, "another-project").decode()}
+        wrong = httpx.get(f"{direct}/v2/health/ready", headers=other, timeout=10)
+        assert wrong.status_code == 401
+        own = {HEADER.decode(): project_token(secret, project).decode()}
+        assert httpx.get(f"{direct}/v2/health/ready", headers=own, timeout=10).status_code == 200
+        assert container.labels.get("io.shipyard.token") is None  # never in a label or variable
+    assert not list((node.home / "run" / "docker-tokens").glob("*.token"))  # read, then gone
+    headers = {"Authorization": f"ApiKey {node.key}"}
+    through = httpx.post(
+        f"{node.gateway}/v1/models/iris-docker:predict", json=BODY, headers=headers, timeout=30
+    )
+    assert through.status_code == 200, through.text
+    scrape = httpx.get(f"{node.api}/metrics", headers={"Authorization": f"Bearer {node.key}"})
+    assert scrape.status_code == 200
+    assert 'replica="predictor-0"' in scrape.text  # the control plane's scrape presents it too
+
+
 def test_a_killed_container_is_restarted_while_requests_keep_succeeding(
     node: Server, deployed: str, engine: DockerEngine
 ) -> None:
@@ -145,10 +176,13 @@ def test_a_killed_container_is_restarted_while_requests_keep_succeeding(
             wait_until(replaced, 180, "a new replica in place of the killed one")
             seen = load.ok
             wait_until(lambda: load.ok > seen + 20, 60, "answers after the restart")
-        # as on LOCAL: the one request the victim may have held is a 502 naming the cause
-        # (never resent: it might be what killed it, issue 17); every other request succeeded
-        assert len(load.failures) <= 1, load.failures[:5]
+        # as on LOCAL: what the victim held when killed is a 502 naming the cause (never resent:
+        # it might be what killed it, issue 17). Two gateway workers may pick the same replica in
+        # the same instant, so it may hold one request per load thread; nothing else failed
+        assert len(load.failures) <= 2, load.failures[:5]
         assert all("closed the connection before answering" in f for f in load.failures)
+        victim_address = before["replicas"][0]["url"].removeprefix("http://")
+        assert all(victim_address in f for f in load.failures), load.failures[:5]
 
 
 def test_one_three_one_under_load_drops_no_request(

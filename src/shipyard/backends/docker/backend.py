@@ -3,14 +3,16 @@
 ``start`` answers at once with the replica's handle (its loopback port chosen up front); the
 image is found or built and the container created in the background, so a first build never
 stalls the reconciler, and a build failure surfaces through ``health`` as the replica's exit
-(``ImageBuildFailed`` with the builder's reason). Containers run the Shipyard runtime as uid
+(``ImageBuildFailed`` with the builder's reason); meanwhile ``health`` says which step the
+image build is in (``ReplicaHealth.progress``). Containers run the Shipyard runtime as uid
 10001 with every capability dropped, ``no-new-privileges``, a read-only root filesystem (a
 small tmpfs on ``/tmp``), the engine's default bridge (never the host network) and their port
 published on 127.0.0.1 only. The limit is applied exactly (request = limit on this tool): CPU as
 ``NanoCpus``, memory with the same swap limit (no swap), GPUs as device requests of the
 exclusive inventory LOCAL uses too. The model version's files are bind-mounted read-only at
 ``/mnt/models`` (``MODEL_FILES_PATH``): no copy per version, and a container sees only its
-own model's files.
+own model's files. With ``tokens``, a container admits only its project's replica token
+(mounted read-only, see ``tokens``), which the readiness probe presents.
 
 Labels name the scope (this server's data directory), project, deployment, component,
 revision and replica; ``list_replicas`` rebuilds handles from them after a restart, so running
@@ -48,6 +50,7 @@ from shipyard.backends.docker.containers import (
 from shipyard.backends.docker.engine import ContainerState, Engine, EngineError
 from shipyard.backends.docker.images import ImageBuilder, ImageBuildFailed, ImageRecipe
 from shipyard.backends.docker.recipes import recipe_for
+from shipyard.backends.docker.tokens import ContainerTokens
 from shipyard.backends.gpus import GpuInventory
 from shipyard.backends.limits.usage import OOM_REASON, oom_message
 from shipyard.backends.protocol import (
@@ -103,7 +106,9 @@ class DockerBackend:
         index_url: str | None = None,
         stats_interval_s: float = 1.0,
         host: str = "127.0.0.1",
+        tokens: ContainerTokens | None = None,
     ) -> None:
+        self._tokens = tokens
         self._engine = engine
         self._images = images
         self._scope = scope
@@ -137,6 +142,7 @@ class DockerBackend:
             started_at=time.time(),
             extra={
                 "container": container_name(spec.replica_id),
+                "project": spec.project_id,
                 "image": self._images.tag(recipe),
                 "requests": spec.resources.requests.model_dump_json(),
                 "limits": spec.resources.limits.model_dump_json(),
@@ -170,7 +176,11 @@ class DockerBackend:
             if replica.stopping:
                 replica.failure = ReplicaExit(reason="Completed", message="stopped before start")
                 return
-            wanted = container_request(spec, image, self._scope, (self._host, port), gpus)
+            token_file = None
+            if self._tokens is not None:
+                token_file = self._tokens.write(spec.replica_id, spec.project_id)
+            publish = (self._host, port)
+            wanted = container_request(spec, image, self._scope, publish, gpus, token_file)
             held.close()
             state = await asyncio.to_thread(self._engine.run, wanted)
             replica.container = state.id
@@ -195,18 +205,24 @@ class DockerBackend:
         if replica.failure is not None:
             return ReplicaHealth(Health.EXITED, replica.failure)
         if replica.task is not None and not replica.task.done():
-            return ReplicaHealth(Health.STARTING)
+            building = self._images.progress(ref.extra.get("image", ""))
+            return ReplicaHealth(Health.STARTING, progress=building)
         state = await asyncio.to_thread(self._engine.inspect, replica.container)
         if state is None:
             message = "the container is gone (removed outside Shipyard)"
             return ReplicaHealth(Health.EXITED, ReplicaExit(reason="Exited", message=message))
         if not state.running:
             return ReplicaHealth(Health.EXITED, self._exit(replica, state))
+        headers = self._tokens.header(ref.extra.get("project")) if self._tokens else {}
         try:
-            answer = await self._client.get(f"{ref.url}/v2/health/ready")
+            answer = await self._client.get(f"{ref.url}/v2/health/ready", headers=headers)
         except httpx.HTTPError:
             return ReplicaHealth(Health.STARTING)
-        return ReplicaHealth(Health.READY if answer.status_code == 200 else Health.STARTING)
+        if answer.status_code != 200:
+            return ReplicaHealth(Health.STARTING)
+        if self._tokens is not None:  # read by the runtime at its start: no longer needed
+            self._tokens.remove(ref.replica_id)
+        return ReplicaHealth(Health.READY)
 
     def _exit(self, replica: _Replica, state: ContainerState) -> ReplicaExit:
         """How the container ended, as ``inspect`` says (OOMKilled with limit and peak)."""
@@ -281,6 +297,8 @@ class DockerBackend:
         kept = self._logs.setdefault((ref.deployment_id, ref.component), deque(maxlen=2000))
         kept.extend(LogLine(replica_id=ref.replica_id, line=line) for line in lines)
         await asyncio.to_thread(self._engine.remove, name)
+        if self._tokens is not None:
+            self._tokens.remove(ref.replica_id)
         self._replicas.pop(ref.replica_id, None)
         self._gpus.release(ref.replica_id)
 

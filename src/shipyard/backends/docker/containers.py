@@ -4,8 +4,9 @@ The container request carries the exact limit (request = limit on DOCKER: ``Nano
 with the same swap limit, GPUs as device requests), the safe defaults (uid 10001, no
 capabilities, ``no-new-privileges``, at most 1024 processes, read-only root with a small
 ``/tmp`` tmpfs, the default bridge, the port published on one host address), the model files
-read-only at ``/mnt/models`` and labels naming scope, project, deployment, component, revision
-and replica, from which :func:`ref_from` rebuilds the handle after a server restart.
+read-only at ``/mnt/models``, the project's admission token read-only (``tokens``) and labels
+naming scope, project, deployment, component, revision and replica, from which
+:func:`ref_from` rebuilds the handle after a server restart.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 from shipyard.backends.docker.engine import ContainerRequest, ContainerState, Mount
+from shipyard.backends.docker.tokens import TOKEN_PATH
 from shipyard.backends.limits.modes import THREAD_VARS, thread_count
 from shipyard.backends.protocol import ReplicaRef, ReplicaSpec
 from shipyard.spec.resources import Resources
@@ -52,9 +54,12 @@ def labels(spec: ReplicaSpec, scope: str, port: int, gpus: list[str]) -> dict[st
     }
 
 
-def command(spec: ReplicaSpec) -> list[str]:
-    """The runtime's command line, at the container's paths."""
+def command(spec: ReplicaSpec, *, token: bool = False) -> list[str]:
+    """The runtime's command line, at the container's paths (``token``: admit only requests
+    presenting the token mounted at :data:`TOKEN_PATH`)."""
     cmd = ["python", "-m", "shipyard.runtime", "--host", "0.0.0.0", "--port", str(PORT)]
+    if token:
+        cmd += ["--token-file", TOKEN_PATH]
     cmd += ["--component", spec.component, "--name", spec.deployment_name]
     cmd += ["--framework", spec.framework]
     if spec.script_file:
@@ -88,14 +93,23 @@ def environment(spec: ReplicaSpec, gpus: list[str]) -> dict[str, str]:
 
 
 def container_request(
-    spec: ReplicaSpec, image: str, scope: str, publish: tuple[str, int], gpus: list[str]
+    spec: ReplicaSpec,
+    image: str,
+    scope: str,
+    publish: tuple[str, int],
+    gpus: list[str],
+    token_file: Path | None = None,
 ) -> ContainerRequest:
-    """The container of one replica: exact limits, the safe defaults, its labels."""
+    """The container of one replica: exact limits, the safe defaults, its labels, and its
+    project's admission token mounted read-only (``token_file``, see ``tokens``)."""
     limits = spec.resources.limits  # fixed resources: request = limit on DOCKER
+    mounts = [Mount(str(spec.model_dir), MODELS)]
+    if token_file is not None:
+        mounts.append(Mount(str(token_file), TOKEN_PATH))
     return ContainerRequest(
         name=container_name(spec.replica_id),
         image=image,
-        command=command(spec),
+        command=command(spec, token=token_file is not None),
         env=environment(spec, gpus),
         labels=labels(spec, scope, publish[1], gpus),
         user=RUNTIME_USER,
@@ -103,7 +117,7 @@ def container_request(
         memory_bytes=limits.memory * MIB if limits.memory > 0 else None,
         gpus=tuple(gpus),
         publish={PORT: publish},
-        mounts=(Mount(str(spec.model_dir), MODELS),),
+        mounts=tuple(mounts),
         read_only=True,
         tmpfs={"/tmp": "rw,nosuid,nodev,size=64m"},
         pids_limit=PIDS_LIMIT,
@@ -126,6 +140,7 @@ def ref_from(state: ContainerState, host: str) -> ReplicaRef | None:
             started_at=float(labels[f"{L}started-at"]),
             extra={
                 "container": state.name,
+                "project": labels.get(f"{L}project", ""),
                 "requests": labels.get(f"{L}requests", ""),
                 "limits": labels.get(f"{L}limits", ""),
                 "gpus": labels.get(f"{L}gpus", ""),

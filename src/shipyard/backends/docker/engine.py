@@ -10,12 +10,34 @@ handles.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from shipyard.errors import BackendUnavailable
+
+
+def engine_is_local(docker_host: str | None) -> bool:
+    """Whether the engine ``docker_host`` names runs on this machine (the default socket, a
+    Unix socket, TCP on a loopback address): its containers then share this machine's node
+    inventory with LOCAL replicas. An SSH or remote TCP engine is another machine."""
+    if not docker_host:
+        return True
+    scheme, _, rest = docker_host.partition("://")
+    if scheme in ("unix", "npipe"):
+        return True
+    if scheme not in ("tcp", "http", "https"):
+        return False
+    host = urlsplit(f"//{rest}").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class EngineError(BackendUnavailable):

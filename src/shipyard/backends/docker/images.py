@@ -9,8 +9,12 @@ proxies the server does), installs into ``/opt/shipyard/venv``, adds the Shipyar
 (standard library only: ``shipyard.runtime``, ``shipyard.http1`` and any other stdlib-only
 package it imports) under ``/opt/shipyard/runtime``, precompiles bytecode, then commits the
 container as the image with labels (key, base, lock hash, runtime hash) and a non-root user.
-Neither ``uv`` nor the cache stays in the image. With a registry set, the image is tagged for it,
-pulled from it when another server built it already, and pushed after a build.
+Neither ``uv`` nor the cache stays in the image. With a registry set, the image is tagged for
+it, pulled from it when another server built it already, and pushed after a build.
+
+A build goes through :data:`STEPS` (base image, packages, runtime, bytecode, commit and push);
+the step it is in is a build log line and :meth:`ImageBuilder.progress`, which every replica
+waiting for the image reports as its status.
 """
 
 from __future__ import annotations
@@ -33,6 +37,24 @@ RUNTIME = "/opt/shipyard/runtime"
 RUNTIME_UID = 10001
 LABEL = "io.shipyard.environment"
 _FAILURE_MEMORY_S = 30.0  # a failed key is not rebuilt by every restart within this time
+STEP_MARK = "::shipyard-step "
+"""A build script line announcing its next step (replaced by the step's words)."""
+STEPS = ("base", "packages", "runtime", "bytecode", "image")
+"""The steps of a build, in order (see :meth:`ImageBuilder.progress`)."""
+
+
+def step_text(step: str, recipe: ImageRecipe, registry: str | None) -> str:
+    """What one build step does, in the words the status shows (``step i/n: ...``)."""
+    count = len(recipe.packages)
+    packages = f"{count} {'locked ' if recipe.locked else ''}package{'' if count == 1 else 's'}"
+    what = {
+        "base": f"getting the base image {recipe.base_image}",
+        "packages": f"installing {packages} with uv (bytecode compiled)",
+        "runtime": "adding the Shipyard runtime",
+        "bytecode": "compiling the runtime's bytecode",
+        "image": "committing the image" + (f" and pushing it to {registry}" if registry else ""),
+    }[step]
+    return f"step {STEPS.index(step) + 1}/{len(STEPS)}: {what}"
 
 
 class ImageBuildFailed(ModelServeError):
@@ -91,9 +113,12 @@ def build_script(recipe: ImageRecipe) -> str:
         [
             "set -eu",
             "export UV_CACHE_DIR=/uv-cache UV_LINK_MODE=copy UV_NO_PROGRESS=1",
+            f"echo '{STEP_MARK}packages'",
             f"/build/uv venv {VENV} --python python3 --no-project",
             f"{install} --compile-bytecode{index}",
+            f"echo '{STEP_MARK}runtime'",
             f"mkdir -p {RUNTIME} && cp -r /build/runtime/shipyard {RUNTIME}/",
+            f"echo '{STEP_MARK}bytecode'",
             f"{VENV}/bin/python -m compileall -q {RUNTIME}",
             "chmod -R a+rX /opt/shipyard",
             "echo built",
@@ -115,6 +140,7 @@ class ImageBuilder:
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _failed: dict[str, tuple[float, str]] = field(default_factory=dict)
     _building: set[str] = field(default_factory=set)  # names of this process's build containers
+    _progress: dict[str, str] = field(default_factory=dict)  # tag -> the step its build is in
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
     def sweep(self) -> list[str]:
@@ -127,6 +153,19 @@ class ImageBuilder:
         for name in gone:
             self.engine.remove(name)
         return gone
+
+    def progress(self, tag: str) -> str | None:
+        """Where the build of ``tag`` is (``building image T: step i/n: ...``), or None when
+        no build of it runs (every replica waiting for the image sees the same step)."""
+        step = self._progress.get(tag)
+        return f"building image {tag}: {step}" if step else None
+
+    def _step(
+        self, tag: str, recipe: ImageRecipe, step: str, on_line: Callable[[str], None]
+    ) -> None:
+        """Enter ``step``: the progress every waiting replica shows, and a build log line."""
+        self._progress[tag] = text = step_text(step, recipe, self.registry)
+        on_line(text)
 
     def tag(self, recipe: ImageRecipe) -> str:
         name = f"shipyard/env:{recipe.key}-{runtime_hash()}"
@@ -147,21 +186,31 @@ class ImageBuilder:
             failed = self._failed.get(tag)
             if failed is not None and time.monotonic() - failed[0] < _FAILURE_MEMORY_S:
                 raise ImageBuildFailed(failed[1])
-            if self.registry and self._pulled(tag):
-                return tag
+            if self.registry:
+                self._progress[tag] = f"looking for it in {self.registry} first"
+                if self._pulled(tag):
+                    self._progress.pop(tag, None)
+                    return tag
             try:
-                self._build(recipe, tag, on_line)
+                self._build_and_push(recipe, tag, on_line)
             except ImageBuildFailed as exc:
                 self._failed[tag] = (time.monotonic(), exc.message)
                 raise
+            finally:
+                self._progress.pop(tag, None)
             self._failed.pop(tag, None)
-            if self.registry:
-                on_line(f"pushing {tag}")
-                try:
-                    self.engine.push(tag, on_line)
-                except EngineError as exc:
-                    raise ImageBuildFailed(exc.message) from exc
             return tag
+
+    def _build_and_push(
+        self, recipe: ImageRecipe, tag: str, on_line: Callable[[str], None]
+    ) -> None:
+        self._build(recipe, tag, on_line)
+        if self.registry:
+            on_line(f"pushing {tag}")
+            try:
+                self.engine.push(tag, on_line)
+            except EngineError as exc:
+                raise ImageBuildFailed(exc.message) from exc
 
     def _pulled(self, tag: str) -> bool:
         try:
@@ -196,6 +245,7 @@ class ImageBuilder:
         folder.chmod(0o755)
 
     def _build(self, recipe: ImageRecipe, tag: str, on_line: Callable[[str], None]) -> None:
+        self._step(tag, recipe, "base", on_line)
         self._ensure_base(recipe, on_line)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.uv_cache.mkdir(parents=True, exist_ok=True)
@@ -244,6 +294,10 @@ class ImageBuilder:
     ) -> None:
         tail: list[str] = []
         for line in self.engine.follow(container):
+            step = line.strip().removeprefix(STEP_MARK)
+            if step != line.strip() and step in STEPS:
+                self._step(tag, recipe, step, on_line)
+                continue
             tail = [*tail[-29:], line]
             on_line(line)
         code = self.engine.wait(container, timeout_s=60)
@@ -267,6 +321,7 @@ class ImageBuilder:
             'CMD ["python", "-m", "shipyard.runtime"]',
             "LABEL " + " ".join(f'{k}="{v}"' for k, v in labels.items()),
         ]
+        self._step(tag, recipe, "image", on_line)
         try:
             self.engine.commit(container, tag, changes)
         except EngineError as exc:
