@@ -822,7 +822,7 @@ export interface components {
          * ConditionType
          * @enum {string}
          */
-        ConditionType: "SCHEDULED" | "INITIALIZED" | "STARTED" | "READY" | "INFERENCE_LOGGER";
+        ConditionType: "SCHEDULED" | "INITIALIZED" | "STARTED" | "READY" | "INFERENCE_LOGGER" | "APPLIED";
         /**
          * DeploymentAdvice
          * @description Right-sizing advice for every component of one deployment.
@@ -917,6 +917,10 @@ export interface components {
          * @description Observed status of a deployment, written by the controller.
          */
         DeploymentStatus: {
+            /** Addresses */
+            addresses?: {
+                [key: string]: string;
+            };
             /** Available Instances */
             available_instances?: {
                 [key: string]: number;
