@@ -24,7 +24,6 @@ import hashlib
 import json
 import logging
 import os
-import platform
 import shutil
 import sys
 import threading
@@ -239,7 +238,7 @@ class EnvironmentManager:
             return lock_file.read_text(encoding="utf-8")
         out = await uv.run(
             self._compile_args(rkey, request),
-            env=self._uv_env(),
+            env=uv.uv_env(self._settings),
             log=log_file,
             timeout_s=self._settings.environment_build_timeout_s,
             on_line=lambda line: self._progress(job, "resolving", line),
@@ -281,7 +280,7 @@ class EnvironmentManager:
             args = self._compile_args(rkey, request)
             done = self._resolutions.run(
                 [uv.uv_binary(), *args],
-                env={**uv.base_env(), **self._uv_env()},
+                env={**uv.base_env(), **uv.uv_env(self._settings)},
                 timeout_s=self._settings.environment_build_timeout_s,
             )
             log = BoundedLog(self._root / "logs" / f"{rkey}.log")  # the build's log, resolved
@@ -309,7 +308,7 @@ class EnvironmentManager:
         _write_atomic(source, "\n".join(merged) + "\n")
         return [
             "pip", "compile", str(source), "--no-header", "--no-annotate",
-            "--python", self._python_for(request.base), *self._index_args(),
+            "--python", self._python_for(request.base), *uv.index_args(self._settings),
         ]  # fmt: skip
 
     async def _ensure_built(
@@ -344,21 +343,21 @@ class EnvironmentManager:
             await uv.run(
                 ["venv", str(tmp), "--python", self._python_for(request.base), "--relocatable",
                  "--no-project"],
-                env=self._uv_env(), log=log_file, timeout_s=timeout, on_line=on_line,
+                env=uv.uv_env(self._settings), log=log_file, timeout_s=timeout, on_line=on_line,
             )  # fmt: skip
             lock_path = tmp / "requirements.lock"
             lock_path.write_text(lock_text, encoding="utf-8")
             await uv.run(
                 ["pip", "sync", str(lock_path), "--python", str(tmp / "bin" / "python"),
-                 "--link-mode", "hardlink", *self._index_args()],
-                env=self._uv_env(), log=log_file, timeout_s=timeout, on_line=on_line,
+                 "--link-mode", "hardlink", *uv.index_args(self._settings)],
+                env=uv.uv_env(self._settings), log=log_file, timeout_s=timeout, on_line=on_line,
             )  # fmt: skip
             manifest = {
                 "key": key,
                 "base": request.base.ref,
                 "image": request.base.image,
                 "python": self._python_version,
-                "platform": self._platform(),
+                "platform": uv.platform_tag(),
                 "requirements": list(request.requirements),
                 "lock": lock_text,
                 "built_at": time.time(),
@@ -378,40 +377,17 @@ class EnvironmentManager:
             "python": request.base.python or self._python_version,
             "requirements": list(request.requirements),
             "runtime": [str(r) for r in requirements.runtime_requirements()],
-            "platform": self._platform(),
-            "index": self._index_args(),
+            "platform": uv.platform_tag(),
+            "index": uv.index_args(self._settings),
         }
         return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
 
     def _env_key(self, base: BaseEnvironment, lock_text: str) -> str:
-        inputs = [base.ref, lock_text, base.python or self._python_version, self._platform()]
+        inputs = [base.ref, lock_text, base.python or self._python_version, uv.platform_tag()]
         return hashlib.sha256("\0".join(inputs).encode()).hexdigest()[:16]
 
     def _python_for(self, base: BaseEnvironment) -> str:
         return base.python or self._interpreter
-
-    @staticmethod
-    def _platform() -> str:
-        return f"{sys.platform}-{platform.machine()}"
-
-    def _index_args(self) -> list[str]:
-        s = self._settings
-        args: list[str] = []
-        if s.index_url:
-            args += ["--index-url", s.index_url]
-        if s.find_links is not None:
-            args += ["--find-links", str(s.find_links)]
-            if not s.index_url:
-                args.append("--no-index")
-        if s.offline:
-            args.append("--offline")
-        return args
-
-    def _uv_env(self) -> dict[str, str]:
-        env = {"UV_CACHE_DIR": str(self._settings.resolved_uv_cache_dir)}
-        if self._settings.torch_backend and not self._settings.offline:  # CPU torch on CPUs
-            env["UV_TORCH_BACKEND"] = self._settings.torch_backend
-        return env
 
     def _progress(self, job: _Job, doing: str, line: str) -> None:
         if uv.PROGRESS.match(line):

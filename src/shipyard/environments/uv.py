@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import platform
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Sequence
 
 from shipyard.environments import requirements
 from shipyard.environments.build_log import BoundedLog
 from shipyard.errors import ShipyardError
+from shipyard.settings import ServerSettings
 
 _KEPT_LINES = 400  # lines of uv's stderr kept in memory for the error message
 PROGRESS = re.compile(r"^(Resolved|Prepared|Installed|Downloading|Audited|Using) ")
@@ -175,3 +178,30 @@ class Killable:
             for proc in self._running:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
+
+
+def platform_tag() -> str:
+    """The platform an environment is built for (part of its key)."""
+    return f"{sys.platform}-{platform.machine()}"
+
+
+def index_args(settings: ServerSettings) -> list[str]:
+    """uv's package-index arguments from the server's settings."""
+    args: list[str] = []
+    if settings.index_url:
+        args += ["--index-url", settings.index_url]
+    if settings.find_links is not None:
+        args += ["--find-links", str(settings.find_links)]
+        if not settings.index_url:
+            args.append("--no-index")
+    if settings.offline:
+        args.append("--offline")
+    return args
+
+
+def uv_env(settings: ServerSettings) -> dict[str, str]:
+    """uv's environment from the server's settings: the shared cache, CPU torch on CPUs."""
+    env = {"UV_CACHE_DIR": str(settings.resolved_uv_cache_dir)}
+    if settings.torch_backend and not settings.offline:
+        env["UV_TORCH_BACKEND"] = settings.torch_backend
+    return env
