@@ -193,13 +193,5 @@ def startup_lines(result: Any) -> list[str]:
         "deployment, which built the environment image when the engine did not have it, "
         f"answered after {deploy['image_build_first_prediction_s']:.2f} s.",
         "",
-        "| deployment | mode | deploy() returned after | first 2xx prediction after |",
-        "|---|---|---:|---:|",
     ]
-    for run in deploy["runs"]:
-        mode = "SDK wait" if run["waited"] else "polled"
-        lines.append(
-            f"| {run['name']} | {mode} | {run['deploy_returned_s']:.2f} s "
-            f"| {run['first_prediction_s']:.2f} s |"
-        )
-    return [*lines, ""]
+    return [*lines, *timing.deploy_table(deploy["runs"]), ""]

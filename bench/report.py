@@ -7,6 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench import docker_target, goals, grpc_bench, logging_cost
+from bench import shipyard_timing as timing
 from bench.envbuild import EnvBuilds
 from bench.measure import TargetResult
 from bench.results import Results
@@ -201,16 +202,9 @@ def _startup(r: Results) -> list[str]:
             "gateway every 20 ms until a 2xx; SDK wait = `deploy()` (polls status every 0.25 s "
             "until RUNNING), then one prediction.",
             "",
-            "| deployment | mode | deploy() returned after | first 2xx prediction after |",
-            "|---|---|---:|---:|",
+            *timing.deploy_table(deploy["runs"]),
+            "",
         ]
-        for run in deploy["runs"]:
-            mode = "SDK wait" if run["waited"] else "polled"
-            lines.append(
-                f"| {run['name']} | {mode} | {run['deploy_returned_s']:.2f} s "
-                f"| {run['first_prediction_s']:.2f} s |"
-            )
-        lines.append("")
         lines += _cold_start_lines(deploy)
     lines += docker_target.startup_lines(r.target(docker_target.NAME))
     lines += [

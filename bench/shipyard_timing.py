@@ -123,3 +123,21 @@ def summary(timings: list[DeployTiming], zero: list[ColdStart]) -> dict[str, Any
         "cold_starts": [asdict(c) for c in zero],
         "cold_start_median_s": statistics.median(ok) if ok and len(ok) == len(zero) else None,
     }
+
+
+DEPLOY_TABLE_HEAD = [
+    "| deployment | mode | deploy() returned after | first 2xx prediction after |",
+    "|---|---|---:|---:|",
+]
+
+
+def deploy_table(runs: list[dict[str, Any]]) -> list[str]:
+    """RESULTS.md table of deploy timings (``summary()['runs']``), head included."""
+    lines = list(DEPLOY_TABLE_HEAD)
+    for run in runs:
+        mode = "SDK wait" if run["waited"] else "polled"
+        lines.append(
+            f"| {run['name']} | {mode} | {run['deploy_returned_s']:.2f} s "
+            f"| {run['first_prediction_s']:.2f} s |"
+        )
+    return lines

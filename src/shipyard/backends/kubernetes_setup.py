@@ -12,12 +12,8 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-import uv
-
 from shipyard.backends.cluster.tokens import ModelTokenSigner
-from shipyard.backends.docker.backend import scope_of
-from shipyard.backends.docker.images import ImageBuilder
-from shipyard.backends.docker.sdk import DockerEngine
+from shipyard.backends.docker.setup import image_builder
 from shipyard.backends.kserve.backend import KServeBackend
 from shipyard.backends.kubernetes.backend import KubernetesBackend
 from shipyard.backends.kubernetes.client import ClusterApi, connect
@@ -56,15 +52,7 @@ def runtime_images(settings: ServerSettings) -> RuntimeImages:
             "SHIPYARD_IMAGE_REGISTRY is: cluster pods need an image with Shipyard's runtime "
             "(docs/kubernetes.md)"
         )
-    builder = ImageBuilder(
-        engine=DockerEngine(settings.docker_host),
-        uv_binary=Path(uv.find_uv_bin()),
-        uv_cache=settings.resolved_uv_cache_dir,
-        work_dir=settings.run_dir / "image-builds",
-        registry=settings.image_registry,
-        scope=scope_of(str(settings.home)),
-        ca_bundle=settings.resolved_docker_ca_bundle,
-    )
+    builder = image_builder(settings)
     return RegistryImages(
         builder,
         settings.environments_dir,

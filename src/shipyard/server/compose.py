@@ -9,16 +9,13 @@ runs anything (:mod:`~shipyard.server.serve` does).
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
-import uv
 
 from shipyard.api.services import Services
 from shipyard.backends import capacity
 from shipyard.backends.docker.backend import DockerBackend, scope_of
 from shipyard.backends.docker.engine import engine_is_local
-from shipyard.backends.docker.images import ImageBuilder
 from shipyard.backends.docker.sdk import DockerEngine
+from shipyard.backends.docker.setup import image_builder
 from shipyard.backends.docker.tokens import ContainerTokens
 from shipyard.backends.gpus import GpuInventory
 from shipyard.backends.identity import Identities
@@ -58,18 +55,9 @@ def docker_backend(
     """The DOCKER serving tool's backend (the engine is only contacted once it is used); with
     ``replica_secret`` its containers admit only their project's token, as LOCAL replicas."""
     engine = DockerEngine(settings.docker_host)
-    images = ImageBuilder(
-        engine=engine,
-        uv_binary=Path(uv.find_uv_bin()),
-        uv_cache=settings.resolved_uv_cache_dir,
-        work_dir=settings.run_dir / "image-builds",
-        registry=settings.image_registry,
-        scope=scope_of(str(settings.home)),
-        ca_bundle=settings.resolved_docker_ca_bundle,
-    )
     return DockerBackend(
         engine=engine,
-        images=images,
+        images=image_builder(settings, engine),
         scope=scope_of(str(settings.home)),
         capacity=node_capacity(settings, gpus),
         gpus=gpus,
