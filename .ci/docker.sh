@@ -21,6 +21,8 @@ set -euo pipefail
 STATE_FILE="${SHIPYARD_DOCKER_STATE:-${TMPDIR:-/tmp}/shipyard-test-docker.state}"
 
 log() { echo "docker.sh: $*" >&2; }
+# shellcheck source=.ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 install_engine() {
     if [[ "$(id -u)" != 0 ]]; then
@@ -80,7 +82,7 @@ engine_ready() {
 }
 
 start() {
-    local base had_bridge forward attempt pid
+    local base had_bridge forward pid
     if [[ -f "$STATE_FILE" ]]; then
         pid="$(sed -n 's/^PID=//p' "$STATE_FILE")"
         if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then  # someone's engine: leave it be
@@ -110,16 +112,7 @@ start() {
         >"$base/dockerd.log" 2>&1 &
     pid=$!
     echo "PID=$pid" >>"$STATE_FILE"
-    for attempt in $(seq 1 120); do  # bounded: 30 s
-        engine_ready "$base/docker.sock" && break
-        if ! kill -0 "$pid" 2>/dev/null; then
-            log "dockerd exited:"; tail -n 30 "$base/dockerd.log" >&2
-            stop; exit 1
-        fi
-        sleep 0.25
-    done
-    if ! engine_ready "$base/docker.sock"; then
-        log "dockerd did not answer within 30 s:"; tail -n 30 "$base/dockerd.log" >&2
+    if ! wait_until_up dockerd 30 "$pid" "$base/dockerd.log" engine_ready "$base/docker.sock"; then
         stop; exit 1
     fi
     log "$(DOCKER_HOST="unix://$base/docker.sock" docker info --format \
@@ -132,7 +125,7 @@ stop() {
         log "nothing to stop ($STATE_FILE not found)"
         return 0
     fi
-    local BASE HAD_BRIDGE FORWARD PID="" attempt id
+    local BASE HAD_BRIDGE FORWARD PID="" id
     # shellcheck disable=SC1090
     source "$STATE_FILE"
     if [[ -n "$PID" ]] && kill -0 "$PID" 2>/dev/null \
@@ -147,14 +140,7 @@ stop() {
             DOCKER_HOST="unix://$BASE/docker.sock" docker rm -f "$id" >/dev/null 2>&1 || true
         done
     fi
-    if [[ -n "$PID" ]] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM "$PID"
-        for attempt in $(seq 1 80); do  # bounded: 20 s, then KILL
-            kill -0 "$PID" 2>/dev/null || break
-            sleep 0.25
-        done
-        kill -0 "$PID" 2>/dev/null && kill -KILL "$PID"
-    fi
+    terminate "$PID" 20  # bounded: 20 s, then KILL
     # dockerd's own containerd and shims, if any survived it (matched by our exec root only)
     for id in $(pgrep -f -- "$BASE/" 2>/dev/null || true); do
         kill -KILL "$id" 2>/dev/null || true

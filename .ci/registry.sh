@@ -18,6 +18,8 @@ set -euo pipefail
 STATE_FILE="${SHIPYARD_REGISTRY_STATE:-${TMPDIR:-/tmp}/shipyard-test-registry.state}"
 
 log() { echo "registry.sh: $*" >&2; }
+# shellcheck source=.ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 find_binary() {
     command -v docker-registry 2>/dev/null || command -v registry 2>/dev/null \
@@ -58,7 +60,7 @@ free_port() {
 }
 
 start() {
-    local binary base port pid attempt ADDRESS="" PID=""
+    local binary base port pid ADDRESS="" PID=""
     if [[ -f "$STATE_FILE" ]]; then
         # shellcheck disable=SC1090
         source "$STATE_FILE"
@@ -95,16 +97,7 @@ EOF
     "$binary" serve "$base/config.yml" >"$base/registry.log" 2>&1 &
     pid=$!
     printf 'BASE=%q\nPID=%q\nADDRESS=%q\n' "$base" "$pid" "127.0.0.1:$port" >"$STATE_FILE"
-    for attempt in $(seq 1 80); do  # bounded: 20 s
-        answers "127.0.0.1:$port" && break
-        if ! kill -0 "$pid" 2>/dev/null; then
-            log "the registry exited:"; tail -n 20 "$base/registry.log" >&2
-            stop; exit 1
-        fi
-        sleep 0.25
-    done
-    if ! answers "127.0.0.1:$port"; then
-        log "the registry did not answer within 20 s:"; tail -n 20 "$base/registry.log" >&2
+    if ! wait_until_up "the registry" 20 "$pid" "$base/registry.log" answers "127.0.0.1:$port"; then
         stop; exit 1
     fi
     echo "export SHIPYARD_TEST_REGISTRY=127.0.0.1:$port"
@@ -115,17 +108,10 @@ stop() {
         log "nothing to stop ($STATE_FILE not found)"
         return 0
     fi
-    local BASE="" PID="" ADDRESS="" attempt
+    local BASE="" PID="" ADDRESS=""
     # shellcheck disable=SC1090
     source "$STATE_FILE"
-    if [[ -n "$PID" ]] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM "$PID"
-        for attempt in $(seq 1 40); do  # bounded: 10 s, then KILL
-            kill -0 "$PID" 2>/dev/null || break
-            sleep 0.25
-        done
-        kill -0 "$PID" 2>/dev/null && kill -KILL "$PID"
-    fi
+    terminate "$PID" 10  # bounded: 10 s, then KILL
     [[ -n "$BASE" && "$BASE" == */shipyard-registry.* ]] && rm -rf "$BASE"
     rm -f "$STATE_FILE"
     log "stopped the registry${ADDRESS:+ at $ADDRESS}"
