@@ -46,18 +46,6 @@ class Transformer:
     def postprocess(self, outputs):
         return outputs
 """
-HOG = """
-class Predictor:
-    def __init__(self):
-        self.blocks = []
-
-    def predict(self, inputs):
-        for _ in range(40):  # 40 x 20 MB, well beyond a 200 MiB limit
-            block = bytearray(20 * 1024 * 1024)
-            block[::4096] = b"x" * len(block[::4096])
-            self.blocks.append(block)
-        return [len(self.blocks)]
-"""
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,9 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.ui.conftest import HOG, PREDICTOR, shot, sign_in
+from tests.e2e.ui.conftest import PREDICTOR, shot, sign_in
 from tests.integration.system.conftest import Server, deploy, upload, wait_state, wait_until
+from tests.integration.system.test_limits import HOG
 
 pytestmark = pytest.mark.e2e
 RUNNING = 120_000  # ms: replicas start on a busy machine
