@@ -51,17 +51,7 @@ class FakeBackend:
     async def start(self, spec: ReplicaSpec) -> ReplicaRef:
         if self.fail_start:
             raise OSError("fake start failure")
-        ref = ReplicaRef(
-            replica_id=spec.replica_id,
-            deployment_id=spec.deployment_id,
-            component=spec.component,
-            slot=spec.slot,
-            revision=spec.revision,
-            template=spec.template,
-            url=f"http://127.0.0.1:{next(self._ports)}",
-            pid=None,
-            started_at=time.time(),
-        )
+        ref = spec.ref(f"http://127.0.0.1:{next(self._ports)}")
         health = Health.READY if self.auto_ready else Health.STARTING
         self.replicas[spec.replica_id] = FakeReplica(spec=spec, ref=ref, health=health)
         self.started.append(spec.replica_id)

@@ -14,6 +14,7 @@ probes anything itself. A serving tool's backend has one of two shapes (see
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -50,6 +51,23 @@ class ReplicaSpec:
     python: str | None = None  # interpreter of the environment; None = the server's own
     runtime_path: Path | None = None  # folder with the replica runtime, put on PYTHONPATH
     batching: InferenceBatcher | None = None  # adaptive batching (predictors)
+
+    def ref(
+        self, url: str, *, pid: int | None = None, extra: dict[str, str] | None = None
+    ) -> ReplicaRef:
+        """The handle of this replica once started at ``url``, started now."""
+        return ReplicaRef(
+            replica_id=self.replica_id,
+            deployment_id=self.deployment_id,
+            component=self.component,
+            slot=self.slot,
+            revision=self.revision,
+            template=self.template,
+            url=url,
+            pid=pid,
+            started_at=time.time(),
+            extra=extra or {},
+        )
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ import contextlib
 import hashlib
 import logging
 import socket
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,15 +130,8 @@ class DockerBackend:
         gpus = self._gpus.allocate(spec.replica_id, spec.resources.limits.gpus)
         held = _reserve_port(self._host)  # held until the engine publishes it: no one else gets it
         port = int(held.getsockname()[1])
-        ref = ReplicaRef(
-            replica_id=spec.replica_id,
-            deployment_id=spec.deployment_id,
-            component=spec.component,
-            slot=spec.slot,
-            revision=spec.revision,
-            template=spec.template,
-            url=f"http://{self._host}:{port}",
-            started_at=time.time(),
+        ref = spec.ref(
+            f"http://{self._host}:{port}",
             extra={
                 "container": container_name(spec.replica_id),
                 "project": spec.project_id,

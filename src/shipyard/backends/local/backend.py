@@ -125,16 +125,9 @@ class LocalBackend:
             raise
         limits.started(pid)
         self._limits[spec.replica_id] = limits
-        ref = ReplicaRef(
-            replica_id=spec.replica_id,
-            deployment_id=spec.deployment_id,
-            component=spec.component,
-            slot=spec.slot,
-            revision=spec.revision,
-            template=spec.template,
-            url=f"http://{self._host}:{UNBOUND}",  # until the replica says which port it bound
+        ref = spec.ref(
+            f"http://{self._host}:{UNBOUND}",  # until the replica says which port it bound
             pid=pid,
-            started_at=time.time(),
             extra={
                 "ticks": str(processes.start_ticks(pid) or ""),
                 "started_by": started_by,
