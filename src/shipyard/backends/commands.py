@@ -8,6 +8,7 @@ from pathlib import Path
 
 from shipyard.backends import processes
 from shipyard.backends.protocol import ReplicaSpec
+from shipyard.runtime.config import batching_flags
 
 ALLOWED_VARIABLES = frozenset(
     {"PATH", "LANG", "LANGUAGE", "TZ", "TERM", "TMPDIR", "PYTHONPATH", "PYTHONHASHSEED",
@@ -79,7 +80,5 @@ def replica_command(
         cmd += ["--script", str(spec.model_dir / spec.script_file)]
     batching = spec.batching
     if batching is not None and batching.enabled:
-        cmd += ["--max-batch-size", str(batching.batch_size)]
-        cmd += ["--max-latency-ms", f"{batching.latency_ms:g}"]
-        cmd += ["--batch-timeout-s", f"{batching.timeout_s:g}"]
+        cmd += batching_flags(batching.batch_size, batching.latency_ms, batching.timeout_s)
     return cmd

@@ -58,6 +58,16 @@ class RuntimeConfig:
     kubelet probes pods and cannot present a secret without writing it into the pod spec)."""
 
 
+def batching_flags(max_batch_size: int, max_latency_ms: float, timeout_s: float) -> list[str]:
+    """The command-line flags that turn adaptive batching on (read back by :func:`parse_config`);
+    every backend that starts the runtime passes them so."""
+    return [
+        "--max-batch-size", str(max_batch_size),
+        "--max-latency-ms", f"{max_latency_ms:g}",
+        "--batch-timeout-s", f"{timeout_s:g}",
+    ]  # fmt: skip
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m shipyard.runtime", description="Shipyard replica model server."

@@ -18,6 +18,7 @@ from typing import Any
 
 from shipyard.backends.cluster import naming
 from shipyard.backends.cluster.inputs import RenderInput
+from shipyard.runtime.config import batching_flags
 from shipyard.spec.deployment import Component
 from shipyard.spec.resources import Resources
 from shipyard.spec.units import cores_to_quantity, mib_to_quantity
@@ -128,9 +129,7 @@ def runtime_args(
         args += ["--framework", inp.framework]
     batching = inp.spec.predictor.batching
     if runtime_batching and component is Component.PREDICTOR and batching and batching.enabled:
-        args += ["--max-batch-size", str(batching.batch_size)]
-        args += ["--max-latency-ms", f"{batching.latency_ms:g}"]
-        args += ["--batch-timeout-s", f"{batching.timeout_s:g}"]
+        args += batching_flags(batching.batch_size, batching.latency_ms, batching.timeout_s)
     return args
 
 

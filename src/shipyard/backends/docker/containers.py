@@ -19,6 +19,7 @@ from shipyard.backends.docker.engine import ContainerRequest, ContainerState, Mo
 from shipyard.backends.docker.tokens import TOKEN_PATH
 from shipyard.backends.limits.modes import THREAD_VARS, thread_count
 from shipyard.backends.protocol import ReplicaRef, ReplicaSpec
+from shipyard.runtime.config import batching_flags
 from shipyard.spec.resources import Resources
 
 MIB = 1024 * 1024
@@ -66,9 +67,7 @@ def command(spec: ReplicaSpec, *, token: bool = False) -> list[str]:
         cmd += ["--script", f"{MODELS}/{spec.script_file}"]
     batching = spec.batching
     if batching is not None and batching.enabled:
-        cmd += ["--max-batch-size", str(batching.batch_size)]
-        cmd += ["--max-latency-ms", f"{batching.latency_ms:g}"]
-        cmd += ["--batch-timeout-s", f"{batching.timeout_s:g}"]
+        cmd += batching_flags(batching.batch_size, batching.latency_ms, batching.timeout_s)
     return cmd
 
 
