@@ -315,18 +315,23 @@ class UsageHistory:
     def query(
         self, project_id: str, name: str, since: float, until: float = float("inf")
     ) -> tuple[list[ReplicaSeries], list[UsageEvent]]:
-        """Replicas seen in ``[since, until]``, each with its samples in that range and the
-        buckets before its oldest sample kept, and the events in the range, oldest first."""
+        """Replicas seen in ``[since, until]`` (per component and slot, in the order they were
+        first seen), each with its samples in that range and the buckets before its oldest
+        sample kept, and the events in the range, oldest first."""
         series = self._deployments.get((project_id, name))
         if series is None:
             return [], []
         replicas = [
             _window(r, since, until)
-            for r in sorted(series.replicas.values(), key=lambda r: (r.component, r.replica))
+            for r in sorted(series.replicas.values(), key=_chronological)
             if r.last_seen >= since and _first_seen(r) <= until
         ]
         events = sorted((e for e in series.events if since <= e.at <= until), key=lambda e: e.at)
         return replicas, events
+
+
+def _chronological(r: ReplicaSeries) -> tuple[str, int, float, str]:
+    return r.component, r.slot, _first_seen(r), r.replica
 
 
 def _first_seen(r: ReplicaSeries) -> float:

@@ -47,11 +47,12 @@ def test_a_restart_is_marked_and_the_history_survives_a_server_restart(tmp_path:
                 return [e for e in events if e["kind"] == "restart"] or None
 
             (restart,) = wait_until(restarted, 90, "a restart event")
-            wait_until(
-                lambda: api.get("/deployments/dies/usage").json()["replicas"][-1]["live"] or None,
-                90,
-                "the replica back",
-            )
+            def back() -> bool:
+                replicas = api.get("/deployments/dies/usage").json()["replicas"]
+                assert replicas[-1]["replica"] == restart["replica"]  # the newest is listed last
+                return replicas[-1]["live"]
+
+            wait_until(back, 90, "the restarted replica back")
             before = samples()
         server.stop()
         server.start()

@@ -64,6 +64,16 @@ def test_samples_accumulate_per_replica_with_requests_and_limits() -> None:
     assert history.query("other", "d", since=0) == ([], [])
 
 
+def test_replicas_are_listed_per_slot_in_the_order_they_were_first_seen() -> None:
+    history = UsageHistory(interval_s=1, retention_s=60)
+    history.record(100.0, snap(replica("zz-old", 1.0), replica("b-other", 1.0, slot=1)))
+    history.record(101.0, snap(replica("aa-new", 1.0, restarts=1), replica("b-other", 1.0, slot=1)))
+    replicas, _ = history.query("p", "d", since=0)
+    # the replacement's id sorts first, yet it is listed after the replica it replaced
+    assert [r.replica for r in replicas] == ["zz-old", "aa-new", "b-other"]
+    assert [r.live for r in replicas] == [False, True, True]
+
+
 def test_query_keeps_only_samples_since() -> None:
     history = UsageHistory(interval_s=1, retention_s=60)
     for t in range(100, 110):
