@@ -47,6 +47,7 @@ def test_a_restart_is_marked_and_the_history_survives_a_server_restart(tmp_path:
                 return [e for e in events if e["kind"] == "restart"] or None
 
             (restart,) = wait_until(restarted, 90, "a restart event")
+
             def back() -> bool:
                 replicas = api.get("/deployments/dies/usage").json()["replicas"]
                 assert replicas[-1]["replica"] == restart["replica"]  # the newest is listed last
