@@ -19,6 +19,9 @@ const api = new Api(() => session.key);
 const root = document.getElementById("app") as HTMLElement;
 let cleanups: (() => void)[] = [];
 let project: ProjectOut | null = null;
+// Each render takes a number; one that finds a newer render started while it waited (a
+// sign-in followed at once by a hash change) stops, so an older page never replaces a newer.
+let renders = 0;
 
 function leave(): void {
   for (const fn of cleanups) fn();
@@ -88,19 +91,24 @@ function shell(route: Route, main: HTMLElement): HTMLElement {
 }
 
 async function render(): Promise<void> {
+  const mine = ++renders;
   leave();
   if (!session.key) {
     clear(root, signInPage(api, session, async () => render()));
     return;
   }
   if (!project) {
+    let fetched: ProjectOut;
     try {
-      project = await api.get<ProjectOut>("/project");
+      fetched = await api.get<ProjectOut>("/project");
     } catch {
+      if (mine !== renders) return;
       session.signOut();
       clear(root, signInPage(api, session, async () => render(), "Your key is no longer valid: sign in again."));
       return;
     }
+    if (mine !== renders) return;
+    project = fetched;
   }
   const route = parseRoute(location.hash);
   const main = h("main", { id: "main", tabindex: "-1" });

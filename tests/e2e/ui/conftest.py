@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.integration.system.conftest import Server, kill_leftover_replicas, upload
 
@@ -117,6 +117,8 @@ def sign_in(page: Page, server: Server, key: str | None = None) -> None:
     page.goto(f"{server.api}/ui/")
     page.get_by_label("Project API key").fill(key or server.key)
     page.get_by_role("button", name="Sign in").click()
+    if key is None:  # wait for the app, as a user does, before going anywhere
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def shot(page: Page, name: str) -> Path:

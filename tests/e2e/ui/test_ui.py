@@ -383,6 +383,28 @@ def test_phone_width_keeps_the_navigation_and_the_list_readable(
         shot(page, name)
 
 
+def test_a_hash_change_while_signing_in_shows_the_page_once(page: Page, server: Server) -> None:
+    """The sign-in's key check answers after a link was followed: the page already shown is
+    kept (it was replaced, detaching an open dialog, in a CI run)."""
+    held: list = []
+    page.route("**/api/v1/project", lambda r: held.append(r) if not held else r.continue_())
+    page.goto(f"{server.api}/ui/")
+    page.get_by_label("Project API key").fill(server.key)
+    page.get_by_role("button", name="Sign in").click()
+    wait_until(lambda: page.evaluate("1") and held, 30, "the sign-in's key check")
+    page.goto(f"{server.api}/ui/#/deployments/advanced")
+    expect(page.get_by_role("heading", name="Status")).to_be_visible()
+    page.evaluate("document.getElementById('main').dataset.shown = 'first'")
+    page.get_by_role("button", name="Delete").click()
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/project")):
+        held[0].continue_()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Cancel").click(timeout=5_000)
+    expect(dialog).to_be_hidden()
+    assert page.evaluate("document.getElementById('main').dataset.shown") == "first"
+    page.unroute("**/api/v1/project")
+
+
 def test_delete_asks_for_confirmation(page: Page, server: Server, api: httpx.Client) -> None:
     sign_in(page, server)
     page.goto(f"{server.api}/ui/#/deployments/advanced")

@@ -27,7 +27,8 @@ export function signInPage(api: Api, session: Session, done: () => Promise<void>
     try {
       await api.get("/project");
       input.value = "";
-      await done();
+      // a hash change while the key was checked has already shown the app: do not show it twice
+      if (form.isConnected) await done();
     } catch (err) {
       session.signOut();
       problem.textContent = err instanceof ApiError && err.status === 401 ? "That key is not valid." : `Cannot sign in: ${String(err)}`;
