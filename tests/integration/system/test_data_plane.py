@@ -2,7 +2,8 @@
 
 - ``kill -9`` of the control plane fails no prediction while it is down nor after it is back
   (the gateway, in its own session, keeps serving its last table; the next server adopts it);
-- ``kill -9`` of one gateway worker fails at most that worker's requests in flight;
+- ``kill -9`` of one gateway worker fails only connections it held (its requests in flight and
+  the connections the kernel had queued on its socket), each as a connection error;
 - a poison request (a model that dies on one input) kills at most the replica it reached, is
   answered 502 naming the cause, and fails no other request, behind one gateway worker or two;
 - the client's mistakes are 400s naming what was wrong, through the gateway.
@@ -114,7 +115,14 @@ def test_kill_9_of_the_control_plane_fails_no_prediction(node: Server) -> None:
     assert load.failures == []
 
 
-def test_kill_9_of_one_gateway_worker_fails_at_most_its_requests_in_flight(node: Server) -> None:
+CONNECTION_ERRORS = ("ReadError(", "RemoteProtocolError(", "ConnectError(", "WriteError(")
+
+
+def test_kill_9_of_one_gateway_worker_fails_only_the_connections_it_held(node: Server) -> None:
+    """Each load thread can lose its request in flight on the killed worker, and then the one
+    connection it made again if the kernel queued that on the dying worker's socket before
+    the socket closed (``SO_REUSEPORT`` without ``tcp_migrate_req``: see docs/contracts.md);
+    never an answer, never more."""
     first, second = node.gateway_workers()
     with Load(node, "poisonable", BODY, workers=2) as load:
         wait_until(lambda: load.ok > 20, 30, "load to run")
@@ -122,7 +130,8 @@ def test_kill_9_of_one_gateway_worker_fails_at_most_its_requests_in_flight(node:
         wait_until(lambda: len(node.gateway_workers()) == 2, 30, "the worker to be replaced")
         after = load.ok
         wait_until(lambda: load.ok > after + 50, 30, "predictions after the replacement")
-    assert len(load.failures) <= 2, load.failures  # one request in flight per load thread
+    assert len(load.failures) <= 2 * 2, load.failures  # 2 load threads
+    assert all(f.startswith(CONNECTION_ERRORS) for f in load.failures), load.failures
     assert second in node.gateway_workers() and first not in node.gateway_workers()
 
 
