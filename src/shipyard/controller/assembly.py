@@ -45,7 +45,7 @@ def assemble(managed: Managed, current: Mapping[str, str], *, threshold: int) ->
         + list(report.conditions if report else ()),
         replicas=[
             t.status(*_slot_history(managed, t))
-            for t in sorted(managed.replicas.values(), key=lambda t: t.ref.replica_id)
+            for t in sorted(managed.replicas.values(), key=_listing_order)
         ],
         available_instances=dict(inputs.ready),
         observed_revision=record.revision,
@@ -56,6 +56,12 @@ def assemble(managed: Managed, current: Mapping[str, str], *, threshold: int) ->
         },
         addresses=dict(report.addresses) if report else {},
     )
+
+
+def _listing_order(t: Tracked) -> tuple[str, int, float, str]:
+    """Replicas per component and slot, the one started first first (ids are random)."""
+    ref = t.ref
+    return ref.component, ref.slot, ref.started_at, ref.replica_id
 
 
 def _logger_condition(managed: Managed) -> list[Condition]:

@@ -75,6 +75,21 @@ async def test_a_crashed_replica_restarts_with_backoff_and_crash_loops_to_failed
     assert store.statuses[dep].state is DeploymentState.STARTING
 
 
+async def test_the_status_lists_replicas_by_slot_whatever_their_ids(world) -> None:
+    store, backend, clock, controller = world
+    dep = store.add("iris", 12)  # ids name the slot as text: "iris-p10-…" sorts before "iris-p2-…"
+    await settle(controller)
+    assert [r.slot for r in store.statuses[dep].replicas] == list(range(12))
+    first = store.statuses[dep].replicas[0]
+    backend.crash(first.id)  # its replacement gets a new id
+    await settle(controller, 1)
+    clock.now += 1.01
+    await settle(controller, 1)
+    replicas = store.statuses[dep].replicas
+    assert [r.slot for r in replicas] == list(range(12))
+    assert replicas[0].id != first.id and replicas[0].restarts == 1
+
+
 async def test_stop_releases_every_replica_and_start_brings_them_back(world) -> None:
     store, backend, _, controller = world
     dep = store.add("iris", 2)
