@@ -56,6 +56,11 @@ def scaling_of(spec: DeploymentSpec, component: Component) -> ScalingConfig | No
     return effective_scaling(spec.predictor.resources, spec.predictor.scaling)
 
 
+NOT_ASKED = (-1, None)
+"""The environment stamp of a component looked up but never asked for (no spec has it, so
+the first start asks, retrying a failed build)."""
+
+
 class Targets:
     """Decides instance counts and follows environments, per component."""
 
@@ -143,6 +148,9 @@ class Targets:
                 self._environment(managed, component, Path(model.storage_path))
             else:
                 state.desired, state.scale, state.scale_note = 0, None, None
+                if state.environment_stamp is None:  # not running since the server started:
+                    state.environment_stamp = NOT_ASKED  # say once what it ran in, build nothing
+                    self._environment(managed, component, Path(model.storage_path), build=False)
             out[component] = state.desired
         return out
 
@@ -174,8 +182,11 @@ class Targets:
         )
         return decision.desired
 
-    def _environment(self, managed: Managed, component: Component, model_dir: Path) -> None:
-        """Ask for (or follow) the environment of one component."""
+    def _environment(
+        self, managed: Managed, component: Component, model_dir: Path, *, build: bool = True
+    ) -> None:
+        """Ask for (or follow) the environment of one component; with ``build`` False, only
+        look up the one it had."""
         if self._environments is None or self._requests is None:
             return
         record = managed.record
@@ -188,6 +199,9 @@ class Targets:
             return
         if request is None:
             state.environment = None
+            return
+        if not build:
+            state.environment = self._environments.known(request)
             return
         stamp = (record.revision, record.updated_at)
         retry = state.environment_stamp != stamp  # a changed or restarted deployment retries

@@ -188,6 +188,26 @@ def record_of(
     )
 
 
+def info_of(record: EnvironmentBuild) -> EnvironmentInfo:
+    """What a recorded build says of its environment, for the status of a deployment that is
+    not running (a BUILDING record no job owns was interrupted: it reads as FAILED)."""
+    phase = {BuildState.READY: EnvironmentPhase.READY}.get(record.state, EnvironmentPhase.FAILED)
+    step = record.step if record.state is not BuildState.BUILDING else INTERRUPTED
+    return EnvironmentInfo(
+        base=record.base or None,
+        build=record.id,
+        requirements=record.requirements,
+        phase=phase,
+        key=record.environment,
+        message=step if phase is EnvironmentPhase.FAILED else "",
+        packages=record.packages,
+        python=record.python,
+        reused=record.reused,
+        build_seconds=record.duration_s,
+        image=record.image,
+    )
+
+
 def size_of(folder: Path) -> int:
     """Bytes of the files under ``folder`` (hardlinked ones counted in full)."""
     total = 0

@@ -40,6 +40,7 @@ from shipyard.environments.build_log import BoundedLog, Tail, tail
 from shipyard.environments.builds import (
     BuildRecords,
     check_build_id,
+    info_of,
     interrupted,
     record_of,
     size_of,
@@ -139,6 +140,16 @@ class EnvironmentManager:
             self._save(job)
             job.task = asyncio.get_running_loop().create_task(self._work(rkey, request, job))
         return job.info
+
+    def known(self, request: EnvironmentRequest) -> EnvironmentInfo | None:
+        """Where the environment of ``request`` is without starting any work (for a deployment
+        that does not run): its build under way, or its last recorded build, or None."""
+        rkey = self._request_key(request)
+        job = self._jobs.get(rkey)
+        if job is not None:
+            return job.info
+        record = self._records.get(rkey)
+        return None if record is None else info_of(record)
 
     def add_base(self, entry: BaseEnvironment) -> None:
         """Add an administrator's base environment (validated: its pins must parse)."""

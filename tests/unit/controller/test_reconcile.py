@@ -197,6 +197,7 @@ class FakeEnvironments:
         self.info = EnvironmentInfo(base="shipyard/python:1.0.0", phase=EnvironmentPhase.BUILDING)
         self.phase = EnvironmentPhase
         self.requests: list[tuple[object, bool]] = []
+        self.looked_up: list[object] = []
         self.listener = None
 
     def set_listener(self, listener) -> None:
@@ -204,6 +205,10 @@ class FakeEnvironments:
 
     def status(self, request, *, retry: bool = False):
         self.requests.append((request, retry))
+        return self.info
+
+    def known(self, request):
+        self.looked_up.append(request)
         return self.info
 
     def python(self, key: str) -> Path:
@@ -272,6 +277,28 @@ async def test_a_failed_environment_fails_the_deployment_and_retries_on_a_change
     store.update(dep, revision=2)
     await settle(controller, passes=1)
     assert envs.requests[0][1] is True  # a new revision retries the failed build
+
+
+async def test_a_stopped_deployment_shows_its_environment_after_a_restart_building_nothing(
+    tmp_path,
+) -> None:
+    store = MemoryStore(tmp_path)
+    (tmp_path / "requirements.txt").write_text("scikit-learn==1.5.2\n")
+    backend, envs = FakeBackend(), FakeEnvironments(tmp_path)
+    envs.info = envs.info.model_copy(update={"phase": envs.phase.READY, "key": "abc"})
+    dep = store.add("iris", 1, active=False)  # stopped before this server started
+    controller = Controller(
+        store=store, backends=local(backend), settings=ServerSettings(home=tmp_path),
+        environments=envs, clock=Clock(),
+    )  # type: ignore[arg-type]  # fmt: skip
+    await settle(controller, passes=3)
+    status = store.statuses[dep]
+    assert status.environments["predictor"].phase is envs.phase.READY  # its build stays listed
+    assert envs.requests == [] and len(envs.looked_up) == 1  # looked up once, nothing built
+    store.update(dep, active=True)
+    await settle(controller)
+    assert envs.requests[0][1] is True  # the start asks for it, retrying one that failed
+    assert len(backend.replicas) == 1
 
 
 async def test_without_environment_or_requirements_replicas_run_embedded(tmp_path) -> None:

@@ -11,6 +11,7 @@ from shipyard.environments.builds import (
     BuildRecords,
     BuildUse,
     find_visible,
+    info_of,
     record_of,
     visible_builds,
 )
@@ -89,6 +90,20 @@ def test_a_restart_keeps_the_first_record_of_a_ready_build() -> None:
     assert failed is not None and failed.state is BuildState.FAILED  # failures always recorded
     rebuilt = record_of(info(EnvironmentPhase.BUILDING), T0, None, first)
     assert rebuilt is not None and rebuilt.state is BuildState.BUILDING  # its venv was gone
+
+
+def test_a_record_reads_back_as_the_environment_it_built() -> None:
+    ready = info(EnvironmentPhase.READY, packages=["numpy==2.4.6"], python="3.11.7")
+    record = record_of(ready, T0, 4096, None, now=T0 + timedelta(seconds=3))
+    assert record is not None
+    back = info_of(record)
+    assert back.phase is EnvironmentPhase.READY and back.build == record.id
+    assert (back.key, back.packages, back.python) == (ready.key, ready.packages, "3.11.7")
+    assert back.build_seconds == 3.0 and back.message == ""
+    failed = info_of(build(A, BuildState.FAILED, step="no numpy<1 exists"))
+    assert (failed.phase, failed.message) == (EnvironmentPhase.FAILED, "no numpy<1 exists")
+    cut = info_of(build(A, BuildState.BUILDING, step="installing"))  # its server stopped
+    assert cut.phase is EnvironmentPhase.FAILED and "interrupted" in cut.message
 
 
 def test_records_round_trip_newest_first_and_skip_garbage(tmp_path: Path) -> None:
