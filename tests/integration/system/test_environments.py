@@ -204,6 +204,33 @@ def test_a_failing_environment_update_keeps_the_old_version_serving(
             assert predict(node, "sk-old", [[0.0]]) == [{"label": 0, "sklearn": "1.3.2"}]
 
 
+def test_a_stopped_deployment_keeps_its_build_listed_across_a_server_restart(
+    node: Server, side_by_side
+) -> None:
+    build = side_by_side["sk-new"]["environments"]["predictor"]["build"]
+    with node.client() as api:
+        api.post("/deployments/sk-new/stop").raise_for_status()
+        wait_state(api, "sk-new", "STOPPED", timeout=60)
+    node.stop()
+    node.start()
+    with node.client() as api:
+
+        def listed() -> dict | None:
+            builds = api.get("/environments/builds").json()
+            return next((b for b in builds if b["id"] == build), None)
+
+        found = wait_until(listed, 30, "the stopped deployment's build in the project's list")
+        assert found["deployments"] == ["sk-new"] and found["state"] == "READY"
+        assert api.get(f"/environments/builds/{build}/log").status_code == 200
+        stopped = state_of(api, "sk-new")
+        assert stopped["state"] == "STOPPED"
+        assert stopped["environments"]["predictor"]["phase"] == "READY"
+        api.post("/deployments/sk-new/start").raise_for_status()
+        status = wait_state(api, "sk-new", "RUNNING", timeout=120)  # the kept venv: no build
+        assert status["environments"]["predictor"]["key"] == found["environment"]
+    assert predict(node, "sk-new", [[3.0]]) == [{"label": 1, "sklearn": "1.5.2"}]
+
+
 def _pack(folder: Path) -> bytes:
     from tests.integration.system.conftest import pack
 
