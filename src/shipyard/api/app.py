@@ -33,10 +33,15 @@ from shipyard.api.usage_history import UsageHistory
 
 
 def create_app(
-    services: Services, *, run_controller: bool = True, usage_history: UsageHistory | None = None
+    services: Services,
+    *,
+    run_controller: bool = True,
+    usage_history: UsageHistory | None = None,
+    log_followers: usage.FollowSlots | None = None,
 ) -> FastAPI:
     """The control-plane app; its lifespan runs the reconciler loop when ``run_controller``.
-    ``usage_history`` is what ``/deployments/{name}/usage`` reads (fed by the caller)."""
+    ``usage_history`` is what ``/deployments/{name}/usage`` reads (fed by the caller);
+    ``log_followers`` bounds the log follows (the caller closes it when the server stops)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -69,7 +74,7 @@ def create_app(
         limit_bytes=lambda: services.settings.max_upload_mb * 1024 * 1024,
     )
     app.state.usage = usage_history or UsageHistory()
-    app.state.log_followers = usage.FollowSlots()
+    app.state.log_followers = log_followers or usage.FollowSlots()
     errors.install(app)
     docs.install(app)
     routers = (

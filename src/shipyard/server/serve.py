@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 import uvicorn
 
 from shipyard.api.app import create_app
+from shipyard.api.routes.usage import FollowSlots
 from shipyard.api.services import Services
 from shipyard.api.usage_history import UsageHistory, sample_forever
 from shipyard.api.usage_persistence import persist_forever, restore_history
@@ -99,15 +100,17 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _api_server(settings: ServerSettings, services: Services, history: UsageHistory) -> _Server:
+def _api_server(
+    settings: ServerSettings, services: Services, history: UsageHistory, followers: FollowSlots
+) -> _Server:
     config = uvicorn.Config(
-        create_app(services, usage_history=history),
+        create_app(services, usage_history=history, log_followers=followers),
         host=settings.bind,
         port=settings.api_port,
         log_level="warning",
         access_log=False,
         lifespan="on",
-        # requests still open this long after the stop (log follows, uploads) are cancelled,
+        # requests still open this long after the stop (uploads, predictions) are cancelled,
         # with uvicorn's log line saying how many: the replicas' stop comes next
         timeout_graceful_shutdown=max(1, round(settings.stop_grace_s)),
     )
@@ -125,11 +128,13 @@ async def _run_started(
     key = bootstrap_key(services.store, settings.api_key_file)
     history = UsageHistory()
     restore_history(history, services.store, time.time())
-    server = _api_server(settings, services, history)
+    followers = FollowSlots()
+    server = _api_server(settings, services, history, followers)
     keeper = GatewayKeeper(env, adopted)
     shutdown.on_overrun(lambda: keeper.handle.kill())
     shutdown.on_stop(lambda: setattr(server, "should_exit", True))
     shutdown.on_stop(services.controller.routes.release)  # the gateway's long polls end now
+    shutdown.on_stop(followers.close)  # and log follows, at their next poll
     background = [
         asyncio.create_task(keeper.supervise()),
         asyncio.create_task(sample_forever(history, services.controller.snapshot)),

@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -202,3 +203,42 @@ def test_a_sigint_while_an_environment_builds_stops_the_build_too(tmp_path: Path
             proc.kill()
             proc.wait()
         kill_leftover_replicas(srv.home)
+
+
+def test_a_sigint_ends_open_log_follows_at_once(tmp_path: Path, iris_dir: Path) -> None:
+    """A follow is a response that never ends by itself: the stop ends it cleanly (the stream
+    closes as a complete response) instead of cancelling it after the grace, which is set
+    longer than ``HANG_S`` here."""
+    with own_server(tmp_path, SHIPYARD_STOP_GRACE_S="120", **LONG_POLLS) as srv:
+        with srv.client() as api:
+            deploy(api, "iris", upload(api, "iris", iris_dir), script_file="predictor.py")
+            wait_state(api, "iris", "RUNNING")
+        opened, ended = threading.Event(), []
+
+        def follow() -> None:
+            url = f"{srv.api}/api/v1/deployments/iris/logs/follow"
+            headers = {"Authorization": f"ApiKey {srv.key}"}
+            try:
+                with httpx.stream("GET", url, headers=headers, timeout=HANG_S) as answer:
+                    opened.set()
+                    for _ in answer.iter_lines():
+                        pass
+                ended.append("complete")
+            except httpx.HTTPError as exc:
+                ended.append(repr(exc))
+            finally:
+                opened.set()
+
+        reader = threading.Thread(target=follow)
+        reader.start()
+        assert opened.wait(30) and not ended, ended
+        assert srv.proc is not None
+        proc, srv.proc = srv.proc, None
+        try:
+            assert_stops(srv, proc, "with a log follow open")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        reader.join(timeout=HANG_S)
+        assert ended == ["complete"]

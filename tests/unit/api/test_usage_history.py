@@ -209,3 +209,12 @@ def test_follow_slots_are_bounded_and_given_back() -> None:
     slots.give_back()
     slots.take()
     assert slots.open == 2
+
+
+def test_a_stopping_server_refuses_new_follows() -> None:
+    slots = FollowSlots(limit=2)
+    slots.take()
+    slots.close()  # the open one sees ``closing`` at its next poll and ends
+    assert slots.closing
+    with pytest.raises(NotReady, match="the server is stopping"):
+        slots.take()

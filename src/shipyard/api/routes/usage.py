@@ -45,9 +45,16 @@ class FollowSlots:
     def __init__(self, limit: int = MAX_FOLLOWERS) -> None:
         self.limit = limit
         self.open = 0
+        self.closing = False
+
+    def close(self) -> None:
+        """The server stops: open follows end at their next poll, new ones are refused."""
+        self.closing = True
 
     def take(self) -> None:
-        """Take a slot, or raise ``NotReady`` (503) when all are taken."""
+        """Take a slot, or raise ``NotReady`` (503) when all are taken or the server stops."""
+        if self.closing:
+            raise NotReady("the server is stopping: follow the logs again once it is back")
         if self.open >= self.limit:
             raise NotReady(
                 f"{self.open} log follows are open, the most this server allows: close one, "
@@ -189,12 +196,13 @@ async def _follow(
 async def _follow_lines(
     request: Request, svc: Services, deployment_id: str, component: str, tail: int
 ) -> AsyncIterator[bytes]:
+    slots: FollowSlots = request.app.state.log_followers
     seen = await asyncio.to_thread(_by_replica, svc, deployment_id, component, FOLLOW_WINDOW)
     for replica, lines in seen.items():
         for line in lines[-tail:] if tail else []:
             yield (json.dumps({"replica": replica, "line": line}) + "\n").encode()
     deadline = time.monotonic() + MAX_FOLLOW_S
-    while time.monotonic() < deadline and not await request.is_disconnected():
+    while time.monotonic() < deadline and not slots.closing and not await request.is_disconnected():
         await asyncio.sleep(FOLLOW_POLL_S)
         now = await asyncio.to_thread(_by_replica, svc, deployment_id, component, FOLLOW_WINDOW)
         for replica, lines in now.items():
