@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 
 import httpx
 import pytest
 
-from shipyard.gateway.inferencelog import REQUEST_TYPE, RESPONSE_TYPE, InferenceLog, RotatingFile
+from shipyard.gateway.inferencelog import (
+    POSTS_IN_FLIGHT,
+    REQUEST_TYPE,
+    RESPONSE_TYPE,
+    InferenceLog,
+    RotatingFile,
+)
 from shipyard.wire.routes import DeploymentRoute, LogRoute
 
 pytestmark = pytest.mark.unit
@@ -189,3 +196,47 @@ async def test_plain_http_receivers_get_the_lean_client_and_others_httpx(tmp_pat
     record(log, target)
     await drain(log, 2)
     assert "NotSent" in log.problems[target.key] and counts == {"failed": 2}
+
+
+class SlowReceiver(RawReceiver):
+    """Answers only when the test lets it, counting the POSTs it holds at once."""
+
+    def __init__(self, fail_every: int = 0) -> None:
+        super().__init__()
+        self.holding = self.most = 0
+        self.calls = 0
+        self.fail_every = fail_every
+        self.gate: asyncio.Event = asyncio.Event()
+
+    async def send(self, url, method, headers, body):
+        from shipyard.gateway.upstream import NotSent
+
+        self.calls += 1
+        number = self.calls
+        self.holding += 1
+        self.most = max(self.most, self.holding)
+        try:
+            await self.gate.wait()
+            if self.fail_every and number % self.fail_every == 0:
+                raise NotSent("connection refused")
+        finally:
+            self.holding -= 1
+        return await super().send(url, method, headers, body)
+
+
+async def test_a_batch_sends_its_cloudevents_a_few_at_once_each_once(tmp_path):
+    receiver = SlowReceiver(fail_every=5)
+    log, counts = make(lambda r: httpx.Response(200), tmp_path, raw=receiver)
+    for _ in range(10):
+        record(log, route(url="http://receiver/"))
+    events = [log._queue.get_nowait() for _ in range(log._queue.qsize())]
+    delivery = asyncio.create_task(log.deliver_many(events))
+    for _ in range(1000):  # bounded: the senders reach the receiver in a few loop turns
+        if receiver.holding >= POSTS_IN_FLIGHT:
+            break
+        await asyncio.sleep(0)
+    assert receiver.most == POSTS_IN_FLIGHT  # that many in flight at once, never more
+    receiver.gate.set()
+    await delivery
+    assert receiver.calls == 20 and len(receiver.sent) == 16  # each event sent once
+    assert counts == {"delivered": 16, "failed": 4}
