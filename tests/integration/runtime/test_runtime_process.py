@@ -40,6 +40,7 @@ class Predictor:
 
     def predict(self, inputs):
         if inputs == "slow":
+            open(os.path.join(os.environ["MODEL_FILES_PATH"], "slow-started"), "w").close()
             time.sleep(1.0)
             return "done"
         return self.model.predict(np.asarray(inputs, dtype=float)).tolist()
@@ -181,7 +182,11 @@ def test_sigterm_lets_in_flight_requests_finish(model_dir):
             target=lambda: answers.append(httpx.post(url, json={"instances": "slow"}, timeout=10))
         )
         worker.start()
-        time.sleep(0.3)
+        started = model_dir / "slow-started"
+        deadline = time.monotonic() + 10
+        while not started.exists() and time.monotonic() < deadline:  # the request is in flight
+            time.sleep(0.01)
+        assert started.exists(), "the slow request never reached the model"
         assert stop(replica) == 0
         worker.join(10)
         assert answers[0].json() == {"predictions": "done"}

@@ -125,8 +125,8 @@ def test_a_killed_replica_is_restarted_while_requests_keep_succeeding(server: Se
     def load() -> None:
         nonlocal sent
         with gateway_client(server) as gw:
-            deadline = time.monotonic() + 20
-            while not done.is_set() and time.monotonic() < deadline and sent < 5000:
+            deadline = time.monotonic() + 120  # bounded; the test ends it once it saw enough
+            while not done.is_set() and time.monotonic() < deadline:
                 try:
                     answer = gw.post("/v1/models/iris:predict", json={"instances": SAMPLES})
                     if answer.status_code != 200:
@@ -137,7 +137,7 @@ def test_a_killed_replica_is_restarted_while_requests_keep_succeeding(server: Se
 
     worker = threading.Thread(target=load)
     worker.start()
-    time.sleep(1.0)
+    wait_until(lambda: sent >= 10, 30, "load to run")
     os.kill(victim["pid"], signal.SIGKILL)
     with server.client() as api:
 
@@ -149,7 +149,8 @@ def test_a_killed_replica_is_restarted_while_requests_keep_succeeding(server: Se
             return status if fresh and status["state"] == "RUNNING" else None
 
         status = wait_until(restarted, 60, "the killed replica to be replaced")
-    time.sleep(1.0)
+    after = sent
+    wait_until(lambda: sent >= after + 10, 30, "load after the replacement")
     done.set()
     worker.join(timeout=30)
     # the one request the victim may have held when killed is a 502 naming the cause (never
