@@ -191,15 +191,16 @@ def record_of(
 def info_of(record: EnvironmentBuild) -> EnvironmentInfo:
     """What a recorded build says of its environment, for the status of a deployment that is
     not running (a BUILDING record no job owns was interrupted: it reads as FAILED)."""
-    phase = {BuildState.READY: EnvironmentPhase.READY}.get(record.state, EnvironmentPhase.FAILED)
-    step = record.step if record.state is not BuildState.BUILDING else INTERRUPTED
+    if record.state is BuildState.BUILDING:
+        record = interrupted(record)
+    ready = record.state is BuildState.READY
     return EnvironmentInfo(
         base=record.base or None,
         build=record.id,
         requirements=record.requirements,
-        phase=phase,
+        phase=EnvironmentPhase.READY if ready else EnvironmentPhase.FAILED,
         key=record.environment,
-        message=step if phase is EnvironmentPhase.FAILED else "",
+        message="" if ready else record.step,
         packages=record.packages,
         python=record.python,
         reused=record.reused,

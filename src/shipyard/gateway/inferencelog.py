@@ -253,7 +253,8 @@ class InferenceLog:
                 self._file(name).append(b"".join(events[i].line() for i in indexes))
             except OSError as exc:
                 failed.update((i, _why(exc)) for i in indexes)
-        posts = iter([i for i, event in enumerate(events) if event.sink.url and i not in failed])
+        to_post = [i for i, event in enumerate(events) if event.sink.url and i not in failed]
+        posts = iter(to_post)
 
         async def sender() -> None:
             for i in posts:  # the senders share the iterator: each event is sent once
@@ -262,7 +263,7 @@ class InferenceLog:
                 except (OSError, httpx.HTTPError) as exc:
                     failed[i] = _why(exc)
 
-        senders = min(POSTS_IN_FLIGHT, sum(1 for e in events if e.sink.url))
+        senders = min(POSTS_IN_FLIGHT, len(to_post))
         if senders == 1:
             await sender()
         elif senders > 1:

@@ -187,16 +187,20 @@ async def _follow(
 ) -> AsyncIterator[bytes]:
     slots: FollowSlots = request.app.state.log_followers
     try:
-        async for chunk in _follow_lines(request, svc, deployment_id, component, tail):
+        async for chunk in _follow_lines(request, slots, svc, deployment_id, component, tail):
             yield chunk
     finally:
         slots.give_back()
 
 
 async def _follow_lines(
-    request: Request, svc: Services, deployment_id: str, component: str, tail: int
+    request: Request,
+    slots: FollowSlots,
+    svc: Services,
+    deployment_id: str,
+    component: str,
+    tail: int,
 ) -> AsyncIterator[bytes]:
-    slots: FollowSlots = request.app.state.log_followers
     seen = await asyncio.to_thread(_by_replica, svc, deployment_id, component, FOLLOW_WINDOW)
     for replica, lines in seen.items():
         for line in lines[-tail:] if tail else []:
