@@ -248,11 +248,15 @@ class GatewayProcess:
 
     def __init__(self, control_url: str, token: str, log_path: Path) -> None:
         self.port = free_port()
+        # a free port of its own: the default (the REST port + 1) may be any process's
+        # ephemeral port, such as a runtime's the test started just before
+        self.grpc_port = next(p for p in iter(free_port, None) if p != self.port)
         self.log_path = log_path
         self._env = {
             **os.environ,
             "SHIPYARD_BIND": HOST,
             "SHIPYARD_GATEWAY_PORT": str(self.port),
+            "SHIPYARD_GATEWAY_GRPC_PORT": str(self.grpc_port),
             "SHIPYARD_GATEWAY_CONTROL_URL": control_url,
             "SHIPYARD_INTERNAL_TOKEN": token,
             "SHIPYARD_GATEWAY_POLL_WAIT_S": "2",
