@@ -6,9 +6,7 @@ import contextlib
 import ctypes
 import os
 import signal
-import socket
 from collections.abc import Callable
-from contextlib import closing
 from datetime import UTC, datetime
 
 from shipyard.spec.status import ReplicaExit
@@ -17,13 +15,6 @@ _PR_SET_PDEATHSIG = 1
 
 MAX_SOCKET_PATH = 100
 """Longest Unix socket path we bind (``AF_UNIX`` paths are limited to 108 bytes)."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free on ``host`` a moment ago."""
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def start_ticks(pid: int) -> int | None:
