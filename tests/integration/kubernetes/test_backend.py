@@ -376,6 +376,25 @@ async def test_pods_get_their_projects_replica_token_from_a_secret(cluster, toke
     assert token not in str(applied)  # what apply hands back (and keeps) never holds it
 
 
+async def test_a_changed_replica_token_is_written_and_rolls_the_pods(cluster, tokens):
+    """A server whose internal token changed (its file deleted) rewrites the Secret, and the
+    pods, which read it once at start, are replaced by the Deployment's rolling update."""
+    first = KubernetesBackend(cluster.api, tokens, replica_tokens=ReplicaTokens("s3cret"))
+    await asyncio.to_thread(first.engine.apply, deployment())
+    before = cluster.get("Deployment", NS, "iris-predictor")["spec"]["template"]["metadata"]
+    restarted = KubernetesBackend(cluster.api, tokens, replica_tokens=ReplicaTokens("n3w"))
+    await asyncio.to_thread(restarted.engine.apply, deployment())
+    secret = cluster.get("Secret", NS, "iris-replica")
+    assert secret["stringData"] == {"token": project_token("n3w", "proj").decode()}
+    after = cluster.get("Deployment", NS, "iris-predictor")["spec"]["template"]["metadata"]
+    digest = naming.REPLICA_TOKEN_DIGEST
+    assert before["annotations"][digest] != after["annotations"][digest]
+    assert before["labels"][naming.TEMPLATE] != after["labels"][naming.TEMPLATE]
+    again = KubernetesBackend(cluster.api, tokens, replica_tokens=ReplicaTokens("n3w"))
+    await asyncio.to_thread(again.engine.apply, deployment())  # same token: nothing rolls
+    assert cluster.get("Deployment", NS, "iris-predictor")["spec"]["template"]["metadata"] == after
+
+
 async def test_without_a_token_source_the_secret_keeps_its_placeholder(cluster, backend):
     await backend.apply(deployment())
     secret = cluster.get("Secret", NS, "iris-replica")

@@ -77,6 +77,9 @@ class RenderInput:
     revision that only scales renders the same pods; None = ``revision``."""
     annotations: Mapping[str, str] = field(default_factory=dict)
     """Extra annotations on the top objects (e.g. the template hash the backend compares)."""
+    replica_token_digest: str | None = None
+    """A digest of the project's replica token (set on apply; None on a dry run): annotated on
+    the pod template, so a changed token rolls the pods (they read it once, at start)."""
 
     @property
     def pod_revision(self) -> int:

@@ -119,6 +119,9 @@ def _component(inp: RenderInput, resolved: ResolvedComponent) -> dict[str, Any]:
             "timeout": max(1, math.ceil(batching.timeout_s)),
         }
     out.update(pods.pod_fields(inp, component))
+    annotations = pods.pod_annotations(inp)  # KServe puts a component's annotations on its pods
+    if annotations:
+        out["annotations"] = annotations
     out["containers"] = [container]
     return out
 

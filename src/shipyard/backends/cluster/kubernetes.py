@@ -43,14 +43,22 @@ def pod_template(
     inp: RenderInput, component: Component, labels: dict[str, str], container: dict[str, Any]
 ) -> dict[str, Any]:
     """The pod template, labelled with a hash of itself (``shipyard.dev/template``), so the
-    status tells pods of the current template from those a rollout is replacing."""
+    status tells pods of the current template from those a rollout is replacing (also pods
+    that still hold a replica token that changed since)."""
     spec = {
         **pods.pod_fields(inp, component),
         "containers": [container],
         "terminationGracePeriodSeconds": 30,
     }
-    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
-    return {"metadata": {"labels": {**labels, naming.TEMPLATE: digest}}, "spec": spec}
+    annotations = pods.pod_annotations(inp)
+    basis: Any = [spec, annotations] if annotations else spec
+    hashed = json.dumps(basis, sort_keys=True).encode()
+    metadata: dict[str, Any] = {
+        "labels": {**labels, naming.TEMPLATE: hashlib.sha256(hashed).hexdigest()[:16]}
+    }
+    if annotations:
+        metadata["annotations"] = annotations
+    return {"metadata": metadata, "spec": spec}
 
 
 def deployment(inp: RenderInput, resolved: ResolvedComponent) -> dict[str, Any]:

@@ -21,6 +21,8 @@ PROJECT_ID = "shipyard.dev/project-id"
 COMPONENT = "shipyard.dev/component"
 TEMPLATE = "shipyard.dev/template"  # a pod's label: hash of the pod template it was made from
 REVISION = "shipyard.dev/revision"  # an annotation: the spec revision an object renders
+# a pod template's annotation: a digest of the replica token its pods read once, at start
+REPLICA_TOKEN_DIGEST = "shipyard.dev/replica-token-sha256"
 MODEL_SECRET_KEY = "token"
 REPLICA_SECRET_KEY = "token"
 

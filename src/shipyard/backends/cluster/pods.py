@@ -14,6 +14,7 @@ readable by anyone who may read Deployments).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from shipyard.backends.cluster import naming
@@ -203,6 +204,19 @@ def token_volume(inp: RenderInput) -> dict[str, Any]:
             "defaultMode": 0o444,
         },
     }
+
+
+def replica_token_digest(token: bytes) -> str:
+    """What the pod template carries of the replica token: enough to tell two tokens apart
+    (a changed one rolls the pods), nothing that helps to guess it (the token is an HMAC)."""
+    return hashlib.sha256(token).hexdigest()[:16]
+
+
+def pod_annotations(inp: RenderInput) -> dict[str, str]:
+    """The pod template's annotations: the replica token's digest, once applied."""
+    if inp.replica_token_digest is None:
+        return {}
+    return {naming.REPLICA_TOKEN_DIGEST: inp.replica_token_digest}
 
 
 def pod_fields(inp: RenderInput, component: Component) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 The same renderers and the same validation as the backends; only what exists once applied is
 shown as a placeholder: the model download token, the owner's uid (no ``ownerReferences``), and
 the runtime image unless one image serves every pod (``SHIPYARD_KUBE_RUNTIME_IMAGE``; an image
-per environment exists only once the environment was built).
+per environment exists only once the environment was built). The pod templates' digest of the
+replica token is left out.
 """
 
 from __future__ import annotations

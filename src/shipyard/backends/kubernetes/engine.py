@@ -3,7 +3,8 @@
 One pass of ``apply``: the namespace exists; the anchor ConfigMap is applied first (its uid owns
 everything else); the model Secret is created once per model version (a fresh short-lived token
 only then, never on every pass); the replica Secret gets the project's replica token (without
-a token source it keeps its placeholder, and the pods refuse everyone: closed, not open); the
+a token source it keeps its placeholder, and the pods refuse everyone: closed, not open), and
+the pod templates a digest of it (pods read it once: a changed token rolls them); the
 rendered objects are validated and applied (server-side apply: unchanged objects are no-ops);
 objects of the deployment that the rendering no longer has
 (an HPA after autoscaling was removed) are deleted. A revision that only changes instances or
@@ -32,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from shipyard.backends.cluster import common, naming, schemas
+from shipyard.backends.cluster import common, naming, pods, schemas
 from shipyard.backends.cluster.inputs import ClusterTarget, OwnerRef, RenderInput
 from shipyard.backends.kubernetes.client import ApiError, ClusterApi, ClusterUnavailable
 from shipyard.errors import InvalidSpec
@@ -203,6 +204,11 @@ class ClusterEngine:
             framework=d.framework,
             stopped=d.stopped,
             template_revision=template_revision,
+            replica_token_digest=(
+                None
+                if self._replica_tokens is None
+                else pods.replica_token_digest(self._replica_tokens(d.project_id))
+            ),
         )
 
     def _apply(self, d: ClusterDeployment) -> list[Json]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from shipyard.backends.cluster import kserve, schemas
+from shipyard.backends.cluster import kserve, naming, pods, schemas
 from shipyard.backends.cluster.inputs import KServeMode
 from shipyard.errors import InvalidSpec
 from shipyard.spec.deployment import DeploymentSpec, PredictorSpec, ServingTool
@@ -121,3 +122,16 @@ def test_pods_demand_the_replica_token_except_behind_kserves_batcher():
             assert "--health-without-token" in args, (case, component)
     batched = _isvc("kserve-scale-to-zero-batching")["spec"]["predictor"]
     assert "batcher" in batched and "--token-file" not in batched["containers"][0]["args"]
+
+
+def test_every_component_carries_the_replica_tokens_digest_on_its_pods():
+    """KServe puts a component's ``annotations`` on its pods (a new revision when they change):
+    a changed replica token rolls the predictor and the transformer alike."""
+    digest = pods.replica_token_digest(b"token-one")
+    inp = replace(KSERVE_CASES["kserve-predictor-transformer-min-max"], replica_token_digest=digest)
+    [isvc] = [
+        o for o in schemas.validate_all(kserve.render(inp)) if o["kind"] == "InferenceService"
+    ]
+    for part in ("predictor", "transformer"):
+        assert isvc["spec"][part]["annotations"] == {naming.REPLICA_TOKEN_DIGEST: digest}
+    assert "annotations" not in _isvc("kserve-predictor-transformer-min-max")["spec"]["predictor"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from shipyard.backends.cluster import kubernetes, naming, schemas
+from shipyard.backends.cluster import kubernetes, naming, pods, schemas
 from shipyard.backends.cluster.inputs import OwnerRef
 from shipyard.errors import InvalidSpec
 from shipyard.spec.deployment import Component, DeploymentSpec, ServingTool
@@ -146,3 +147,25 @@ def test_the_target_comes_from_the_settings(tmp_path):
     assert target.namespace == "shipyard-demo" and target.kserve_mode.value == "Standard"
     long = namespace_of("shipyard-{project}", "p" * 63)
     assert len(long) <= 63 and long.startswith("shipyard-ppp")
+
+
+def test_a_changed_replica_token_changes_the_pod_template_and_its_hash():
+    """Pods read the replica token once, at start: the template carries a digest of it, so a
+    changed token rolls them (and the status counts pods of the old token as replaced)."""
+
+    def template(token: bytes | None) -> dict:
+        digest = None if token is None else pods.replica_token_digest(token)
+        inp = replace(KUBERNETES_CASES["kubernetes-iris"], replica_token_digest=digest)
+        return _kinds(schemas.validate_all(kubernetes.render(inp)))["Deployment"]["spec"][
+            "template"
+        ]
+
+    first, again, changed = template(b"token-one"), template(b"token-one"), template(b"token-2")
+    assert first == again
+    notes = first["metadata"]["annotations"]
+    assert notes == {naming.REPLICA_TOKEN_DIGEST: pods.replica_token_digest(b"token-one")}
+    assert changed["metadata"]["annotations"] != notes
+    hashes = {t["metadata"]["labels"][naming.TEMPLATE] for t in (first, changed, template(None))}
+    assert len(hashes) == 3
+    assert "token-one" not in str(first)
+    assert "annotations" not in template(None)["metadata"]  # a dry run knows no token
