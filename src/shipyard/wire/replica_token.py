@@ -51,6 +51,16 @@ class ReplicaTokens:
             token = self._tokens[project_id] = project_token(self._secret, project_id)
         return token
 
+    def digest(self, project_id: str) -> str:
+        """:func:`token_digest` of ``project_id``'s token."""
+        return token_digest(self(project_id))
+
+
+def token_digest(token: bytes) -> str:
+    """16 hex digits of the token's SHA-256: enough to tell whether a replica (or a pod
+    template) holds the current token, nothing that helps to guess it (an HMAC)."""
+    return hashlib.sha256(token).hexdigest()[:16]
+
 
 def admits(expected: bytes, headers: Iterable[tuple[bytes, bytes]]) -> bool:
     """Whether ``headers`` carry exactly one :data:`HEADER` equal to ``expected``

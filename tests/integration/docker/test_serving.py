@@ -242,6 +242,43 @@ def test_a_restarted_server_adopts_the_containers(
     assert len(containers(engine, "iris-docker")) == count  # adopted, never duplicated
 
 
+def test_containers_holding_an_old_token_are_replaced_after_a_restart(
+    node: Server, deployed: str, engine: DockerEngine
+) -> None:
+    """The internal token changed while the server was down: each adopted container holds the
+    old token (its label says which), so it is replaced one at a time, and predictions work
+    through the new gateway."""
+    with node.client() as api:
+        count = wanted(api, "iris-docker")
+        olds = {r["id"] for r in settled(api, "iris-docker", count)["replicas"]}
+    node.stop(signal.SIGKILL)
+    (node.home / "run" / "internal-token").unlink()
+    node.start()
+
+    def replaced() -> bool:
+        with node.client() as api:
+            status = state_of(api, "iris-docker")
+        ready = {r["id"] for r in status["replicas"] if r["phase"] == "READY"}
+        return status["state"] == "RUNNING" and len(ready) == count and not ready & olds
+
+    wait_until(replaced, 180, "containers with the new token only", step=0.5)
+    wait_until(lambda: len(containers(engine, "iris-docker")) == count, 60, "old ones removed")
+    headers = {"Authorization": f"ApiKey {node.key}"}
+    wait_until(
+        lambda: (
+            httpx.post(
+                f"{node.gateway}/v1/models/iris-docker:predict",
+                json=BODY,
+                headers=headers,
+                timeout=30,
+            ).status_code
+            == 200
+        ),
+        30,
+        "a prediction through the new gateway",
+    )
+
+
 def test_stop_start_keep_the_settings_and_delete_leaves_no_container(
     node: Server, deployed: str, engine: DockerEngine
 ) -> None:

@@ -18,6 +18,7 @@ from tests.integration.system.conftest import (
     Server,
     deploy,
     own_server,
+    state_of,
     upload,
     wait_state,
     wait_until,
@@ -82,3 +83,38 @@ def test_a_revoked_key_is_refused_by_the_gateway_within_seconds(node: Server) ->
             "the gateway to refuse the revoked key",
         )
     assert time.monotonic() - revoked_at < 10
+
+
+def test_replicas_adopted_with_an_old_token_are_replaced(node: Server) -> None:
+    """The server's secret changed while it was down (``run/internal-token`` deleted): the
+    replicas it adopts hold the old token and would refuse the new gateway, so they are
+    replaced one slot at a time, and predictions work again through the new gateway."""
+    body = {"instances": [[5.1, 3.5, 1.4, 0.2]]}
+    with node.client() as api:
+        [before] = wait_state(api, "guarded", "RUNNING")["replicas"]
+    handle = json.loads((node.home / "run" / "replicas" / f"{before['id']}.json").read_text())
+    old_secret = (node.home / "run" / "internal-token").read_text().strip()
+    node.crash()  # the server alone: its gateway and the replica live on
+    (node.home / "run" / "internal-token").unlink()
+    node.start()
+    assert (node.home / "run" / "internal-token").read_text().strip() != old_secret
+
+    def replaced() -> dict | None:
+        with node.client() as api:
+            status = state_of(api, "guarded")
+        ids = [r["id"] for r in status["replicas"]]
+        done = status["state"] == "RUNNING" and ids and before["id"] not in ids
+        return status if done else None
+
+    status = wait_until(replaced, 90, "the replica with the old token to be replaced")
+    [after] = status["replicas"]
+    assert after["pid"] != before["pid"]
+    with httpx.Client(base_url=node.gateway, headers={"Authorization": f"ApiKey {node.key}"}) as gw:
+        wait_until(
+            lambda: gw.post("/v1/models/guarded:predict", json=body).status_code == 200,
+            10,
+            "the new gateway to route to the new replica",
+        )
+    old = {TOKEN: project_token(old_secret, handle["extra"]["project"]).decode()}
+    refused = httpx.post(f"{after['url']}/v1/models/guarded:predict", json=body, headers=old)
+    assert refused.status_code == 401  # the new replica holds the new token only

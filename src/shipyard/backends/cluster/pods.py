@@ -14,7 +14,6 @@ readable by anyone who may read Deployments).
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from shipyard.backends.cluster import naming
@@ -204,12 +203,6 @@ def token_volume(inp: RenderInput) -> dict[str, Any]:
             "defaultMode": 0o444,
         },
     }
-
-
-def replica_token_digest(token: bytes) -> str:
-    """What the pod template carries of the replica token: enough to tell two tokens apart
-    (a changed one rolls the pods), nothing that helps to guess it (the token is an HMAC)."""
-    return hashlib.sha256(token).hexdigest()[:16]
 
 
 def pod_annotations(inp: RenderInput) -> dict[str, str]:

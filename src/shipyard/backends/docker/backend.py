@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 import httpx
 
 from shipyard.backends import processes
+from shipyard.backends.adopted_tokens import DIGEST_KEY, digest_extra, outdated_if_token_changed
 from shipyard.backends.docker.containers import (
     ENFORCEMENT,
     L,
@@ -130,6 +131,7 @@ class DockerBackend:
         gpus = self._gpus.allocate(spec.replica_id, spec.resources.limits.gpus)
         held = _reserve_port(self._host)  # held until the engine publishes it: no one else gets it
         port = int(held.getsockname()[1])
+        digest = self._tokens.digest(spec.project_id) if self._tokens is not None else None
         ref = spec.ref(
             f"http://{self._host}:{port}",
             extra={
@@ -140,6 +142,7 @@ class DockerBackend:
                 "limits": spec.resources.limits.model_dump_json(),
                 "gpus": ",".join(gpus),
                 "enforcement": ENFORCEMENT,
+                **digest_extra(digest),
             },
         )
         replica = _Replica(ref=ref, container=ref.extra["container"])
@@ -172,7 +175,8 @@ class DockerBackend:
             if self._tokens is not None:
                 token_file = self._tokens.write(spec.replica_id, spec.project_id)
             publish = (self._host, port)
-            wanted = container_request(spec, image, self._scope, publish, gpus, token_file)
+            digest = replica.ref.extra.get(DIGEST_KEY)
+            wanted = container_request(spec, image, self._scope, publish, gpus, token_file, digest)
             held.close()
             state = await asyncio.to_thread(self._engine.run, wanted)
             replica.container = state.id
@@ -319,6 +323,8 @@ class DockerBackend:
             ref = ref_from(state, self._host)
             if ref is None:
                 continue
+            if self._tokens is not None:
+                ref = outdated_if_token_changed(ref, self._tokens.digest(ref.extra.get("project")))
             refs.append(ref)
             if ref.replica_id not in self._replicas:
                 self._replicas[ref.replica_id] = _Replica(

@@ -15,6 +15,7 @@ import stat
 import time
 from pathlib import Path
 
+from shipyard.backends.adopted_tokens import DIGEST_KEY, digest_extra
 from shipyard.backends.docker.engine import ContainerRequest, ContainerState, Mount
 from shipyard.backends.docker.tokens import TOKEN_PATH
 from shipyard.backends.limits.modes import THREAD_VARS, thread_count
@@ -35,9 +36,12 @@ def container_name(replica_id: str) -> str:
     return f"shipyard-{replica_id}"
 
 
-def labels(spec: ReplicaSpec, scope: str, port: int, gpus: list[str]) -> dict[str, str]:
-    """What a replica's container is found and adopted by."""
-    return {
+def labels(
+    spec: ReplicaSpec, scope: str, port: int, gpus: list[str], token_digest: str | None = None
+) -> dict[str, str]:
+    """What a replica's container is found and adopted by (with the GPUs it holds, and the
+    digest of the token it was given, see :mod:`shipyard.backends.adopted_tokens`)."""
+    out = {
         f"{L}scope": scope,
         f"{L}role": "replica",
         f"{L}project": spec.project_id,
@@ -52,7 +56,11 @@ def labels(spec: ReplicaSpec, scope: str, port: int, gpus: list[str]) -> dict[st
         f"{L}started-at": f"{time.time():.3f}",
         f"{L}requests": spec.resources.requests.model_dump_json(),
         f"{L}limits": spec.resources.limits.model_dump_json(),
+        f"{L}gpus": ",".join(gpus),
     }
+    if token_digest is not None:
+        out[f"{L}{DIGEST_KEY}"] = token_digest
+    return out
 
 
 def command(spec: ReplicaSpec, *, token: bool = False) -> list[str]:
@@ -98,9 +106,11 @@ def container_request(
     publish: tuple[str, int],
     gpus: list[str],
     token_file: Path | None = None,
+    token_digest: str | None = None,
 ) -> ContainerRequest:
     """The container of one replica: exact limits, the safe defaults, its labels, and its
-    project's admission token mounted read-only (``token_file``, see ``tokens``)."""
+    project's admission token mounted read-only (``token_file``, see ``tokens``; its digest
+    ``token_digest`` as a label)."""
     limits = spec.resources.limits  # fixed resources: request = limit on DOCKER
     mounts = [Mount(str(spec.model_dir), MODELS)]
     if token_file is not None:
@@ -110,7 +120,7 @@ def container_request(
         image=image,
         command=command(spec, token=token_file is not None),
         env=environment(spec, gpus),
-        labels=labels(spec, scope, publish[1], gpus),
+        labels=labels(spec, scope, publish[1], gpus, token_digest),
         user=RUNTIME_USER,
         nano_cpus=round(limits.cores * 1e9) if limits.cores > 0 else None,
         memory_bytes=limits.memory * MIB if limits.memory > 0 else None,
@@ -144,6 +154,7 @@ def ref_from(state: ContainerState, host: str) -> ReplicaRef | None:
                 "limits": labels.get(f"{L}limits", ""),
                 "gpus": labels.get(f"{L}gpus", ""),
                 "enforcement": ENFORCEMENT,
+                **digest_extra(labels.get(f"{L}{DIGEST_KEY}")),
             },
         )
     except (KeyError, ValueError):

@@ -48,6 +48,10 @@ class ContainerTokens:
             return {}
         return {HEADER.decode(): self._tokens(project_id).decode()}
 
+    def digest(self, project_id: str | None) -> str | None:
+        """The digest of ``project_id``'s token now (None: disabled, or no project)."""
+        return None if self._tokens is None or not project_id else self._tokens.digest(project_id)
+
     def write(self, replica_id: str, project_id: str) -> Path | None:
         """The host file holding ``project_id``'s token for one container (None: disabled)."""
         if self._tokens is None:

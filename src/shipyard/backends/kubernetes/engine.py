@@ -33,11 +33,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from shipyard.backends.cluster import common, naming, pods, schemas
+from shipyard.backends.cluster import common, naming, schemas
 from shipyard.backends.cluster.inputs import ClusterTarget, OwnerRef, RenderInput
 from shipyard.backends.kubernetes.client import ApiError, ClusterApi, ClusterUnavailable
 from shipyard.errors import InvalidSpec
 from shipyard.spec.deployment import Component, DeploymentSpec
+from shipyard.wire.replica_token import token_digest
 
 Json = dict[str, Any]
 Renderer = Callable[[RenderInput, str | None], list[Json]]
@@ -207,7 +208,7 @@ class ClusterEngine:
             replica_token_digest=(
                 None
                 if self._replica_tokens is None
-                else pods.replica_token_digest(self._replica_tokens(d.project_id))
+                else token_digest(self._replica_tokens(d.project_id))
             ),
         )
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from shipyard.backends import processes
+from shipyard.backends.adopted_tokens import digest_extra, outdated_if_token_changed
 from shipyard.backends.commands import (
     base_environment,
     replica_command,
@@ -137,6 +138,7 @@ class LocalBackend:
                 "enforcement": limits.mode,
                 "project": spec.project_id,
                 "dir": str(folder),
+                **digest_extra(self._digest(spec.project_id)),
                 **({"socket": str(socket)} if socket is not None else {}),
             },
         )
@@ -253,6 +255,10 @@ class LocalBackend:
             self._warm(kind, used.memory_bytes if used is not None else None)
         return ReplicaHealth(Health.READY, url=learnt, timings=runtime_timings(answer))
 
+    def _digest(self, project_id: str | None) -> str | None:
+        """The digest of ``project_id``'s token now (None: admission off, or no project)."""
+        return None if self._tokens is None or not project_id else self._tokens.digest(project_id)
+
     def _token(self, ref: ReplicaRef) -> dict[str, str]:
         """The admission header of ``ref``'s project (none without a secret)."""
         project = ref.extra.get("project")
@@ -315,9 +321,11 @@ class LocalBackend:
         refs: list[ReplicaRef] = []
         for path in sorted(self._run_dir.glob("*.json")):
             try:
-                refs.append(ReplicaRef(**json.loads(path.read_text())))
+                ref = ReplicaRef(**json.loads(path.read_text()))
             except (OSError, ValueError, TypeError):
                 path.unlink(missing_ok=True)
+                continue
+            refs.append(outdated_if_token_changed(ref, self._digest(ref.extra.get("project"))))
         for ref in refs:
             if ref.replica_id not in self._limits and ref.pid and self._alive(ref)[0]:
                 self._adopt_limits(ref, ref.pid)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.backends.adopted_tokens import DIGEST_KEY, OUTDATED
 from shipyard.backends.docker.backend import DockerBackend
 from shipyard.backends.docker.containers import (
     applied,
@@ -19,10 +20,12 @@ from shipyard.backends.docker.containers import (
 from shipyard.backends.docker.engine import ContainerRequest, ContainerStats
 from shipyard.backends.docker.images import ImageBuilder, ImageRecipe, build_script
 from shipyard.backends.docker.recipes import embedded_recipe, environment_recipe
+from shipyard.backends.docker.tokens import ContainerTokens
 from shipyard.backends.gpus import GpuInventory
 from shipyard.backends.protocol import Health, ReplicaSpec
 from shipyard.errors import ModelServeError
 from shipyard.spec.resources import ComponentResources, Resources
+from shipyard.wire.replica_token import ReplicaTokens
 from tests.unit.backends.docker.fake_engine import FakeEngine
 
 pytestmark = pytest.mark.unit
@@ -52,7 +55,11 @@ def spec(tmp_path: Path, *, cores: float = 0.5, memory: int = 200, python: str |
 
 
 def make(
-    tmp_path: Path, engine: FakeEngine, registry: str | None = None, scope: str = "scope-1"
+    tmp_path: Path,
+    engine: FakeEngine,
+    registry: str | None = None,
+    scope: str = "scope-1",
+    tokens: ContainerTokens | None = None,
 ) -> DockerBackend:
     uv = tmp_path / "uv"
     uv.write_text("#!/bin/sh\n")
@@ -65,7 +72,12 @@ def make(
         scope=scope,
     )
     return DockerBackend(
-        engine=engine, images=images, scope=scope, capacity=None, stats_interval_s=0.01
+        engine=engine,
+        images=images,
+        scope=scope,
+        capacity=None,
+        stats_interval_s=0.01,
+        tokens=tokens,
     )
 
 
@@ -323,3 +335,55 @@ async def test_gpus_come_from_the_shared_inventory_as_device_requests(tmp_path: 
     await gpu_backend.stop(ref, grace_s=1)
     assert inventory.free() == ["0", "1"]
     await gpu_backend.close()
+
+
+async def test_a_container_with_another_token_is_adopted_as_outdated(tmp_path: Path) -> None:
+    """A server whose secret changed adopts its containers with an outdated template, so the
+    controller replaces them (they hold the old token); the same secret adopts them as they are."""
+    engine = FakeEngine(images_={BASE: {}})
+
+    def server(secret: str) -> DockerBackend:
+        return make(tmp_path, engine, tokens=ContainerTokens(secret, tmp_path / "tokens"))
+
+    first = server("old")
+    ref = await first.start(spec(tmp_path))
+    await settle(first, engine, ref)
+    (state,) = engine.containers({"io.shipyard.replica": ref.replica_id})
+    digest = ReplicaTokens("old").digest("proj-1")
+    assert state.labels[f"io.shipyard.{DIGEST_KEY}"] == digest
+    assert "old" not in json.dumps(state.labels)  # the digest, never the token
+    await first.close()
+    same, changed = server("old"), server("new")
+    (kept,) = await same.list_replicas()
+    assert kept.template == "tmpl" and kept.extra[DIGEST_KEY] == digest
+    (outdated,) = await changed.list_replicas()
+    assert outdated.template == OUTDATED + "tmpl"
+    await same.close()
+    await changed.close()
+
+
+async def test_an_adopted_container_keeps_its_gpus(tmp_path: Path) -> None:
+    engine = FakeEngine(images_={BASE: {}})
+    (tmp_path / "uv").write_text("")
+
+    images = ImageBuilder(engine, tmp_path / "uv", tmp_path / "c", tmp_path / "b")
+
+    def server(inventory: GpuInventory) -> DockerBackend:
+        return DockerBackend(
+            engine=engine, images=images, scope="scope-1", capacity=None, gpus=inventory
+        )
+
+    first = server(GpuInventory(["0", "1"]))
+    limits = Resources(cores=1, memory=256, gpus=1)
+    one = dataclasses.replace(
+        spec(tmp_path), resources=ComponentResources(requests=limits, limits=limits)
+    )
+    ref = await first.start(one)
+    await settle(first, engine, ref)
+    await first.close()
+    inventory = GpuInventory(["0", "1"])
+    restarted = server(inventory)
+    (adopted,) = await restarted.list_replicas()
+    assert adopted.extra["gpus"] == "0"
+    assert inventory.free() == ["1"]  # not handed out a second time after the restart
+    await restarted.close()

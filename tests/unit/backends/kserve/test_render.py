@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.backends.cluster import kserve, naming, pods, schemas
+from shipyard.backends.cluster import kserve, naming, schemas
 from shipyard.backends.cluster.inputs import KServeMode
 from shipyard.errors import InvalidSpec
 from shipyard.spec.deployment import DeploymentSpec, PredictorSpec, ServingTool
 from shipyard.spec.resources import PredictorResources
 from shipyard.spec.scaling import ScalingConfig
+from shipyard.wire.replica_token import token_digest
 from tests.unit.backends.kubernetes.cases import KSERVE_CASES, check_golden, render_input, to_yaml
 
 HERE = Path(__file__).parent
@@ -127,7 +128,7 @@ def test_pods_demand_the_replica_token_except_behind_kserves_batcher():
 def test_every_component_carries_the_replica_tokens_digest_on_its_pods():
     """KServe puts a component's ``annotations`` on its pods (a new revision when they change):
     a changed replica token rolls the predictor and the transformer alike."""
-    digest = pods.replica_token_digest(b"token-one")
+    digest = token_digest(b"token-one")
     inp = replace(KSERVE_CASES["kserve-predictor-transformer-min-max"], replica_token_digest=digest)
     [isvc] = [
         o for o in schemas.validate_all(kserve.render(inp)) if o["kind"] == "InferenceService"

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.backends.cluster import kubernetes, naming, pods, schemas
+from shipyard.backends.cluster import kubernetes, naming, schemas
 from shipyard.backends.cluster.inputs import OwnerRef
 from shipyard.errors import InvalidSpec
 from shipyard.spec.deployment import Component, DeploymentSpec, ServingTool
+from shipyard.wire.replica_token import token_digest
 from tests.unit.backends.kubernetes.cases import (
     DEPLOYMENT_ID,
     KUBERNETES_CASES,
@@ -154,7 +155,7 @@ def test_a_changed_replica_token_changes_the_pod_template_and_its_hash():
     changed token rolls them (and the status counts pods of the old token as replaced)."""
 
     def template(token: bytes | None) -> dict:
-        digest = None if token is None else pods.replica_token_digest(token)
+        digest = None if token is None else token_digest(token)
         inp = replace(KUBERNETES_CASES["kubernetes-iris"], replica_token_digest=digest)
         return _kinds(schemas.validate_all(kubernetes.render(inp)))["Deployment"]["spec"][
             "template"
@@ -163,7 +164,7 @@ def test_a_changed_replica_token_changes_the_pod_template_and_its_hash():
     first, again, changed = template(b"token-one"), template(b"token-one"), template(b"token-2")
     assert first == again
     notes = first["metadata"]["annotations"]
-    assert notes == {naming.REPLICA_TOKEN_DIGEST: pods.replica_token_digest(b"token-one")}
+    assert notes == {naming.REPLICA_TOKEN_DIGEST: token_digest(b"token-one")}
     assert changed["metadata"]["annotations"] != notes
     hashes = {t["metadata"]["labels"][naming.TEMPLATE] for t in (first, changed, template(None))}
     assert len(hashes) == 3
