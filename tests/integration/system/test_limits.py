@@ -132,16 +132,17 @@ def test_a_busy_model_under_half_a_core_uses_about_half_a_core(node: Server, tmp
         model = upload(api, "busy", script_model(tmp_path, "busy", BUSY), framework="python")
         deploy(api, "busy", model, **limited(memory=256, cores=0.5))
         wait_state(api, "busy", "RUNNING")
-        samples: list[float] = []
 
-        def enough_samples():
-            usage = state_of(api, "busy")["replicas"][0]["usage"]
-            fresh = usage and usage["cpu_cores"] is not None
-            if fresh and (not samples or samples[-1] != usage["cpu_cores"]):
-                samples.append(usage["cpu_cores"])
-            return len(samples) >= 3
+        def enough_samples() -> list[float] | None:
+            """The live replica's CPU samples, once it has three (each one timestamped: a
+            quota that holds steadily gives equal values, which are still new samples)."""
+            replicas = api.get("/deployments/busy/usage").json()["replicas"]
+            live = [r for r in replicas if r["live"]]
+            cores = [s["cpu_cores"] for s in live[0]["samples"]] if live else []
+            measured = [c for c in cores if c is not None]
+            return measured if len(measured) >= 3 else None
 
-        wait_until(enough_samples, 30, "three CPU usage samples", step=0.5)
+        samples = wait_until(enough_samples, 60, "three CPU usage samples", step=0.5)
         usage = state_of(api, "busy")["replicas"][0]["usage"]
         assert usage["limits"]["cores"] == 0.5 and usage["enforcement"].startswith("cgroup")
         assert 0.35 <= samples[-1] <= 0.65, samples
