@@ -15,11 +15,17 @@ from __future__ import annotations
 import dataclasses
 
 from shipyard.backends.protocol import ReplicaRef
+from shipyard.wire.replica_token import ReplicaTokens
 
 DIGEST_KEY = "token-sha256"
 """``ReplicaRef.extra`` key: the digest of the token the replica was started with."""
 OUTDATED = "outdated-token:"
 """Prefix of the template given to a replica holding another token (never a real template)."""
+
+
+def current_digest(tokens: ReplicaTokens | None, project_id: str | None) -> str | None:
+    """The digest of ``project_id``'s token now (None: admission off, or no project)."""
+    return None if tokens is None or not project_id else tokens.digest(project_id)
 
 
 def digest_extra(digest: str | None) -> dict[str, str]:

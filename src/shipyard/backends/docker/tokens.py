@@ -18,6 +18,7 @@ import contextlib
 import os
 from pathlib import Path
 
+from shipyard.backends.adopted_tokens import current_digest
 from shipyard.wire.replica_token import HEADER, ReplicaTokens, write_token_file
 
 TOKEN_PATH = "/run/secrets/shipyard-replica-token"
@@ -50,7 +51,7 @@ class ContainerTokens:
 
     def digest(self, project_id: str | None) -> str | None:
         """The digest of ``project_id``'s token now (None: disabled, or no project)."""
-        return None if self._tokens is None or not project_id else self._tokens.digest(project_id)
+        return current_digest(self._tokens, project_id)
 
     def write(self, replica_id: str, project_id: str) -> Path | None:
         """The host file holding ``project_id``'s token for one container (None: disabled)."""

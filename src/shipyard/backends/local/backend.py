@@ -23,7 +23,11 @@ from pathlib import Path
 import httpx
 
 from shipyard.backends import processes
-from shipyard.backends.adopted_tokens import digest_extra, outdated_if_token_changed
+from shipyard.backends.adopted_tokens import (
+    current_digest,
+    digest_extra,
+    outdated_if_token_changed,
+)
 from shipyard.backends.commands import (
     base_environment,
     replica_command,
@@ -138,7 +142,7 @@ class LocalBackend:
                 "enforcement": limits.mode,
                 "project": spec.project_id,
                 "dir": str(folder),
-                **digest_extra(self._digest(spec.project_id)),
+                **digest_extra(current_digest(self._tokens, spec.project_id)),
                 **({"socket": str(socket)} if socket is not None else {}),
             },
         )
@@ -255,10 +259,6 @@ class LocalBackend:
             self._warm(kind, used.memory_bytes if used is not None else None)
         return ReplicaHealth(Health.READY, url=learnt, timings=runtime_timings(answer))
 
-    def _digest(self, project_id: str | None) -> str | None:
-        """The digest of ``project_id``'s token now (None: admission off, or no project)."""
-        return None if self._tokens is None or not project_id else self._tokens.digest(project_id)
-
     def _token(self, ref: ReplicaRef) -> dict[str, str]:
         """The admission header of ``ref``'s project (none without a secret)."""
         project = ref.extra.get("project")
@@ -325,7 +325,8 @@ class LocalBackend:
             except (OSError, ValueError, TypeError):
                 path.unlink(missing_ok=True)
                 continue
-            refs.append(outdated_if_token_changed(ref, self._digest(ref.extra.get("project"))))
+            current = current_digest(self._tokens, ref.extra.get("project"))
+            refs.append(outdated_if_token_changed(ref, current))
         for ref in refs:
             if ref.replica_id not in self._limits and ref.pid and self._alive(ref)[0]:
                 self._adopt_limits(ref, ref.pid)
